@@ -1,0 +1,5 @@
+//! `ductor`: the supervisor and management CLI.
+
+fn main() {
+    println!("ductor {}", env!("CARGO_PKG_VERSION"));
+}

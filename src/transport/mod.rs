@@ -1,0 +1,4 @@
+//! Chat transports. Each transport turns chat updates into turns for the session
+//! actors and renders their events back into the chat.
+
+pub mod telegram;

@@ -1,0 +1,1 @@
+//! Markdown → Telegram HTML and the tag-aware 4096-character splitter.

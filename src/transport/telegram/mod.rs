@@ -1,0 +1,3 @@
+//! The Telegram transport (Bot API over teloxide).
+
+pub mod format;

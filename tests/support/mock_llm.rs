@@ -1,0 +1,1 @@
+//! Mock model API server (see module docs once written).
