@@ -1,5 +1,73 @@
-//! `ductor`: the supervisor and management CLI.
+//! `ductor`: the supervisor (run without a command) and the management CLI.
 
-fn main() {
-    println!("ductor {}", env!("CARGO_PKG_VERSION"));
+use clap::Parser;
+use ductor::cli::{AgentsCommand, Cli, Command};
+use ductor::logging::{self, LogOptions};
+use ductor::supervisor::{self, RunOutcome, SupervisorOptions};
+use std::os::unix::process::CommandExt;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let home = cli.home();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ductor: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match cli.command {
+        None | Some(Command::Run) => {
+            logging::init(&LogOptions {
+                verbosity: cli.verbose,
+                config_level: None,
+                file: Some(home.supervisor_log()),
+                agent: Some("supervisor".into()),
+            });
+            let opts = SupervisorOptions {
+                home: home.clone(),
+                verbosity: cli.verbose,
+                handle_signals: true,
+                agent_bin: std::env::var_os("DUCTOR_AGENT_BIN").map(Into::into),
+            };
+            match runtime.block_on(supervisor::run(opts)) {
+                Ok(RunOutcome::Stopped) => 0,
+                Ok(RunOutcome::Restart) => restart_self(),
+                Err(e) => {
+                    eprintln!("ductor: {e}");
+                    e.exit_code()
+                }
+            }
+        }
+        Some(Command::Status) => runtime.block_on(ductor::cli::status::run(&home)),
+        Some(Command::Stop) => runtime.block_on(ductor::cli::lifecycle::stop(&home)),
+        Some(Command::Restart) => runtime.block_on(ductor::cli::lifecycle::restart(&home)),
+        Some(Command::Agents(cmd)) => match cmd {
+            AgentsCommand::List => runtime.block_on(ductor::cli::agents::list(&home)),
+            AgentsCommand::Add(args) => ductor::cli::agents::add(&home, args),
+            AgentsCommand::Remove { name, yes } => ductor::cli::agents::remove(&home, &name, yes),
+        },
+        Some(Command::Completions { shell }) => {
+            ductor::cli::print_completions(shell);
+            0
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// §1.4: under a service manager exit 42 so it restarts us; otherwise re-exec.
+fn restart_self() -> i32 {
+    if std::env::var_os("INVOCATION_ID").is_some() || std::env::var_os("DUCTOR_SUPERVISOR").is_some() {
+        return ductor::supervisor::policy::EXIT_RESTART;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        eprintln!("ductor: cannot find own executable to restart");
+        return 1;
+    };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    eprintln!("ductor: restart failed: {err}");
+    1
 }

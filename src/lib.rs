@@ -1,8 +1,35 @@
 //! ductor: drive the official coding-agent CLIs (`claude`, `codex`, `gemini`) from chat.
 //!
 //! # Layout
+//! - [`paths`]: the single source of every path in the ductor home.
+//! - [`store`]: atomic writes, strict config reads, forgiving state loads.
+//! - [`config`]: `config.json`, `agents.json`, `.env`.
+//! - [`state`]: wire shapes of the state files (`sessions.json`, ...).
+//! - [`home`]: the embedded `defaults/` template and home seeding.
+//! - [`ipc`]: the local-socket bus contract, framing and client.
+//! - [`supervisor`]: the `ductor` process: PID lock, bus hub, agent processes.
+//! - [`agent`]: the `ductor-agent` process: one bot.
 //! - [`provider`]: the provider CLIs: command building, stream parsing, one event stream.
 //! - [`transport`]: chat transports (Telegram) and their formatting.
+//! - [`cli`]: the `ductor` command line.
+//! - [`procs`], [`watch`], [`logging`], [`secret`]: process hygiene, file watching,
+//!   tracing set-up and redaction, secret values.
 
+pub mod agent;
+pub mod cli;
+pub mod config;
+pub mod home;
+pub mod ipc;
+pub mod logging;
+pub mod paths;
+pub mod procs;
 pub mod provider;
+pub mod secret;
+pub mod state;
+pub mod store;
+pub mod supervisor;
 pub mod transport;
+pub mod watch;
+
+/// ductor's version (from Cargo.toml).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

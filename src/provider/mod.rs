@@ -17,7 +17,7 @@ use std::str::FromStr;
 pub enum ProviderKind {
     /// Anthropic's Claude Code (`claude`).
     Claude,
-    /// OpenAI's Codex CLI (`codex`).
+    /// `OpenAI`'s Codex CLI (`codex`).
     Codex,
     /// Google's Gemini CLI (`gemini`).
     Gemini,

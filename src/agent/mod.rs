@@ -1,0 +1,135 @@
+//! The `ductor-agent` worker: one process per bot. Loads its (merged) config,
+//! seeds its home, registers on the bus and serves until the supervisor tells it
+//! to stop, the supervisor goes away, or it receives SIGTERM/SIGINT.
+//!
+//! Owns everything of one agent (its chats, CLI runs, state files). Must not
+//! write another agent's home: shared things go over the bus.
+
+mod bus;
+
+use crate::config::{self, AgentConfig, ConfigError};
+use crate::ipc::message::PeerRole;
+use crate::ipc::{BusClient, IpcError};
+use crate::paths::{AgentPaths, Home, MAIN_AGENT};
+use crate::{home, supervisor::policy};
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+/// How an agent is started.
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    /// The ductor home.
+    pub home: Home,
+    /// Agent name (`main` or a sub-agent).
+    pub name: String,
+    /// Install SIGTERM/SIGINT handlers (off when embedded in a test).
+    pub handle_signals: bool,
+}
+
+/// Why an agent could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The config cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The agent is not defined in `agents.json`.
+    #[error("no agent named `{0}` in agents.json")]
+    Unknown(String),
+    /// The bus is not reachable (the supervisor is not running).
+    #[error("cannot reach the ductor supervisor ({0}); agents are started by `ductor`")]
+    Bus(#[from] IpcError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AgentError {
+    /// Process exit code: configuration problems are final (the supervisor gives up).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AgentError::Config(_) | AgentError::Unknown(_) => policy::EXIT_CONFIG,
+            _ => 1,
+        }
+    }
+}
+
+/// Loads the typed config of agent `name`.
+pub fn load_config(home: &Home, name: &str) -> Result<AgentConfig, AgentError> {
+    let main = config::load_config_file(&home.main().config_file())?;
+    let entries = if name == MAIN_AGENT {
+        Vec::new()
+    } else {
+        config::load_agents(&home.agents_file())?
+    };
+    config::agents::agent_config(home, name, &main.raw, &entries)?
+        .ok_or_else(|| AgentError::Unknown(name.to_owned()))
+}
+
+/// Everything a running agent shares between its tasks.
+#[derive(Debug, Clone)]
+pub struct AgentContext {
+    /// This agent's paths.
+    pub paths: AgentPaths,
+    /// This agent's config.
+    pub config: AgentConfig,
+    /// The bus.
+    pub bus: BusClient,
+    /// Cancelled when the agent shuts down.
+    pub shutdown: CancellationToken,
+}
+
+/// Runs the agent until shutdown; returns the process exit code.
+pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
+    let paths = opts.home.agent(&opts.name);
+    home::seed_agent_home(&paths).map_err(|e| AgentError::Other(format!("seeding home: {e}")))?;
+    let config = load_config(&opts.home, &opts.name)?;
+    crate::logging::register_secret(config.telegram_token.expose());
+    let (bus, inbox) = connect(&opts.home, &opts.name).await?;
+    tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
+    let ctx = AgentContext {
+        paths,
+        config,
+        bus,
+        shutdown: CancellationToken::new(),
+    };
+    let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
+    let (mut sigterm, mut sigint) = if opts.handle_signals {
+        (
+            Some(signal(SignalKind::terminate()).map_err(|e| AgentError::Other(e.to_string()))?),
+            Some(signal(SignalKind::interrupt()).map_err(|e| AgentError::Other(e.to_string()))?),
+        )
+    } else {
+        (None, None)
+    };
+    let code = tokio::select! {
+        Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
+        Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }
+        () = ctx.shutdown.cancelled() => 0,
+        _ = bus_task => { tracing::info!("supervisor gone: shutting down"); 0 }
+    };
+    ctx.shutdown.cancel();
+    Ok(code)
+}
+
+async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match sig {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Connects to the supervisor's bus, retrying briefly while it starts.
+async fn connect(home: &Home, name: &str) -> Result<(BusClient, crate::ipc::Inbox), AgentError> {
+    let socket = home.bus_socket();
+    let mut last = None;
+    for _ in 0..50 {
+        match BusClient::connect(&socket, PeerRole::Agent, Some(name.to_owned())).await {
+            Ok(c) => return Ok(c),
+            Err(e @ (IpcError::VersionMismatch { .. } | IpcError::Remote(..))) => return Err(e.into()),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last.unwrap_or(IpcError::Closed).into())
+}

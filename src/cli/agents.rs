@@ -1,0 +1,188 @@
+//! `ductor agents list|add|remove`: edit `agents.json` (atomically, keeping
+//! unknown keys). A running supervisor notices the change on its own.
+
+use crate::config::agents::{load_agents, save_agents, validate_new_entry};
+use crate::config::{ConfigError, SubAgentEntry};
+use crate::paths::{Home, MAIN_AGENT};
+use crate::secret::Secret;
+use serde_json::{Map, Value, json};
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Options of `ductor agents add`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AddArgs {
+    /// Agent name: lower-case letters, digits, `-`, `_`; not `main`.
+    pub name: String,
+    /// Telegram bot token from @`BotFather`.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Allowed Telegram user ids, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub users: Option<Vec<i64>>,
+    /// Allowed Telegram group ids, comma-separated (negative).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub groups: Option<Vec<i64>>,
+    /// Provider: claude, codex or gemini.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Model (default: the provider's default).
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+fn prompt(question: &str) -> Option<String> {
+    print!("{question}: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).ok()?;
+    let line = line.trim().to_owned();
+    (!line.is_empty()).then_some(line)
+}
+
+fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| format!("`{s}` is not a numeric id")))
+        .collect()
+}
+
+fn load(home: &Home) -> Result<Vec<SubAgentEntry>, String> {
+    load_agents(&home.agents_file()).map_err(|e: ConfigError| e.to_string())
+}
+
+/// Runs `ductor agents list`.
+pub async fn list(home: &Home) -> i32 {
+    let entries = match load(home) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let health = super::status::fetch_health(home).await.ok();
+    println!("{:<16} {:<9} {:<8} MODEL", "AGENT", "STATUS", "PROVIDER");
+    let main_cfg = crate::config::load_config_file(&home.main().config_file()).ok();
+    let mut rows: Vec<(String, String, String)> = vec![(
+        MAIN_AGENT.to_owned(),
+        main_cfg.as_ref().map_or_else(String::new, |c| c.config.provider.clone()),
+        main_cfg.as_ref().map_or_else(String::new, |c| c.config.model.clone()),
+    )];
+    for e in &entries {
+        let get = |k: &str| e.raw.get(k).and_then(Value::as_str).unwrap_or("(main)").to_owned();
+        rows.push((e.name.clone(), get("provider"), get("model")));
+    }
+    for (name, provider, model) in rows {
+        let status = health
+            .as_ref()
+            .and_then(|h| h.agents.iter().find(|a| a.name == name))
+            .map_or("stopped", |a| match a.status {
+                crate::ipc::message::AgentStatus::Running => "running",
+                crate::ipc::message::AgentStatus::Starting => "starting",
+                crate::ipc::message::AgentStatus::Crashed => "crashed",
+                crate::ipc::message::AgentStatus::Stopped => "stopped",
+            });
+        println!("{name:<16} {status:<9} {provider:<8} {model}");
+    }
+    0
+}
+
+/// Runs `ductor agents add`.
+pub fn add(home: &Home, args: AddArgs) -> i32 {
+    match add_inner(home, args) {
+        Ok(msg) => {
+            println!("{msg}");
+            0
+        }
+        Err(e) => {
+            eprintln!("ductor agents add: {e}");
+            1
+        }
+    }
+}
+
+fn add_inner(home: &Home, mut args: AddArgs) -> Result<String, String> {
+    let mut entries = load(home)?;
+    let interactive = std::io::stdin().is_terminal();
+    let name = args.name.trim().to_ascii_lowercase();
+    if interactive {
+        if args.token.is_none() {
+            args.token = prompt("Telegram bot token (from @BotFather)");
+        }
+        if args.users.is_none() {
+            args.users = prompt("Allowed Telegram user ids (comma-separated)")
+                .map(|s| parse_ids(&s))
+                .transpose()?;
+        }
+        if args.provider.is_none() {
+            args.provider = prompt("Provider [claude/codex/gemini] (empty = same as main)");
+        }
+        if args.model.is_none() && args.provider.is_some() {
+            args.model = prompt("Model (empty = provider default)");
+        }
+    }
+    let token = args
+        .token
+        .ok_or("--token is required (run on a terminal to be asked)")?;
+    validate_new_entry(&entries, &name, &token)?;
+    let users = args.users.unwrap_or_default();
+    if users.is_empty() {
+        return Err("at least one allowed user id is required (--users 123,456)".into());
+    }
+    if let Some(p) = &args.provider {
+        p.parse::<crate::provider::ProviderKind>().map_err(|e| e.to_string())?;
+    }
+    let mut raw = Map::new();
+    raw.insert("name".into(), json!(name));
+    raw.insert("transport".into(), json!("telegram"));
+    raw.insert("telegram_token".into(), json!(Secret::new(token).expose()));
+    raw.insert("allowed_user_ids".into(), json!(users));
+    raw.insert("allowed_group_ids".into(), json!(args.groups.unwrap_or_default()));
+    if let Some(p) = args.provider {
+        raw.insert("provider".into(), json!(p.to_ascii_lowercase()));
+    }
+    if let Some(m) = args.model {
+        raw.insert("model".into(), json!(m));
+    }
+    entries.push(SubAgentEntry {
+        name: name.clone(),
+        raw,
+    });
+    save_agents(&home.agents_file(), &entries).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "added agent `{name}` to {}; a running ductor starts it within seconds",
+        home.agents_file().display()
+    ))
+}
+
+/// Runs `ductor agents remove`.
+pub fn remove(home: &Home, name: &str, yes: bool) -> i32 {
+    let mut entries = match load(home) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let Some(index) = entries.iter().position(|e| e.name == name) else {
+        eprintln!("no sub-agent named `{name}` in {}", home.agents_file().display());
+        return 1;
+    };
+    if !yes && std::io::stdin().is_terminal() {
+        let answer = prompt(&format!("Remove agent `{name}`? [y/N]")).unwrap_or_default();
+        if !answer.eq_ignore_ascii_case("y") && !answer.eq_ignore_ascii_case("yes") {
+            println!("cancelled");
+            return 0;
+        }
+    }
+    entries.remove(index);
+    if let Err(e) = save_agents(&home.agents_file(), &entries) {
+        eprintln!("{e}");
+        return 1;
+    }
+    println!(
+        "removed agent `{name}`; its data is kept in {}",
+        home.agent(name).root().display()
+    );
+    0
+}

@@ -1,0 +1,83 @@
+//! The `ductor` command line: argument definitions and one module per command.
+//! Commands talk to a running supervisor over the bus; they never touch another
+//! process's state files except the user-owned `agents.json`.
+
+pub mod agents;
+pub mod lifecycle;
+pub mod status;
+
+use crate::paths::Home;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// `ductor`: run the supervisor, or manage it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ductor",
+    version = crate::VERSION,
+    about = "Drive the claude, codex and gemini CLIs from chat",
+    long_about = "Run without a command to start ductor in the foreground: the supervisor and one \
+                  ductor-agent process per bot (main + the sub-agents of agents.json)."
+)]
+pub struct Cli {
+    /// ductor home (default: $`DUCTOR_HOME`, else ~/.ductor).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// More logging (-v debug, -vv trace); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do (default: run in the foreground).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The home this invocation works on.
+    pub fn home(&self) -> Home {
+        Home::resolve(self.home.as_deref())
+    }
+}
+
+/// `ductor` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run ductor in the foreground (the default).
+    Run,
+    /// Show whether ductor runs and how every agent is doing.
+    Status,
+    /// Stop the running ductor (all agents and their CLI processes).
+    Stop,
+    /// Restart the running ductor (or start it in the background).
+    Restart,
+    /// Manage sub-agents (agents.json).
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// Shell to generate for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `ductor agents ...`.
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// List the agents, with live status when ductor runs.
+    List,
+    /// Add a Telegram sub-agent (asks for missing values on a terminal).
+    Add(agents::AddArgs),
+    /// Remove a sub-agent (its data directory is kept).
+    Remove {
+        /// Agent name.
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+/// Writes the completion script for `shell` to stdout.
+pub fn print_completions(shell: clap_complete::Shell) {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "ductor", &mut std::io::stdout());
+}

@@ -1,0 +1,280 @@
+//! Loading `config.json`: strict parsing (errors name file, line and column),
+//! normalisation (§3.1), and the recursive merge of missing default keys. Keys the
+//! defaults do not know are kept as they are; the file is rewritten (atomically)
+//! only when something was added or normalised.
+
+use super::model::AgentConfig;
+use crate::store::{self, StoreError};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// Errors loading a user-edited configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Reading, parsing or writing failed (the message names file, line and column).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The top level is not what the file must hold.
+    #[error("{path}: expected a JSON {expected} at the top level")]
+    WrongShape {
+        /// The file.
+        path: PathBuf,
+        /// `object` or `array`.
+        expected: &'static str,
+    },
+}
+
+/// A loaded configuration: the raw document (with unknown keys) and its typed view.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// The document as stored, after defaults were merged in.
+    pub raw: Value,
+    /// The typed view used by the program.
+    pub config: AgentConfig,
+    /// Whether the file was created or rewritten during this load.
+    pub written: bool,
+}
+
+/// The full default document: every key of §3.2 with its default value.
+pub fn default_document() -> Value {
+    // Invariant: AgentConfig contains only JSON-representable fields.
+    serde_json::to_value(AgentConfig::default()).expect("default config serializes")
+}
+
+/// Loads `path`, creating it from the defaults when it does not exist.
+pub fn load_config_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let Some(mut raw) = store::read_json_strict::<Value>(path)? else {
+        let raw = default_document();
+        store::write_json(path, &raw)?;
+        let config = typed(path, &raw)?;
+        return Ok(LoadedConfig {
+            path: path.to_path_buf(),
+            raw,
+            config,
+            written: true,
+        });
+    };
+    if !raw.is_object() {
+        return Err(ConfigError::WrongShape {
+            path: path.to_path_buf(),
+            expected: "object",
+        });
+    }
+    // Type errors are reported against the file text so they carry line and column.
+    let bytes = std::fs::read(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if let Err(err) = serde_json::from_slice::<AgentConfig>(&bytes) {
+        return Err(parse_error(path, &err).into());
+    }
+    let mut changed = normalise(&mut raw);
+    changed |= merge_missing(&mut raw, &default_document());
+    if changed {
+        store::write_json(path, &raw)?;
+        tracing::info!(path = %path.display(), "added missing default keys to config");
+    }
+    let config = typed(path, &raw)?;
+    Ok(LoadedConfig {
+        path: path.to_path_buf(),
+        raw,
+        config,
+        written: changed,
+    })
+}
+
+/// Converts a merged document into the typed view.
+pub fn typed(path: &Path, raw: &Value) -> Result<AgentConfig, ConfigError> {
+    serde_json::from_value(raw.clone()).map_err(|e| {
+        ConfigError::Store(StoreError::Parse {
+            path: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: e.to_string(),
+        })
+    })
+}
+
+fn parse_error(path: &Path, err: &serde_json::Error) -> StoreError {
+    let full = err.to_string();
+    let message = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(head, _)| head)
+        .to_owned();
+    StoreError::Parse {
+        path: path.to_path_buf(),
+        line: err.line(),
+        column: err.column(),
+        message,
+    }
+}
+
+/// Adds keys of `defaults` missing from `target`, recursing into nested objects.
+/// Existing values (including lists and unknown keys) are never touched.
+/// Returns whether anything was added.
+pub fn merge_missing(target: &mut Value, defaults: &Value) -> bool {
+    let (Value::Object(t), Value::Object(d)) = (target, defaults) else {
+        return false;
+    };
+    let mut changed = false;
+    for (key, dv) in d {
+        match t.get_mut(key) {
+            None => {
+                t.insert(key.clone(), dv.clone());
+                changed = true;
+            }
+            Some(tv) if tv.is_object() && dv.is_object() => changed |= merge_missing(tv, dv),
+            Some(_) => {}
+        }
+    }
+    changed
+}
+
+/// §3.1 normalisation on the raw document: `gemini_api_key: null` becomes `"null"`,
+/// and `transport` (authoritative) comes first in `transports`.
+pub fn normalise(raw: &mut Value) -> bool {
+    let Some(obj) = raw.as_object_mut() else {
+        return false;
+    };
+    let mut changed = false;
+    if obj.get("gemini_api_key").is_some_and(Value::is_null) {
+        obj.insert("gemini_api_key".into(), Value::String("null".into()));
+        changed = true;
+    }
+    changed | normalise_transports(obj)
+}
+
+fn normalise_transports(obj: &mut Map<String, Value>) -> bool {
+    let list: Vec<String> = obj
+        .get("transports")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let transport = match obj.get("transport").and_then(Value::as_str) {
+        Some(t) => t.to_owned(),
+        None => match list.first() {
+            Some(first) => {
+                obj.insert("transport".into(), Value::String(first.clone()));
+                first.clone()
+            }
+            None => return false,
+        },
+    };
+    let wanted: Vec<String> = if list.contains(&transport) {
+        std::iter::once(transport.clone())
+            .chain(list.iter().filter(|t| **t != transport).cloned())
+            .collect()
+    } else {
+        vec![transport]
+    };
+    if wanted == list {
+        return false;
+    }
+    obj.insert(
+        "transports".into(),
+        Value::Array(wanted.into_iter().map(Value::String).collect()),
+    );
+    true
+}
+
+/// Sets top-level keys of a config file atomically, keeping every other key and the
+/// key order (used by `/model`). Writes nothing when the values are already set.
+pub fn update_config_file(path: &Path, updates: &[(&str, Value)]) -> Result<bool, ConfigError> {
+    let mut raw = store::read_json_strict::<Value>(path)?.unwrap_or_else(default_document);
+    let Some(obj) = raw.as_object_mut() else {
+        return Err(ConfigError::WrongShape {
+            path: path.to_path_buf(),
+            expected: "object",
+        });
+    };
+    let mut changed = false;
+    for (key, value) in updates {
+        if obj.get(*key) != Some(value) {
+            obj.insert((*key).to_owned(), value.clone());
+            changed = true;
+        }
+    }
+    if changed {
+        store::write_json(path, &raw)?;
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_adds_only_missing_keys_recursively() {
+        let mut user = json!({"model": "sonnet", "streaming": {"min_chars": 10}, "extra": [1]});
+        let defaults = json!({"model": "opus", "provider": "claude",
+            "streaming": {"min_chars": 200, "max_chars": 4000}});
+        assert!(merge_missing(&mut user, &defaults));
+        assert_eq!(
+            user,
+            json!({"model": "sonnet", "streaming": {"min_chars": 10, "max_chars": 4000},
+                "extra": [1], "provider": "claude"})
+        );
+        assert!(!merge_missing(&mut user, &defaults));
+    }
+
+    #[test]
+    fn transport_is_authoritative() {
+        let mut v = json!({"transport": "matrix", "transports": ["telegram", "matrix"]});
+        assert!(normalise(&mut v));
+        assert_eq!(v["transports"], json!(["matrix", "telegram"]));
+        let mut v = json!({"transport": "telegram", "transports": ["matrix"]});
+        assert!(normalise(&mut v));
+        assert_eq!(v["transports"], json!(["telegram"]));
+        let mut v = json!({"transport": "telegram", "transports": ["telegram"]});
+        assert!(!normalise(&mut v));
+        let mut v = json!({"gemini_api_key": null});
+        assert!(normalise(&mut v));
+        assert_eq!(v["gemini_api_key"], "null");
+    }
+
+    #[test]
+    fn defaults_match_the_reference() {
+        let d = default_document();
+        assert_eq!(d["timeouts"]["normal"], 600.0);
+        assert_eq!(d["streaming"]["edit_interval_seconds"], 2.0);
+        assert_eq!(d["permission_mode"], "bypassPermissions");
+        assert_eq!(d["gemini_api_key"], "null");
+        assert_eq!(d["telegram_api_url"], "https://api.telegram.org");
+        assert_eq!(d["tasks"]["max_parallel"], 5);
+        assert_eq!(d["webhooks"]["enabled"], false);
+        assert_eq!(d["image"]["max_dimension"], 2000);
+    }
+
+    #[test]
+    fn type_errors_carry_position_and_leave_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let text = "{\n  \"streaming\": {\"min_chars\": \"many\"}\n}\n";
+        std::fs::write(&path, text).unwrap();
+        let err = load_config_file(&path).unwrap_err().to_string();
+        assert!(err.contains("config.json"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn unknown_keys_survive_and_missing_defaults_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "{\"model\": \"sonnet\", \"future_key\": {\"x\": 1}}").unwrap();
+        let loaded = load_config_file(&path).unwrap();
+        assert!(loaded.written);
+        assert_eq!(loaded.config.model, "sonnet");
+        let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(on_disk["future_key"], json!({"x": 1}));
+        assert_eq!(on_disk["streaming"]["min_chars"], 200);
+        let keys: Vec<_> = on_disk.as_object().unwrap().keys().take(2).cloned().collect();
+        assert_eq!(keys, ["model", "future_key"], "user key order is kept");
+        let again = load_config_file(&path).unwrap();
+        assert!(!again.written, "a complete file is not rewritten");
+    }
+}

@@ -1,0 +1,246 @@
+//! The bus contract: one [`Envelope`] carrying a `type`-tagged [`Body`]. The JSON
+//! Schemas and golden examples in `ipc-schema/` are generated from these types
+//! (see `tests/ipc_schema.rs`); change them together.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Every frame on the bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Envelope {
+    /// Protocol version of the sender ([`super::PROTOCOL_VERSION`]).
+    pub v: u32,
+    /// Sender-unique request id; answers carry it back in `re`.
+    pub id: u64,
+    /// Id of the request this frame answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub re: Option<u64>,
+    /// Agent the frame is addressed to; the supervisor routes it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Agent that sent a routed frame (set by the supervisor, never trusted from peers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The message.
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+/// All messages, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Body {
+    /// First frame of every connection.
+    Hello(Hello),
+    /// The supervisor accepted the hello.
+    Welcome(Welcome),
+    /// A request failed, or the connection is refused.
+    Error(ErrorBody),
+    /// Routed echo request: proves that routing to a named agent works.
+    Ping(Ping),
+    /// Answer to [`Body::Ping`].
+    Pong(Pong),
+    /// Asks the supervisor for the health of every agent.
+    HealthRequest(HealthRequest),
+    /// Health of every agent.
+    Health(HealthReport),
+    /// A notice broadcast to every agent (shown to its users).
+    Notice(Notice),
+    /// Stop every running turn, task and session on every agent.
+    StopAll(StopAll),
+    /// How many runs were stopped.
+    Stopped(Stopped),
+    /// Asks the receiver to shut down (supervisor → agent, or a client → supervisor).
+    Shutdown(Shutdown),
+    /// Generic success answer.
+    Ack(Ack),
+}
+
+impl Body {
+    /// The `type` tag of this message.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Body::Hello(_) => "hello",
+            Body::Welcome(_) => "welcome",
+            Body::Error(_) => "error",
+            Body::Ping(_) => "ping",
+            Body::Pong(_) => "pong",
+            Body::HealthRequest(_) => "health_request",
+            Body::Health(_) => "health",
+            Body::Notice(_) => "notice",
+            Body::StopAll(_) => "stop_all",
+            Body::Stopped(_) => "stopped",
+            Body::Shutdown(_) => "shutdown",
+            Body::Ack(_) => "ack",
+        }
+    }
+}
+
+/// Who is connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerRole {
+    /// An agent process started by the supervisor.
+    Agent,
+    /// A short-lived tool (`ductor status`, `ductor ask`, ...).
+    Client,
+}
+
+/// `hello`: identifies the peer and its protocol version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Hello {
+    /// Agent or client.
+    pub role: PeerRole,
+    /// Agent name (agents) or the tool's caller identity (clients, optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Process id of the peer.
+    pub pid: u32,
+    /// ductor version of the peer.
+    pub version: String,
+    /// Bus protocol version the peer speaks.
+    pub protocol: u32,
+}
+
+/// `welcome`: handshake accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Welcome {
+    /// Bus protocol version of the supervisor.
+    pub protocol: u32,
+    /// ductor version of the supervisor.
+    pub version: String,
+    /// Process id of the supervisor.
+    pub supervisor_pid: u32,
+}
+
+/// Machine-readable error kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The peers speak different protocol versions.
+    VersionMismatch,
+    /// A frame exceeded the size limit.
+    FrameTooLarge,
+    /// A frame was not a valid message.
+    BadRequest,
+    /// The first frame was not a `hello`, or the agent is not known.
+    NotRegistered,
+    /// The addressed agent does not exist or is not running.
+    UnknownAgent,
+    /// The addressed agent did not answer in time.
+    Timeout,
+    /// The receiver failed while handling the request.
+    Internal,
+}
+
+/// `error`: a request failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// `ping`: echo `payload` back from the agent named in the envelope's `to`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ping {
+    /// Any text; returned unchanged.
+    #[serde(default)]
+    pub payload: String,
+}
+
+/// `pong`: answer of an agent to `ping`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Pong {
+    /// Name of the answering agent.
+    pub agent: String,
+    /// Its process id.
+    pub pid: u32,
+    /// The ping's payload.
+    pub payload: String,
+}
+
+/// `health_request`: no fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HealthRequest {}
+
+/// Lifecycle state of an agent process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Spawned, not yet registered on the bus (or waiting for a restart).
+    Starting,
+    /// Registered and serving.
+    Running,
+    /// Given up after repeated crashes.
+    Crashed,
+    /// Stopped on purpose.
+    Stopped,
+}
+
+/// Health of one agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentHealth {
+    /// Agent name.
+    pub name: String,
+    /// Lifecycle state.
+    pub status: AgentStatus,
+    /// Process id while a process exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Seconds since the current process registered (0 when not running).
+    pub uptime_seconds: u64,
+    /// Restarts since the supervisor started.
+    pub restart_count: u32,
+    /// Why the last run ended, if it crashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// `health`: every agent's health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HealthReport {
+    /// Process id of the supervisor.
+    pub supervisor_pid: u32,
+    /// Seconds since the supervisor started.
+    pub supervisor_uptime_seconds: u64,
+    /// One entry per agent, `main` first.
+    pub agents: Vec<AgentHealth>,
+}
+
+/// `notice`: text for the users of every agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Notice {
+    /// The message (Markdown).
+    pub text: String,
+}
+
+/// `stop_all`: no fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StopAll {}
+
+/// `stopped`: how many runs a `stop_all` ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Stopped {
+    /// Runs stopped (summed over all agents when sent by the supervisor).
+    pub count: u32,
+    /// Agents that answered.
+    #[serde(default)]
+    pub agents: u32,
+}
+
+/// `shutdown`: stop gracefully.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Shutdown {
+    /// Why (for the log).
+    #[serde(default)]
+    pub reason: String,
+    /// Start again afterwards (`ductor restart`); only meaningful for the supervisor.
+    #[serde(default)]
+    pub restart: bool,
+}
+
+/// `ack`: no fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ack {}

@@ -1,0 +1,56 @@
+//! The local-socket bus between the supervisor, the agents and short-lived tools.
+//!
+//! Owns the wire contract ([`message`]), framing and sockets ([`conn`]) and the
+//! peer used by agents and tools ([`client`]). Routing lives in the supervisor.
+//! Must not know what agents do with the messages.
+
+pub mod client;
+pub mod conn;
+pub mod message;
+pub mod schema;
+
+pub use client::{BusClient, Inbox};
+pub use conn::{BusListener, Connection};
+pub use message::{Body, Envelope, ErrorCode};
+
+/// Bus protocol version; also part of the socket file name.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest frame accepted or sent (1 MiB).
+pub const MAX_FRAME: usize = 1024 * 1024;
+
+/// Bus failures.
+#[derive(Debug, thiserror::Error)]
+pub enum IpcError {
+    /// Socket I/O failed.
+    #[error("bus I/O: {0}")]
+    Io(#[source] std::io::Error),
+    /// A frame was larger than [`MAX_FRAME`].
+    #[error("bus frame of {size} bytes exceeds the {max}-byte limit")]
+    FrameTooLarge {
+        /// Size of the offending frame (at least `max + 1` when received).
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A frame was not a valid message.
+    #[error("bad bus message: {0}")]
+    BadMessage(String),
+    /// The peer speaks another protocol version.
+    #[error("bus protocol mismatch: we speak v{ours}, the peer v{theirs}")]
+    VersionMismatch {
+        /// Our version.
+        ours: u32,
+        /// Theirs.
+        theirs: u32,
+    },
+    /// The peer answered with an `error` frame.
+    #[error("{1} ({0:?})")]
+    Remote(ErrorCode, String),
+    /// The connection was closed.
+    #[error("bus connection closed")]
+    Closed,
+    /// No answer in time.
+    #[error("bus request timed out")]
+    Timeout,
+}

@@ -1,0 +1,108 @@
+//! Generates the human-readable contract in `ipc-schema/`: one JSON Schema per
+//! message (`<type>.schema.json`), the envelope schema and one golden example per
+//! message. `tests/ipc_schema.rs` fails when these drift from the Rust types.
+
+use super::message::{
+    Ack, AgentHealth, AgentStatus, Body, Envelope, ErrorBody, ErrorCode, HealthReport,
+    HealthRequest, Hello, Notice, PeerRole, Ping, Pong, Shutdown, StopAll, Stopped, Welcome,
+};
+use super::PROTOCOL_VERSION;
+use schemars::{JsonSchema, schema_for};
+use serde_json::Value;
+
+fn schema<T: JsonSchema>() -> Value {
+    // Invariant: schemars output is plain JSON.
+    serde_json::to_value(schema_for!(T)).expect("schema serializes")
+}
+
+/// `(file name, schema)` for the envelope and every message payload.
+pub fn schemas() -> Vec<(String, Value)> {
+    let mut out = vec![("envelope.schema.json".to_owned(), schema::<Envelope>())];
+    let payloads: Vec<(&str, Value)> = vec![
+        ("hello", schema::<Hello>()),
+        ("welcome", schema::<Welcome>()),
+        ("error", schema::<ErrorBody>()),
+        ("ping", schema::<Ping>()),
+        ("pong", schema::<Pong>()),
+        ("health_request", schema::<HealthRequest>()),
+        ("health", schema::<HealthReport>()),
+        ("notice", schema::<Notice>()),
+        ("stop_all", schema::<StopAll>()),
+        ("stopped", schema::<Stopped>()),
+        ("shutdown", schema::<Shutdown>()),
+        ("ack", schema::<Ack>()),
+    ];
+    for (name, s) in payloads {
+        out.push((format!("{name}.schema.json"), s));
+    }
+    out
+}
+
+fn env(id: u64, re: Option<u64>, to: Option<&str>, body: Body) -> Envelope {
+    Envelope {
+        v: PROTOCOL_VERSION,
+        id,
+        re,
+        to: to.map(str::to_owned),
+        from: None,
+        body,
+    }
+}
+
+/// One golden example envelope per message type.
+pub fn examples() -> Vec<Envelope> {
+    vec![
+        env(1, None, None, Body::Hello(Hello {
+            role: PeerRole::Agent,
+            name: Some("sub1".into()),
+            pid: 4242,
+            version: "0.1.0".into(),
+            protocol: PROTOCOL_VERSION,
+        })),
+        env(1, Some(1), None, Body::Welcome(Welcome {
+            protocol: PROTOCOL_VERSION,
+            version: "0.1.0".into(),
+            supervisor_pid: 4200,
+        })),
+        env(0, Some(7), None, Body::Error(ErrorBody {
+            code: ErrorCode::UnknownAgent,
+            message: "no agent named `nosuch`; available: main, sub1".into(),
+        })),
+        env(7, None, Some("sub1"), Body::Ping(Ping { payload: "hi".into() })),
+        env(3, Some(7), None, Body::Pong(Pong {
+            agent: "sub1".into(),
+            pid: 4242,
+            payload: "hi".into(),
+        })),
+        env(2, None, None, Body::HealthRequest(HealthRequest {})),
+        env(5, Some(2), None, Body::Health(HealthReport {
+            supervisor_pid: 4200,
+            supervisor_uptime_seconds: 3600,
+            agents: vec![
+                AgentHealth {
+                    name: "main".into(),
+                    status: AgentStatus::Running,
+                    pid: Some(4201),
+                    uptime_seconds: 3590,
+                    restart_count: 0,
+                    last_error: None,
+                },
+                AgentHealth {
+                    name: "sub1".into(),
+                    status: AgentStatus::Crashed,
+                    pid: None,
+                    uptime_seconds: 0,
+                    restart_count: 5,
+                    last_error: Some("exited with code 1".into()),
+                },
+            ],
+        })),
+        env(9, None, None, Body::Notice(Notice {
+            text: "**[Supervisor]** Sub-agent `sub1` stopped after 5 crashes".into(),
+        })),
+        env(4, None, None, Body::StopAll(StopAll {})),
+        env(6, Some(4), None, Body::Stopped(Stopped { count: 3, agents: 2 })),
+        env(8, None, None, Body::Shutdown(Shutdown { reason: "ductor stop".into(), restart: false })),
+        env(10, Some(8), None, Body::Ack(Ack {})),
+    ]
+}

@@ -1,0 +1,194 @@
+//! Process hygiene shared by the supervisor and the agents: the process table,
+//! descendants of a process, child-subreaper set-up and reaping of orphans that
+//! were re-parented to us. Only signals and waits; no policy.
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use std::collections::{HashMap, HashSet};
+
+/// One row of the process table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// Process id.
+    pub pid: i32,
+    /// Parent process id.
+    pub ppid: i32,
+    /// Process group id.
+    pub pgid: i32,
+    /// Session id.
+    pub sid: i32,
+    /// Whether the process is a zombie (exited, not yet reaped).
+    pub zombie: bool,
+}
+
+/// Reads `/proc/<pid>/stat` (Linux).
+#[cfg(target_os = "linux")]
+pub fn proc_info(pid: i32) -> Option<ProcInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces or ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
+    let sid = fields.next()?.parse().ok()?;
+    Some(ProcInfo {
+        pid,
+        ppid,
+        pgid,
+        sid,
+        zombie: state == "Z" || state == "X",
+    })
+}
+
+/// Every process we can see.
+#[cfg(target_os = "linux")]
+pub fn process_table() -> Vec<ProcInfo> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(proc_info)
+        .collect()
+}
+
+/// Every process we can see (portable fallback through `sysinfo`).
+#[cfg(not(target_os = "linux"))]
+pub fn process_table() -> Vec<ProcInfo> {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+    let mut sys = System::new();
+    sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
+    sys.processes()
+        .values()
+        .map(|p| {
+            let pid = p.pid().as_u32() as i32;
+            ProcInfo {
+                pid,
+                ppid: p.parent().map_or(0, |pp| pp.as_u32() as i32),
+                pgid: pid,
+                sid: pid,
+                zombie: matches!(p.status(), sysinfo::ProcessStatus::Zombie),
+            }
+        })
+        .collect()
+}
+
+/// All descendants of `root` (children, grandchildren, ...), not including `root`.
+pub fn descendants(root: i32, table: &[ProcInfo]) -> Vec<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for p in table {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    let mut seen = HashSet::new();
+    while let Some(pid) = stack.pop() {
+        for &child in children.get(&pid).map_or(&[][..], Vec::as_slice) {
+            if seen.insert(child) {
+                out.push(child);
+                stack.push(child);
+            }
+        }
+    }
+    out
+}
+
+/// Makes orphaned descendants re-parent to this process instead of init, so they
+/// can be found and killed (Linux; a no-op elsewhere).
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        tracing::warn!(error = %e, "cannot become child subreaper; escaped tool processes may survive");
+    }
+}
+
+/// Sends `sig` to the process group `pgid`, ignoring "no such process".
+pub fn signal_group(pgid: i32, sig: Signal) {
+    if pgid > 1 {
+        let _ = killpg(Pid::from_raw(pgid), sig);
+    }
+}
+
+/// Sends `sig` to `pid`, ignoring "no such process".
+pub fn signal_pid(pid: i32, sig: Signal) {
+    if pid > 1 {
+        let _ = kill(Pid::from_raw(pid), sig);
+    }
+}
+
+/// Whether a process with this pid exists (zombies count as gone).
+pub fn alive(pid: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        proc_info(pid).is_some_and(|p| !p.zombie)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        kill(Pid::from_raw(pid), None).is_ok()
+    }
+}
+
+/// Kills every direct child of this process that is not in `keep` (orphans that
+/// were re-parented to us, plus their groups) and reaps the ones that already
+/// exited. Children in `keep` are managed elsewhere and never waited for here.
+/// Returns how many processes were signalled.
+pub fn reap_orphans<S: std::hash::BuildHasher>(keep: &HashSet<i32, S>) -> usize {
+    let me = std::process::id() as i32;
+    let table = process_table();
+    let mut signalled = 0;
+    for p in table.iter().filter(|p| p.ppid == me && !keep.contains(&p.pid)) {
+        if p.zombie {
+            let _ = waitpid(Pid::from_raw(p.pid), Some(WaitPidFlag::WNOHANG));
+            continue;
+        }
+        for d in descendants(p.pid, &table) {
+            signal_pid(d, Signal::SIGKILL);
+        }
+        if p.pgid == p.pid {
+            signal_group(p.pgid, Signal::SIGKILL);
+        }
+        signal_pid(p.pid, Signal::SIGKILL);
+        signalled += 1;
+    }
+    signalled
+}
+
+/// Reaps `pid` if it has exited, without blocking.
+pub fn try_reap(pid: i32) -> bool {
+    matches!(
+        waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)),
+        Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descendants_walks_the_tree() {
+        let row = |pid, ppid| ProcInfo {
+            pid,
+            ppid,
+            pgid: pid,
+            sid: pid,
+            zombie: false,
+        };
+        let table = [row(10, 1), row(11, 10), row(12, 11), row(13, 10), row(20, 1)];
+        let mut d = descendants(10, &table);
+        d.sort_unstable();
+        assert_eq!(d, [11, 12, 13]);
+        assert!(descendants(20, &table).is_empty());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_own_stat() {
+        let me = proc_info(std::process::id() as i32).unwrap();
+        assert_eq!(me.pid, std::process::id() as i32);
+        assert!(me.ppid > 0);
+        assert!(alive(me.pid));
+    }
+}

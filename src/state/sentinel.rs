@@ -1,0 +1,31 @@
+//! Small one-shot files: the restart sentinel (§1.6) and `startup_state.json` (§1.7).
+
+use serde::{Deserialize, Serialize};
+
+/// `restart-sentinel.json`: written before a requested restart, consumed on the next
+/// start to tell the chat the agent is back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestartSentinel {
+    /// Chat to notify.
+    pub chat_id: i64,
+    /// Forum topic to notify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<i64>,
+    /// Message to send.
+    #[serde(default)]
+    pub message: String,
+    /// When it was written (ISO 8601 UTC).
+    #[serde(default)]
+    pub timestamp: String,
+}
+
+/// `startup_state.json`: boot id of the last start, to tell reboots from restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartupState {
+    /// Kernel boot id at the last start.
+    #[serde(default)]
+    pub boot_id: String,
+    /// Last start time (ISO 8601 UTC).
+    #[serde(default)]
+    pub started_at: String,
+}

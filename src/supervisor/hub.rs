@@ -1,0 +1,590 @@
+//! The bus hub: accepts connections, checks the handshake, routes frames between
+//! agents and tools, answers supervisor requests (health, stop-all fan-out,
+//! shutdown). One task owns all routing state; connection tasks only read and
+//! write frames.
+
+use super::registry::Registry;
+use crate::ipc::conn::error_envelope;
+use crate::ipc::message::{
+    Ack, Body, Envelope, ErrorCode, HealthReport, Hello, PeerRole, Pong, StopAll, Stopped, Welcome,
+};
+use crate::ipc::{BusListener, Connection, IpcError, PROTOCOL_VERSION};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// How long a `stop_all` waits for each agent's count.
+const STOP_ALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+type ConnId = u64;
+
+enum HubEvent {
+    Opened {
+        conn: ConnId,
+        writer: mpsc::Sender<Envelope>,
+        hello: Hello,
+        peer_pid: Option<u32>,
+        accepted: oneshot::Sender<Result<(), Envelope>>,
+    },
+    Frame {
+        conn: ConnId,
+        env: Envelope,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    Request {
+        to: String,
+        body: Body,
+        reply: oneshot::Sender<Result<Body, String>>,
+    },
+    Notify {
+        to: Option<String>,
+        body: Body,
+    },
+}
+
+/// Handle used by the rest of the supervisor to talk to agents over the bus.
+#[derive(Clone)]
+pub struct HubHandle {
+    events: mpsc::Sender<HubEvent>,
+}
+
+impl HubHandle {
+    /// Sends `body` to agent `to` and waits for its answer.
+    pub async fn request(&self, to: &str, body: Body, timeout: Duration) -> Result<Body, String> {
+        let (tx, rx) = oneshot::channel();
+        self.events
+            .send(HubEvent::Request {
+                to: to.to_owned(),
+                body,
+                reply: tx,
+            })
+            .await
+            .map_err(|_| "bus hub stopped".to_owned())?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err("bus hub stopped".into()),
+            Err(_) => Err(format!("agent `{to}` did not answer in time")),
+        }
+    }
+
+    /// Sends `body` to agent `to` (or every agent) without waiting.
+    pub async fn notify(&self, to: Option<&str>, body: Body) {
+        let _ = self
+            .events
+            .send(HubEvent::Notify {
+                to: to.map(str::to_owned),
+                body,
+            })
+            .await;
+    }
+}
+
+enum Pending {
+    Routed { origin: ConnId, origin_id: u64 },
+    Internal(oneshot::Sender<Result<Body, String>>),
+}
+
+struct Conn {
+    writer: mpsc::Sender<Envelope>,
+    agent: Option<String>,
+    label: String,
+}
+
+struct Hub {
+    registry: Registry,
+    shutdown: mpsc::Sender<bool>,
+    started: Instant,
+    conns: HashMap<ConnId, Conn>,
+    agents: HashMap<String, ConnId>,
+    pending: HashMap<u64, (ConnId, Pending)>,
+    next_id: u64,
+    handle: HubHandle,
+}
+
+/// Starts the hub on `listener`. `shutdown` receives `restart` flags of shutdown requests.
+pub fn start(
+    listener: BusListener,
+    registry: Registry,
+    shutdown: mpsc::Sender<bool>,
+    cancel: CancellationToken,
+) -> HubHandle {
+    let (tx, mut rx) = mpsc::channel::<HubEvent>(256);
+    let handle = HubHandle { events: tx.clone() };
+    let mut hub = Hub {
+        registry,
+        shutdown,
+        started: Instant::now(),
+        conns: HashMap::new(),
+        agents: HashMap::new(),
+        pending: HashMap::new(),
+        next_id: 1,
+        handle: handle.clone(),
+    };
+    let accept_cancel = cancel.clone();
+    tokio::spawn(async move {
+        let mut next_conn: ConnId = 1;
+        loop {
+            tokio::select! {
+                () = accept_cancel.cancelled() => break,
+                conn = listener.accept() => match conn {
+                    Ok(conn) => {
+                        tokio::spawn(serve_connection(conn, next_conn, tx.clone()));
+                        next_conn += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "bus accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+            }
+        }
+    });
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                ev = rx.recv() => match ev {
+                    Some(ev) => hub.handle_event(ev).await,
+                    None => break,
+                },
+            }
+        }
+    });
+    handle
+}
+
+/// Reads and checks the first frame; answers refusals itself.
+async fn handshake(
+    writer: &mut crate::ipc::conn::ConnWriter,
+    reader: &mut crate::ipc::conn::ConnReader,
+) -> Option<Hello> {
+    let first = tokio::time::timeout(Duration::from_secs(5), reader.recv()).await;
+    match first {
+        Ok(Ok(Some(Envelope {
+            body: Body::Hello(hello),
+            ..
+        }))) if hello.protocol == PROTOCOL_VERSION => Some(hello),
+        Ok(Ok(Some(Envelope {
+            body: Body::Hello(hello),
+            id,
+            ..
+        }))) => {
+            let msg = format!(
+                "protocol mismatch: the supervisor speaks v{PROTOCOL_VERSION}, this peer v{}; restart ductor after upgrading",
+                hello.protocol
+            );
+            let _ = writer.send(&error_envelope(Some(id), ErrorCode::VersionMismatch, msg)).await;
+            None
+        }
+        Ok(Err(IpcError::VersionMismatch { theirs, .. })) => {
+            let msg = format!(
+                "protocol mismatch: the supervisor speaks v{PROTOCOL_VERSION}, this peer v{theirs}"
+            );
+            let _ = writer.send(&error_envelope(None, ErrorCode::VersionMismatch, msg)).await;
+            None
+        }
+        Ok(Err(IpcError::FrameTooLarge { max, .. })) => {
+            let msg = format!("frame exceeds the {max}-byte limit; closing");
+            let _ = writer.send(&error_envelope(None, ErrorCode::FrameTooLarge, msg)).await;
+            None
+        }
+        Ok(Ok(Some(other))) => {
+            let _ = writer
+                .send(&error_envelope(
+                    Some(other.id),
+                    ErrorCode::NotRegistered,
+                    "the first frame must be `hello`",
+                ))
+                .await;
+            None
+        }
+        Ok(Err(e)) => {
+            let _ = writer.send(&error_envelope(None, ErrorCode::BadRequest, e.to_string())).await;
+            None
+        }
+        Ok(Ok(None)) | Err(_) => None,
+    }
+}
+
+/// Reads the handshake, then pumps frames between the socket and the hub.
+async fn serve_connection(conn: Connection, id: ConnId, hub: mpsc::Sender<HubEvent>) {
+    let peer_pid = conn.peer_pid();
+    let (mut writer, mut reader) = conn.split();
+    let Some(hello) = handshake(&mut writer, &mut reader).await else {
+        return;
+    };
+    let (out_tx, mut out_rx) = mpsc::channel::<Envelope>(64);
+    let (acc_tx, acc_rx) = oneshot::channel();
+    if hub
+        .send(HubEvent::Opened {
+            conn: id,
+            writer: out_tx,
+            hello,
+            peer_pid,
+            accepted: acc_tx,
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    match acc_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => {
+            let _ = writer.send(&refusal).await;
+            return;
+        }
+        Err(_) => return,
+    }
+    let write_task = tokio::spawn(async move {
+        while let Some(env) = out_rx.recv().await {
+            if writer.send(&env).await.is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        match reader.recv().await {
+            Ok(Some(env)) => {
+                if hub.send(HubEvent::Frame { conn: id, env }).await.is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let (code, msg) = match &e {
+                    IpcError::FrameTooLarge { max, .. } => {
+                        (ErrorCode::FrameTooLarge, format!("frame exceeds the {max}-byte limit; closing"))
+                    }
+                    IpcError::VersionMismatch { .. } => (ErrorCode::VersionMismatch, e.to_string()),
+                    _ => (ErrorCode::BadRequest, e.to_string()),
+                };
+                tracing::warn!(conn = id, error = %e, "closing bus connection");
+                // Best effort: tell the peer why before hanging up.
+                let _ = hub
+                    .send(HubEvent::Frame {
+                        conn: id,
+                        env: error_envelope(None, code, msg),
+                    })
+                    .await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                break;
+            }
+        }
+    }
+    let _ = hub.send(HubEvent::Closed { conn: id }).await;
+    write_task.abort();
+}
+
+impl Hub {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn envelope(&mut self, re: Option<u64>, body: Body) -> Envelope {
+        Envelope {
+            v: PROTOCOL_VERSION,
+            id: self.id(),
+            re,
+            to: None,
+            from: None,
+            body,
+        }
+    }
+
+    async fn send_to(&self, conn: ConnId, env: Envelope) {
+        if let Some(c) = self.conns.get(&conn) {
+            let _ = c.writer.send(env).await;
+        }
+    }
+
+    async fn handle_event(&mut self, ev: HubEvent) {
+        match ev {
+            HubEvent::Opened {
+                conn,
+                writer,
+                hello,
+                peer_pid,
+                accepted,
+            } => self.open(conn, writer, &hello, peer_pid, accepted).await,
+            HubEvent::Frame { conn, env } => self.frame(conn, env).await,
+            HubEvent::Closed { conn } => self.close(conn).await,
+            HubEvent::Request { to, body, reply } => {
+                let Some(&target) = self.agents.get(&to) else {
+                    let _ = reply.send(Err(format!("agent `{to}` is not connected")));
+                    return;
+                };
+                let id = self.id();
+                self.pending.insert(id, (target, Pending::Internal(reply)));
+                let env = Envelope {
+                    v: PROTOCOL_VERSION,
+                    id,
+                    re: None,
+                    to: Some(to),
+                    from: Some("supervisor".into()),
+                    body,
+                };
+                self.send_to(target, env).await;
+            }
+            HubEvent::Notify { to, body } => {
+                let targets: Vec<(String, ConnId)> = match to {
+                    Some(name) => self.agents.get(&name).map(|c| (name, *c)).into_iter().collect(),
+                    None => self.agents.iter().map(|(n, c)| (n.clone(), *c)).collect(),
+                };
+                for (name, conn) in targets {
+                    let mut env = self.envelope(None, body.clone());
+                    env.to = Some(name);
+                    env.from = Some("supervisor".into());
+                    self.send_to(conn, env).await;
+                }
+            }
+        }
+    }
+
+    async fn open(
+        &mut self,
+        conn: ConnId,
+        writer: mpsc::Sender<Envelope>,
+        hello: &Hello,
+        peer_pid: Option<u32>,
+        accepted: oneshot::Sender<Result<(), Envelope>>,
+    ) {
+        let agent = match hello.role {
+            PeerRole::Client => None,
+            PeerRole::Agent => {
+                let name = hello.name.clone().unwrap_or_default();
+                let pid = peer_pid.or(Some(hello.pid));
+                if self.agents.contains_key(&name) || !self.registry.register(&name, pid) {
+                    let refusal = error_envelope(
+                        None,
+                        ErrorCode::NotRegistered,
+                        format!("`{name}` is not an agent this supervisor started (pid {pid:?})"),
+                    );
+                    let _ = accepted.send(Err(refusal));
+                    return;
+                }
+                tracing::info!(agent = %name, pid = ?pid, "agent registered");
+                self.agents.insert(name.clone(), conn);
+                Some(name)
+            }
+        };
+        let label = agent
+            .clone()
+            .or_else(|| hello.name.clone())
+            .unwrap_or_else(|| format!("client:{}", hello.pid));
+        self.conns.insert(conn, Conn { writer, agent, label });
+        let welcome = self.envelope(
+            Some(1),
+            Body::Welcome(Welcome {
+                protocol: PROTOCOL_VERSION,
+                version: crate::VERSION.to_owned(),
+                supervisor_pid: std::process::id(),
+            }),
+        );
+        self.send_to(conn, welcome).await;
+        let _ = accepted.send(Ok(()));
+    }
+
+    async fn close(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let Some(name) = &c.agent {
+            self.agents.remove(name);
+            self.registry.update(name, |s| s.registered_at = None);
+            tracing::info!(agent = %name, "agent left the bus");
+        }
+        // Requests waiting on this peer fail now instead of timing out.
+        let failed: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, (target, _))| *target == conn)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in failed {
+            if let Some((_, p)) = self.pending.remove(&id) {
+                let msg = format!("`{}` disconnected before answering", c.label);
+                match p {
+                    Pending::Internal(tx) => {
+                        let _ = tx.send(Err(msg));
+                    }
+                    Pending::Routed { origin, origin_id } => {
+                        let env = error_envelope(Some(origin_id), ErrorCode::UnknownAgent, msg);
+                        self.send_to(origin, env).await;
+                    }
+                }
+            }
+        }
+        self.pending.retain(|_, (_, p)| match p {
+            Pending::Routed { origin, .. } => *origin != conn,
+            Pending::Internal(_) => true,
+        });
+    }
+
+    async fn frame(&mut self, conn: ConnId, env: Envelope) {
+        if let Some(re) = env.re {
+            self.answer(conn, re, env).await;
+        } else if let Some(to) = env.to.clone() {
+            self.route(conn, &to, env).await;
+        } else {
+            self.local(conn, env).await;
+        }
+    }
+
+    async fn answer(&mut self, conn: ConnId, re: u64, env: Envelope) {
+        match self.pending.remove(&re) {
+            Some((_, Pending::Internal(tx))) => {
+                let result = match env.body {
+                    Body::Error(e) => Err(e.message),
+                    other => Ok(other),
+                };
+                let _ = tx.send(result);
+            }
+            Some((_, Pending::Routed { origin, origin_id })) => {
+                let from = self.conns.get(&conn).map(|c| c.label.clone());
+                let fwd = Envelope {
+                    v: PROTOCOL_VERSION,
+                    id: self.id(),
+                    re: Some(origin_id),
+                    to: None,
+                    from,
+                    body: env.body,
+                };
+                self.send_to(origin, fwd).await;
+            }
+            None => tracing::debug!(conn, re, "answer to an unknown request dropped"),
+        }
+    }
+
+    async fn route(&mut self, conn: ConnId, to: &str, env: Envelope) {
+        let Some(&target) = self.agents.get(to) else {
+            let mut names = self.registry.running_names();
+            names.sort();
+            let msg = format!("no running agent named `{to}`; available: {}", names.join(", "));
+            self.send_to(conn, error_envelope(Some(env.id), ErrorCode::UnknownAgent, msg))
+                .await;
+            return;
+        };
+        let id = self.id();
+        self.pending.insert(
+            id,
+            (
+                target,
+                Pending::Routed {
+                    origin: conn,
+                    origin_id: env.id,
+                },
+            ),
+        );
+        let from = self.conns.get(&conn).map(|c| c.label.clone());
+        let fwd = Envelope {
+            v: PROTOCOL_VERSION,
+            id,
+            re: None,
+            to: Some(to.to_owned()),
+            from,
+            body: env.body,
+        };
+        self.send_to(target, fwd).await;
+    }
+
+    async fn local(&mut self, conn: ConnId, env: Envelope) {
+        let reply = match env.body {
+            Body::HealthRequest(_) => Body::Health(HealthReport {
+                supervisor_pid: std::process::id(),
+                supervisor_uptime_seconds: self.started.elapsed().as_secs(),
+                agents: self.registry.health(),
+            }),
+            Body::Ping(p) => Body::Pong(Pong {
+                agent: "supervisor".into(),
+                pid: std::process::id(),
+                payload: p.payload,
+            }),
+            Body::StopAll(_) => {
+                self.fan_out_stop_all(conn, env.id);
+                return;
+            }
+            Body::Shutdown(s) => {
+                tracing::info!(reason = %s.reason, restart = s.restart, "shutdown requested over the bus");
+                let _ = self.shutdown.try_send(s.restart);
+                Body::Ack(Ack {})
+            }
+            Body::Notice(n) => {
+                let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
+                let targets: Vec<(String, ConnId)> = self
+                    .agents
+                    .iter()
+                    .filter(|(name, _)| Some(*name) != sender.as_ref())
+                    .map(|(n, c)| (n.clone(), *c))
+                    .collect();
+                for (name, target) in targets {
+                    let mut fwd = self.envelope(None, Body::Notice(n.clone()));
+                    fwd.to = Some(name);
+                    fwd.from = sender.clone();
+                    self.send_to(target, fwd).await;
+                }
+                return;
+            }
+            Body::Error(e) => {
+                // An error frame generated for this connection (oversized, malformed): pass it on.
+                self.send_to(conn, error_envelope(None, e.code, e.message)).await;
+                return;
+            }
+            other => {
+                let msg = format!("`{}` is not a request the supervisor handles", other.type_name());
+                self.send_to(conn, error_envelope(Some(env.id), ErrorCode::BadRequest, msg))
+                    .await;
+                return;
+            }
+        };
+        let answer = self.envelope(Some(env.id), reply);
+        self.send_to(conn, answer).await;
+    }
+
+    /// Asks every agent to stop its work and answers the caller with the sum.
+    fn fan_out_stop_all(&mut self, conn: ConnId, request_id: u64) {
+        let Some(origin) = self.conns.get(&conn).map(|c| c.writer.clone()) else {
+            return;
+        };
+        let agents: Vec<String> = self.agents.keys().cloned().collect();
+        let handle = self.handle.clone();
+        tokio::spawn(async move {
+            let asks = agents.iter().map(|name| {
+                let handle = handle.clone();
+                async move {
+                    handle
+                        .request(name, Body::StopAll(StopAll {}), STOP_ALL_TIMEOUT)
+                        .await
+                }
+            });
+            let results = futures_util::future::join_all(asks).await;
+            let (mut count, mut answered) = (0u32, 0u32);
+            for (name, r) in agents.iter().zip(results) {
+                match r {
+                    Ok(Body::Stopped(s)) => {
+                        count += s.count;
+                        answered += 1;
+                    }
+                    Ok(other) => tracing::warn!(agent = %name, "unexpected stop_all answer {}", other.type_name()),
+                    Err(e) => tracing::warn!(agent = %name, error = %e, "stop_all not answered"),
+                }
+            }
+            let env = Envelope {
+                v: PROTOCOL_VERSION,
+                id: 0,
+                re: Some(request_id),
+                to: None,
+                from: None,
+                body: Body::Stopped(Stopped {
+                    count,
+                    agents: answered,
+                }),
+            };
+            let _ = origin.send(env).await;
+        });
+    }
+}
