@@ -73,7 +73,8 @@ pub(super) fn find_markers<'a>(
 /// Removes the byte ranges `cut` (sorted, disjoint, none spanning a line break) from `text`.
 ///
 /// Lines that held a marker are tidied: the gap a marker leaves between words becomes one space,
-/// trailing spaces go, and a line left blank is dropped. If anything was removed, runs of blank
+/// trailing spaces go, and a line left blank (or with only a list bullet or quote mark) is
+/// dropped. If anything was removed, runs of blank
 /// lines outside code blocks shrink to one and leading/trailing blank lines go (Markdown renders
 /// the same; the chat message has no odd gaps where markers were).
 pub(super) fn remove(text: &str, cut: &[Range<usize>]) -> String {
@@ -107,7 +108,7 @@ pub(super) fn remove(text: &str, cut: &[Range<usize>]) -> String {
         if touched {
             append_joined(&mut kept, &text[pos..line_start + body.len()]);
             let trimmed = kept.trim_end();
-            if !trimmed.trim_start().is_empty() {
+            if !only_block_markers(trimmed) {
                 out.push_str(trimmed);
                 out.push_str(newline);
                 prev_blank = false;
@@ -126,6 +127,18 @@ pub(super) fn remove(text: &str, cut: &[Range<usize>]) -> String {
     let len = out.trim_end().len();
     out.truncate(len);
     out
+}
+
+/// Whether a line holds nothing but Markdown block syntax (`- `, `> `, `1. `): once its markers
+/// are gone such a line would render as an empty bullet or quote.
+fn only_block_markers(line: &str) -> bool {
+    line.split_whitespace().all(|word| {
+        let word = word.trim_start_matches(|c: char| c.is_ascii_digit());
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| matches!(c, '-' | '*' | '+' | '>' | '.' | ')'))
+    })
 }
 
 /// Appends `piece` after text a marker was cut from: at most one space at the join, none at the

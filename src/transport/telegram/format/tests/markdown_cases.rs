@@ -152,6 +152,7 @@ fn rules_and_paragraphs() {
         ("\n\n\npara\n\n\n\n\npara2\n\n\n", "para\n\npara2"),
         ("soft\nbreak", "soft\nbreak"),
         ("hard  \nbreak\\\nagain", "hard\nbreak\nagain"),
+        ("windows\r\nlines\r\n\r\npara", "windows\nlines\n\npara"),
     ]);
 }
 

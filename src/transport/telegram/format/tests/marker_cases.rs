@@ -46,6 +46,26 @@ fn markers_mid_line_leave_tidy_text() {
 }
 
 #[test]
+fn bullets_and_quotes_holding_only_buttons_disappear() {
+    let (text, buttons) = extract_buttons(
+        "Options:\n- [button:One]\n- [button:Two]\n> [button:Three]\n1. [button:Four]",
+    );
+    assert_eq!(text, "Options:");
+    assert_eq!(buttons, rows(&[&["One"], &["Two"], &["Three"], &["Four"]]));
+    let (text, _) = extract_buttons("- keep me [button:X]\n- 2 [button:Y]");
+    assert_eq!(text, "- keep me\n- 2");
+}
+
+#[test]
+fn windows_line_endings() {
+    let (text, buttons) = extract_buttons("Go?\r\n[button:Yes]\r\nBye\r\n");
+    assert_eq!(buttons, rows(&[&["Yes"]]));
+    assert_eq!(text, "Go?\r\nBye");
+    let (_, files) = extract_file_tags("<file:/tmp/a.txt>\r\n");
+    assert_eq!(files, ["/tmp/a.txt"]);
+}
+
+#[test]
 fn blank_line_runs_left_by_markers_collapse_to_one() {
     let (text, buttons) = extract_buttons("Top\n\n\n[button:X]\n\n\n\nBottom\n\n[button:Y]\n");
     assert_eq!(text, "Top\n\nBottom");

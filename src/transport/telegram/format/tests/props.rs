@@ -225,7 +225,12 @@ fn pathological_inputs_stay_linear_and_bounded() {
         let (text, _) = extract_buttons(&text);
         let html = markdown_to_html(&text);
         check(&html).unwrap();
-        assert!(html.len() <= 20 * md.len() + 100, "output blew up: {} from {}", html.len(), md.len());
+        assert!(
+            html.len() <= 20 * md.len() + 100,
+            "output blew up: {} from {}",
+            html.len(),
+            md.len()
+        );
         let _ = stream_safe_prefix(md);
         for chunk in split_html(&html, 4096) {
             check(&chunk).unwrap();
