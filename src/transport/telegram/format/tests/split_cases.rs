@@ -206,3 +206,24 @@ fn malformed_input_does_not_panic() {
         }
     }
 }
+
+#[test]
+fn first_chunk_is_stable_once_the_text_exceeds_the_limit() {
+    // The streaming editor can seal chunk 1 as soon as the text outgrows a message: appending
+    // more HTML never changes it.
+    let base = "<b>Intro</b> words and more words.\n\nSecond paragraph goes on and on";
+    let first = split_html(base, 40)[0].clone();
+    for tail in [" and on", "\n\n<i>more</i>", " x".repeat(50).as_str(), "😀"] {
+        assert_eq!(split_html(&format!("{base}{tail}"), 40)[0], first);
+    }
+}
+
+#[test]
+fn escape_html_escapes_only_what_telegram_needs() {
+    use super::super::escape_html;
+    assert_eq!(
+        escape_html("[TOOL: a<b> & \"c\"]"),
+        "[TOOL: a&lt;b&gt; &amp; \"c\"]"
+    );
+    assert_eq!(visible(&escape_html("<i>x</i> &amp;")), "<i>x</i> &amp;");
+}
