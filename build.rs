@@ -24,7 +24,9 @@ fn main() {
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();
-    let mut code = String::from("/// Files of `defaults/`: (path relative to `defaults/`, content).\npub static DEFAULT_FILES: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Files of `defaults/`: (path relative to `defaults/`, content).\npub static DEFAULT_FILES: &[(&str, &[u8])] = &[\n",
+    );
     for rel in &files {
         let abs = root.join(rel);
         println!("cargo:rerun-if-changed={}", abs.display());

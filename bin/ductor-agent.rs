@@ -31,14 +31,19 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let home = Home::resolve(args.home.as_deref());
     let paths = home.agent(&args.agent);
-    let level = agent::load_config(&home, &args.agent).ok().map(|c| c.log_level);
+    let level = agent::load_config(&home, &args.agent)
+        .ok()
+        .map(|c| c.log_level);
     logging::init(&LogOptions {
         verbosity: args.verbose,
         config_level: level,
         file: Some(paths.log_file()),
         agent: Some(args.agent.clone()),
     });
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ductor-agent: cannot start the async runtime: {e}");

@@ -10,7 +10,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let home = cli.home();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ductor: cannot start the async runtime: {e}");
@@ -58,7 +61,9 @@ fn main() -> ExitCode {
 
 /// §1.4: under a service manager exit 42 so it restarts us; otherwise re-exec.
 fn restart_self() -> i32 {
-    if std::env::var_os("INVOCATION_ID").is_some() || std::env::var_os("DUCTOR_SUPERVISOR").is_some() {
+    if std::env::var_os("INVOCATION_ID").is_some()
+        || std::env::var_os("DUCTOR_SUPERVISOR").is_some()
+    {
         return ductor::supervisor::policy::EXIT_RESTART;
     }
     let Ok(exe) = std::env::current_exe() else {

@@ -73,7 +73,11 @@ fn seed_file(path: &Path, content: &[u8]) -> io::Result<bool> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
         Ok(mut f) => {
             io::Write::write_all(&mut f, content)?;
             Ok(true)
@@ -101,7 +105,12 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&memory).unwrap(), "mine");
         let sub = seed_agent_home(&home.agent("sub1")).unwrap();
         assert!(!sub.contains(&"SHAREDMEMORY.md".to_owned()));
-        assert!(home.agent("sub1").workspace().join("tools/agent_tools").is_dir());
+        assert!(
+            home.agent("sub1")
+                .workspace()
+                .join("tools/agent_tools")
+                .is_dir()
+        );
     }
 
     #[test]

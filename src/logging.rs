@@ -41,9 +41,10 @@ pub fn register_secret(value: &str) {
         return; // too short to mask without mangling ordinary words
     }
     if let Ok(mut list) = SECRETS.write()
-        && !list.iter().any(|s| s == value) {
-            list.push(value.to_owned());
-        }
+        && !list.iter().any(|s| s == value)
+    {
+        list.push(value.to_owned());
+    }
 }
 
 /// Masks registered secrets and Telegram bot tokens in `text`.
@@ -118,13 +119,22 @@ impl RotatingFile {
             }
         }
         std::fs::rename(&self.path, backup_path(&self.path, 1))?;
-        let file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
         Ok((file, 0))
     }
 
     fn write_record(&self, buf: &[u8]) -> io::Result<()> {
-        let mut guard = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if guard.as_ref().is_some_and(|(_, size)| *size >= MAX_LOG_BYTES) {
+        let mut guard = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard
+            .as_ref()
+            .is_some_and(|(_, size)| *size >= MAX_LOG_BYTES)
+        {
             *guard = self.rotate().ok();
         }
         if let Some((file, size)) = guard.as_mut() {
@@ -218,11 +228,17 @@ static FILE: OnceLock<RotatingFile> = OnceLock::new();
 
 fn filter(opts: &LogOptions) -> EnvFilter {
     if let Ok(env) = std::env::var("RUST_LOG")
-        && let Ok(f) = EnvFilter::try_new(env) {
-            return f;
-        }
+        && let Ok(f) = EnvFilter::try_new(env)
+    {
+        return f;
+    }
     let level = match opts.verbosity {
-        0 => match opts.config_level.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        0 => match opts
+            .config_level
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             Some("DEBUG") => "debug",
             Some("WARNING" | "WARN") => "warn",
             Some("ERROR" | "CRITICAL") => "error",
@@ -238,26 +254,29 @@ fn filter(opts: &LogOptions) -> EnvFilter {
 
 /// Installs the global subscriber. Safe to call more than once (later calls are no-ops).
 pub fn init(opts: &LogOptions) {
-    let file_layer = opts.file.as_deref().and_then(|path| match RotatingFile::open(path) {
-        Ok(f) => {
-            let file: &'static RotatingFile = FILE.get_or_init(|| f);
-            Some(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .event_format(AgentFormat {
-                        agent: opts.agent.clone(),
-                        inner: Format::default(),
-                    })
-                    .fmt_fields(DefaultFields::new())
-                    .with_writer(Sink::File(file))
-                    .with_filter(filter(opts)),
-            )
-        }
-        Err(e) => {
-            eprintln!("ductor: cannot open log file {}: {e}", path.display());
-            None
-        }
-    });
+    let file_layer = opts
+        .file
+        .as_deref()
+        .and_then(|path| match RotatingFile::open(path) {
+            Ok(f) => {
+                let file: &'static RotatingFile = FILE.get_or_init(|| f);
+                Some(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .event_format(AgentFormat {
+                            agent: opts.agent.clone(),
+                            inner: Format::default(),
+                        })
+                        .fmt_fields(DefaultFields::new())
+                        .with_writer(Sink::File(file))
+                        .with_filter(filter(opts)),
+                )
+            }
+            Err(e) => {
+                eprintln!("ductor: cannot open log file {}: {e}", path.display());
+                None
+            }
+        });
     let stderr_layer = tracing_subscriber::fmt::layer()
         .with_ansi(nix::unistd::isatty(io::stderr()).unwrap_or(false))
         .event_format(AgentFormat {
@@ -290,7 +309,8 @@ mod tests {
 
     #[test]
     fn bot_tokens_are_masked() {
-        let line = "GET https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe";
+        let line =
+            "GET https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe";
         let red = redact(line);
         assert!(!red.contains("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"), "{red}");
         assert!(red.contains("bot123456789:***/getMe"), "{red}");

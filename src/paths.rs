@@ -297,7 +297,10 @@ mod tests {
     fn sub_agents_live_under_agents_dir() {
         let home = Home::new("/srv/ductor");
         assert_eq!(home.main().root(), Path::new("/srv/ductor"));
-        assert_eq!(home.agent("sub1").root(), Path::new("/srv/ductor/agents/sub1"));
+        assert_eq!(
+            home.agent("sub1").root(),
+            Path::new("/srv/ductor/agents/sub1")
+        );
         assert_eq!(
             home.agent("sub1").shared_memory(),
             Path::new("/srv/ductor/SHAREDMEMORY.md")

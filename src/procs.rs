@@ -138,7 +138,10 @@ pub fn reap_orphans<S: std::hash::BuildHasher>(keep: &HashSet<i32, S>) -> usize 
     let me = std::process::id() as i32;
     let table = process_table();
     let mut signalled = 0;
-    for p in table.iter().filter(|p| p.ppid == me && !keep.contains(&p.pid)) {
+    for p in table
+        .iter()
+        .filter(|p| p.ppid == me && !keep.contains(&p.pid))
+    {
         if p.zombie {
             let _ = waitpid(Pid::from_raw(p.pid), Some(WaitPidFlag::WNOHANG));
             continue;
@@ -176,7 +179,13 @@ mod tests {
             sid: pid,
             zombie: false,
         };
-        let table = [row(10, 1), row(11, 10), row(12, 11), row(13, 10), row(20, 1)];
+        let table = [
+            row(10, 1),
+            row(11, 10),
+            row(12, 11),
+            row(13, 10),
+            row(20, 1),
+        ];
         let mut d = descendants(10, &table);
         d.sort_unstable();
         assert_eq!(d, [11, 12, 13]);

@@ -77,13 +77,20 @@ mod tests {
         let s = Secret::new("123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         assert_eq!(format!("{s:?}"), "Secret(***)");
         assert_eq!(format!("{s}"), "***");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\""
+        );
     }
 
     #[test]
     fn token_format() {
-        assert!(looks_like_bot_token("12345678:ABCDEFGHIJKLMNOPQRSTUVWXYZ_-abcd"));
-        assert!(!looks_like_bot_token("1234567:ABCDEFGHIJKLMNOPQRSTUVWXYZ_-abcd"));
+        assert!(looks_like_bot_token(
+            "12345678:ABCDEFGHIJKLMNOPQRSTUVWXYZ_-abcd"
+        ));
+        assert!(!looks_like_bot_token(
+            "1234567:ABCDEFGHIJKLMNOPQRSTUVWXYZ_-abcd"
+        ));
         assert!(!looks_like_bot_token("12345678:short"));
         assert!(!looks_like_bot_token("YOUR_TOKEN"));
     }

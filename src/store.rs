@@ -82,10 +82,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
     fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    let name = path.file_name().map_or_else(
-        || "state".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let name = path
+        .file_name()
+        .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(
         ".{name}.tmp-{}-{}",
         std::process::id(),
@@ -163,7 +162,9 @@ pub enum LoadReport {
 pub fn load_state<T: DeserializeOwned + Default>(path: &Path) -> (T, LoadReport) {
     let bytes = match fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return (T::default(), LoadReport::Missing),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return (T::default(), LoadReport::Missing);
+        }
         Err(e) => {
             tracing::error!(path = %path.display(), error = %e, "cannot read state file; starting empty");
             return (T::default(), LoadReport::Unreadable(e.to_string()));
@@ -224,10 +225,16 @@ mod tests {
         write_json(&path, &json!({"b": 1, "a": "ü"})).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text, "{\n  \"b\": 1,\n  \"a\": \"ü\"\n}\n");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         write_json(&path, &json!([])).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp files left behind");
     }
@@ -243,8 +250,15 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(err.to_string().contains("line 3, column 8"));
-        assert_eq!(fs::read_to_string(&path).unwrap(), "{\n  \"a\": 1,\n  \"b\": ,\n}\n");
-        assert!(read_json_strict::<Value>(&dir.path().join("nope.json")).unwrap().is_none());
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "{\n  \"a\": 1,\n  \"b\": ,\n}\n"
+        );
+        assert!(
+            read_json_strict::<Value>(&dir.path().join("nope.json"))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -259,7 +273,13 @@ mod tests {
         };
         assert!(!path.exists());
         assert_eq!(fs::read_to_string(&moved).unwrap(), "{ not json");
-        assert!(moved.file_name().unwrap().to_string_lossy().starts_with("sessions.json.corrupt-"));
+        assert!(
+            moved
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sessions.json.corrupt-")
+        );
         let (_, report): (Vec<u32>, _) = load_state(&path);
         assert_eq!(report, LoadReport::Missing);
     }

@@ -32,7 +32,11 @@ impl std::fmt::Debug for FileWatcher {
 
 /// Watches `names` inside `dir`; changed names arrive on the returned channel
 /// (debounced by `settle`, so a burst of writes gives one report).
-pub fn watch_files(dir: &Path, names: &[&str], settle: Duration) -> (FileWatcher, mpsc::Receiver<String>) {
+pub fn watch_files(
+    dir: &Path,
+    names: &[&str],
+    settle: Duration,
+) -> (FileWatcher, mpsc::Receiver<String>) {
     let (raw_tx, raw_rx) = mpsc::unbounded_channel::<()>();
     let (out_tx, out_rx) = mpsc::channel::<String>(16);
     let files: Vec<(String, PathBuf)> = names
@@ -44,9 +48,10 @@ pub fn watch_files(dir: &Path, names: &[&str], settle: Duration) -> (FileWatcher
     let watched: Vec<PathBuf> = files.iter().map(|(_, p)| p.clone()).collect();
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res
-            && ev.paths.iter().any(|p| watched.contains(p)) {
-                let _ = tx.send(());
-            }
+            && ev.paths.iter().any(|p| watched.contains(p))
+        {
+            let _ = tx.send(());
+        }
     })
     .and_then(|mut w| w.watch(dir, RecursiveMode::NonRecursive).map(|()| w));
     let (watcher, poller) = match watcher {
@@ -83,8 +88,10 @@ async fn diff_loop(
     out: mpsc::Sender<String>,
     settle: Duration,
 ) {
-    let mut last: HashMap<String, Fingerprint> =
-        files.iter().map(|(n, p)| (n.clone(), fingerprint(p))).collect();
+    let mut last: HashMap<String, Fingerprint> = files
+        .iter()
+        .map(|(n, p)| (n.clone(), fingerprint(p)))
+        .collect();
     while raw.recv().await.is_some() {
         tokio::time::sleep(settle).await;
         while raw.try_recv().is_ok() {}

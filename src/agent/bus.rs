@@ -39,7 +39,11 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
         }
         other => Body::Error(ErrorBody {
             code: ErrorCode::BadRequest,
-            message: format!("agent `{}` does not handle `{}`", ctx.paths.name(), other.type_name()),
+            message: format!(
+                "agent `{}` does not handle `{}`",
+                ctx.paths.name(),
+                other.type_name()
+            ),
         }),
     };
     if let Err(e) = ctx.bus.reply(env.id, answer).await {

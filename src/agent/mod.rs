@@ -126,7 +126,9 @@ async fn connect(home: &Home, name: &str) -> Result<(BusClient, crate::ipc::Inbo
     for _ in 0..50 {
         match BusClient::connect(&socket, PeerRole::Agent, Some(name.to_owned())).await {
             Ok(c) => return Ok(c),
-            Err(e @ (IpcError::VersionMismatch { .. } | IpcError::Remote(..))) => return Err(e.into()),
+            Err(e @ (IpcError::VersionMismatch { .. } | IpcError::Remote(..))) => {
+                return Err(e.into());
+            }
             Err(e) => last = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -65,11 +65,21 @@ pub async fn list(home: &Home) -> i32 {
     let main_cfg = crate::config::load_config_file(&home.main().config_file()).ok();
     let mut rows: Vec<(String, String, String)> = vec![(
         MAIN_AGENT.to_owned(),
-        main_cfg.as_ref().map_or_else(String::new, |c| c.config.provider.clone()),
-        main_cfg.as_ref().map_or_else(String::new, |c| c.config.model.clone()),
+        main_cfg
+            .as_ref()
+            .map_or_else(String::new, |c| c.config.provider.clone()),
+        main_cfg
+            .as_ref()
+            .map_or_else(String::new, |c| c.config.model.clone()),
     )];
     for e in &entries {
-        let get = |k: &str| e.raw.get(k).and_then(Value::as_str).unwrap_or("(main)").to_owned();
+        let get = |k: &str| {
+            e.raw
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("(main)")
+                .to_owned()
+        };
         rows.push((e.name.clone(), get("provider"), get("model")));
     }
     for (name, provider, model) in rows {
@@ -130,14 +140,18 @@ fn add_inner(home: &Home, mut args: AddArgs) -> Result<String, String> {
         return Err("at least one allowed user id is required (--users 123,456)".into());
     }
     if let Some(p) = &args.provider {
-        p.parse::<crate::provider::ProviderKind>().map_err(|e| e.to_string())?;
+        p.parse::<crate::provider::ProviderKind>()
+            .map_err(|e| e.to_string())?;
     }
     let mut raw = Map::new();
     raw.insert("name".into(), json!(name));
     raw.insert("transport".into(), json!("telegram"));
     raw.insert("telegram_token".into(), json!(Secret::new(token).expose()));
     raw.insert("allowed_user_ids".into(), json!(users));
-    raw.insert("allowed_group_ids".into(), json!(args.groups.unwrap_or_default()));
+    raw.insert(
+        "allowed_group_ids".into(),
+        json!(args.groups.unwrap_or_default()),
+    );
     if let Some(p) = args.provider {
         raw.insert("provider".into(), json!(p.to_ascii_lowercase()));
     }
@@ -165,7 +179,10 @@ pub fn remove(home: &Home, name: &str, yes: bool) -> i32 {
         }
     };
     let Some(index) = entries.iter().position(|e| e.name == name) else {
-        eprintln!("no sub-agent named `{name}` in {}", home.agents_file().display());
+        eprintln!(
+            "no sub-agent named `{name}` in {}",
+            home.agents_file().display()
+        );
         return 1;
     };
     if !yes && std::io::stdin().is_terminal() {

@@ -1,8 +1,8 @@
 //! `ductor stop` and `ductor restart`: ask the running supervisor over the bus,
 //! fall back to signals, and make sure nothing of that home keeps running.
 
-use crate::ipc::message::{Body, PeerRole, Shutdown};
 use crate::ipc::BusClient;
+use crate::ipc::message::{Body, PeerRole, Shutdown};
 use crate::paths::Home;
 use crate::procs;
 use crate::supervisor::pidlock;

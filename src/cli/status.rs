@@ -2,8 +2,8 @@
 //! bus. Works when ductor is stopped too (then it shows the configured agents).
 
 use crate::config;
-use crate::ipc::message::{AgentHealth, AgentStatus, Body, HealthRequest, PeerRole};
 use crate::ipc::BusClient;
+use crate::ipc::message::{AgentHealth, AgentStatus, Body, HealthRequest, PeerRole};
 use crate::paths::{Home, MAIN_AGENT};
 use crate::supervisor::pidlock;
 use std::fmt::Write as _;
@@ -28,7 +28,11 @@ pub async fn fetch_health(home: &Home) -> Result<crate::ipc::message::HealthRepo
         .await
         .map_err(|e| e.to_string())?;
     match client
-        .request(None, Body::HealthRequest(HealthRequest {}), Duration::from_secs(5))
+        .request(
+            None,
+            Body::HealthRequest(HealthRequest {}),
+            Duration::from_secs(5),
+        )
         .await
     {
         Ok(Body::Health(h)) => Ok(h),

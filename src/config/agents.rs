@@ -138,7 +138,10 @@ pub fn load_agents(path: &Path) -> Result<Vec<SubAgentEntry>, ConfigError> {
 
 /// Writes the registry atomically.
 pub fn save_agents(path: &Path, entries: &[SubAgentEntry]) -> Result<(), StoreError> {
-    let doc: Vec<Value> = entries.iter().map(|e| Value::Object(e.raw.clone())).collect();
+    let doc: Vec<Value> = entries
+        .iter()
+        .map(|e| Value::Object(e.raw.clone()))
+        .collect();
     store::write_json(path, &doc)
 }
 
@@ -163,27 +166,43 @@ pub fn merge_sub_agent(main_raw: &Value, entry: &SubAgentEntry, home: &Home) -> 
         Value::String(home.agent(&entry.name).root().display().to_string()),
     );
     obj.insert("transport".into(), Value::String(transport.clone()));
-    obj.insert("transports".into(), Value::Array(vec![Value::String(transport)]));
+    obj.insert(
+        "transports".into(),
+        Value::Array(vec![Value::String(transport)]),
+    );
     {
         let key = "telegram_token";
         obj.insert(
             key.into(),
-            entry.raw.get(key).cloned().unwrap_or(Value::String(String::new())),
+            entry
+                .raw
+                .get(key)
+                .cloned()
+                .unwrap_or(Value::String(String::new())),
         );
     }
-    for key in ["allowed_user_ids", "allowed_group_ids", "allowed_channel_ids"] {
+    for key in [
+        "allowed_user_ids",
+        "allowed_group_ids",
+        "allowed_channel_ids",
+    ] {
         obj.insert(
             key.into(),
-            entry.raw.get(key).cloned().unwrap_or(Value::Array(Vec::new())),
+            entry
+                .raw
+                .get(key)
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new())),
         );
     }
     if let Some(m) = entry.raw.get("matrix").filter(|v| v.is_object()) {
         obj.insert("matrix".into(), m.clone());
     }
     if !entry.raw.contains_key("api")
-        && let Some(api) = obj.get_mut("api").and_then(Value::as_object_mut) {
-            api.insert("enabled".into(), Value::Bool(false));
-        }
+        && let Some(api) = obj.get_mut("api").and_then(Value::as_object_mut)
+    {
+        api.insert("enabled".into(), Value::Bool(false));
+    }
     merged
 }
 
@@ -257,7 +276,10 @@ mod tests {
         assert_eq!(merged["ductor_home"], "/h/agents/sub1");
         assert_eq!(merged["api"]["enabled"], false);
         let typed = typed(Path::new("agents.json"), &merged).unwrap();
-        assert!(typed.streaming.min_chars == 200, "missing nested keys fall back to defaults");
+        assert!(
+            typed.streaming.min_chars == 200,
+            "missing nested keys fall back to defaults"
+        );
     }
 
     #[test]
@@ -270,11 +292,19 @@ mod tests {
         )
         .unwrap();
         let entries = load_agents(&path).unwrap();
-        assert_eq!(entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["ok1"]);
+        assert_eq!(
+            entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            ["ok1"]
+        );
         std::fs::write(&path, "{\"name\": 1}").unwrap();
         assert!(load_agents(&path).is_err());
         std::fs::write(&path, "[{").unwrap();
-        assert!(load_agents(&path).unwrap_err().to_string().contains("line 1"));
+        assert!(
+            load_agents(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
     }
 
     #[test]
@@ -282,7 +312,11 @@ mod tests {
         let existing = vec![entry(&json!({"name": "sub1"}))];
         let token = "12345678:ABCDEFGHIJKLMNOPQRSTUVWXYZ_-abcd";
         assert!(validate_new_entry(&existing, "sub2", token).is_ok());
-        assert!(validate_new_entry(&existing, "sub1", token).unwrap_err().contains("exists"));
+        assert!(
+            validate_new_entry(&existing, "sub1", token)
+                .unwrap_err()
+                .contains("exists")
+        );
         assert!(validate_new_entry(&existing, "main", token).is_err());
         assert!(validate_new_entry(&existing, "Sub2", token).is_err());
         assert!(validate_new_entry(&existing, "sub2", "nope").is_err());

@@ -20,9 +20,7 @@ pub fn parse(text: &str) -> BTreeMap<String, String> {
         };
         let key = key.trim();
         if key.is_empty()
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             || key.as_bytes()[0].is_ascii_digit()
         {
             continue;

@@ -150,7 +150,11 @@ fn normalise_transports(obj: &mut Map<String, Value>) -> bool {
     let list: Vec<String> = obj
         .get("transports")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let transport = match obj.get("transport").and_then(Value::as_str) {
         Some(t) => t.to_owned(),
@@ -269,10 +273,17 @@ mod tests {
         let loaded = load_config_file(&path).unwrap();
         assert!(loaded.written);
         assert_eq!(loaded.config.model, "sonnet");
-        let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let on_disk: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(on_disk["future_key"], json!({"x": 1}));
         assert_eq!(on_disk["streaming"]["min_chars"], 200);
-        let keys: Vec<_> = on_disk.as_object().unwrap().keys().take(2).cloned().collect();
+        let keys: Vec<_> = on_disk
+            .as_object()
+            .unwrap()
+            .keys()
+            .take(2)
+            .cloned()
+            .collect();
         assert_eq!(keys, ["model", "future_key"], "user key order is kept");
         let again = load_config_file(&path).unwrap();
         assert!(!again.written, "a complete file is not rewritten");

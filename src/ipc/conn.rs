@@ -75,7 +75,10 @@ impl Connection {
                 max: MAX_FRAME,
             });
         }
-        self.framed.send(Bytes::from(bytes)).await.map_err(IpcError::Io)
+        self.framed
+            .send(Bytes::from(bytes))
+            .await
+            .map_err(IpcError::Io)
     }
 
     /// Receives one envelope; `Ok(None)` when the peer closed the connection.
@@ -137,12 +140,13 @@ fn encode(env: &Envelope) -> Result<Bytes, IpcError> {
 fn decode(frame: &[u8]) -> Result<Envelope, IpcError> {
     // Check the version first so a peer from another protocol gets a precise error.
     if let Ok(v) = serde_json::from_slice::<VersionProbe>(frame)
-        && v.v != PROTOCOL_VERSION {
-            return Err(IpcError::VersionMismatch {
-                ours: PROTOCOL_VERSION,
-                theirs: v.v,
-            });
-        }
+        && v.v != PROTOCOL_VERSION
+    {
+        return Err(IpcError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs: v.v,
+        });
+    }
     serde_json::from_slice(frame).map_err(|e| IpcError::BadMessage(e.to_string()))
 }
 
@@ -152,9 +156,11 @@ struct VersionProbe {
 }
 
 fn map_read_error(e: std::io::Error) -> IpcError {
-    let too_long = e
-        .get_ref()
-        .is_some_and(<dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<tokio_util::codec::LengthDelimitedCodecError>);
+    let too_long = e.get_ref().is_some_and(
+        <dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<
+            tokio_util::codec::LengthDelimitedCodecError,
+        >,
+    );
     if too_long {
         IpcError::FrameTooLarge {
             size: MAX_FRAME + 1,

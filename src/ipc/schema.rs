@@ -2,11 +2,11 @@
 //! message (`<type>.schema.json`), the envelope schema and one golden example per
 //! message. `tests/ipc_schema.rs` fails when these drift from the Rust types.
 
+use super::PROTOCOL_VERSION;
 use super::message::{
     Ack, AgentHealth, AgentStatus, Body, Envelope, ErrorBody, ErrorCode, HealthReport,
     HealthRequest, Hello, Notice, PeerRole, Ping, Pong, Shutdown, StopAll, Stopped, Welcome,
 };
-use super::PROTOCOL_VERSION;
 use schemars::{JsonSchema, schema_for};
 use serde_json::Value;
 
@@ -50,59 +50,113 @@ fn env(id: u64, re: Option<u64>, to: Option<&str>, body: Body) -> Envelope {
 }
 
 /// One golden example envelope per message type.
+#[allow(clippy::too_many_lines)] // one literal per message; splitting it would hide the list
 pub fn examples() -> Vec<Envelope> {
     vec![
-        env(1, None, None, Body::Hello(Hello {
-            role: PeerRole::Agent,
-            name: Some("sub1".into()),
-            pid: 4242,
-            version: "0.1.0".into(),
-            protocol: PROTOCOL_VERSION,
-        })),
-        env(1, Some(1), None, Body::Welcome(Welcome {
-            protocol: PROTOCOL_VERSION,
-            version: "0.1.0".into(),
-            supervisor_pid: 4200,
-        })),
-        env(0, Some(7), None, Body::Error(ErrorBody {
-            code: ErrorCode::UnknownAgent,
-            message: "no agent named `nosuch`; available: main, sub1".into(),
-        })),
-        env(7, None, Some("sub1"), Body::Ping(Ping { payload: "hi".into() })),
-        env(3, Some(7), None, Body::Pong(Pong {
-            agent: "sub1".into(),
-            pid: 4242,
-            payload: "hi".into(),
-        })),
+        env(
+            1,
+            None,
+            None,
+            Body::Hello(Hello {
+                role: PeerRole::Agent,
+                name: Some("sub1".into()),
+                pid: 4242,
+                version: "0.1.0".into(),
+                protocol: PROTOCOL_VERSION,
+            }),
+        ),
+        env(
+            1,
+            Some(1),
+            None,
+            Body::Welcome(Welcome {
+                protocol: PROTOCOL_VERSION,
+                version: "0.1.0".into(),
+                supervisor_pid: 4200,
+            }),
+        ),
+        env(
+            0,
+            Some(7),
+            None,
+            Body::Error(ErrorBody {
+                code: ErrorCode::UnknownAgent,
+                message: "no agent named `nosuch`; available: main, sub1".into(),
+            }),
+        ),
+        env(
+            7,
+            None,
+            Some("sub1"),
+            Body::Ping(Ping {
+                payload: "hi".into(),
+            }),
+        ),
+        env(
+            3,
+            Some(7),
+            None,
+            Body::Pong(Pong {
+                agent: "sub1".into(),
+                pid: 4242,
+                payload: "hi".into(),
+            }),
+        ),
         env(2, None, None, Body::HealthRequest(HealthRequest {})),
-        env(5, Some(2), None, Body::Health(HealthReport {
-            supervisor_pid: 4200,
-            supervisor_uptime_seconds: 3600,
-            agents: vec![
-                AgentHealth {
-                    name: "main".into(),
-                    status: AgentStatus::Running,
-                    pid: Some(4201),
-                    uptime_seconds: 3590,
-                    restart_count: 0,
-                    last_error: None,
-                },
-                AgentHealth {
-                    name: "sub1".into(),
-                    status: AgentStatus::Crashed,
-                    pid: None,
-                    uptime_seconds: 0,
-                    restart_count: 5,
-                    last_error: Some("exited with code 1".into()),
-                },
-            ],
-        })),
-        env(9, None, None, Body::Notice(Notice {
-            text: "**[Supervisor]** Sub-agent `sub1` stopped after 5 crashes".into(),
-        })),
+        env(
+            5,
+            Some(2),
+            None,
+            Body::Health(HealthReport {
+                supervisor_pid: 4200,
+                supervisor_uptime_seconds: 3600,
+                agents: vec![
+                    AgentHealth {
+                        name: "main".into(),
+                        status: AgentStatus::Running,
+                        pid: Some(4201),
+                        uptime_seconds: 3590,
+                        restart_count: 0,
+                        last_error: None,
+                    },
+                    AgentHealth {
+                        name: "sub1".into(),
+                        status: AgentStatus::Crashed,
+                        pid: None,
+                        uptime_seconds: 0,
+                        restart_count: 5,
+                        last_error: Some("exited with code 1".into()),
+                    },
+                ],
+            }),
+        ),
+        env(
+            9,
+            None,
+            None,
+            Body::Notice(Notice {
+                text: "**[Supervisor]** Sub-agent `sub1` stopped after 5 crashes".into(),
+            }),
+        ),
         env(4, None, None, Body::StopAll(StopAll {})),
-        env(6, Some(4), None, Body::Stopped(Stopped { count: 3, agents: 2 })),
-        env(8, None, None, Body::Shutdown(Shutdown { reason: "ductor stop".into(), restart: false })),
+        env(
+            6,
+            Some(4),
+            None,
+            Body::Stopped(Stopped {
+                count: 3,
+                agents: 2,
+            }),
+        ),
+        env(
+            8,
+            None,
+            None,
+            Body::Shutdown(Shutdown {
+                reason: "ductor stop".into(),
+                restart: false,
+            }),
+        ),
         env(10, Some(8), None, Body::Ack(Ack {})),
     ]
 }

@@ -130,7 +130,12 @@ impl SessionRecord {
     /// Moves legacy flat fields (`session_id`, `message_count`, `total_cost_usd`,
     /// `total_tokens`) into `provider_sessions[provider]`. Returns whether it did.
     pub fn migrate_legacy(&mut self) -> bool {
-        let flat = ["session_id", "message_count", "total_cost_usd", "total_tokens"];
+        let flat = [
+            "session_id",
+            "message_count",
+            "total_cost_usd",
+            "total_tokens",
+        ];
         if !flat.iter().any(|k| self.extra.contains_key(*k)) {
             return false;
         }

@@ -123,7 +123,10 @@ async fn stop_child(child: &mut Child, grace: Duration) {
     let pid = pid as i32;
     procs::signal_pid(pid, Signal::SIGTERM);
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        tracing::warn!(pid, "agent did not stop within {grace:?}; killing its process group");
+        tracing::warn!(
+            pid,
+            "agent did not stop within {grace:?}; killing its process group"
+        );
         procs::signal_group(pid, Signal::SIGKILL);
         let _ = child.wait().await;
     }
@@ -133,10 +136,12 @@ async fn stop_child(child: &mut Child, grace: Duration) {
 /// Kills orphans of a dead agent that were re-parented to the supervisor, until none are left.
 async fn sweep_orphans(registry: &Registry) {
     for _ in 0..25 {
-        let keep: std::collections::HashSet<i32> = registry.pids().into_iter().map(|p| p as i32).collect();
+        let keep: std::collections::HashSet<i32> =
+            registry.pids().into_iter().map(|p| p as i32).collect();
         if procs::reap_orphans(&keep) == 0 {
             // One more pass reaps the zombies of what was just killed.
-            let keep: std::collections::HashSet<i32> = registry.pids().into_iter().map(|p| p as i32).collect();
+            let keep: std::collections::HashSet<i32> =
+                registry.pids().into_iter().map(|p| p as i32).collect();
             procs::reap_orphans(&keep);
             return;
         }
@@ -164,7 +169,13 @@ struct Actor {
     grace: Duration,
 }
 
-async fn run(name: String, ctx: SpawnContext, registry: Registry, hub: HubHandle, rx: mpsc::Receiver<Ctl>) {
+async fn run(
+    name: String,
+    ctx: SpawnContext,
+    registry: Registry,
+    hub: HubHandle,
+    rx: mpsc::Receiver<Ctl>,
+) {
     let policy = RestartPolicy::new(&ctx.policy, name == MAIN_AGENT);
     let grace = Duration::from_secs_f64(ctx.policy.stop_grace_seconds.max(0.0));
     let mut actor = Actor {
@@ -257,12 +268,14 @@ impl Actor {
         let decision = self.policy.on_exit(exit, uptime);
         tracing::info!(agent = %self.name, %exit, ?decision, "agent process ended");
         if decision != Decision::RestartNow {
-            self.registry.update(&self.name, |s| s.last_error = Some(exit.to_string()));
+            self.registry
+                .update(&self.name, |s| s.last_error = Some(exit.to_string()));
         }
         match decision {
             Decision::RestartNow => true,
             Decision::RestartAfter(delay) => {
-                self.registry.update(&self.name, |s| s.status = AgentStatus::Starting);
+                self.registry
+                    .update(&self.name, |s| s.status = AgentStatus::Starting);
                 tokio::select! {
                     () = tokio::time::sleep(delay) => true,
                     cmd = self.rx.recv() => match cmd {
@@ -282,18 +295,22 @@ impl Actor {
             Decision::GiveUp => {
                 let failures = self.policy.failures();
                 let name = &self.name;
-                self.registry.update(name, |s| s.status = AgentStatus::Crashed);
+                self.registry
+                    .update(name, |s| s.status = AgentStatus::Crashed);
                 tracing::error!(agent = %name, failures, "giving up on agent: {exit}");
                 let text = format!(
                     "**[Supervisor]** Sub-agent `{name}` stopped after {failures} crashes: {exit}. \
                      Fix the cause, then `/agent_start {name}`."
                 );
-                self.hub.notify(Some(MAIN_AGENT), Body::Notice(Notice { text })).await;
+                self.hub
+                    .notify(Some(MAIN_AGENT), Body::Notice(Notice { text }))
+                    .await;
                 let again = wait_for_start(&mut self.rx).await.is_some();
                 if again {
                     self.policy.reset();
                 } else {
-                    self.registry.update(name, |s| s.status = AgentStatus::Stopped);
+                    self.registry
+                        .update(name, |s| s.status = AgentStatus::Stopped);
                 }
                 again
             }

@@ -176,19 +176,25 @@ async fn handshake(
                 "protocol mismatch: the supervisor speaks v{PROTOCOL_VERSION}, this peer v{}; restart ductor after upgrading",
                 hello.protocol
             );
-            let _ = writer.send(&error_envelope(Some(id), ErrorCode::VersionMismatch, msg)).await;
+            let _ = writer
+                .send(&error_envelope(Some(id), ErrorCode::VersionMismatch, msg))
+                .await;
             None
         }
         Ok(Err(IpcError::VersionMismatch { theirs, .. })) => {
             let msg = format!(
                 "protocol mismatch: the supervisor speaks v{PROTOCOL_VERSION}, this peer v{theirs}"
             );
-            let _ = writer.send(&error_envelope(None, ErrorCode::VersionMismatch, msg)).await;
+            let _ = writer
+                .send(&error_envelope(None, ErrorCode::VersionMismatch, msg))
+                .await;
             None
         }
         Ok(Err(IpcError::FrameTooLarge { max, .. })) => {
             let msg = format!("frame exceeds the {max}-byte limit; closing");
-            let _ = writer.send(&error_envelope(None, ErrorCode::FrameTooLarge, msg)).await;
+            let _ = writer
+                .send(&error_envelope(None, ErrorCode::FrameTooLarge, msg))
+                .await;
             None
         }
         Ok(Ok(Some(other))) => {
@@ -202,7 +208,9 @@ async fn handshake(
             None
         }
         Ok(Err(e)) => {
-            let _ = writer.send(&error_envelope(None, ErrorCode::BadRequest, e.to_string())).await;
+            let _ = writer
+                .send(&error_envelope(None, ErrorCode::BadRequest, e.to_string()))
+                .await;
             None
         }
         Ok(Ok(None)) | Err(_) => None,
@@ -256,9 +264,10 @@ async fn serve_connection(conn: Connection, id: ConnId, hub: mpsc::Sender<HubEve
             Ok(None) => break,
             Err(e) => {
                 let (code, msg) = match &e {
-                    IpcError::FrameTooLarge { max, .. } => {
-                        (ErrorCode::FrameTooLarge, format!("frame exceeds the {max}-byte limit; closing"))
-                    }
+                    IpcError::FrameTooLarge { max, .. } => (
+                        ErrorCode::FrameTooLarge,
+                        format!("frame exceeds the {max}-byte limit; closing"),
+                    ),
                     IpcError::VersionMismatch { .. } => (ErrorCode::VersionMismatch, e.to_string()),
                     _ => (ErrorCode::BadRequest, e.to_string()),
                 };
@@ -332,7 +341,12 @@ impl Hub {
             }
             HubEvent::Notify { to, body } => {
                 let targets: Vec<(String, ConnId)> = match to {
-                    Some(name) => self.agents.get(&name).map(|c| (name, *c)).into_iter().collect(),
+                    Some(name) => self
+                        .agents
+                        .get(&name)
+                        .map(|c| (name, *c))
+                        .into_iter()
+                        .collect(),
                     None => self.agents.iter().map(|(n, c)| (n.clone(), *c)).collect(),
                 };
                 for (name, conn) in targets {
@@ -376,7 +390,14 @@ impl Hub {
             .clone()
             .or_else(|| hello.name.clone())
             .unwrap_or_else(|| format!("client:{}", hello.pid));
-        self.conns.insert(conn, Conn { writer, agent, label });
+        self.conns.insert(
+            conn,
+            Conn {
+                writer,
+                agent,
+                label,
+            },
+        );
         let welcome = self.envelope(
             Some(1),
             Body::Welcome(Welcome {
@@ -464,9 +485,15 @@ impl Hub {
         let Some(&target) = self.agents.get(to) else {
             let mut names = self.registry.running_names();
             names.sort();
-            let msg = format!("no running agent named `{to}`; available: {}", names.join(", "));
-            self.send_to(conn, error_envelope(Some(env.id), ErrorCode::UnknownAgent, msg))
-                .await;
+            let msg = format!(
+                "no running agent named `{to}`; available: {}",
+                names.join(", ")
+            );
+            self.send_to(
+                conn,
+                error_envelope(Some(env.id), ErrorCode::UnknownAgent, msg),
+            )
+            .await;
             return;
         };
         let id = self.id();
@@ -531,13 +558,20 @@ impl Hub {
             }
             Body::Error(e) => {
                 // An error frame generated for this connection (oversized, malformed): pass it on.
-                self.send_to(conn, error_envelope(None, e.code, e.message)).await;
+                self.send_to(conn, error_envelope(None, e.code, e.message))
+                    .await;
                 return;
             }
             other => {
-                let msg = format!("`{}` is not a request the supervisor handles", other.type_name());
-                self.send_to(conn, error_envelope(Some(env.id), ErrorCode::BadRequest, msg))
-                    .await;
+                let msg = format!(
+                    "`{}` is not a request the supervisor handles",
+                    other.type_name()
+                );
+                self.send_to(
+                    conn,
+                    error_envelope(Some(env.id), ErrorCode::BadRequest, msg),
+                )
+                .await;
                 return;
             }
         };
@@ -569,7 +603,9 @@ impl Hub {
                         count += s.count;
                         answered += 1;
                     }
-                    Ok(other) => tracing::warn!(agent = %name, "unexpected stop_all answer {}", other.type_name()),
+                    Ok(other) => {
+                        tracing::warn!(agent = %name, "unexpected stop_all answer {}", other.type_name());
+                    }
                     Err(e) => tracing::warn!(agent = %name, error = %e, "stop_all not answered"),
                 }
             }

@@ -115,8 +115,11 @@ mod tests {
         assert_eq!(running_pid(&path), Some(std::process::id()));
         let err = PidLock::acquire(&path, dir.path()).unwrap_err();
         assert!(
-            err.to_string()
-                .contains(&format!("already running for {} (pid {})", dir.path().display(), std::process::id())),
+            err.to_string().contains(&format!(
+                "already running for {} (pid {})",
+                dir.path().display(),
+                std::process::id()
+            )),
             "{err}"
         );
         drop(lock);

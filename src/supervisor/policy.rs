@@ -23,7 +23,9 @@ pub enum Exit {
 impl std::fmt::Display for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Exit::Code(EXIT_CONFIG) => f.write_str("invalid configuration (exit code 78); see its log"),
+            Exit::Code(EXIT_CONFIG) => {
+                f.write_str("invalid configuration (exit code 78); see its log")
+            }
             Exit::Code(c) => write!(f, "exited with code {c}"),
             Exit::Signal(s) => match nix::sys::signal::Signal::try_from(*s) {
                 Ok(sig) => write!(f, "killed by {sig}"),
@@ -61,7 +63,11 @@ fn secs(s: f64) -> Duration {
 impl RestartPolicy {
     /// Policy for one agent from the `supervisor` config block.
     pub fn new(cfg: &SupervisorConfig, is_main: bool) -> Self {
-        let mut backoff: Vec<Duration> = cfg.restart_backoff_seconds.iter().map(|s| secs(*s)).collect();
+        let mut backoff: Vec<Duration> = cfg
+            .restart_backoff_seconds
+            .iter()
+            .map(|s| secs(*s))
+            .collect();
         if backoff.is_empty() {
             backoff.push(Duration::from_secs(5));
         }
@@ -113,7 +119,10 @@ mod tests {
     #[test]
     fn exit_42_restarts_at_once() {
         let mut p = policy(false);
-        assert_eq!(p.on_exit(Exit::Code(42), Duration::ZERO), Decision::RestartNow);
+        assert_eq!(
+            p.on_exit(Exit::Code(42), Duration::ZERO),
+            Decision::RestartNow
+        );
         assert_eq!(p.failures(), 0);
     }
 
@@ -128,7 +137,10 @@ mod tests {
             .map(|s| Decision::RestartAfter(Duration::from_secs(s)))
             .collect();
         assert_eq!(waits, want);
-        assert_eq!(p.on_exit(Exit::Code(1), Duration::from_secs(1)), Decision::GiveUp);
+        assert_eq!(
+            p.on_exit(Exit::Code(1), Duration::from_secs(1)),
+            Decision::GiveUp
+        );
     }
 
     #[test]
@@ -158,7 +170,10 @@ mod tests {
     #[test]
     fn config_errors_give_up_a_sub_agent_immediately() {
         let mut p = policy(false);
-        assert_eq!(p.on_exit(Exit::Code(EXIT_CONFIG), Duration::ZERO), Decision::GiveUp);
+        assert_eq!(
+            p.on_exit(Exit::Code(EXIT_CONFIG), Duration::ZERO),
+            Decision::GiveUp
+        );
         assert!(Exit::Signal(9).to_string().contains("SIGKILL"));
     }
 }

@@ -42,7 +42,9 @@ pub struct Registry {
 
 impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, AgentState>> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Applies `f` to the agent's state (creating it when new).
