@@ -1,0 +1,627 @@
+//! A fake Telegram Bot API server over real HTTP, for ductor's integration tests.
+//!
+//! It behaves like `api.telegram.org` where ductor can tell the difference: routing
+//! (`/bot{token}/{Method}`, methods matched case-insensitively, JSON / form / multipart / query
+//! parameters), long polling with offsets and the 409 for a replaced poll, Telegram's HTML
+//! `parse_mode` with its error texts, length limits counted after parsing in UTF-16 units,
+//! "message is not modified", `callback_data` limits, flood control with `retry_after`, file
+//! uploads and downloads with the 20 MB limit, forum topics, privacy mode and membership.
+//! Every refusal is a Telegram-shaped 4xx; a 5xx only when a test injects one.
+//!
+//! Layout:
+//! - `FakeTelegram` (this file): the handle tests hold: set-up, simulated users, faults,
+//!   observation and waiting.
+//! - `server`: HTTP routing, call log, the waiting half of `getUpdates`.
+//! - `methods/`: one module per API area; synchronous handlers run under the state lock.
+//! - `state`: the world (bots, users, chats, messages, files, queued updates).
+//! - `user`: what simulated users do, turned into updates.
+//! - `json`: Bot API objects; `view`: what tests observe; `text`/`html`: parsing and limits;
+//!   `params`: request decoding; `files`: MIME and image helpers; `error`: Telegram errors.
+//!
+//! It must not touch the real network: it binds `127.0.0.1:0` and nothing else.
+
+pub mod error;
+pub mod files;
+pub mod html;
+pub mod json;
+pub mod methods;
+pub mod params;
+pub mod server;
+pub mod state;
+pub mod text;
+pub mod user;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+// Re-exported for test files; each test binary uses a different subset.
+#[allow(unused_imports)]
+pub use error::ApiError;
+#[allow(unused_imports)]
+pub use text::Entity;
+#[allow(unused_imports)]
+pub use user::{DEFAULT_USER_ID, Incoming, Pressed, Sent};
+#[allow(unused_imports)]
+pub use view::{BotId, Button, Call, MediaView, MessageView, Outcome, Upload, World};
+
+use server::Shared;
+use state::{BotRec, ChatKind, ChatRec, FaultRule, MemberStatus, UserRec};
+
+/// A failure to inject with `FakeTelegram::inject_failure`.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this error (any code; note teloxide sleeps 10 s after any 5xx).
+    Error(ApiError),
+    /// Wait this long, then handle the call normally.
+    Delay(Duration),
+}
+
+impl Fault {
+    /// 400 `Bad Request: {detail}`.
+    pub fn bad_request(detail: &str) -> Self {
+        Self::Error(ApiError::bad_request(detail))
+    }
+
+    /// 429 `Too Many Requests: retry after {secs}` with `parameters.retry_after`.
+    pub fn retry_after(secs: u32) -> Self {
+        Self::Error(ApiError::retry_after(secs))
+    }
+
+    /// A gateway error such as 502 `Bad Gateway` (Telegram-shaped body).
+    pub fn server_error(code: u16) -> Self {
+        let text = match code {
+            502 => "Bad Gateway",
+            503 => "Service Unavailable",
+            504 => "Gateway Timeout",
+            _ => "Internal Server Error",
+        };
+        Self::Error(ApiError::new(code, text))
+    }
+
+    /// Any code and full description.
+    pub fn api(code: u16, description: &str) -> Self {
+        Self::Error(ApiError::new(code, description))
+    }
+}
+
+/// The test did not see what it waited for in time.
+#[derive(Clone, Debug)]
+pub struct WaitTimeout {
+    /// The last calls the server saw, one line each.
+    pub recent_calls: String,
+}
+
+impl std::fmt::Display for WaitTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "fake Telegram: condition not met in time; recent calls:\n{}",
+            self.recent_calls
+        )
+    }
+}
+
+struct ServerTask(tokio::task::JoinHandle<()>);
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Handle to a running fake Bot API server; cheap to clone. The server stops when the last
+/// clone is dropped (or on `shutdown`).
+#[derive(Clone)]
+pub struct FakeTelegram {
+    shared: Arc<Shared>,
+    url: String,
+    task: Arc<ServerTask>,
+}
+
+impl FakeTelegram {
+    /// Start a server on a free loopback port.
+    pub async fn start() -> Self {
+        let shared = Arc::new(Shared::new());
+        let (url, task) = server::start(Arc::clone(&shared)).await;
+        let fake = Self {
+            shared,
+            url,
+            task: Arc::new(ServerTask(task)),
+        };
+        fake.add_user(DEFAULT_USER_ID, "Alice", Some("alice"));
+        fake
+    }
+
+    /// Base URL for `Bot::set_api_url` (`http://127.0.0.1:PORT`, no trailing slash).
+    pub fn api_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Stop serving (pending requests fail).
+    pub fn shutdown(&self) {
+        self.task.0.abort();
+    }
+
+    // ----- set-up -----
+
+    /// Register a bot. Its id is the number before `:` in the token when there is one.
+    /// Privacy mode is off (the bot reads all group messages); see `set_privacy_mode`.
+    pub fn add_bot(&self, token: &str, username: &str) -> BotId {
+        self.shared.mutate(|st| {
+            assert!(
+                !st.tokens.contains_key(token),
+                "fake Telegram: token {token} registered twice"
+            );
+            let id = token
+                .split_once(':')
+                .and_then(|(n, _)| n.parse::<i64>().ok())
+                .filter(|n| *n > 0 && !st.bots.contains_key(n))
+                .unwrap_or_else(|| {
+                    st.next_generated_bot += 1;
+                    7_000_000_000 + st.next_generated_bot
+                });
+            let trimmed = username
+                .trim_end_matches("_bot")
+                .trim_end_matches("bot")
+                .replace('_', " ");
+            let first_name = if trimmed.trim().is_empty() {
+                username.to_owned()
+            } else {
+                trimmed
+            };
+            st.tokens.insert(token.to_owned(), id);
+            st.bots.insert(
+                id,
+                BotRec {
+                    id,
+                    token: token.to_owned(),
+                    username: username.to_owned(),
+                    first_name,
+                    reads_all_group_messages: true,
+                    next_update_id: 100_000_001 + (st.bots.len() as i64) * 10_000_000,
+                    queue: std::collections::VecDeque::new(),
+                    history: Vec::new(),
+                    allowed_updates: None,
+                    poll_generation: 0,
+                    active_poll: None,
+                    webhook_url: None,
+                    commands: std::collections::BTreeMap::new(),
+                    membership: std::collections::HashMap::new(),
+                    opened_private: std::collections::HashSet::new(),
+                    blocked_by: std::collections::HashSet::new(),
+                    last_send: std::collections::HashMap::new(),
+                    chat_actions: std::collections::HashMap::new(),
+                    drafts: std::collections::BTreeMap::new(),
+                },
+            );
+            BotId(id)
+        })
+    }
+
+    /// Privacy mode on: in groups the bot only gets commands, mentions and replies to it
+    /// (unless it is an administrator). `getMe` reports `can_read_all_group_messages`.
+    pub fn set_privacy_mode(&self, bot: BotId, enabled: bool) {
+        self.shared.mutate(|st| {
+            if let Some(b) = st.bots.get_mut(&bot.0) {
+                b.reads_all_group_messages = !enabled;
+            }
+        });
+    }
+
+    /// Add (or rename) a user; its private chat id is `id`.
+    pub fn add_user(&self, id: i64, first_name: &str, username: Option<&str>) {
+        assert!(id > 0, "fake Telegram: user ids are positive");
+        self.shared.mutate(|st| {
+            st.ensure_user(id);
+            st.users.insert(
+                id,
+                UserRec {
+                    id,
+                    first_name: first_name.to_owned(),
+                    last_name: None,
+                    username: username.map(str::to_owned),
+                    language_code: Some("en".to_owned()),
+                },
+            );
+        });
+    }
+
+    /// The user pressed Start earlier: the bot may write first (no update is queued).
+    /// Without it (or a message from the user) Telegram answers 403.
+    pub fn open_private_chat(&self, bot: BotId, user: i64) {
+        self.shared.mutate(|st| {
+            st.ensure_user(user);
+            if let Some(b) = st.bots.get_mut(&bot.0) {
+                b.opened_private.insert(user);
+            }
+        });
+    }
+
+    fn create_chat(&self, kind: ChatKind, title: &str, forum: bool) -> i64 {
+        self.shared.mutate(|st| {
+            let n = st.next_group;
+            st.next_group += 1;
+            let id = match kind {
+                ChatKind::Supergroup => -1_001_000_000_000 - n,
+                _ => -4_100_000_000 - n,
+            };
+            st.chats.insert(
+                id,
+                ChatRec {
+                    id,
+                    kind,
+                    title: Some(title.to_owned()),
+                    username: None,
+                    is_forum: forum,
+                    topics: std::collections::BTreeMap::new(),
+                },
+            );
+            id
+        })
+    }
+
+    /// A basic group; returns its (negative) chat id. Bots join on first use or via
+    /// `bot_added_to_chat`.
+    pub fn create_group(&self, title: &str) -> i64 {
+        self.create_chat(ChatKind::Group, title, false)
+    }
+
+    /// A supergroup (`-100…` id); `forum` makes it a forum with topics.
+    pub fn create_supergroup(&self, title: &str, forum: bool) -> i64 {
+        self.create_chat(ChatKind::Supergroup, title, forum)
+    }
+
+    /// `by_user` adds the bot to a group (`my_chat_member`: left → member/administrator).
+    pub fn bot_added_to_chat(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        by_user: i64,
+        admin: bool,
+    ) -> Option<i64> {
+        let status = if admin {
+            MemberStatus::Administrator
+        } else {
+            MemberStatus::Member
+        };
+        self.shared
+            .mutate(|st| user::set_bot_status(st, bot.0, chat_id, by_user, status))
+    }
+
+    /// `by_user` removes the bot from a group (`my_chat_member`: → kicked); later sends get 403.
+    pub fn bot_removed_from_chat(&self, bot: BotId, chat_id: i64, by_user: i64) -> Option<i64> {
+        self.shared
+            .mutate(|st| user::set_bot_status(st, bot.0, chat_id, by_user, MemberStatus::Kicked))
+    }
+
+    /// The user blocks the bot (`my_chat_member` in the private chat); sends get 403.
+    pub fn user_blocks_bot(&self, bot: BotId, user: i64) -> Option<i64> {
+        self.shared
+            .mutate(|st| user::set_bot_status(st, bot.0, user, user, MemberStatus::Kicked))
+    }
+
+    // ----- simulated users -----
+
+    /// A user message built with `Incoming`. Positive `chat_id`: that user's private chat with
+    /// `bot`; negative: a group made with `create_group`/`create_supergroup`.
+    pub fn user_sends(&self, bot: BotId, chat_id: i64, message: Incoming) -> Sent {
+        self.shared
+            .mutate(|st| user::send(st, bot.0, chat_id, message))
+    }
+
+    /// A text message.
+    pub fn user_sends_text(&self, bot: BotId, chat_id: i64, text: &str) -> Sent {
+        self.user_sends(bot, chat_id, Incoming::text(text))
+    }
+
+    /// A document with optional caption.
+    pub fn user_sends_document(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        data: impl Into<Bytes>,
+        file_name: &str,
+        mime: &str,
+        caption: Option<&str>,
+    ) -> Sent {
+        let mut m = Incoming::document(data, file_name, mime);
+        if let Some(c) = caption {
+            m = m.caption(c);
+        }
+        self.user_sends(bot, chat_id, m)
+    }
+
+    /// A photo with optional caption.
+    pub fn user_sends_photo(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        data: impl Into<Bytes>,
+        caption: Option<&str>,
+    ) -> Sent {
+        let mut m = Incoming::photo(data);
+        if let Some(c) = caption {
+            m = m.caption(c);
+        }
+        self.user_sends(bot, chat_id, m)
+    }
+
+    /// A voice note.
+    pub fn user_sends_voice(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        data: impl Into<Bytes>,
+        duration_secs: i64,
+    ) -> Sent {
+        self.user_sends(bot, chat_id, Incoming::voice(data, duration_secs))
+    }
+
+    /// A user creates a forum topic; `Sent::message_id` is the topic's `message_thread_id`.
+    pub fn user_creates_topic(&self, bot: BotId, chat_id: i64, name: &str) -> Sent {
+        self.shared
+            .mutate(|st| user::create_topic(st, bot.0, chat_id, name))
+    }
+
+    /// The user edits their text message (`edited_message` update).
+    pub fn user_edits_text(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        message_id: i32,
+        text: &str,
+    ) -> Option<i64> {
+        self.shared
+            .mutate(|st| user::edit_text(st, bot.0, chat_id, message_id, text))
+    }
+
+    /// The user reacts (`message_reaction`, only if the bot listed it in `allowed_updates`).
+    pub fn user_reacts(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        message_id: i32,
+        emoji: &str,
+    ) -> Option<i64> {
+        self.shared
+            .mutate(|st| user::react(st, bot.0, chat_id, message_id, emoji, None))
+    }
+
+    /// The user presses an inline button; panics if the message has no such button.
+    pub fn user_presses_button(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        message_id: i32,
+        callback_data: &str,
+    ) -> Pressed {
+        self.shared
+            .mutate(|st| user::press(st, bot.0, chat_id, message_id, callback_data, true))
+    }
+
+    /// A `callback_query` for any data (a stale or forged button), without checking the keyboard.
+    pub fn user_sends_callback(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        message_id: i32,
+        callback_data: &str,
+    ) -> Pressed {
+        self.shared
+            .mutate(|st| user::press(st, bot.0, chat_id, message_id, callback_data, false))
+    }
+
+    /// Queue any update object (`kind` is its field, e.g. `"message"`).
+    pub fn enqueue_update(&self, bot: BotId, kind: &str, payload: Value) -> Option<i64> {
+        self.shared.mutate(|st| st.enqueue(bot.0, kind, payload))
+    }
+
+    /// Deliver an earlier update again under a new `update_id` (a duplicate delivery).
+    pub fn redeliver_update(&self, bot: BotId, update_id: i64) -> Option<i64> {
+        self.shared.mutate(|st| {
+            let old = st
+                .bots
+                .get(&bot.0)?
+                .history
+                .iter()
+                .find(|u| u.id == update_id)?
+                .clone();
+            st.enqueue(bot.0, &old.kind, old.payload)
+        })
+    }
+
+    // ----- flood control and faults -----
+
+    /// Minimum interval between a bot's sends/edits in `chat_id`; faster ones get 429.
+    pub fn set_flood_control(&self, chat_id: i64, interval: Duration) {
+        self.shared
+            .mutate(|st| st.flood.per_chat.insert(chat_id, interval));
+    }
+
+    /// Interval for chats without their own rule (`Some(1 s)` is close to Telegram).
+    pub fn set_default_flood_control(&self, interval: Option<Duration>) {
+        self.shared.mutate(|st| st.flood.default = interval);
+    }
+
+    /// Switch all flood control on or off (rules are kept).
+    pub fn set_flood_control_enabled(&self, enabled: bool) {
+        self.shared.mutate(|st| st.flood.enabled = enabled);
+    }
+
+    /// The next `times` calls of `method` (any case; `"*"` for every method) fail with `fault`.
+    pub fn inject_failure(&self, method: &str, times: u32, fault: Fault) {
+        self.shared.mutate(|st| {
+            st.faults.push(FaultRule {
+                method: method.to_owned(),
+                remaining: times,
+                fault,
+            });
+        });
+    }
+
+    /// The next call of `method` fails with `fault`.
+    pub fn fail_next(&self, method: &str, fault: Fault) {
+        self.inject_failure(method, 1, fault);
+    }
+
+    // ----- observation -----
+
+    /// Run `f` over a consistent view of everything (do not call the handle inside `f`).
+    pub fn read<T>(&self, f: impl FnOnce(&World<'_>) -> T) -> T {
+        self.shared.read(|st| f(&World { st }))
+    }
+
+    /// Every API call so far, in arrival order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.read(|w| w.calls().to_vec())
+    }
+
+    /// Calls of one method (case-insensitive).
+    pub fn calls_of(&self, method: &str) -> Vec<Call> {
+        self.read(|w| w.calls_of(method).into_iter().cloned().collect())
+    }
+
+    /// Calls addressed to `chat_id`.
+    pub fn calls_for(&self, chat_id: i64) -> Vec<Call> {
+        self.read(|w| w.calls_for(chat_id).into_iter().cloned().collect())
+    }
+
+    /// Number of calls of `method`.
+    pub fn count(&self, method: &str) -> usize {
+        self.read(|w| w.count(method))
+    }
+
+    /// Messages still visible in a chat as `bot` sees it, oldest first.
+    pub fn visible_messages(&self, bot: BotId, chat_id: i64) -> Vec<MessageView> {
+        self.read(|w| w.visible_messages(bot, chat_id))
+    }
+
+    /// Visible messages the bot sent in the chat.
+    pub fn bot_messages(&self, bot: BotId, chat_id: i64) -> Vec<MessageView> {
+        self.read(|w| w.bot_messages(bot, chat_id))
+    }
+
+    /// One message (also when deleted).
+    pub fn message(&self, bot: BotId, chat_id: i64, message_id: i32) -> Option<MessageView> {
+        self.read(|w| w.message(bot, chat_id, message_id))
+    }
+
+    /// Files uploaded by bots.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.read(|w| w.uploads().to_vec())
+    }
+
+    /// The bot's commands for the default scope.
+    pub fn commands(&self, bot: BotId) -> Vec<(String, String)> {
+        self.read(|w| w.commands(bot))
+    }
+
+    // ----- waiting -----
+
+    /// Wait until `f` returns `Some`, re-checking after every change; `Err` after `timeout`.
+    pub async fn try_wait_until<T>(
+        &self,
+        timeout: Duration,
+        mut f: impl FnMut(&World<'_>) -> Option<T>,
+    ) -> Result<T, WaitTimeout> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.shared.subscribe();
+        loop {
+            if let Some(v) = self.read(&mut f) {
+                return Ok(v);
+            }
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
+                return self.read(&mut f).ok_or_else(|| WaitTimeout {
+                    recent_calls: self.recent_calls(30),
+                });
+            }
+        }
+    }
+
+    /// Like `try_wait_until`, panicking with the recent calls on timeout.
+    pub async fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        f: impl FnMut(&World<'_>) -> Option<T>,
+    ) -> T {
+        match self.try_wait_until(timeout, f).await {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Wait for a visible message in the chat matching `pred`.
+    pub async fn wait_for_message(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        timeout: Duration,
+        pred: impl Fn(&MessageView) -> bool,
+    ) -> MessageView {
+        self.wait_until(timeout, |w| {
+            w.visible_messages(bot, chat_id)
+                .into_iter()
+                .find(|m| pred(m))
+        })
+        .await
+    }
+
+    /// Wait for a visible bot message whose text or caption contains `needle`.
+    pub async fn wait_for_text(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        needle: &str,
+        timeout: Duration,
+    ) -> MessageView {
+        self.wait_for_message(bot, chat_id, timeout, |m| {
+            m.from_bot == Some(bot) && m.contains(needle)
+        })
+        .await
+    }
+
+    /// Wait until at least `n` calls of `method` have finished; returns them.
+    pub async fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> Vec<Call> {
+        self.wait_until(timeout, |w| {
+            let done: Vec<Call> = w
+                .calls_of(method)
+                .into_iter()
+                .filter(|c| c.outcome != Outcome::Pending)
+                .cloned()
+                .collect();
+            (done.len() >= n).then_some(done)
+        })
+        .await
+    }
+
+    /// One line per recent call: `#seq method chat=… → ok|error`.
+    pub fn recent_calls(&self, n: usize) -> String {
+        self.read(|w| {
+            let calls = w.calls();
+            calls[calls.len().saturating_sub(n)..]
+                .iter()
+                .map(|c| {
+                    let outcome = match &c.outcome {
+                        Outcome::Pending => "pending".to_owned(),
+                        Outcome::Ok(_) => "ok".to_owned(),
+                        Outcome::Err(e) => e.to_string(),
+                        Outcome::Abandoned => "abandoned".to_owned(),
+                    };
+                    let chat = c
+                        .chat_id()
+                        .map(|id| format!(" chat={id}"))
+                        .unwrap_or_default();
+                    format!("  #{} {}{chat} -> {outcome}", c.seq, c.method)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+}
