@@ -949,7 +949,7 @@ async fn files_over_20_mb_cannot_be_fetched() {
 async fn forum_topics_keep_thread_ids() {
     let (fake, bot_id, bot) = setup().await;
     let chat = fake.create_supergroup("Team", true);
-    fake.bot_added_to_chat(bot_id, chat, USER, false);
+    fake.bot_added_to_chat(bot_id, chat, USER, true);
     let topic = fake.user_creates_topic(bot_id, chat, "Research");
     let in_topic = fake.user_sends(
         bot_id,
@@ -958,7 +958,7 @@ async fn forum_topics_keep_thread_ids() {
     );
     let got = updates(&bot, 0).await;
     assert!(
-        matches!(&got[0].kind, UpdateKind::MyChatMember(m) if matches!(m.new_chat_member.kind, ChatMemberKind::Member(_)))
+        matches!(&got[0].kind, UpdateKind::MyChatMember(m) if matches!(m.new_chat_member.kind, ChatMemberKind::Administrator(_)))
     );
     let UpdateKind::Message(created) = &got[1].kind else {
         panic!("{got:?}")
@@ -973,6 +973,8 @@ async fn forum_topics_keep_thread_ids() {
     assert_eq!(m.id.0, in_topic.message_id);
     assert_eq!(m.thread_id, Some(ThreadId(MessageId(topic.message_id))));
     assert!(m.is_topic_message && m.chat.is_supergroup());
+    // Telegram quirk: a topic message that replies to nothing replies to the topic's first message.
+    assert_eq!(m.reply_to_message().map(|r| r.id.0), Some(topic.message_id));
     let teloxide::types::ChatKind::Public(public) = &m.chat.kind else {
         panic!()
     };
@@ -986,6 +988,14 @@ async fn forum_topics_keep_thread_ids() {
     assert!(reply.is_topic_message);
     let stored = fake.message(bot_id, chat, reply.id.0).unwrap();
     assert_eq!(stored.thread_id, Some(topic.message_id));
+    bot.pin_chat_message(ChatId(chat), reply.id)
+        .await
+        .expect("administrators can pin");
+    let info = bot
+        .get_chat(ChatId(chat))
+        .await
+        .expect("getChat parses a forum");
+    assert_eq!(info.title(), Some("Team"));
     let wrong = bot
         .send_message(ChatId(chat), "x")
         .message_thread_id(ThreadId(MessageId(4242)))
@@ -1190,5 +1200,59 @@ async fn wait_helpers_see_what_the_bot_does() {
             .unwrap_err()
             .recent_calls
             .contains("editMessageText")
+    );
+}
+
+#[tokio::test]
+async fn edited_messages_media_groups_and_drafts() {
+    let (fake, bot_id, bot) = setup().await;
+    let sent = fake.user_sends_text(bot_id, USER, "typo");
+    fake.user_edits_text(bot_id, USER, sent.message_id, "fixed")
+        .expect("edited_message is delivered");
+    let got = updates(&bot, 0).await;
+    let UpdateKind::EditedMessage(edited) = &got[1].kind else {
+        panic!("{got:?}")
+    };
+    assert_eq!(
+        (edited.id.0, edited.text()),
+        (sent.message_id, Some("fixed"))
+    );
+    assert!(edited.edit_date().is_some());
+
+    let album = bot
+        .send_media_group(
+            ChatId(USER),
+            [
+                teloxide::types::InputMedia::Photo(
+                    teloxide::types::InputMediaPhoto::new(InputFile::memory(tiny_png(10, 10)))
+                        .caption("first"),
+                ),
+                teloxide::types::InputMedia::Photo(teloxide::types::InputMediaPhoto::new(
+                    InputFile::memory(tiny_png(20, 10)),
+                )),
+            ],
+        )
+        .await
+        .expect("sendMediaGroup");
+    assert_eq!(album.len(), 2);
+    assert!(album[0].media_group_id().is_some());
+    assert_eq!(album[0].media_group_id(), album[1].media_group_id());
+    assert_eq!(album[0].caption(), Some("first"));
+    assert_eq!(fake.uploads().len(), 2);
+
+    let draft =
+        json!({"chat_id": USER, "draft_id": 7, "text": "<b>partial</b>", "parse_mode": "HTML"});
+    let (status, body) = raw(
+        &fake,
+        "POST",
+        &format!("/bot{TOKEN}/sendMessageDraft"),
+        "application/json",
+        draft.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!((status, &body["result"]), (200, &json!(true)), "{body}");
+    assert_eq!(
+        fake.read(|w| w.draft(bot_id, USER)).as_deref(),
+        Some("partial")
     );
 }

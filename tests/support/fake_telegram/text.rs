@@ -46,7 +46,7 @@ impl Entity {
 
     /// The part of `text` this entity covers.
     pub fn slice(&self, text: &str) -> String {
-        utf16_slice(text, self.offset, self.offset + self.length)
+        utf16_slice(text, self.offset, self.offset.saturating_add(self.length))
     }
 }
 
@@ -152,7 +152,7 @@ pub fn trim(f: Formatted) -> Formatted {
         .into_iter()
         .filter_map(|mut e| {
             let start = e.offset.max(lead);
-            let stop = (e.offset + e.length).min(end);
+            let stop = e.offset.saturating_add(e.length).min(end);
             (stop > start).then(|| {
                 e.offset = start - lead;
                 e.length = stop - start;
@@ -261,7 +261,7 @@ pub fn detect_entities(f: &mut Formatted) {
                 "code" | "pre" | "text_link" | "custom_emoji"
             )
         })
-        .map(|e| (e.offset, e.offset + e.length))
+        .map(|e| (e.offset, e.offset.saturating_add(e.length)))
         .collect();
     let mut i = 0;
     while i < chars.len() {

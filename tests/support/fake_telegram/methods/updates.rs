@@ -11,6 +11,9 @@ use super::super::error::ApiError;
 use super::super::params::Params;
 use super::super::state::{BotRec, State};
 
+/// Longest long poll the fake honours (seconds).
+const MAX_POLL_SECS: i64 = 3600;
+
 /// A parsed `getUpdates` request.
 #[derive(Clone, Debug)]
 pub struct PollRequest {
@@ -27,7 +30,9 @@ pub fn parse(p: &Params) -> Result<PollRequest, ApiError> {
         .opt_i64("limit")?
         .filter(|l| *l > 0)
         .map_or(100, |l| l.min(100)) as usize;
-    let timeout = Duration::from_secs(p.opt_i64("timeout")?.unwrap_or(0).max(0) as u64);
+    // Clamped so a silly value cannot overflow the deadline.
+    let timeout =
+        Duration::from_secs(p.opt_i64("timeout")?.unwrap_or(0).clamp(0, MAX_POLL_SECS) as u64);
     let allowed = match p.opt_json("allowed_updates", "allowed updates")? {
         Some(Value::Array(items)) => Some(
             items
