@@ -1256,3 +1256,102 @@ async fn edited_messages_media_groups_and_drafts() {
         Some("partial")
     );
 }
+
+// ----- robustness -----
+
+#[test]
+fn the_html_parser_never_panics_and_keeps_entities_in_bounds() {
+    use support::fake_telegram::{html, text::utf16_len};
+    const PIECES: &[&str] = &[
+        "<",
+        ">",
+        "</",
+        "&",
+        "&lt;",
+        "&#",
+        "&#x1F600;",
+        "&#0;",
+        ";",
+        "b",
+        "i",
+        "a",
+        "pre",
+        "code",
+        " href=\"",
+        "\"",
+        "'",
+        "=",
+        " ",
+        "\n",
+        "é",
+        "😀",
+        "span class=tg-spoiler",
+        "blockquote",
+        " expandable",
+        "tg-emoji emoji-id=\"1\"",
+        "class=\"language-x\"",
+        "/",
+    ];
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut accepted = 0;
+    for _ in 0..20_000 {
+        let mut input = String::new();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        for k in 0..(seed % 12) {
+            input.push_str(PIECES[((seed >> (k * 5)) % PIECES.len() as u64) as usize]);
+        }
+        if let Ok(parsed) = html::parse(&input) {
+            accepted += 1;
+            let len = utf16_len(&parsed.text);
+            for e in &parsed.entities {
+                assert!(
+                    e.length > 0 && e.offset + e.length <= len,
+                    "{input:?} -> {parsed:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        accepted > 100,
+        "the generator should also produce valid HTML"
+    );
+}
+
+#[tokio::test]
+async fn no_method_answers_5xx_to_malformed_parameters() {
+    let (fake, bot_id, _) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let payloads = [
+        json!({}),
+        json!({"chat_id": "@nobody", "message_id": -1, "text": {"a": 1}, "reply_markup": "[", "timeout": "x"}),
+        json!({"chat_id": USER, "message_id": 1, "text": "t", "reply_markup": {"inline_keyboard": [[{"text": 5}]]},
+               "entities": [{"type": "bold", "offset": u64::MAX, "length": 5}],
+               "reply_parameters": {"message_id": "x"}, "commands": [{}], "reaction": 3, "media": "[{}]",
+               "photo": "attach://missing", "document": "", "file_id": [], "callback_query_id": 1,
+               "allowed_updates": "nope", "limit": -5, "offset": "-9999999999999"}),
+        json!({"chat_id": USER, "message_ids": [1, 2, "x"], "action": "dancing", "scope": {"type": "moon"},
+               "language_code": "english", "user_id": "me", "draft_id": 0, "url": "http://insecure"}),
+    ];
+    for method in support::fake_telegram::methods::KNOWN {
+        for payload in &payloads {
+            let (status, body) = raw(
+                &fake,
+                "POST",
+                &format!("/bot{TOKEN}/{method}"),
+                "application/json",
+                payload.to_string().as_bytes(),
+            )
+            .await;
+            assert!(status < 500, "{method} {payload} -> {status} {body}");
+            if status != 200 {
+                assert_eq!(
+                    (body["ok"].as_bool(), body["error_code"].as_u64()),
+                    (Some(false), Some(u64::from(status)))
+                );
+                assert!(body["description"].as_str().is_some_and(|d| !d.is_empty()));
+            }
+        }
+    }
+}
