@@ -539,11 +539,24 @@ async fn a_bot_cannot_start_a_conversation_and_blocked_bots_get_403() {
     bot.send_message(ChatId(USER), "hi")
         .await
         .expect("after /start");
+    let sent = bot
+        .send_message(ChatId(USER), "before the block")
+        .await
+        .unwrap();
     fake.user_blocks_bot(bot_id, USER);
     assert_eq!(
         api_err(bot.send_message(ChatId(USER), "hi").await),
         ApiError::BotBlocked
     );
+    assert_eq!(
+        api_err(bot.edit_message_text(ChatId(USER), sent.id, "edit").await),
+        ApiError::BotBlocked
+    );
+    // Writing to the bot again unblocks it.
+    fake.user_sends_text(bot_id, USER, "/start");
+    bot.send_message(ChatId(USER), "welcome back")
+        .await
+        .expect("unblocked");
 }
 
 // ----- edits, deletes, keyboards -----

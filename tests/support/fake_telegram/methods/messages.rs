@@ -164,7 +164,7 @@ fn editable<'a>(
             "fake Telegram does not emulate inline messages",
         ));
     }
-    let chat_id = st.resolve_chat(&p.chat()?)?;
+    let chat_id = st.writable_chat(ctx.bot, &p.chat()?)?.id;
     let id = p.message_id("message_id")?;
     let key = st.conv_key(ctx.bot, chat_id);
     let m = st
@@ -264,7 +264,7 @@ fn can_delete(st: &State, ctx: Ctx, key: ConvKey, m: &MsgRec) -> bool {
 
 /// `deleteMessage`.
 pub fn delete_message(st: &mut State, ctx: Ctx, p: &Params) -> ApiResult {
-    let chat_id = st.resolve_chat(&p.chat()?)?;
+    let chat_id = st.writable_chat(ctx.bot, &p.chat()?)?.id;
     let id = p.message_id("message_id")?;
     let key = st.conv_key(ctx.bot, chat_id);
     let m = st
@@ -281,7 +281,7 @@ pub fn delete_message(st: &mut State, ctx: Ctx, p: &Params) -> ApiResult {
 
 /// `deleteMessages`: deletes those of 1–100 ids that exist.
 pub fn delete_messages(st: &mut State, ctx: Ctx, p: &Params) -> ApiResult {
-    let chat_id = st.resolve_chat(&p.chat()?)?;
+    let chat_id = st.writable_chat(ctx.bot, &p.chat()?)?.id;
     let ids: Vec<i32> = match p.opt_json("message_ids", "message identifiers")? {
         Some(Value::Array(items)) => items
             .iter()
