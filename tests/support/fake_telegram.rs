@@ -1,1 +1,0 @@
-//! Fake Telegram Bot API server (see module docs once written).

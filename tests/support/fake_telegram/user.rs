@@ -1,0 +1,561 @@
+//! Simulated users: messages, media, button presses, edits, reactions, and membership changes,
+//! each turned into the updates Telegram would deliver.
+//!
+//! These are test-side actions: misuse (an unknown group, a button that is not there) is a bug
+//! in the test and panics with a clear message.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::files::{guess_mime, image_dims, register_photo};
+use super::json;
+use super::methods::common::utf16_find;
+use super::state::{
+    CallbackRec, ChatKind, ConvKey, Media, MediaKind, MemberStatus, MsgRec, Sender, State,
+    TopicRec, unix_now,
+};
+use super::text;
+
+/// The user who speaks in groups unless a test says otherwise (`Alice`, `@alice`).
+pub const DEFAULT_USER_ID: i64 = 1_000_001;
+
+#[derive(Clone, Debug)]
+enum Content {
+    Text(String),
+    File {
+        kind: MediaKind,
+        data: Bytes,
+        file_name: Option<String>,
+        mime: Option<String>,
+        duration: Option<i64>,
+    },
+}
+
+/// A message a simulated user sends; build it, then pass it to `FakeTelegram::user_sends`.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    content: Content,
+    caption: Option<String>,
+    from: Option<i64>,
+    thread: Option<i32>,
+    reply_to: Option<i32>,
+    quote: Option<String>,
+    date: Option<i64>,
+}
+
+impl Incoming {
+    fn new(content: Content) -> Self {
+        Self {
+            content,
+            caption: None,
+            from: None,
+            thread: None,
+            reply_to: None,
+            quote: None,
+            date: None,
+        }
+    }
+
+    /// A text message (commands, mentions and links get their entities as on Telegram).
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::new(Content::Text(text.into()))
+    }
+
+    /// A document (file) with name and MIME type.
+    pub fn document(data: impl Into<Bytes>, file_name: &str, mime: &str) -> Self {
+        Self::new(Content::File {
+            kind: MediaKind::Document,
+            data: data.into(),
+            file_name: Some(file_name.to_owned()),
+            mime: Some(mime.to_owned()),
+            duration: None,
+        })
+    }
+
+    /// A photo (a `photo` array of sizes; dimensions read from the image header, else 1280×960).
+    pub fn photo(data: impl Into<Bytes>) -> Self {
+        Self::new(Content::File {
+            kind: MediaKind::Photo,
+            data: data.into(),
+            file_name: None,
+            mime: None,
+            duration: None,
+        })
+    }
+
+    /// A voice note (`audio/ogg`).
+    pub fn voice(data: impl Into<Bytes>, duration_secs: i64) -> Self {
+        Self::new(Content::File {
+            kind: MediaKind::Voice,
+            data: data.into(),
+            file_name: None,
+            mime: Some("audio/ogg".to_owned()),
+            duration: Some(duration_secs),
+        })
+    }
+
+    /// An audio file.
+    pub fn audio(data: impl Into<Bytes>, file_name: &str, duration_secs: i64) -> Self {
+        Self::new(Content::File {
+            kind: MediaKind::Audio,
+            data: data.into(),
+            file_name: Some(file_name.to_owned()),
+            mime: guess_mime(file_name).map(str::to_owned),
+            duration: Some(duration_secs),
+        })
+    }
+
+    /// A video.
+    pub fn video(data: impl Into<Bytes>, file_name: &str, duration_secs: i64) -> Self {
+        Self::new(Content::File {
+            kind: MediaKind::Video,
+            data: data.into(),
+            file_name: Some(file_name.to_owned()),
+            mime: Some("video/mp4".to_owned()),
+            duration: Some(duration_secs),
+        })
+    }
+
+    /// Caption of a media message.
+    #[must_use]
+    pub fn caption(mut self, caption: impl Into<String>) -> Self {
+        self.caption = Some(caption.into());
+        self
+    }
+
+    /// Sender in a group (private chats are always from the chat's user).
+    #[must_use]
+    pub fn from(mut self, user_id: i64) -> Self {
+        self.from = Some(user_id);
+        self
+    }
+
+    /// Forum topic (`message_thread_id`).
+    #[must_use]
+    pub fn in_thread(mut self, thread_id: i32) -> Self {
+        self.thread = Some(thread_id);
+        self
+    }
+
+    /// Reply to a message of the same chat (`reply_to_message` is filled in).
+    #[must_use]
+    pub fn reply_to(mut self, message_id: i32) -> Self {
+        self.reply_to = Some(message_id);
+        self
+    }
+
+    /// Quote part of the replied message (`quote`); it must occur in that message.
+    #[must_use]
+    pub fn quote(mut self, text: impl Into<String>) -> Self {
+        self.quote = Some(text.into());
+        self
+    }
+
+    /// `date` in Unix seconds.
+    #[must_use]
+    pub fn sent_at(mut self, unix_secs: i64) -> Self {
+        self.date = Some(unix_secs);
+        self
+    }
+
+    /// `date` this long ago (a message that arrived while the bot was down).
+    #[must_use]
+    pub fn sent_ago(mut self, ago: Duration) -> Self {
+        self.date = Some(unix_now() - ago.as_secs() as i64);
+        self
+    }
+}
+
+/// A user message that was created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// Its `message_id` (for a created topic: the topic's `message_thread_id`).
+    pub message_id: i32,
+    /// The update queued for the addressed bot (`None` if privacy mode, membership or
+    /// `allowed_updates` kept it from the bot).
+    pub update_id: Option<i64>,
+}
+
+/// A button press that was created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pressed {
+    /// `callback_query.id`, to be answered with `answerCallbackQuery`.
+    pub query_id: String,
+    /// The queued `callback_query` update.
+    pub update_id: Option<i64>,
+}
+
+fn chat_user(st: &mut State, bot: i64, chat_id: i64, from: Option<i64>) -> (ConvKey, i64) {
+    assert!(
+        st.bots.contains_key(&bot),
+        "fake Telegram: unknown bot id {bot}"
+    );
+    if chat_id > 0 {
+        st.ensure_user(chat_id);
+        let rec = st.bots.get_mut(&bot).expect("checked above");
+        rec.opened_private.insert(chat_id);
+        rec.blocked_by.remove(&chat_id);
+        return (
+            ConvKey {
+                chat_id,
+                bot: Some(bot),
+            },
+            chat_id,
+        );
+    }
+    let Some(chat) = st.chats.get(&chat_id) else {
+        panic!(
+            "fake Telegram: unknown chat {chat_id}: create it with create_group/create_supergroup"
+        );
+    };
+    assert!(
+        chat.kind != ChatKind::Private,
+        "fake Telegram: chat {chat_id} is private"
+    );
+    let user = from.unwrap_or(DEFAULT_USER_ID);
+    st.ensure_user(user);
+    st.bots
+        .get_mut(&bot)
+        .expect("checked above")
+        .membership
+        .entry(chat_id)
+        .or_insert(MemberStatus::Member);
+    (ConvKey { chat_id, bot: None }, user)
+}
+
+/// Whether a group message reaches a bot (privacy mode lets through commands, mentions, replies).
+fn reaches(st: &State, bot: i64, m: &MsgRec) -> bool {
+    let Some(b) = st.bots.get(&bot) else {
+        return false;
+    };
+    let status = b.membership.get(&m.chat_id).copied();
+    if !status.is_some_and(MemberStatus::is_present) {
+        return false;
+    }
+    if b.reads_all_group_messages
+        || status == Some(MemberStatus::Administrator)
+        || m.service.is_some()
+    {
+        return true;
+    }
+    let mention = format!("@{}", b.username).to_ascii_lowercase();
+    let body = m.text.as_ref().or(m.caption.as_ref());
+    let addressed = body.is_some_and(|t| {
+        t.entities.iter().any(|e| {
+            let s = e.slice(&t.text).to_ascii_lowercase();
+            (e.kind == "bot_command"
+                && s.split_once('@')
+                    .is_none_or(|(_, to)| format!("@{to}") == mention))
+                || (e.kind == "mention" && s == mention)
+        })
+    });
+    let key = ConvKey {
+        chat_id: m.chat_id,
+        bot: None,
+    };
+    let replies_to_bot = m
+        .reply_to
+        .and_then(|r| st.message(key, r))
+        .is_some_and(|r| r.sender == Sender::Bot(bot));
+    addressed || replies_to_bot
+}
+
+/// Store a user message and deliver it; returns the update id for `bot`.
+fn deliver(st: &mut State, bot: i64, key: ConvKey, msg: MsgRec, kind: &str) -> Sent {
+    let id = st.push_message(key, msg);
+    let Some(m) = st.message(key, id).cloned() else {
+        unreachable!("just stored")
+    };
+    let payload = json::message(st, key, &m);
+    if key.bot.is_some() {
+        let update_id = st.enqueue(bot, kind, payload);
+        return Sent {
+            message_id: id,
+            update_id,
+        };
+    }
+    let mut own = None;
+    let members: Vec<i64> = st.bots.keys().copied().collect();
+    for b in members {
+        if reaches(st, b, &m) {
+            let u = st.enqueue(b, kind, payload.clone());
+            if b == bot {
+                own = u;
+            }
+        }
+    }
+    Sent {
+        message_id: id,
+        update_id: own,
+    }
+}
+
+/// A user message into a chat.
+pub fn send(st: &mut State, bot: i64, chat_id: i64, inc: Incoming) -> Sent {
+    let (key, user) = chat_user(st, bot, chat_id, inc.from);
+    let mut m = MsgRec::new(
+        chat_id,
+        Sender::User(user),
+        inc.date.unwrap_or_else(unix_now),
+    );
+    if let Some(t) = inc.thread {
+        let known = st
+            .chats
+            .get(&chat_id)
+            .is_some_and(|c| c.topics.contains_key(&t));
+        assert!(
+            known,
+            "fake Telegram: chat {chat_id} has no topic {t} (use user_creates_topic)"
+        );
+        m.thread_id = Some(t);
+    }
+    if let Some(r) = inc.reply_to {
+        let Some(target) = st.message(key, r) else {
+            panic!("fake Telegram: message {r} does not exist in chat {chat_id}");
+        };
+        m.reply_to = Some(r);
+        m.thread_id = m.thread_id.or(target.thread_id);
+        if let Some(q) = inc.quote {
+            let source = target
+                .text
+                .as_ref()
+                .or(target.caption.as_ref())
+                .map_or("", |t| t.text.as_str());
+            let Some(position) = utf16_find(source, &q) else {
+                panic!("fake Telegram: quote {q:?} does not occur in message {r}");
+            };
+            m.quote = Some(json!({ "text": q, "position": position, "is_manual": true }));
+        }
+    }
+    match inc.content {
+        Content::Text(t) => m.text = Some(text::plain(&t)),
+        Content::File {
+            kind,
+            data,
+            file_name,
+            mime,
+            duration,
+        } => {
+            let files = match kind {
+                MediaKind::Photo => {
+                    let dims = image_dims(&data).unwrap_or((1280, 960));
+                    register_photo(st, &data, dims)
+                }
+                MediaKind::Voice => vec![st.register_file("voice", "oga", data, mime, None, None)],
+                MediaKind::Audio => {
+                    let ext = super::files::extension(file_name.as_deref(), "mp3");
+                    vec![st.register_file("music", &ext, data, mime, file_name, None)]
+                }
+                MediaKind::Video => {
+                    let ext = super::files::extension(file_name.as_deref(), "mp4");
+                    vec![st.register_file("videos", &ext, data, mime, file_name, Some((640, 360)))]
+                }
+                MediaKind::Document => {
+                    let ext = super::files::extension(file_name.as_deref(), "bin");
+                    vec![st.register_file("documents", &ext, data, mime, file_name, None)]
+                }
+            };
+            m.media = Some(Media {
+                kind,
+                files,
+                duration,
+                performer: None,
+                title: None,
+            });
+            m.caption = inc
+                .caption
+                .map(|c| text::plain(&c))
+                .filter(|c| !c.text.is_empty());
+        }
+    }
+    deliver(st, bot, key, m, "message")
+}
+
+/// A forum topic created by a user (service message; its id is the topic's thread id).
+pub fn create_topic(st: &mut State, bot: i64, chat_id: i64, name: &str) -> Sent {
+    let forum = st.chats.get(&chat_id).is_some_and(|c| c.is_forum);
+    assert!(
+        forum,
+        "fake Telegram: chat {chat_id} is not a forum supergroup"
+    );
+    let (key, user) = chat_user(st, bot, chat_id, None);
+    let next = st.convs.get(&key).map_or(1, |c| c.next_id.max(1));
+    let mut m = MsgRec::new(chat_id, Sender::User(user), unix_now());
+    m.thread_id = Some(next);
+    m.service = Some((
+        "forum_topic_created".to_owned(),
+        json!({ "name": name, "icon_color": 7_322_096 }),
+    ));
+    if let Some(chat) = st.chats.get_mut(&chat_id) {
+        chat.topics.insert(
+            next,
+            TopicRec {
+                name: name.to_owned(),
+                icon_color: 7_322_096,
+            },
+        );
+    }
+    deliver(st, bot, key, m, "message")
+}
+
+/// A user edits their own text message (`edited_message`).
+pub fn edit_text(
+    st: &mut State,
+    bot: i64,
+    chat_id: i64,
+    message_id: i32,
+    new_text: &str,
+) -> Option<i64> {
+    let key = st.conv_key(bot, chat_id);
+    let m = st.message_mut(key, message_id).unwrap_or_else(|| {
+        panic!("fake Telegram: message {message_id} does not exist in chat {chat_id}")
+    });
+    assert!(
+        matches!(m.sender, Sender::User(_)),
+        "fake Telegram: message {message_id} is not a user's"
+    );
+    m.text = Some(text::plain(new_text));
+    m.edit_date = Some(unix_now());
+    m.edits += 1;
+    let m = m.clone();
+    let payload = json::message(st, key, &m);
+    st.enqueue(bot, "edited_message", payload)
+}
+
+/// A user reacts to a message (`message_reaction`, delivered only if the bot asked for it).
+pub fn react(
+    st: &mut State,
+    bot: i64,
+    chat_id: i64,
+    message_id: i32,
+    emoji: &str,
+    from: Option<i64>,
+) -> Option<i64> {
+    let (key, user) = chat_user(st, bot, chat_id, from);
+    assert!(
+        st.message(key, message_id).is_some(),
+        "fake Telegram: message {message_id} does not exist"
+    );
+    let chat = st
+        .chats
+        .get(&chat_id)
+        .map_or(Value::Null, |c| json::chat(st, c));
+    let user_v = json::sender(st, Sender::User(user));
+    let payload = json!({
+        "chat": chat,
+        "message_id": message_id,
+        "user": user_v,
+        "date": unix_now(),
+        "old_reaction": [],
+        "new_reaction": [{ "type": "emoji", "emoji": emoji }],
+    });
+    st.enqueue(bot, "message_reaction", payload)
+}
+
+/// A user presses an inline button (`callback_query`); `check` requires the button to exist.
+pub fn press(
+    st: &mut State,
+    bot: i64,
+    chat_id: i64,
+    message_id: i32,
+    data: &str,
+    check: bool,
+) -> Pressed {
+    let (key, user) = chat_user(st, bot, chat_id, None);
+    let Some(m) = st.message(key, message_id).cloned() else {
+        panic!("fake Telegram: message {message_id} does not exist in chat {chat_id}");
+    };
+    if check {
+        let all: Vec<String> = m
+            .reply_markup
+            .as_ref()
+            .and_then(|k| k.get("inline_keyboard"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter_map(|b| {
+                b.get("callback_data")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect();
+        assert!(
+            all.iter().any(|d| d == data),
+            "fake Telegram: message {message_id} has no button with callback_data {data:?}; buttons: {all:?}"
+        );
+    }
+    let query_id = format!("{}", 4_300_000_000_000_000_000_u64 + st.next_callback);
+    st.next_callback += 1;
+    st.callbacks.insert(
+        query_id.clone(),
+        CallbackRec {
+            bot,
+            answered: false,
+        },
+    );
+    let chat_instance = format!(
+        "{}",
+        (chat_id.unsigned_abs().wrapping_mul(2_654_435_761) ^ bot.unsigned_abs())
+            % 9_000_000_000_000_000_000
+    );
+    let payload = json!({
+        "id": query_id,
+        "from": json::sender(st, Sender::User(user)),
+        "message": json::message(st, key, &m),
+        "chat_instance": chat_instance,
+        "data": data,
+    });
+    let update_id = st.enqueue(bot, "callback_query", payload);
+    Pressed {
+        query_id,
+        update_id,
+    }
+}
+
+/// Change the bot's status in a chat and queue `my_chat_member` (changed by `by_user`).
+pub fn set_bot_status(
+    st: &mut State,
+    bot: i64,
+    chat_id: i64,
+    by_user: i64,
+    new: MemberStatus,
+) -> Option<i64> {
+    st.ensure_user(by_user);
+    let Some(chat) = st.chats.get(&chat_id).cloned() else {
+        panic!("fake Telegram: unknown chat {chat_id}");
+    };
+    let b = st
+        .bots
+        .get_mut(&bot)
+        .unwrap_or_else(|| panic!("fake Telegram: unknown bot id {bot}"));
+    let old = if chat.kind == ChatKind::Private {
+        if new == MemberStatus::Kicked {
+            b.blocked_by.insert(chat_id);
+        } else {
+            b.blocked_by.remove(&chat_id);
+            b.opened_private.insert(chat_id);
+        }
+        if new == MemberStatus::Kicked {
+            MemberStatus::Member
+        } else {
+            MemberStatus::Kicked
+        }
+    } else {
+        b.membership
+            .insert(chat_id, new)
+            .unwrap_or(MemberStatus::Left)
+    };
+    let bot_v = json::bot_user(b);
+    let payload = json!({
+        "chat": json::chat(st, &chat),
+        "from": json::sender(st, Sender::User(by_user)),
+        "date": unix_now(),
+        "old_chat_member": json::chat_member(&bot_v, old.as_str()),
+        "new_chat_member": json::chat_member(&bot_v, new.as_str()),
+    });
+    st.enqueue(bot, "my_chat_member", payload)
+}
