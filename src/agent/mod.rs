@@ -94,17 +94,23 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         shutdown: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
-    let (mut sigterm, mut sigint) = if opts.handle_signals {
+    let sig = |kind| signal(kind).map_err(|e| AgentError::Other(e.to_string()));
+    let (mut sigterm, mut sigint, mut sighup) = if opts.handle_signals {
         (
-            Some(signal(SignalKind::terminate()).map_err(|e| AgentError::Other(e.to_string()))?),
-            Some(signal(SignalKind::interrupt()).map_err(|e| AgentError::Other(e.to_string()))?),
+            Some(sig(SignalKind::terminate())?),
+            Some(sig(SignalKind::interrupt())?),
+            Some(sig(SignalKind::hangup())?),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }
+        Some(()) = recv(&mut sighup) => {
+            tracing::info!("SIGHUP: restarting to reload the configuration");
+            policy::EXIT_RESTART
+        }
         () = ctx.shutdown.cancelled() => 0,
         _ = bus_task => { tracing::info!("supervisor gone: shutting down"); 0 }
     };

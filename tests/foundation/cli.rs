@@ -1,0 +1,118 @@
+//! The `ductor` command line: config errors, status, agents add/list/remove.
+
+use crate::support::daemon::{TestHome, token};
+use serde_json::Value;
+use std::time::Duration;
+
+#[test]
+fn malformed_config_is_a_one_line_error_and_stays_untouched() {
+    let home = TestHome::new();
+    let path = home.root.join("config/config.json");
+    let text = "{\n  \"telegram_token\": \"x\",\n  \"allowed_user_ids\": [1,]\n}\n";
+    std::fs::write(&path, text).unwrap();
+    let out = home.run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("config.json") && err.contains("line 3"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn malformed_agents_json_at_start_is_a_one_line_error() {
+    let home = TestHome::new();
+    home.write_agents_raw(b"[{\"name\": \"a\"}");
+    let out = home.run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("agents.json") && err.contains("line 1"), "{err}");
+}
+
+#[test]
+fn unconfigured_home_names_the_missing_keys_and_exits_2() {
+    let home = TestHome::new();
+    std::fs::remove_file(home.root.join("config/config.json")).unwrap();
+    let out = home.run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.json") && err.contains("telegram_token") && err.contains("allowed_user_ids"), "{err}");
+    // The defaults were written so the user can fill them in.
+    let cfg: Value = serde_json::from_slice(&std::fs::read(home.root.join("config/config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["streaming"]["edit_interval_seconds"], 2.0);
+    assert_eq!(cfg["telegram_api_url"], "https://api.telegram.org");
+}
+
+#[tokio::test]
+async fn status_works_stopped_and_running() {
+    let home = TestHome::new();
+    let out = home.run(&["status"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not running"));
+    let daemon = home.start();
+    home.wait_running(&["main"], Duration::from_secs(3)).await;
+    let out = home.run(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("running (pid {}", daemon.pid())), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("main") && l.contains("running")), "{text}");
+}
+
+#[tokio::test]
+async fn agents_add_list_remove() {
+    let home = TestHome::new();
+    let add = |args: &[&str]| {
+        let mut all = vec!["agents", "add"];
+        all.extend_from_slice(args);
+        home.run(&all)
+    };
+    let t = token(100_000_005);
+    let out = add(&["helper", "--token", &t, "--users", "1,2", "--provider", "codex", "--model", "gpt-5.5"]);
+    assert!(out.status.success(), "{out:?}");
+    let agents: Value = serde_json::from_slice(&std::fs::read(home.root.join("agents.json")).unwrap()).unwrap();
+    assert_eq!(agents[0]["name"], "helper");
+    assert_eq!(agents[0]["allowed_user_ids"], serde_json::json!([1, 2]));
+    assert_eq!(agents[0]["provider"], "codex");
+
+    for (args, want) in [
+        (vec!["helper", "--token", t.as_str(), "--users", "1"], "already exists"),
+        (vec!["main", "--token", t.as_str(), "--users", "1"], "reserved"),
+        (vec!["Bad", "--token", t.as_str(), "--users", "1"], "lower-case"),
+        (vec!["other", "--token", "nope", "--users", "1"], "bot token"),
+        (vec!["other", "--token", t.as_str()], "user id"),
+    ] {
+        let out = add(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let out = home.run(&["agents", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("helper") && text.contains("codex") && text.contains("main"), "{text}");
+
+    std::fs::create_dir_all(home.root.join("agents/helper/workspace")).unwrap();
+    let out = home.run(&["agents", "remove", "helper"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&home.root.join("agents/helper").display().to_string()), "{text}");
+    assert!(home.root.join("agents/helper/workspace").is_dir(), "data kept");
+    let agents: Value = serde_json::from_slice(&std::fs::read(home.root.join("agents.json")).unwrap()).unwrap();
+    assert_eq!(agents, serde_json::json!([]));
+    assert_eq!(home.run(&["agents", "remove", "helper"]).status.code(), Some(1));
+}
+
+#[test]
+fn completions_and_version() {
+    let home = TestHome::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = home.run(&["completions", shell]);
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ductor"));
+    }
+    let out = home.run(&["--version"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(ductor::VERSION));
+    let out = std::process::Command::new(crate::support::daemon::bin("ductor-agent"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("started and supervised by `ductor`"));
+}
