@@ -17,7 +17,7 @@ use std::str::FromStr;
 pub enum ProviderKind {
     /// Anthropic's Claude Code (`claude`).
     Claude,
-    /// OpenAI's Codex CLI (`codex`).
+    /// The Codex CLI by `OpenAI` (`codex`).
     Codex,
     /// Google's Gemini CLI (`gemini`).
     Gemini,
@@ -25,7 +25,11 @@ pub enum ProviderKind {
 
 impl ProviderKind {
     /// All providers, in the order menus show them.
-    pub const ALL: [ProviderKind; 3] = [ProviderKind::Claude, ProviderKind::Codex, ProviderKind::Gemini];
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::Claude,
+        ProviderKind::Codex,
+        ProviderKind::Gemini,
+    ];
 
     /// Lower-case name used in config files and `sessions.json` buckets.
     pub fn as_str(self) -> &'static str {
