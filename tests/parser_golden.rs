@@ -438,3 +438,40 @@ fn claude_stream_input_reports_each_turn_and_ends_with_the_last() {
     let (text, ..) = completed(&outcome);
     assert!(text.contains("prior_assistant_turns=1"));
 }
+
+/// Throughput of the claude parser on a large synthetic stream made of the captured
+/// lines (init with its tools list, deltas, assistant blocks, tool results, results).
+/// Run with `cargo test --release --test parser_golden -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run in release mode"]
+fn claude_parser_throughput() {
+    let mut sample = String::new();
+    for case in ["claude-tool", "claude-plain", "claude-tool-default-perms"] {
+        sample.push_str(&fs::read_to_string(fixtures().join(format!("{case}.jsonl"))).unwrap());
+    }
+    // Long text blocks, as in real answers.
+    let long = "Lorem ipsum dolor sit amet, \\\"quoted\\\" and\\nnew lines. ".repeat(200);
+    sample
+        .push_str(r#"{"type":"assistant","message":{"id":"m","content":[{"type":"text","text":""#);
+    sample.push_str(&long);
+    sample.push_str(r#""}]},"parent_tool_use_id":null,"session_id":"s"}"#);
+    sample.push('\n');
+    let lines: Vec<&str> = sample.lines().collect();
+    let per_round: usize = sample.len();
+    let rounds = (256 << 20) / per_round;
+    let mut events = Vec::with_capacity(1024);
+    let start = std::time::Instant::now();
+    let mut parser = parser_for(ProviderKind::Claude);
+    for _ in 0..rounds {
+        for line in &lines {
+            parser.line(line, &mut events);
+        }
+        events.clear();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let mb = (rounds * per_round) as f64 / 1e6;
+    println!(
+        "claude parser: {mb:.0} MB in {secs:.2} s = {:.0} MB/s",
+        mb / secs
+    );
+}

@@ -2,7 +2,7 @@
 //! [`Event`]s and deciding the turn's [`Outcome`] from the last final event,
 //! never from the exit code.
 //!
-//! Outcome rules, shared by every provider (see [`decide`]):
+//! Outcome rules, shared by every provider:
 //! 1. the last final event reports success → [`Outcome::Completed`], even when we
 //!    cancelled just after it was written;
 //! 2. else, we cancelled the run → `Failed { Cancelled }`;
