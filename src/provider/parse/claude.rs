@@ -22,7 +22,9 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Final, RunEnd, StreamParser, bounded_detail, decide, excerpt, summarize_input};
+use super::{
+    Final, RunEnd, StreamParser, bounded_detail, decide, excerpt, lenient, summarize_input,
+};
 use crate::provider::ProviderKind;
 use crate::provider::event::{Event, Outcome, Usage};
 
@@ -52,14 +54,13 @@ struct Line<'a> {
     parent_tool_use_id: Option<&'a RawValue>,
     #[serde(default, borrow)]
     error: Option<&'a RawValue>,
-    // system/status
+    // system/status; system/api_retry (kept raw: read leniently)
     #[serde(default, borrow)]
-    status: Option<Cow<'a, str>>,
-    // system/api_retry
-    #[serde(default)]
-    attempt: Option<serde_json::Number>,
-    #[serde(default)]
-    error_status: Option<serde_json::Number>,
+    status: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    attempt: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error_status: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -106,28 +107,30 @@ struct Block<'a> {
     is_error: Option<bool>,
 }
 
+/// A `result` line; every part is raw and read leniently so that an odd field
+/// never loses the final event.
 #[derive(Deserialize)]
 struct ResultLine<'a> {
-    #[serde(default)]
-    is_error: Option<bool>,
     #[serde(default, borrow)]
-    subtype: Option<Cow<'a, str>>,
+    is_error: Option<&'a RawValue>,
     #[serde(default, borrow)]
-    result: Option<Cow<'a, str>>,
-    #[serde(default)]
-    errors: Option<Vec<serde_json::Value>>,
+    subtype: Option<&'a RawValue>,
     #[serde(default, borrow)]
-    terminal_reason: Option<Cow<'a, str>>,
-    #[serde(default)]
-    api_error_status: Option<serde_json::Number>,
-    #[serde(default)]
-    total_cost_usd: Option<f64>,
-    #[serde(default)]
-    usage: Option<ApiUsage>,
-    #[serde(default, rename = "modelUsage")]
-    model_usage: Option<std::collections::BTreeMap<String, ModelUsage>>,
-    #[serde(default)]
-    permission_denials: Option<Vec<Denial>>,
+    result: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    errors: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    terminal_reason: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    api_error_status: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    total_cost_usd: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "modelUsage")]
+    model_usage: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    permission_denials: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -312,22 +315,19 @@ impl ClaudeParser {
                 }
             }
             Some("status") => {
-                if line.status.as_deref() == Some("compacting") {
+                if lenient::<Cow<'_, str>>(line.status).as_deref() == Some("compacting") {
                     out.push(Event::Compacting);
                 }
             }
             Some("compact_boundary") => out.push(Event::Compacting),
             Some("api_retry") => {
-                let attempt = line
-                    .attempt
-                    .as_ref()
-                    .and_then(serde_json::Number::as_u64)
-                    .map_or(1, |a| a.min(u64::from(u32::MAX)) as u32);
+                let attempt = lenient::<u64>(line.attempt)
+                    .map_or(1, |a| u32::try_from(a).unwrap_or(u32::MAX));
                 let error = line
                     .error
                     .and_then(|raw| serde_json::from_str::<Cow<'_, str>>(raw.get()).ok())
                     .unwrap_or_default();
-                let detail = match &line.error_status {
+                let detail = match lenient::<u64>(line.error_status) {
                     Some(status) => format!("HTTP {status} {error}").trim_end().to_owned(),
                     None => error.into_owned(),
                 };
@@ -347,29 +347,25 @@ impl ClaudeParser {
         };
         let usage = result_usage(&r);
         out.push(Event::Usage(usage));
-        let is_error = r
-            .is_error
-            .unwrap_or_else(|| r.subtype.as_deref().is_some_and(|s| s != "success"));
+        let subtype = lenient::<String>(r.subtype);
+        let is_error = lenient::<bool>(r.is_error)
+            .unwrap_or_else(|| subtype.as_deref().is_some_and(|s| s != "success"));
         if is_error {
-            let http_status = r
-                .api_error_status
-                .as_ref()
-                .and_then(serde_json::Number::as_u64)
-                .and_then(|s| u16::try_from(s).ok());
+            let http_status =
+                lenient::<u64>(r.api_error_status).and_then(|s| u16::try_from(s).ok());
             self.last_final = Some(Final::Error {
                 detail: error_detail(&r),
                 http_status,
             });
         } else {
-            let text = match r.result {
-                Some(text) => text.into_owned(),
+            let text = match lenient::<String>(r.result) {
+                Some(text) => text,
                 None => self.answer.join("\n\n"),
             };
             self.last_final = Some(Final::Success {
                 text,
                 usage,
-                permission_denials: r
-                    .permission_denials
+                permission_denials: lenient::<Vec<Denial>>(r.permission_denials)
                     .unwrap_or_default()
                     .iter()
                     .map(describe_denial)
@@ -385,17 +381,18 @@ impl ClaudeParser {
 /// Input counts cache reads and writes too.
 fn result_usage(r: &ResultLine<'_>) -> Usage {
     let mut usage = Usage {
-        cost_usd: r.total_cost_usd,
+        cost_usd: lenient::<f64>(r.total_cost_usd),
         ..Usage::default()
     };
-    if let Some(u) = &r.usage {
+    if let Some(u) = lenient::<ApiUsage>(r.usage) {
         usage.input_tokens = u.input_tokens.unwrap_or(0)
             + u.cache_creation_input_tokens.unwrap_or(0)
             + u.cache_read_input_tokens.unwrap_or(0);
         usage.output_tokens = u.output_tokens.unwrap_or(0);
     }
     if usage.total_tokens() == 0
-        && let Some(models) = &r.model_usage
+        && let Some(models) =
+            lenient::<std::collections::BTreeMap<String, ModelUsage>>(r.model_usage)
     {
         for m in models.values() {
             usage.input_tokens += m.input_tokens.unwrap_or(0)
@@ -410,23 +407,22 @@ fn result_usage(r: &ResultLine<'_>) -> Usage {
 /// The error text of a failed `result`: its `result`, else its `errors`, else the
 /// subtype and terminal reason.
 fn error_detail(r: &ResultLine<'_>) -> String {
-    if let Some(text) = r.result.as_deref().filter(|t| !t.trim().is_empty()) {
-        return bounded_detail(text);
+    if let Some(text) = lenient::<String>(r.result).filter(|t| !t.trim().is_empty()) {
+        return bounded_detail(&text);
     }
-    let errors: Vec<String> = r
-        .errors
+    let errors: Vec<String> = lenient::<Vec<serde_json::Value>>(r.errors)
+        .unwrap_or_default()
         .iter()
-        .flatten()
         .map(|e| match e {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         })
         .filter(|e| !e.trim().is_empty())
         .collect();
-    let mut detail = r.subtype.as_deref().unwrap_or("error").to_owned();
-    if let Some(reason) = &r.terminal_reason {
+    let mut detail = lenient::<String>(r.subtype).unwrap_or_else(|| "error".to_owned());
+    if let Some(reason) = lenient::<String>(r.terminal_reason) {
         detail.push_str(" (");
-        detail.push_str(reason);
+        detail.push_str(&reason);
         detail.push(')');
     }
     if !errors.is_empty() {

@@ -23,8 +23,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    Final, RunEnd, StreamParser, bounded_detail, decide, excerpt, one_line, strip_stdin_notices,
-    summarize_input,
+    Final, RunEnd, StreamParser, bounded_detail, decide, excerpt, lenient, one_line,
+    strip_stdin_notices, summarize_input,
 };
 use crate::provider::ProviderKind;
 use crate::provider::event::{Event, Outcome, Usage};
@@ -48,20 +48,20 @@ struct Line<'a> {
     thread_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     item: Option<&'a RawValue>,
-    #[serde(default)]
-    usage: Option<CodexUsage>,
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
     #[serde(default, borrow)]
     error: Option<&'a RawValue>,
     #[serde(default, borrow)]
-    message: Option<Cow<'a, str>>,
+    message: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
 struct CodexUsage {
     #[serde(default)]
-    input_tokens: u64,
+    input_tokens: Option<u64>,
     #[serde(default)]
-    output_tokens: u64,
+    output_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -149,11 +149,12 @@ impl StreamParser for CodexParser {
             "item.updated" => self.item(parsed.item, Phase::Updated, out),
             "item.completed" => self.item(parsed.item, Phase::Completed, out),
             "turn.completed" => {
-                let usage = parsed.usage.map_or_else(Usage::default, |u| Usage {
-                    input_tokens: u.input_tokens,
-                    output_tokens: u.output_tokens,
-                    cost_usd: None,
-                });
+                let usage =
+                    lenient::<CodexUsage>(parsed.usage).map_or_else(Usage::default, |u| Usage {
+                        input_tokens: u.input_tokens.unwrap_or(0),
+                        output_tokens: u.output_tokens.unwrap_or(0),
+                        cost_usd: None,
+                    });
                 out.push(Event::Usage(usage));
                 self.last_final = Some(Final::Success {
                     text: self.answer.join("\n\n"),
@@ -163,12 +164,12 @@ impl StreamParser for CodexParser {
                 self.answer.clear();
             }
             "turn.failed" => {
-                let message = parsed
-                    .error
-                    .and_then(|raw| serde_json::from_str::<ErrorBody<'_>>(raw.get()).ok())
+                let message = lenient::<ErrorBody<'_>>(parsed.error)
                     .and_then(|e| e.message)
-                    .or(parsed.message)
-                    .unwrap_or(Cow::Borrowed("turn failed"));
+                    .map(Cow::into_owned)
+                    .or_else(|| lenient::<String>(parsed.message))
+                    .or_else(|| lenient::<String>(parsed.error))
+                    .unwrap_or_else(|| "turn failed".to_owned());
                 let detail = bounded_detail(&strip_stdin_notices(&message));
                 self.last_final = Some(Final::Error {
                     detail,
@@ -177,7 +178,7 @@ impl StreamParser for CodexParser {
                 self.answer.clear();
             }
             "error" => {
-                let message = parsed.message.unwrap_or_default();
+                let message = lenient::<String>(parsed.message).unwrap_or_default();
                 out.push(error_notice(&message));
             }
             "turn.started" => {}

@@ -21,7 +21,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::classify::http_status_hint;
-use super::{Final, RunEnd, StreamParser, bounded_detail, decide, excerpt, summarize_input};
+use super::{
+    Final, RunEnd, StreamParser, bounded_detail, decide, excerpt, lenient, summarize_input,
+};
 use crate::provider::ProviderKind;
 use crate::provider::event::{Event, Outcome, Usage};
 
@@ -75,16 +77,16 @@ struct Line<'a> {
     error: Option<&'a RawValue>,
     #[serde(default, borrow)]
     message: Option<Cow<'a, str>>,
-    #[serde(default)]
-    stats: Option<Stats>,
+    #[serde(default, borrow)]
+    stats: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
 struct Stats {
     #[serde(default)]
-    input_tokens: u64,
+    input_tokens: Option<u64>,
     #[serde(default)]
-    output_tokens: u64,
+    output_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -318,9 +320,9 @@ impl GeminiParser {
         if let Some(id) = line.session_id {
             self.session_id = Some(id.into_owned());
         }
-        let usage = line.stats.map_or_else(Usage::default, |s| Usage {
-            input_tokens: s.input_tokens,
-            output_tokens: s.output_tokens,
+        let usage = lenient::<Stats>(line.stats).map_or_else(Usage::default, |s| Usage {
+            input_tokens: s.input_tokens.unwrap_or(0),
+            output_tokens: s.output_tokens.unwrap_or(0),
             cost_usd: None,
         });
         out.push(Event::Usage(usage));

@@ -86,6 +86,14 @@ pub(crate) enum Final {
     },
 }
 
+/// Deserializes an optional raw JSON part, treating a part of an unexpected shape as
+/// absent: a mistyped field must not cost the whole line (least of all a final one).
+pub(crate) fn lenient<'a, T: serde::Deserialize<'a>>(
+    raw: Option<&'a serde_json::value::RawValue>,
+) -> Option<T> {
+    serde_json::from_str(raw?.get()).ok()
+}
+
 /// Applies the shared outcome rules (see the module docs).
 pub(crate) fn decide(
     provider: ProviderKind,
@@ -350,6 +358,10 @@ mod tests {
                 r#"{"type":"result","usage":"x","stats":7,"is_error":"yes","status":5}"#,
                 &mut Vec::new(),
             );
+            parser.line(
+                r#"{"type":"system","subtype":"api_retry","attempt":"1"}"#,
+                &mut Vec::new(),
+            );
             // A real line with extra, unknown fields still counts.
             let extended = full.replacen('{', r#"{"future_field":{"a":[1,2]},"another":true,"#, 1);
             parser.line(&extended, &mut out);
@@ -360,6 +372,43 @@ mod tests {
                 }],
                 "{provider}"
             );
+        }
+    }
+
+    #[test]
+    fn odd_accounting_fields_never_lose_the_final_event() {
+        let finals = [
+            (
+                ProviderKind::Claude,
+                r#"{"type":"result","subtype":"success","is_error":false,"result":"ok","usage":{"input_tokens":1.5},"modelUsage":[],"total_cost_usd":"free","permission_denials":{"x":1},"session_id":"sid"}"#,
+            ),
+            (
+                ProviderKind::Codex,
+                r#"{"type":"turn.completed","usage":{"input_tokens":null,"output_tokens":"many"}}"#,
+            ),
+            (
+                ProviderKind::Gemini,
+                r#"{"type":"result","status":"success","stats":{"input_tokens":-1}}"#,
+            ),
+        ];
+        for (provider, line) in finals {
+            let mut parser = parser_for(provider);
+            let mut out = Vec::new();
+            parser.line(session_line(provider), &mut out);
+            parser.line(line, &mut out);
+            assert!(
+                out.contains(&Event::Usage(Usage::default())),
+                "{provider}: {out:?}"
+            );
+            match parser.finish(&RunEnd::default()) {
+                Outcome::Completed {
+                    usage, session_id, ..
+                } => {
+                    assert_eq!(usage, Usage::default(), "{provider}");
+                    assert_eq!(session_id.as_deref(), Some("sid"));
+                }
+                other @ Outcome::Failed { .. } => panic!("{provider}: {other:?}"),
+            }
         }
     }
 
