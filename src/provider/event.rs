@@ -8,7 +8,8 @@
 //! pieces followed by exactly one [`Event::Text`] carrying the whole block. The
 //! `Text` is authoritative: a consumer replaces what it accumulated from the deltas
 //! of the current block with it (claude re-asks without streaming after a broken
-//! stream, so deltas can be incomplete).
+//! stream, so deltas can be incomplete). A block cut short by the end of the process
+//! (cancel, crash) gets no `Text`: its deltas are all there is.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +56,9 @@ pub enum Event {
         /// CLI-side id of the call, when the CLI has one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        /// Tool name as the CLI reports it (`Bash`, `exec_command`, `run_shell_command`, ...).
+        /// Tool name as the CLI reports it (`Bash`, `Read`, `run_shell_command`, ...);
+        /// codex items, which carry no tool name, are called `Shell`, `Edit`,
+        /// `WebSearch`, `TodoWrite` or `<server>.<tool>` (MCP).
         name: String,
         /// One-line human summary (the command, the path, ...), at most 200 characters.
         summary: String,

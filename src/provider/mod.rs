@@ -4,7 +4,10 @@
 //! Owns everything provider-specific. Must not know about chats, Telegram or
 //! session files: callers hand in a prompt and options and get events back.
 
+pub mod auth;
+pub mod directives;
 pub mod event;
+pub mod models;
 pub mod parse;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +20,7 @@ use std::str::FromStr;
 pub enum ProviderKind {
     /// Anthropic's Claude Code (`claude`).
     Claude,
-    /// `OpenAI`'s Codex CLI (`codex`).
+    /// The Codex CLI by `OpenAI` (`codex`).
     Codex,
     /// Google's Gemini CLI (`gemini`).
     Gemini,
