@@ -81,6 +81,17 @@ pub struct AgentContext {
 
 /// Runs the agent until shutdown; returns the process exit code.
 pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
+    // Signal handlers first: a SIGHUP right after registration must not kill us.
+    let sig = |kind| signal(kind).map_err(|e| AgentError::Other(e.to_string()));
+    let (mut sigterm, mut sigint, mut sighup) = if opts.handle_signals {
+        (
+            Some(sig(SignalKind::terminate())?),
+            Some(sig(SignalKind::interrupt())?),
+            Some(sig(SignalKind::hangup())?),
+        )
+    } else {
+        (None, None, None)
+    };
     let paths = opts.home.agent(&opts.name);
     home::seed_agent_home(&paths).map_err(|e| AgentError::Other(format!("seeding home: {e}")))?;
     let config = load_config(&opts.home, &opts.name)?;
@@ -94,16 +105,6 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         shutdown: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
-    let sig = |kind| signal(kind).map_err(|e| AgentError::Other(e.to_string()));
-    let (mut sigterm, mut sigint, mut sighup) = if opts.handle_signals {
-        (
-            Some(sig(SignalKind::terminate())?),
-            Some(sig(SignalKind::interrupt())?),
-            Some(sig(SignalKind::hangup())?),
-        )
-    } else {
-        (None, None, None)
-    };
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }

@@ -63,7 +63,13 @@ fn every_write_survives_sigkill() {
     let mut advanced = 0;
     for round in 0..200 {
         let mut child = Command::new(&exe)
-            .args(["atomic::writer_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "atomic::writer_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -87,5 +93,8 @@ fn every_write_survives_sigkill() {
         }
         last = seq;
     }
-    assert!(advanced > 100, "the writer made progress in most rounds ({advanced})");
+    assert!(
+        advanced > 100,
+        "the writer made progress in most rounds ({advanced})"
+    );
 }

@@ -3,9 +3,13 @@
 use crate::support::daemon::{TestHome, agent_pid, token};
 use ductor::ipc::message::{Body, Envelope, ErrorCode, Hello, PeerRole, Ping, StopAll};
 use ductor::ipc::{BusClient, Connection, IpcError, MAX_FRAME, PROTOCOL_VERSION};
+use futures_util::StreamExt;
+use interprocess::local_socket::traits::tokio::Stream as _;
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 
 fn hello_env(protocol: u32) -> Envelope {
     Envelope {
@@ -34,14 +38,16 @@ async fn started_home(subs: usize) -> (TestHome, crate::support::daemon::Daemon)
     let mut names = vec!["main".to_owned()];
     names.extend((0..subs).map(|i| format!("sub{}", i + 1)));
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    home.wait_running(&names, Duration::from_secs(3)).await;
+    home.wait_running(&names, Duration::from_secs(10)).await;
     (home, daemon)
 }
 
 #[tokio::test]
 async fn another_protocol_version_is_refused_with_a_typed_error() {
     let (home, _d) = started_home(0).await;
-    let mut conn = Connection::connect(&home.home().bus_socket()).await.unwrap();
+    let mut conn = Connection::connect(&home.home().bus_socket())
+        .await
+        .unwrap();
     // A hello that claims protocol 2 inside a v2 envelope.
     conn.send_raw(serde_json::to_vec(&hello_env(PROTOCOL_VERSION + 1)).unwrap())
         .await
@@ -68,7 +74,9 @@ async fn oversized_frame_drops_the_connection_and_nothing_crashes() {
         .await
         .unwrap();
     drop(client);
-    let mut conn = Connection::connect(&home.home().bus_socket()).await.unwrap();
+    let mut conn = Connection::connect(&home.home().bus_socket())
+        .await
+        .unwrap();
     conn.send(&hello_env(PROTOCOL_VERSION)).await.unwrap();
     let welcome = conn.recv().await.unwrap().unwrap();
     assert!(matches!(welcome.body, Body::Welcome(_)));
@@ -77,25 +85,29 @@ async fn oversized_frame_drops_the_connection_and_nothing_crashes() {
     let err = conn.send_raw(big.clone().into_bytes()).await.unwrap_err();
     assert!(matches!(err, IpcError::FrameTooLarge { .. }), "{err}");
     // Receiving side: hand-craft a frame header announcing 2 MiB.
-    use tokio::io::AsyncWriteExt;
-    use interprocess::local_socket::traits::tokio::Stream as _;
     let mut raw = interprocess::local_socket::tokio::Stream::connect(
-        interprocess::local_socket::ToFsName::to_fs_name::<interprocess::local_socket::GenericFilePath>(
-            home.home().bus_socket().as_path(),
-        )
+        interprocess::local_socket::ToFsName::to_fs_name::<
+            interprocess::local_socket::GenericFilePath,
+        >(home.home().bus_socket().as_path())
         .unwrap(),
     )
     .await
     .unwrap();
     let hello = serde_json::to_vec(&hello_env(PROTOCOL_VERSION)).unwrap();
-    raw.write_all(&(hello.len() as u32).to_be_bytes()).await.unwrap();
+    raw.write_all(&(hello.len() as u32).to_be_bytes())
+        .await
+        .unwrap();
     raw.write_all(&hello).await.unwrap();
-    raw.write_all(&(2 * MAX_FRAME as u32).to_be_bytes()).await.unwrap();
+    raw.write_all(&(2 * MAX_FRAME as u32).to_be_bytes())
+        .await
+        .unwrap();
     let _ = raw.write_all(&vec![b'x'; 64 * 1024]).await;
-    let mut framed = tokio_util::codec::Framed::new(raw, tokio_util::codec::LengthDelimitedCodec::new());
-    use futures_util::StreamExt;
+    let mut framed =
+        tokio_util::codec::Framed::new(raw, tokio_util::codec::LengthDelimitedCodec::new());
     let mut saw_error = false;
-    while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(3), framed.next()).await {
+    while let Ok(Some(Ok(frame))) =
+        tokio::time::timeout(Duration::from_secs(3), framed.next()).await
+    {
         let env: Envelope = serde_json::from_slice(&frame).unwrap();
         if let Body::Error(e) = env.body {
             assert_eq!(e.code, ErrorCode::FrameTooLarge);
@@ -103,7 +115,10 @@ async fn oversized_frame_drops_the_connection_and_nothing_crashes() {
         }
     }
     assert!(saw_error, "the peer is told why before the hang-up");
-    assert!(home.health().await.is_some(), "the supervisor keeps serving");
+    assert!(
+        home.health().await.is_some(),
+        "the supervisor keeps serving"
+    );
 }
 
 #[tokio::test]
@@ -115,21 +130,36 @@ async fn ping_is_routed_to_the_named_agent_and_unknown_agents_are_reported() {
         .unwrap();
     for name in ["main", "sub1", "sub2"] {
         let answer = client
-            .request(Some(name), Body::Ping(Ping { payload: format!("hi {name}") }), Duration::from_secs(3))
+            .request(
+                Some(name),
+                Body::Ping(Ping {
+                    payload: format!("hi {name}"),
+                }),
+                Duration::from_secs(3),
+            )
             .await
             .unwrap();
-        let Body::Pong(p) = answer else { panic!("{answer:?}") };
+        let Body::Pong(p) = answer else {
+            panic!("{answer:?}")
+        };
         assert_eq!(p.agent, name);
         assert_eq!(p.pid, agent_pid(&h, name));
         assert_eq!(p.payload, format!("hi {name}"));
     }
     let err = client
-        .request(Some("nosuch"), Body::Ping(Ping::default()), Duration::from_secs(3))
+        .request(
+            Some("nosuch"),
+            Body::Ping(Ping::default()),
+            Duration::from_secs(3),
+        )
         .await
         .unwrap_err();
     match err {
         IpcError::Remote(ErrorCode::UnknownAgent, msg) => {
-            assert!(msg.contains("nosuch") && msg.contains("main, sub1, sub2"), "{msg}");
+            assert!(
+                msg.contains("nosuch") && msg.contains("main, sub1, sub2"),
+                "{msg}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -145,7 +175,9 @@ async fn stop_all_fans_out_to_every_agent_and_sums_their_counts() {
         .request(None, Body::StopAll(StopAll {}), Duration::from_secs(10))
         .await
         .unwrap();
-    let Body::Stopped(s) = answer else { panic!("{answer:?}") };
+    let Body::Stopped(s) = answer else {
+        panic!("{answer:?}")
+    };
     assert_eq!(s.agents, 3, "every agent answered");
     assert_eq!(s.count, 0, "nothing was running");
 }
@@ -157,7 +189,10 @@ async fn socket_is_private_and_other_users_are_refused() {
     let mode = std::fs::metadata(&run).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
     let sock = home.home().bus_socket();
-    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     if !nix::unistd::geteuid().is_root() {
         return; // only root can impersonate another user here
     }
@@ -180,8 +215,9 @@ async fn socket_is_private_and_other_users_are_refused() {
         .output()
         .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("CLOSED") || !out.status.success(), "another user was served: {stdout} {out:?}");
+    assert!(
+        stdout.contains("CLOSED") || !out.status.success(),
+        "another user was served: {stdout} {out:?}"
+    );
     assert!(!stdout.contains("GOT"));
 }
-
-use std::os::unix::process::CommandExt;

@@ -14,7 +14,10 @@ fn malformed_config_is_a_one_line_error_and_stays_untouched() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("config.json") && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("config.json") && err.contains("line 3"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
 
@@ -25,7 +28,10 @@ fn malformed_agents_json_at_start_is_a_one_line_error() {
     let out = home.run(&[]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("agents.json") && err.contains("line 1"), "{err}");
+    assert!(
+        err.contains("agents.json") && err.contains("line 1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -35,9 +41,16 @@ fn unconfigured_home_names_the_missing_keys_and_exits_2() {
     let out = home.run(&[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("config.json") && err.contains("telegram_token") && err.contains("allowed_user_ids"), "{err}");
+    assert!(
+        err.contains("config.json")
+            && err.contains("telegram_token")
+            && err.contains("allowed_user_ids"),
+        "{err}"
+    );
     // The defaults were written so the user can fill them in.
-    let cfg: Value = serde_json::from_slice(&std::fs::read(home.root.join("config/config.json")).unwrap()).unwrap();
+    let cfg: Value =
+        serde_json::from_slice(&std::fs::read(home.root.join("config/config.json")).unwrap())
+            .unwrap();
     assert_eq!(cfg["streaming"]["edit_interval_seconds"], 2.0);
     assert_eq!(cfg["telegram_api_url"], "https://api.telegram.org");
 }
@@ -49,12 +62,19 @@ async fn status_works_stopped_and_running() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not running"));
     let daemon = home.start();
-    home.wait_running(&["main"], Duration::from_secs(3)).await;
+    home.wait_running(&["main"], Duration::from_secs(10)).await;
     let out = home.run(&["status"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains(&format!("running (pid {}", daemon.pid())), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("main") && l.contains("running")), "{text}");
+    assert!(
+        text.contains(&format!("running (pid {}", daemon.pid())),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("main") && l.contains("running")),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -66,18 +86,41 @@ async fn agents_add_list_remove() {
         home.run(&all)
     };
     let t = token(100_000_005);
-    let out = add(&["helper", "--token", &t, "--users", "1,2", "--provider", "codex", "--model", "gpt-5.5"]);
+    let out = add(&[
+        "helper",
+        "--token",
+        &t,
+        "--users",
+        "1,2",
+        "--provider",
+        "codex",
+        "--model",
+        "gpt-5.5",
+    ]);
     assert!(out.status.success(), "{out:?}");
-    let agents: Value = serde_json::from_slice(&std::fs::read(home.root.join("agents.json")).unwrap()).unwrap();
+    let agents: Value =
+        serde_json::from_slice(&std::fs::read(home.root.join("agents.json")).unwrap()).unwrap();
     assert_eq!(agents[0]["name"], "helper");
     assert_eq!(agents[0]["allowed_user_ids"], serde_json::json!([1, 2]));
     assert_eq!(agents[0]["provider"], "codex");
 
     for (args, want) in [
-        (vec!["helper", "--token", t.as_str(), "--users", "1"], "already exists"),
-        (vec!["main", "--token", t.as_str(), "--users", "1"], "reserved"),
-        (vec!["Bad", "--token", t.as_str(), "--users", "1"], "lower-case"),
-        (vec!["other", "--token", "nope", "--users", "1"], "bot token"),
+        (
+            vec!["helper", "--token", t.as_str(), "--users", "1"],
+            "already exists",
+        ),
+        (
+            vec!["main", "--token", t.as_str(), "--users", "1"],
+            "reserved",
+        ),
+        (
+            vec!["bad name", "--token", t.as_str(), "--users", "1"],
+            "lower-case",
+        ),
+        (
+            vec!["other", "--token", "nope", "--users", "1"],
+            "bot token",
+        ),
         (vec!["other", "--token", t.as_str()], "user id"),
     ] {
         let out = add(&args);
@@ -87,17 +130,30 @@ async fn agents_add_list_remove() {
     }
     let out = home.run(&["agents", "list"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("helper") && text.contains("codex") && text.contains("main"), "{text}");
+    assert!(
+        text.contains("helper") && text.contains("codex") && text.contains("main"),
+        "{text}"
+    );
 
     std::fs::create_dir_all(home.root.join("agents/helper/workspace")).unwrap();
     let out = home.run(&["agents", "remove", "helper"]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&home.root.join("agents/helper").display().to_string()), "{text}");
-    assert!(home.root.join("agents/helper/workspace").is_dir(), "data kept");
-    let agents: Value = serde_json::from_slice(&std::fs::read(home.root.join("agents.json")).unwrap()).unwrap();
+    assert!(
+        text.contains(&home.root.join("agents/helper").display().to_string()),
+        "{text}"
+    );
+    assert!(
+        home.root.join("agents/helper/workspace").is_dir(),
+        "data kept"
+    );
+    let agents: Value =
+        serde_json::from_slice(&std::fs::read(home.root.join("agents.json")).unwrap()).unwrap();
     assert_eq!(agents, serde_json::json!([]));
-    assert_eq!(home.run(&["agents", "remove", "helper"]).status.code(), Some(1));
+    assert_eq!(
+        home.run(&["agents", "remove", "helper"]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]

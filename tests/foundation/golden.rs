@@ -12,7 +12,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/original").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/original")
+        .join(name)
 }
 
 fn read(name: &str) -> Value {
@@ -42,15 +44,24 @@ fn original_config_loads_keeps_every_key_and_is_written_back_once() {
     assert_superset(&orig, &loaded.raw, "config");
     let on_disk: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_superset(&orig, &on_disk, "config(on disk)");
-    assert_eq!(on_disk["telegram_api_url"], "https://api.telegram.org", "new key added");
+    assert_eq!(
+        on_disk["telegram_api_url"], "https://api.telegram.org",
+        "new key added"
+    );
     let c = &loaded.config;
-    assert_eq!((c.provider.as_str(), c.model.as_str(), c.language.as_str()), ("claude", "sonnet", "de"));
+    assert_eq!(
+        (c.provider.as_str(), c.model.as_str(), c.language.as_str()),
+        ("claude", "sonnet", "de")
+    );
     assert_eq!(c.allowed_group_ids, [-1_001_234_567_890]);
-    assert_eq!(c.timeouts.normal, 600.0);
+    assert!((c.timeouts.normal - 600.0).abs() < f64::EPSILON);
     assert!(c.gemini_api_key.is_none());
     assert_eq!(c.project_roots["ductor-rs"], "~/src/ductor-rs");
     assert!(c.streaming.show_reasoning_stream);
-    assert_eq!(orig["_comment"], on_disk["_comment"], "unknown keys are kept");
+    assert_eq!(
+        orig["_comment"], on_disk["_comment"],
+        "unknown keys are kept"
+    );
     let again = config::load_config_file(&path).unwrap();
     assert!(!again.written, "a complete file is not rewritten");
 }
@@ -63,13 +74,22 @@ fn original_agents_json_loads_and_merges() {
     let home = Home::new("/srv/ductor");
     let codex = merge_sub_agent(&main, &entries[0], &home);
     let typed = config::load::typed(Path::new("agents.json"), &codex).unwrap();
-    assert_eq!((typed.provider.as_str(), typed.model.as_str()), ("codex", "gpt-5.5"));
+    assert_eq!(
+        (typed.provider.as_str(), typed.model.as_str()),
+        ("codex", "gpt-5.5")
+    );
     assert_eq!(typed.allowed_group_ids, Vec::<i64>::new());
     assert_eq!(typed.ductor_home, "/srv/ductor/agents/codex-agent");
     let researcher = merge_sub_agent(&main, &entries[1], &home);
     assert_eq!(researcher["transport"], "matrix");
-    assert_eq!(researcher["streaming"], serde_json::json!({"enabled": false}));
-    assert_eq!(researcher["matrix"]["homeserver"], "https://matrix.example.org");
+    assert_eq!(
+        researcher["streaming"],
+        serde_json::json!({"enabled": false})
+    );
+    assert_eq!(
+        researcher["matrix"]["homeserver"],
+        "https://matrix.example.org"
+    );
     // Writing the registry back keeps every key.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("agents.json");
@@ -89,7 +109,9 @@ fn roundtrip<T: DeserializeOwned + Serialize + Default>(name: &str) -> T {
 #[test]
 fn original_state_files_round_trip_unchanged() {
     let sessions: SessionsFile = roundtrip("sessions.json");
-    let rec = sessions.get(&SessionKey::telegram(-1_001_234_567_890, Some(42))).unwrap();
+    let rec = sessions
+        .get(&SessionKey::telegram(-1_001_234_567_890, Some(42)))
+        .unwrap();
     assert_eq!(rec.topic_name.as_deref(), Some("ductor-rs"));
     assert_eq!(rec.provider_sessions["gemini"].message_count, 7);
     let named: NamedSessionsFile = roundtrip("named_sessions.json");
@@ -106,10 +128,17 @@ fn original_state_files_round_trip_unchanged() {
 fn legacy_sessions_are_migrated() {
     let (mut sessions, _): (SessionsFile, _) = store::load_state(&fixture("sessions.legacy.json"));
     assert!(sessions.migrate());
-    let dm = sessions.get(&SessionKey::telegram(123_456_789, None)).unwrap();
+    let dm = sessions
+        .get(&SessionKey::telegram(123_456_789, None))
+        .unwrap();
     assert_eq!(dm.provider_sessions["claude"].message_count, 12);
-    assert_eq!(dm.provider_sessions["claude"].session_id, "5f3c2b1a-1111-2222-3333-444455556666");
-    let topic = sessions.get(&SessionKey::telegram(-1_001_234_567_890, Some(42))).unwrap();
+    assert_eq!(
+        dm.provider_sessions["claude"].session_id,
+        "5f3c2b1a-1111-2222-3333-444455556666"
+    );
+    let topic = sessions
+        .get(&SessionKey::telegram(-1_001_234_567_890, Some(42)))
+        .unwrap();
     assert_eq!(topic.provider_sessions["codex"].total_tokens, 900);
     let keys: Vec<&String> = sessions.0.keys().collect();
     assert_eq!(keys, ["tg:-1001234567890:42", "tg:123456789"]);
@@ -122,12 +151,21 @@ fn corrupt_state_file_is_moved_aside_with_a_warning() {
     std::fs::write(&path, "{\"tasks\": [").unwrap();
     let (tasks, report): (TasksFile, _) = store::load_state(&path);
     assert_eq!(tasks.items.len(), 0);
-    let LoadReport::Quarantined(moved) = report else { panic!("{report:?}") };
+    let LoadReport::Quarantined(moved) = report else {
+        panic!("{report:?}")
+    };
     assert_eq!(std::fs::read_to_string(moved).unwrap(), "{\"tasks\": [");
     // A record with a wrong shape is kept verbatim instead of dropping the file.
-    std::fs::write(&path, r#"{"tasks": [{"task_id": 5}, {"task_id": "abcd0123", "status": "done"}]}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"tasks": [{"task_id": 5}, {"task_id": "abcd0123", "status": "done"}]}"#,
+    )
+    .unwrap();
     let (tasks, report): (TasksFile, _) = store::load_state(&path);
     assert_eq!(report, LoadReport::Loaded);
     assert_eq!(tasks.records().count(), 1);
-    assert_eq!(serde_json::to_value(&tasks).unwrap()["tasks"][0], serde_json::json!({"task_id": 5}));
+    assert_eq!(
+        serde_json::to_value(&tasks).unwrap()["tasks"][0],
+        serde_json::json!({"task_id": 5})
+    );
 }

@@ -23,22 +23,32 @@ fn check_file(path: &Path, want: &Value) {
         return;
     }
     let have: Value = serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display())),
+        &std::fs::read(path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display())),
     )
     .unwrap();
-    assert_eq!(&have, want, "{} is out of date (run with UPDATE_GOLDEN=1)", path.display());
+    assert_eq!(
+        &have,
+        want,
+        "{} is out of date (run with UPDATE_GOLDEN=1)",
+        path.display()
+    );
 }
 
 /// Every `type` tag the Rust `Body` enum can produce, read from its schema.
 fn body_types() -> BTreeSet<String> {
     let envelope = &schema::schemas()[0].1;
-    let text = envelope.to_string();
-    let mut out = BTreeSet::new();
-    // schemars renders each variant's tag as {"type":"string","const":"<name>"}.
-    for part in text.split("\"const\":\"").skip(1) {
-        out.insert(part.split('"').next().unwrap().to_owned());
-    }
-    out
+    envelope["oneOf"]
+        .as_array()
+        .expect("the envelope schema lists its message variants")
+        .iter()
+        .map(|variant| {
+            variant["properties"]["type"]["const"]
+                .as_str()
+                .expect("each variant has a const type tag")
+                .to_owned()
+        })
+        .collect()
 }
 
 #[test]
@@ -72,17 +82,29 @@ fn examples_cover_every_message_and_round_trip() {
         assert_eq!(&back, env, "{t}.json does not deserialize to its example");
         assert!(types.insert(t.clone()), "two examples for {t}");
     }
-    assert_eq!(types, body_types(), "every message type needs exactly one example");
+    assert_eq!(
+        types,
+        body_types(),
+        "every message type needs exactly one example"
+    );
     let schema_types: BTreeSet<String> = schema::schemas()
         .into_iter()
         .filter_map(|(n, _)| n.strip_suffix(".schema.json").map(str::to_owned))
         .filter(|n| n != "envelope")
         .collect();
-    assert_eq!(types, schema_types, "every message type needs its schema file");
+    assert_eq!(
+        types, schema_types,
+        "every message type needs its schema file"
+    );
     let on_disk: BTreeSet<String> = std::fs::read_dir(dir().join("examples"))
         .unwrap()
         .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".json").map(str::to_owned))
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        })
         .collect();
     assert_eq!(on_disk, types, "stale example files");
 }

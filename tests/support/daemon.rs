@@ -90,13 +90,20 @@ impl TestHome {
     /// A `ductor` command for this home.
     pub fn ductor(&self) -> Command {
         let mut cmd = Command::new(bin("ductor"));
-        cmd.arg("--home").arg(&self.root).env_remove("DUCTOR_HOME").env_remove("INVOCATION_ID");
+        cmd.arg("--home")
+            .arg(&self.root)
+            .env_remove("DUCTOR_HOME")
+            .env_remove("INVOCATION_ID");
         cmd
     }
 
     /// Runs a `ductor` subcommand to completion.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.ductor().args(args).stdin(Stdio::null()).output().expect("run ductor")
+        self.ductor()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ductor")
     }
 
     /// Starts the supervisor in the foreground (as a child of the test).
@@ -193,9 +200,10 @@ pub fn processes_of(root: &Path) -> Vec<(i32, String)> {
         let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default();
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
         let in_env = String::from_utf8_lossy(&environ).contains(&needle);
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')))
-            .unwrap_or(true);
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        });
         if (cmd.contains(&needle) || cwd.starts_with(root) || in_env) && !zombie {
             out.push((pid, cmd));
         }
@@ -211,9 +219,11 @@ pub async fn wait_no_processes(root: &Path, timeout: Duration) {
         if left.is_empty() {
             return;
         }
-        if start.elapsed() > timeout {
-            panic!("processes of {} still running: {left:#?}", root.display());
-        }
+        assert!(
+            start.elapsed() <= timeout,
+            "processes of {} still running: {left:#?}",
+            root.display()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

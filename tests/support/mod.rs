@@ -4,6 +4,6 @@
 //! - `fake_telegram`: a fake Bot API server over real HTTP that behaves like Telegram.
 #![allow(dead_code)]
 
-pub mod fake_telegram;
 pub mod daemon;
+pub mod fake_telegram;
 pub mod mock_llm;
