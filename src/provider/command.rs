@@ -1,0 +1,370 @@
+//! Building the command line of one CLI turn from the config, the session and the
+//! per-turn overrides. Pure: no process is started here.
+//!
+//! The prompt is always a single argv element placed after the options (`--`
+//! separated where the CLI supports it) so user text can never become a flag; stdin
+//! is the null device. Extra system instructions go where each CLI takes them:
+//! claude `--append-system-prompt` (a file when large), codex
+//! `-c developer_instructions=…`, gemini a delimited preamble on the first prompt of
+//! a new session (its `GEMINI_SYSTEM_MD` would replace gemini's own system prompt,
+//! tool rules included).
+
+use super::ProviderKind;
+use std::path::{Path, PathBuf};
+
+/// Above this size an appended system prompt goes through a file (Linux limits a
+/// single argument to 128 KiB).
+pub const INLINE_APPEND_LIMIT: usize = 96 * 1024;
+
+/// What one turn asks for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TurnSpec {
+    /// The user's (or an automation's) prompt.
+    pub prompt: String,
+    /// Model override; `None` = the CLI's default.
+    pub model: Option<String>,
+    /// Reasoning effort; `None` or `default` = not passed.
+    pub effort: Option<String>,
+    /// Session id to resume; `None` starts a new session.
+    pub resume: Option<String>,
+    /// Extra system instructions (memory, agent roster) for a new session.
+    pub append_system_prompt: Option<String>,
+}
+
+/// Settings from the agent config that shape every command.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderOptions {
+    /// `permission_mode` (`bypassPermissions`, `acceptEdits`, `default`, `plan`, ...).
+    pub permission_mode: String,
+    /// claude `--max-turns`.
+    pub max_turns: Option<u32>,
+    /// claude `--max-budget-usd`.
+    pub max_budget_usd: Option<f64>,
+    /// `cli_parameters.<provider>`: appended before the prompt.
+    pub extra_args: Vec<String>,
+    /// Whether ductor runs as root (claude then needs `IS_SANDBOX=1` for bypass mode).
+    pub running_as_root: bool,
+}
+
+/// A ready-to-run command (program looked up on `PATH` by the runner).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Executable name.
+    pub program: String,
+    /// Arguments after the program.
+    pub args: Vec<String>,
+    /// Provider-specific variables added to the child environment.
+    pub env: Vec<(String, String)>,
+    /// Files written for this turn; the runner deletes them afterwards.
+    pub temp_files: Vec<PathBuf>,
+}
+
+fn effort_of(spec: &TurnSpec) -> Option<&str> {
+    spec.effort
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("default"))
+}
+
+fn model_of(spec: &TurnSpec) -> Option<&str> {
+    spec.model.as_deref().map(str::trim).filter(|m| !m.is_empty())
+}
+
+fn append_of(spec: &TurnSpec) -> Option<&str> {
+    spec.append_system_prompt
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+}
+
+/// Builds the invocation for `provider`. Large appended prompts are written under
+/// `scratch` (created if needed).
+pub fn build(
+    provider: ProviderKind,
+    spec: &TurnSpec,
+    opts: &ProviderOptions,
+    scratch: &Path,
+) -> std::io::Result<Invocation> {
+    match provider {
+        ProviderKind::Claude => claude(spec, opts, scratch),
+        ProviderKind::Codex => Ok(codex(spec, opts)),
+        ProviderKind::Gemini => Ok(gemini(spec, opts)),
+    }
+}
+
+fn claude(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::Result<Invocation> {
+    let mut args: Vec<String> = [
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--include-partial-messages",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut env = Vec::new();
+    let mut temp_files = Vec::new();
+    if let Some(id) = spec.resume.as_deref().filter(|s| !s.is_empty()) {
+        args.extend(["--resume".into(), id.to_owned()]);
+    }
+    if let Some(model) = model_of(spec) {
+        args.extend(["--model".into(), model.to_owned()]);
+    }
+    if !opts.permission_mode.is_empty() {
+        args.extend(["--permission-mode".into(), opts.permission_mode.clone()]);
+        if opts.permission_mode == "bypassPermissions" && opts.running_as_root {
+            env.push(("IS_SANDBOX".to_owned(), "1".to_owned()));
+        }
+    }
+    if let Some(effort) = effort_of(spec) {
+        args.extend(["--effort".into(), effort.to_owned()]);
+    }
+    if let Some(append) = append_of(spec) {
+        if append.len() > INLINE_APPEND_LIMIT {
+            let path = write_private(scratch, "append-system-prompt", append)?;
+            args.extend([
+                "--append-system-prompt-file".into(),
+                path.display().to_string(),
+            ]);
+            temp_files.push(path);
+        } else {
+            args.extend(["--append-system-prompt".into(), append.to_owned()]);
+        }
+    }
+    if let Some(n) = opts.max_turns {
+        args.extend(["--max-turns".into(), n.to_string()]);
+    }
+    if let Some(usd) = opts.max_budget_usd {
+        args.extend(["--max-budget-usd".into(), usd.to_string()]);
+    }
+    args.extend(opts.extra_args.iter().cloned());
+    args.push("--".into());
+    args.push(spec.prompt.clone());
+    Ok(Invocation {
+        program: "claude".into(),
+        args,
+        env,
+        temp_files,
+    })
+}
+
+/// Quotes `s` as a TOML basic string (codex parses `-c` values as TOML).
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
+    let mut args: Vec<String> = ["exec", "--json", "--skip-git-repo-check"]
+        .map(str::to_owned)
+        .to_vec();
+    match opts.permission_mode.as_str() {
+        "bypassPermissions" => args.push("--dangerously-bypass-approvals-and-sandbox".into()),
+        "acceptEdits" | "auto" | "dontAsk" => {
+            args.extend(["--sandbox".into(), "workspace-write".into()]);
+        }
+        _ => args.extend(["--sandbox".into(), "read-only".into()]),
+    }
+    if let Some(model) = model_of(spec) {
+        args.extend(["-m".into(), model.to_owned()]);
+    }
+    if let Some(effort) = effort_of(spec) {
+        args.extend(["-c".into(), format!("model_reasoning_effort={}", toml_string(effort))]);
+    }
+    if let Some(append) = append_of(spec) {
+        let text = truncate_bytes(append, INLINE_APPEND_LIMIT);
+        args.extend(["-c".into(), format!("developer_instructions={}", toml_string(text))]);
+    }
+    args.extend(opts.extra_args.iter().cloned());
+    if let Some(id) = spec.resume.as_deref().filter(|s| !s.is_empty()) {
+        args.extend(["resume".into(), id.to_owned()]);
+    }
+    args.push("--".into());
+    args.push(spec.prompt.clone());
+    Invocation {
+        program: "codex".into(),
+        args,
+        env: Vec::new(),
+        temp_files: Vec::new(),
+    }
+}
+
+fn gemini(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
+    let mut args: Vec<String> = ["--output-format", "stream-json"].map(str::to_owned).to_vec();
+    if let Some(model) = model_of(spec) {
+        args.extend(["-m".into(), model.to_owned()]);
+    }
+    let approval = match opts.permission_mode.as_str() {
+        "bypassPermissions" => "yolo",
+        "acceptEdits" => "auto_edit",
+        "plan" => "plan",
+        _ => "default",
+    };
+    args.extend(["--approval-mode".into(), approval.into()]);
+    if let Some(id) = spec.resume.as_deref().filter(|s| !s.is_empty()) {
+        args.extend(["--resume".into(), id.to_owned()]);
+    }
+    args.extend(opts.extra_args.iter().cloned());
+    let prompt = match append_of(spec) {
+        Some(append) => format!(
+            "[SYSTEM CONTEXT FROM DUCTOR]\n{append}\n[END SYSTEM CONTEXT]\n\n{}",
+            spec.prompt
+        ),
+        None => spec.prompt.clone(),
+    };
+    args.push(format!("--prompt={prompt}"));
+    Invocation {
+        program: "gemini".into(),
+        args,
+        // Without the relaunch the CLI starts ~1 s faster and honours SIGTERM itself.
+        env: vec![("GEMINI_CLI_NO_RELAUNCH".into(), "true".into())],
+        temp_files: Vec::new(),
+    }
+}
+
+fn truncate_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn write_private(dir: &Path, stem: &str, content: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("{stem}-{suffix}.md"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(content.as_bytes())?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(mode: &str) -> ProviderOptions {
+        ProviderOptions {
+            permission_mode: mode.into(),
+            running_as_root: true,
+            ..ProviderOptions::default()
+        }
+    }
+
+    fn spec(prompt: &str) -> TurnSpec {
+        TurnSpec {
+            prompt: prompt.into(),
+            ..TurnSpec::default()
+        }
+    }
+
+    #[test]
+    fn claude_new_and_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec("--help me");
+        s.model = Some("sonnet".into());
+        s.effort = Some("high".into());
+        s.append_system_prompt = Some("memory".into());
+        let inv = build(ProviderKind::Claude, &s, &opts("bypassPermissions"), dir.path()).unwrap();
+        assert_eq!(
+            inv.args,
+            [
+                "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
+                "--model", "sonnet", "--permission-mode", "bypassPermissions", "--effort", "high",
+                "--append-system-prompt", "memory", "--", "--help me"
+            ]
+        );
+        assert_eq!(inv.env, [("IS_SANDBOX".to_owned(), "1".to_owned())]);
+        s.resume = Some("abc".into());
+        s.effort = Some("default".into());
+        s.append_system_prompt = None;
+        let inv = build(ProviderKind::Claude, &s, &opts("default"), dir.path()).unwrap();
+        assert_eq!(&inv.args[5..7], ["--resume", "abc"]);
+        assert!(!inv.args.contains(&"--effort".to_owned()));
+        assert!(inv.env.is_empty());
+    }
+
+    #[test]
+    fn claude_large_append_goes_to_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec("hi");
+        s.append_system_prompt = Some("x".repeat(INLINE_APPEND_LIMIT + 1));
+        let inv = build(ProviderKind::Claude, &s, &opts("default"), dir.path()).unwrap();
+        let i = inv.args.iter().position(|a| a == "--append-system-prompt-file").unwrap();
+        let path = PathBuf::from(&inv.args[i + 1]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().len(), INLINE_APPEND_LIMIT + 1);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(inv.temp_files, [path]);
+    }
+
+    #[test]
+    fn codex_flags_by_permission_mode_and_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec("hi");
+        s.model = Some("gpt-5.5".into());
+        s.effort = Some("high".into());
+        let inv = build(ProviderKind::Codex, &s, &opts("bypassPermissions"), dir.path()).unwrap();
+        assert_eq!(
+            inv.args,
+            [
+                "exec", "--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+                "-m", "gpt-5.5", "-c", "model_reasoning_effort=\"high\"", "--", "hi"
+            ]
+        );
+        s.resume = Some("0199".into());
+        s.append_system_prompt = Some("say \"hi\"\nplease".into());
+        let inv = build(ProviderKind::Codex, &s, &opts("default"), dir.path()).unwrap();
+        assert!(inv.args.windows(2).any(|w| w == ["--sandbox", "read-only"]));
+        assert!(inv.args.contains(&"developer_instructions=\"say \\\"hi\\\"\\nplease\"".to_owned()));
+        assert_eq!(inv.args[inv.args.len() - 4..], ["resume", "0199", "--", "hi"]);
+        let inv = build(ProviderKind::Codex, &s, &opts("acceptEdits"), dir.path()).unwrap();
+        assert!(inv.args.windows(2).any(|w| w == ["--sandbox", "workspace-write"]));
+    }
+
+    #[test]
+    fn gemini_prompt_is_one_argument_with_the_preamble() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec("-x hi");
+        s.model = Some("flash".into());
+        s.append_system_prompt = Some("MEM".into());
+        s.resume = Some("id1".into());
+        let mut o = opts("bypassPermissions");
+        o.extra_args = vec!["--include-directories".into(), "/x".into()];
+        let inv = build(ProviderKind::Gemini, &s, &o, dir.path()).unwrap();
+        assert_eq!(
+            inv.args[..9],
+            [
+                "--output-format", "stream-json", "-m", "flash", "--approval-mode", "yolo",
+                "--resume", "id1", "--include-directories"
+            ]
+        );
+        let last = inv.args.last().unwrap();
+        assert!(last.starts_with("--prompt=[SYSTEM CONTEXT FROM DUCTOR]\nMEM\n"));
+        assert!(last.ends_with("\n\n-x hi"));
+        assert_eq!(inv.env, [("GEMINI_CLI_NO_RELAUNCH".to_owned(), "true".to_owned())]);
+    }
+}

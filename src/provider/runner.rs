@@ -1,0 +1,383 @@
+//! Running one CLI turn: spawn (through the per-run reaper), read bounded stdout
+//! lines into the provider parser, keep a stderr tail, enforce the timeout with
+//! activity extension, cancel the way each CLI expects, and decide the outcome.
+//! When `run` returns, no process started for the turn is left.
+
+use super::ProviderKind;
+use super::command::Invocation;
+use super::event::{Event, FailureKind, Outcome};
+use super::parse::{self, RunEnd};
+use nix::sys::signal::Signal;
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Longest stdout line accepted (4 MiB); longer lines become a warning event.
+pub const MAX_LINE: usize = 4 * 1024 * 1024;
+/// Grace period between the polite stop signal and SIGKILL of the group.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(5);
+/// Output seen this recently lets a timeout be extended.
+pub const ACTIVITY_WINDOW: Duration = Duration::from_secs(30);
+const STDERR_TAIL_BYTES: usize = 8 * 1024;
+
+/// The timeout of a turn (`timeouts` config block).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeoutPolicy {
+    /// Base deadline.
+    pub base: Duration,
+    /// Extend while the CLI is still producing output.
+    pub extend_on_activity: bool,
+    /// Time added per extension.
+    pub extension: Duration,
+    /// Maximum number of extensions.
+    pub max_extensions: u32,
+}
+
+impl TimeoutPolicy {
+    /// A fixed deadline without extensions.
+    pub fn fixed(base: Duration) -> Self {
+        Self {
+            base,
+            extend_on_activity: false,
+            extension: Duration::ZERO,
+            max_extensions: 0,
+        }
+    }
+}
+
+/// One turn to run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Which CLI (decides the parser and how to cancel).
+    pub provider: ProviderKind,
+    /// The command to run.
+    pub invocation: Invocation,
+    /// Working directory (the agent workspace or a bound project root).
+    pub cwd: PathBuf,
+    /// The complete child environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// Deadline policy.
+    pub timeout: TimeoutPolicy,
+    /// `ductor-agent` executable used as per-run reaper; `None` runs the CLI directly.
+    pub reaper: Option<PathBuf>,
+}
+
+/// Finds `program` on the `PATH` of `env`.
+pub fn resolve_program(program: &str, env: &[(OsString, OsString)]) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program)).filter(|p| p.is_file());
+    }
+    let path = super::env::get(env, "PATH")?.to_string_lossy().into_owned();
+    super::auth::which(program, &path)
+}
+
+/// Reads `\n`-terminated lines of at most `max` bytes; longer lines are skipped
+/// (reported as `Err(len)`) without buffering them.
+struct BoundedLines<R> {
+    reader: BufReader<R>,
+    max: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: AsyncRead + Unpin> BoundedLines<R> {
+    fn new(inner: R, max: usize) -> Self {
+        Self {
+            reader: BufReader::with_capacity(64 * 1024, inner),
+            max,
+            buf: Vec::new(),
+        }
+    }
+
+    /// `Ok(Some(line))`, `Ok(None)` at EOF, `Err(n)` for an overlong line of `n`+ bytes.
+    async fn next(&mut self) -> std::io::Result<Option<Result<String, usize>>> {
+        self.buf.clear();
+        let mut skipped = 0usize;
+        loop {
+            let chunk = self.reader.fill_buf().await?;
+            if chunk.is_empty() {
+                if skipped > 0 {
+                    return Ok(Some(Err(skipped)));
+                }
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(Ok(String::from_utf8_lossy(&self.buf).into_owned())));
+            }
+            let (take, done) = match memchr(chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if skipped > 0 || self.buf.len() + take > self.max + 1 {
+                skipped += self.buf.len() + take;
+                self.buf.clear();
+            } else {
+                self.buf.extend_from_slice(&chunk[..take]);
+            }
+            self.reader.consume(take);
+            if done {
+                if skipped > 0 {
+                    return Ok(Some(Err(skipped)));
+                }
+                if self.buf.last() == Some(&b'\n') {
+                    self.buf.pop();
+                }
+                if self.buf.last() == Some(&b'\r') {
+                    self.buf.pop();
+                }
+                return Ok(Some(Ok(String::from_utf8_lossy(&self.buf).into_owned())));
+            }
+        }
+    }
+}
+
+fn memchr(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == b'\n')
+}
+
+async fn read_tail<R: AsyncRead + Unpin>(mut r: R) -> String {
+    let mut tail: VecDeque<u8> = VecDeque::with_capacity(STDERR_TAIL_BYTES);
+    let mut buf = [0u8; 8192];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                for &b in &buf[..n] {
+                    if tail.len() == STDERR_TAIL_BYTES {
+                        tail.pop_front();
+                    }
+                    tail.push_back(b);
+                }
+            }
+        }
+    }
+    let bytes: Vec<u8> = tail.into_iter().collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The signal each CLI stops cleanly on, and whether it goes to the whole group.
+fn polite_signal(provider: ProviderKind) -> Signal {
+    match provider {
+        // claude writes a final `result` on SIGINT and kills its own tools.
+        ProviderKind::Claude => Signal::SIGINT,
+        // codex (native + npm wrapper) and gemini (NO_RELAUNCH) stop on SIGTERM.
+        ProviderKind::Codex | ProviderKind::Gemini => Signal::SIGTERM,
+    }
+}
+
+fn failed(kind: FailureKind, detail: impl Into<String>) -> Outcome {
+    Outcome::Failed {
+        kind,
+        detail: detail.into(),
+        session_id: None,
+    }
+}
+
+/// Runs the turn to its end. Events go to `events` as they are parsed (a closed
+/// receiver does not stop the run); `cancel` stops it politely, then by force.
+pub async fn run(req: RunRequest, events: mpsc::Sender<Event>, cancel: CancellationToken) -> Outcome {
+    let outcome = run_inner(&req, &events, &cancel).await;
+    for f in &req.invocation.temp_files {
+        let _ = std::fs::remove_file(f);
+    }
+    outcome
+}
+
+async fn run_inner(req: &RunRequest, events: &mpsc::Sender<Event>, cancel: &CancellationToken) -> Outcome {
+    let program = &req.invocation.program;
+    let Some(resolved) = resolve_program(program, &req.env) else {
+        return failed(
+            FailureKind::CliMissing,
+            format!("`{program}` was not found on PATH"),
+        );
+    };
+    let mut cmd = match &req.reaper {
+        Some(reaper) => {
+            let mut c = Command::new(reaper);
+            c.arg("__reap").arg("--").arg(&resolved);
+            c
+        }
+        None => Command::new(&resolved),
+    };
+    cmd.args(&req.invocation.args)
+        .env_clear()
+        .envs(req.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&req.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return failed(FailureKind::CliMissing, format!("cannot start `{program}`: {e}"));
+        }
+        Err(e) => return failed(FailureKind::Crashed, format!("cannot start `{program}`: {e}")),
+    };
+    let pgid = child.id().map_or(0, |p| p as i32);
+    let span = tracing::info_span!("run", cli = %program, pid = pgid);
+    let _enter = span.enter();
+    tracing::debug!(cwd = %req.cwd.display(), "CLI started");
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        procs_kill(pgid);
+        return failed(FailureKind::Crashed, "no stdout/stderr pipe");
+    };
+    let stderr_task = tokio::spawn(read_tail(stderr));
+    let mut lines = BoundedLines::new(stdout, MAX_LINE);
+    let mut parser = parse::parser_for(req.provider);
+    let mut out = Vec::new();
+    let mut end = RunEnd::default();
+    let started = Instant::now();
+    let mut deadline = started + req.timeout.base;
+    let mut extensions = 0;
+    let mut last_output = started;
+    let mut kill_at: Option<Instant> = None;
+    let mut stdout_open = true;
+    let status = loop {
+        let sleep_until = kill_at.map_or(deadline, |k| k.min(deadline));
+        tokio::select! {
+            line = lines.next(), if stdout_open => match line {
+                Ok(Some(Ok(line))) => {
+                    last_output = Instant::now();
+                    parser.line(&line, &mut out);
+                    for ev in out.drain(..) {
+                        let _ = events.send(ev).await;
+                    }
+                }
+                Ok(Some(Err(len))) => {
+                    last_output = Instant::now();
+                    tracing::warn!(len, "CLI output line over {MAX_LINE} bytes skipped");
+                    let message = format!("skipped an output line of {len} bytes (limit {MAX_LINE})");
+                    let _ = events.send(Event::Warning { message }).await;
+                }
+                Ok(None) | Err(_) => stdout_open = false,
+            },
+            status = child.wait(), if !stdout_open => break status,
+            () = cancel.cancelled(), if !end.cancelled && !end.timed_out => {
+                tracing::info!("cancelling CLI run");
+                end.cancelled = true;
+                procs_signal(pgid, polite_signal(req.provider));
+                kill_at = Some(Instant::now() + CANCEL_GRACE);
+            }
+            () = tokio::time::sleep_until(sleep_until) => {
+                if kill_at.is_some_and(|k| Instant::now() >= k) {
+                    tracing::warn!("CLI did not stop in time; killing its process group");
+                    procs_kill(pgid);
+                    kill_at = None;
+                    deadline = Instant::now() + Duration::from_secs(3600);
+                } else if Instant::now() >= deadline && !end.timed_out && !end.cancelled {
+                    let active = last_output.elapsed() <= ACTIVITY_WINDOW;
+                    if req.timeout.extend_on_activity && active && extensions < req.timeout.max_extensions {
+                        extensions += 1;
+                        deadline += req.timeout.extension;
+                        tracing::info!(extensions, "CLI still active; timeout extended");
+                    } else {
+                        tracing::warn!(after = ?started.elapsed(), "CLI run timed out");
+                        end.timed_out = true;
+                        procs_signal(pgid, polite_signal(req.provider));
+                        kill_at = Some(Instant::now() + Duration::from_secs(2));
+                    }
+                } else if Instant::now() >= deadline {
+                    deadline = Instant::now() + Duration::from_secs(3600);
+                }
+            }
+        }
+    };
+    procs_kill(pgid);
+    end.stderr_tail = stderr_task.await.unwrap_or_default();
+    match status {
+        Ok(st) => {
+            use std::os::unix::process::ExitStatusExt;
+            end.exit_code = st.code();
+            end.signal = st.signal();
+            // The reaper reports a signal death as 128 + signal.
+            if req.reaper.is_some() {
+                if let Some(code) = st.code().filter(|c| (129..160).contains(c)) {
+                    end.exit_code = None;
+                    end.signal = Some(code - 128);
+                }
+                if st.code() == Some(super::shim::EXIT_NOT_FOUND) && !end.cancelled {
+                    return failed(FailureKind::CliMissing, end.stderr_tail.trim().to_owned());
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "waiting for the CLI failed"),
+    }
+    let outcome = parser.finish(&end);
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        exit = ?end.exit_code,
+        signal = ?end.signal,
+        outcome = outcome_kind(&outcome),
+        "CLI run ended"
+    );
+    outcome
+}
+
+fn outcome_kind(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Completed { .. } => "completed",
+        Outcome::Failed { kind, .. } => match kind {
+            FailureKind::AuthExpired => "auth_expired",
+            FailureKind::RateLimited => "rate_limited",
+            FailureKind::ContextTooLong => "context_too_long",
+            FailureKind::SessionNotFound => "session_not_found",
+            FailureKind::CliMissing => "cli_missing",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Cancelled => "cancelled",
+            FailureKind::Crashed => "crashed",
+            FailureKind::Other => "other",
+        },
+    }
+}
+
+fn procs_signal(pgid: i32, sig: Signal) {
+    crate::procs::signal_group(pgid, sig);
+}
+
+fn procs_kill(pgid: i32) {
+    crate::procs::signal_group(pgid, Signal::SIGKILL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bounded_lines_skip_overlong_lines() {
+        let data = format!("short\n{}\nnext\r\nlast", "x".repeat(100));
+        let mut lines = BoundedLines::new(data.as_bytes(), 50);
+        assert_eq!(lines.next().await.unwrap(), Some(Ok("short".into())));
+        assert!(matches!(lines.next().await.unwrap(), Some(Err(n)) if n >= 100));
+        assert_eq!(lines.next().await.unwrap(), Some(Ok("next".into())));
+        assert_eq!(lines.next().await.unwrap(), Some(Ok("last".into())));
+        assert_eq!(lines.next().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn missing_cli_is_reported_as_such() {
+        let req = RunRequest {
+            provider: ProviderKind::Claude,
+            invocation: Invocation {
+                program: "definitely-not-a-ductor-cli".into(),
+                args: vec![],
+                env: vec![],
+                temp_files: vec![],
+            },
+            cwd: std::env::temp_dir(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            timeout: TimeoutPolicy::fixed(Duration::from_secs(5)),
+            reaper: None,
+        };
+        let (tx, _rx) = mpsc::channel(8);
+        let out = run(req, tx, CancellationToken::new()).await;
+        assert!(matches!(out, Outcome::Failed { kind: FailureKind::CliMissing, .. }), "{out:?}");
+    }
+}
