@@ -1,8 +1,10 @@
 //! Test kit shared by the integration tests: fakes at the edges only.
-//! - `mock_llm`: a mock model API (Anthropic Messages, OpenAI Responses, Gemini SSE)
-//!   scripted by keywords, plus the offline environment for the genuine CLIs.
+//! - `mock_llm`: a mock model API (Anthropic Messages, `OpenAI` Responses, Gemini SSE)
+//!   scripted by keywords.
+//! - `clis`: where the genuine CLIs are and an offline environment for them (pointed at `mock_llm`).
 //! - `fake_telegram`: a fake Bot API server over real HTTP that behaves like Telegram.
 #![allow(dead_code)]
 
+pub mod clis;
 pub mod fake_telegram;
 pub mod mock_llm;
