@@ -328,10 +328,10 @@ impl MockLlm {
     /// One line per request: `seq path model scenario stream tool_results`, for failure messages.
     pub fn summary(&self) -> String {
         let log = self.shared.log();
-        let mut lines: Vec<String> = log
-            .requests
+        let mut requests: Vec<&RecordedRequest> = log.requests.iter().chain(&log.others).collect();
+        requests.sort_by_key(|r| r.seq);
+        let mut lines: Vec<String> = requests
             .iter()
-            .chain(&log.others)
             .map(|r| {
                 format!(
                     "#{} {} {} model={:?} scenario={} stream={} tool_results={}",
