@@ -2,26 +2,21 @@
 //! model API (`support::mock_llm`) in the offline environment of `support::clis`: a plain
 //! answer (gemini also through its model router), a real shell tool call, a resumed session,
 //! HTTP errors, a broken stream, cancellation by signal mid-stream, and the scripting features
-//! (`MOCK_LONG`, `MOCK_ECHO`, custom scripts). Each CLI's cases run concurrently (at most three
-//! CLI processes at a time); each case has its own mock and state dir.
+//! (`MOCK_LONG`, `MOCK_ECHO`, custom scripts). Each CLI's cases run concurrently (at most
+//! `clis::run::MAX_CONCURRENT` CLI processes at a time); each case has its own mock and state dir.
 //!
 //! Needs the pinned CLIs (`.ci/install-clis`, or `DUCTOR_TEST_CLI_DIR`); fails without them.
 
 mod support;
 
-use std::fmt;
 use std::os::unix::process::ExitStatusExt as _;
-use std::process::ExitStatus;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::sync::{Semaphore, SemaphorePermit};
-use tokio::task::JoinHandle;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use support::clis::run::{CliOutput, CliRun};
 use support::clis::{self, CliEnv};
 use support::mock_llm::{Api, MockLlm, RecordedRequest, Reply};
 
@@ -31,9 +26,6 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
 /// Gemini model that skips the router (`auto` would first ask `gemini-3.5-flash-lite`).
 const GEMINI_MODEL: &str = "gemini-3.8-flash";
-
-/// CLI processes allowed at once in this test binary (the CI machines have 2 cores).
-static SLOTS: Semaphore = Semaphore::const_new(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_runs_offline_against_the_mock() {
@@ -112,7 +104,7 @@ async fn plain(cli: Cli) {
         _ => cli.args(&prompt),
     };
     let run = case.run(&args).await;
-    assert!(run.succeeded(cli), "{run}");
+    assert!(cli.succeeded(&run), "{run}");
     let answer = cli.answer(&run.lines);
     assert!(answer.contains("prior_assistant_turns=0"), "{run}");
     assert!(
@@ -169,7 +161,7 @@ async fn plain(cli: Cli) {
 async fn tool(cli: Cli) {
     let case = Case::new(cli).await;
     let run = case.run(&cli.args("MOCK_TOOL: run a shell command")).await;
-    assert!(run.succeeded(cli), "{run}");
+    assert!(cli.succeeded(&run), "{run}");
     let tool_output = match cli {
         Cli::Claude => run
             .of_type("user")
@@ -220,12 +212,12 @@ async fn tool(cli: Cli) {
 async fn resume(cli: Cli) {
     let case = Case::new(cli).await;
     let first = case.run(&cli.args("Remember the word apricot.")).await;
-    assert!(first.succeeded(cli), "{first}");
+    assert!(cli.succeeded(&first), "{first}");
     let session = cli.session_id(&first.lines).expect("session id of turn 1");
     let second = case
         .run(&cli.resume_args(&session, "Which word did I ask you to remember?"))
         .await;
-    assert!(second.succeeded(cli), "{second}");
+    assert!(cli.succeeded(&second), "{second}");
     assert_eq!(
         cli.session_id(&second.lines).as_deref(),
         Some(session.as_str()),
@@ -247,7 +239,7 @@ async fn http_error(cli: Cli, status: u16) {
     let case = Case::new(cli).await;
     let keyword = format!("MOCK_ERROR_{status}");
     let run = case.run(&cli.args(&keyword)).await;
-    assert!(!run.succeeded(cli), "{run}");
+    assert!(!cli.succeeded(&run), "{run}");
     let mock_message = match status {
         401 => "mock-llm: invalid API key",
         429 => "mock-llm: rate limited",
@@ -307,7 +299,7 @@ async fn broken_stream(cli: Cli) {
     let run = case.run(&cli.args("MOCK_BROKEN stream please")).await;
     match cli {
         Cli::Claude => {
-            assert!(run.succeeded(cli), "{run}");
+            assert!(cli.succeeded(&run), "{run}");
             assert!(
                 cli.answer(&run.lines).contains("prior_assistant_turns=0"),
                 "{run}"
@@ -399,7 +391,7 @@ async fn scripting(cli: Cli) {
     match cli {
         Cli::Claude => {
             let run = case.run(&cli.args("MOCK_LONG<<6000>>")).await;
-            assert!(run.succeeded(cli), "{run}");
+            assert!(cli.succeeded(&run), "{run}");
             let answer = cli.answer(&run.lines);
             assert!(answer.len() >= 6000, "{} chars", answer.len());
             assert!(
@@ -417,7 +409,7 @@ async fn scripting(cli: Cli) {
         Cli::Codex => {
             let prompt = "MOCK_ECHO\nline two with /some/injected/path.txt\n  and «unicode» ✓";
             let run = case.run(&cli.args(prompt)).await;
-            assert!(run.succeeded(cli), "{run}");
+            assert!(cli.succeeded(&run), "{run}");
             assert_eq!(cli.answer(&run.lines), prompt, "{run}");
         }
         Cli::Gemini => {
@@ -426,7 +418,7 @@ async fn scripting(cli: Cli) {
                 Reply::text("pong from a custom script").with_tool("printf 'custom-%s\\n' 42"),
             );
             let run = case.run(&cli.args("CUSTOM_PONG please")).await;
-            assert!(run.succeeded(cli), "{run}");
+            assert!(cli.succeeded(&run), "{run}");
             let answer = cli.answer(&run.lines);
             assert!(answer.starts_with("pong from a custom script"), "{run}");
             assert!(
@@ -507,6 +499,17 @@ impl Cli {
         args
     }
 
+    /// Whether the run's last event says success: claude `result.is_error == false`, codex
+    /// `turn.completed` and no `turn.failed`, gemini `result.status == "success"`.
+    fn succeeded(self, run: &CliOutput) -> bool {
+        let last = |kind: &str| run.lines.iter().rev().find(|l| l["type"] == kind);
+        match self {
+            Self::Claude => last("result").is_some_and(|r| r["is_error"] == false),
+            Self::Codex => last("turn.completed").is_some() && last("turn.failed").is_none(),
+            Self::Gemini => last("result").is_some_and(|r| r["status"] == "success"),
+        }
+    }
+
     fn session_id(self, lines: &[Value]) -> Option<String> {
         let (kind, field) = match self {
             Self::Claude => ("system", "session_id"),
@@ -569,204 +572,11 @@ impl Case {
         }
     }
 
-    async fn spawn(&self, args: &[String]) -> Running {
-        Running::spawn(self, args).await
+    async fn spawn(&self, args: &[String]) -> CliRun {
+        self.env.spawn(self.cli.name(), args).await
     }
 
-    async fn run(&self, args: &[String]) -> Finished {
+    async fn run(&self, args: &[String]) -> CliOutput {
         self.spawn(args).await.finish(RUN_TIMEOUT).await
-    }
-}
-
-/// A CLI process in its own process group, its stdout collected as JSON lines.
-struct Running {
-    child: tokio::process::Child,
-    pgid: Pid,
-    lines: Arc<Mutex<Vec<Value>>>,
-    stdout: JoinHandle<()>,
-    stderr: JoinHandle<String>,
-    started: Instant,
-    label: String,
-    _slot: SemaphorePermit<'static>,
-}
-
-impl Running {
-    async fn spawn(case: &Case, args: &[String]) -> Self {
-        let slot = SLOTS
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        let mut child = case
-            .env
-            .command(case.cli.name(), &case.env.workspace())
-            .args(args)
-            .spawn()
-            .expect("spawn CLI");
-        let pid = child.id().expect("child pid") as i32;
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().expect("stdout");
-        let sink = Arc::clone(&lines);
-        let stdout = tokio::spawn(async move {
-            let mut reader = BufReader::new(out);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf).await {
-                    Ok(0) => break,
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
-                        let value = serde_json::from_str(&line).unwrap_or(Value::String(line));
-                        sink.lock().expect("lines").push(value);
-                    }
-                    Err(e) => {
-                        sink.lock()
-                            .expect("lines")
-                            .push(Value::String(format!("READ ERROR {e}")));
-                        break;
-                    }
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("stderr");
-        let stderr = tokio::spawn(async move {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text).await;
-            text
-        });
-        Self {
-            child,
-            pgid: Pid::from_raw(pid),
-            lines,
-            stdout,
-            stderr,
-            started: Instant::now(),
-            label: format!("{} {}", case.cli.name(), args.join(" ")),
-            _slot: slot,
-        }
-    }
-
-    async fn wait_for_line(&self, found: impl Fn(&Value) -> bool, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.lines.lock().expect("lines").iter().any(&found) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: expected line not seen: {:?}",
-                self.label,
-                self.lines
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    fn signal(&self, signal: Signal, group: bool) {
-        let sent = if group {
-            killpg(self.pgid, signal)
-        } else {
-            kill(self.pgid, signal)
-        };
-        sent.expect("send signal");
-    }
-
-    /// Waits for the exit (SIGKILL and panic after `timeout`) and the end of the output.
-    async fn finish(mut self, timeout: Duration) -> Finished {
-        let Ok(status) = tokio::time::timeout(timeout, self.child.wait()).await else {
-            let _ = killpg(self.pgid, Signal::SIGKILL);
-            let lines = self.lines.lock().expect("lines").clone();
-            panic!(
-                "{}: still running after {timeout:?}; stdout so far: {lines:?}",
-                self.label
-            );
-        };
-        let status = status.expect("wait for CLI");
-        let elapsed = self.started.elapsed();
-        // Descendants that kept the pipes open would block the readers: stop the group.
-        let _ = killpg(self.pgid, Signal::SIGKILL);
-        let stdout = std::mem::replace(&mut self.stdout, tokio::spawn(async {}));
-        let stderr = std::mem::replace(&mut self.stderr, tokio::spawn(async { String::new() }));
-        let _ = tokio::time::timeout(Duration::from_secs(5), stdout).await;
-        let stderr = tokio::time::timeout(Duration::from_secs(5), stderr)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let lines = self.lines.lock().expect("lines").clone();
-        Finished {
-            lines,
-            stderr,
-            status,
-            elapsed,
-            label: self.label.clone(),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // Never leave a CLI (or gemini's relaunched child) behind, even when a test panics.
-        let _ = killpg(self.pgid, Signal::SIGKILL);
-    }
-}
-
-/// A finished CLI run.
-struct Finished {
-    lines: Vec<Value>,
-    stderr: String,
-    status: ExitStatus,
-    elapsed: Duration,
-    label: String,
-}
-
-impl Finished {
-    fn of_type(&self, kind: &str) -> Vec<&Value> {
-        self.lines.iter().filter(|l| l["type"] == kind).collect()
-    }
-
-    fn last_of_type(&self, kind: &str) -> &Value {
-        self.lines
-            .iter()
-            .rev()
-            .find(|l| l["type"] == kind)
-            .unwrap_or_else(|| panic!("no `{kind}` line: {self}"))
-    }
-
-    /// Whether the run's last event says success: claude `result.is_error == false`, codex
-    /// `turn.completed`, gemini `result.status == "success"`.
-    fn succeeded(&self, cli: Cli) -> bool {
-        let last = |kind: &str| self.lines.iter().rev().find(|l| l["type"] == kind);
-        match cli {
-            Cli::Claude => last("result").is_some_and(|r| r["is_error"] == false),
-            Cli::Codex => {
-                !self.of_type("turn.completed").is_empty() && self.of_type("turn.failed").is_empty()
-            }
-            Cli::Gemini => last("result").is_some_and(|r| r["status"] == "success"),
-        }
-    }
-}
-
-impl fmt::Display for Finished {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "`{}` exited {} after {:?}",
-            self.label, self.status, self.elapsed
-        )?;
-        for line in &self.lines {
-            let text = line.to_string();
-            let cut: String = text.chars().take(400).collect();
-            writeln!(f, "  {cut}")?;
-        }
-        let tail: String = self
-            .stderr
-            .chars()
-            .rev()
-            .take(2000)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        write!(f, "stderr: {tail}")
     }
 }

@@ -13,9 +13,13 @@
 //! let mock = MockLlm::start().await;
 //! let root = clis::test_dir("claude");
 //! let env = CliEnv::new(root.path(), &mock.base_url());
-//! let output = env.command("claude", &env.workspace()).args(["-p", "hi"]).output().await?;
+//! let run = env.spawn("codex", &["exec", "--json", "--skip-git-repo-check", "hi"]).await;
+//! let output = run.finish(Duration::from_secs(60)).await; // CliOutput: JSON lines, status
 //! // or hand env.vars() to a ductor agent, which passes them to the CLIs it spawns
 //! ```
+//!
+//! [`CliRun`] (module [`run`]) owns one running CLI: own process group, stdout collected as JSON
+//! lines, signals, SIGKILL of the group when dropped, at most three at once per test binary.
 //!
 //! | | claude | codex | gemini |
 //! | --- | --- | --- | --- |
@@ -29,10 +33,14 @@
 //! its sandbox helpers under the system temp dir, so make roots with [`test_dir`] (under
 //! `CARGO_TARGET_TMPDIR`), not in `/tmp`.
 
+pub mod run;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+
+use run::CliRun;
 
 /// The three CLIs, by binary name.
 pub const CLIS: [&str; 3] = ["claude", "codex", "gemini"];
@@ -218,6 +226,14 @@ impl CliEnv {
             .process_group(0)
             .kill_on_drop(true);
         command
+    }
+
+    /// Starts CLI `name` with `args` in [`Self::workspace`] (see [`Self::command`]).
+    pub async fn spawn<S: AsRef<std::ffi::OsStr>>(&self, name: &str, args: &[S]) -> CliRun {
+        let mut command = self.command(name, &self.workspace());
+        command.args(args);
+        let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+        CliRun::start(command, format!("{name} {}", shown.join(" "))).await
     }
 }
 
