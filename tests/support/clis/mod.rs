@@ -28,7 +28,8 @@
 //! | key | `ANTHROPIC_API_KEY` | `MOCK_LLM_API_KEY` (`env_key`) | `GEMINI_API_KEY` + `selectedType = "gemini-api-key"` |
 //! | retries | `CLAUDE_CODE_MAX_RETRIES=1` | `request_max_retries = 1`, `stream_max_retries = 1` | `general.maxAttempts = 1` |
 //!
-//! `HOME` and the XDG dirs point into `<root>/home`, `IS_SANDBOX=1` lets claude use
+//! `HOME` and the XDG dirs point into `<root>/home`, `TMPDIR` to `<root>/tmp` (so gemini's error
+//! reports and shell dirs do not pile up in `/tmp`), `IS_SANDBOX=1` lets claude use
 //! `bypassPermissions` as root, and `PATH` starts with the CLI directory. Codex refuses to put
 //! its sandbox helpers under the system temp dir, so make roots with [`test_dir`] (under
 //! `CARGO_TARGET_TMPDIR`), not in `/tmp`.
@@ -108,6 +109,7 @@ impl CliEnv {
             env.codex_home(),
             env.gemini_cli_home().join(".gemini"),
             env.workspace(),
+            env.root.join("tmp"),
         ] {
             std::fs::create_dir_all(&dir).expect("create CLI state dirs");
         }
@@ -133,6 +135,9 @@ impl CliEnv {
             ("XDG_CACHE_HOME", path(home.join(".cache"))),
             ("XDG_DATA_HOME", path(home.join(".local/share"))),
             ("XDG_STATE_HOME", path(home.join(".local/state"))),
+            // Temp files (gemini's error reports and shell dirs, claude's task output, codex's
+            // daemon dir) stay under the root and go away with it.
+            ("TMPDIR", path(self.root.join("tmp"))),
             ("LANG", "C.UTF-8".into()),
             ("NO_PROXY", "127.0.0.1,localhost".into()),
             ("no_proxy", "127.0.0.1,localhost".into()),

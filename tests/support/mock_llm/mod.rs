@@ -44,6 +44,19 @@
 //! without `--approval-mode yolo`) the answer says so instead. Errors also apply to gemini's
 //! router request; everything else gives the router a plain JSON answer.
 //!
+//! # What the CLIs make of it (checked by `tests/mock_llm.rs`, env from `CliEnv`)
+//! | | claude | codex | gemini (`-m gemini-3.8-flash`) |
+//! | --- | --- | --- | --- |
+//! | default | `result` with the text, exit 0 | last `agent_message`, `turn.completed` | assistant deltas, `result.status:"success"` |
+//! | `MOCK_TOOL` | `user` line with `tool_use_result.stdout` | `command_execution` item | `tool_use` + `tool_result` |
+//! | 401 / 429 / 500 | `result.is_error` + `api_error_status`, exit 1; 2 requests | `turn.failed`, exit 1; 2 / 1 / 4 requests | `result.status:"error"`, exit status & 255 (145 / 173 / 244); 1 request |
+//! | `MOCK_BROKEN` | recovers with a `stream:false` request: success | `turn.failed` "stream disconnected before completion: mock-llm: stream broke" | `error` "…without a finish reason" + `result` error, exit 0 |
+//! | `MOCK_SLOW` + signal | SIGINT: `result` `error_during_execution`, exit 0 (now and then no `result` at all) | SIGTERM: killed by it, no final event | SIGTERM to the group: exit 0, no `result` |
+//!
+//! Gemini refuses shell commands with `$(…)` or `$((…))` ("command substitution detected");
+//! codex's `exec_command` returns after 10 s with the command still running (the mock then
+//! gives the final answer). `MOCK_TOOL_CMD<<…>>` commands cannot contain `>>`.
+//!
 //! # Example
 //! ```ignore
 //! let mock = MockLlm::start().await;
