@@ -1,9 +1,12 @@
 //! Test kit shared by the integration tests: fakes at the edges only.
 //! - `mock_llm`: a mock model API (Anthropic Messages, `OpenAI` Responses, Gemini SSE)
-//!   scripted by keywords, plus the offline environment for the genuine CLIs.
+//!   scripted by keywords.
+//! - `clis`: where the genuine CLIs are and an offline environment for them (pointed at `mock_llm`).
 //! - `fake_telegram`: a fake Bot API server over real HTTP that behaves like Telegram.
+//! - `daemon`: the real `ductor` binaries in a temporary home.
 #![allow(dead_code)]
 
+pub mod clis;
 pub mod daemon;
 pub mod fake_telegram;
 pub mod mock_llm;

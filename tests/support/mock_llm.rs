@@ -1,1 +1,0 @@
-//! Mock model API server (see module docs once written).
