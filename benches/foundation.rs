@@ -4,8 +4,8 @@
 //!
 //! Run: `cargo bench --bench foundation`.
 
-use ductor::ipc::message::{AgentStatus, Body, PeerRole, Ping};
 use ductor::ipc::BusClient;
+use ductor::ipc::message::{AgentStatus, Body, PeerRole, Ping};
 use ductor::paths::Home;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -38,18 +38,26 @@ fn write_home(root: &Path, subs: usize) {
     let agents: Vec<_> = (0..subs)
         .map(|i| serde_json::json!({"name": format!("sub{i}"), "telegram_token": format!("10000001{i}:AAtesttokentesttokentesttokentestt"), "allowed_user_ids": [1]}))
         .collect();
-    std::fs::write(root.join("agents.json"), serde_json::Value::from(agents).to_string()).unwrap();
+    std::fs::write(
+        root.join("agents.json"),
+        serde_json::Value::from(agents).to_string(),
+    )
+    .unwrap();
 }
 
 async fn wait_all_running(home: &Home, n: usize) -> Duration {
     let start = Instant::now();
     loop {
-        if let Ok(h) = ductor::cli::status::fetch_health(home).await {
-            if h.agents.len() == n && h.agents.iter().all(|a| a.status == AgentStatus::Running) {
-                return start.elapsed();
-            }
+        if let Ok(h) = ductor::cli::status::fetch_health(home).await
+            && h.agents.len() == n
+            && h.agents.iter().all(|a| a.status == AgentStatus::Running)
+        {
+            return start.elapsed();
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "agents did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "agents did not start"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -58,7 +66,10 @@ async fn wait_all_running(home: &Home, n: usize) -> Duration {
 async fn main() {
     let bin = env!("CARGO_BIN_EXE_ductor");
     for (label, subs) in [("main only", 0usize), ("main + 2 sub-agents", 2)] {
-        let dir = tempfile::Builder::new().prefix("dbench").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("dbench")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
         write_home(dir.path(), subs);
         let home = Home::new(dir.path());
         let t0 = Instant::now();
@@ -72,7 +83,11 @@ async fn main() {
             .unwrap();
         let _ = wait_all_running(&home, subs + 1).await;
         let start_to_registered = t0.elapsed();
-        println!("[{label}] start → all {} agent(s) registered: {:.1} ms", subs + 1, start_to_registered.as_secs_f64() * 1e3);
+        println!(
+            "[{label}] start → all {} agent(s) registered: {:.1} ms",
+            subs + 1,
+            start_to_registered.as_secs_f64() * 1e3
+        );
         if subs == 0 {
             tokio::time::sleep(Duration::from_secs(2)).await;
             let h = ductor::cli::status::fetch_health(&home).await.unwrap();
@@ -86,14 +101,32 @@ async fn main() {
                 (s_rss + a_rss) as f64 / 1024.0,
                 (s_pss + a_pss) as f64 / 1024.0
             );
-            let (client, _inbox) = BusClient::connect(&home.bus_socket(), PeerRole::Client, None).await.unwrap();
+            let (client, _inbox) = BusClient::connect(&home.bus_socket(), PeerRole::Client, None)
+                .await
+                .unwrap();
             for _ in 0..200 {
-                client.request(Some("main"), Body::Ping(Ping::default()), Duration::from_secs(2)).await.unwrap();
+                client
+                    .request(
+                        Some("main"),
+                        Body::Ping(Ping::default()),
+                        Duration::from_secs(2),
+                    )
+                    .await
+                    .unwrap();
             }
             let mut samples = Vec::with_capacity(5000);
             for _ in 0..5000 {
                 let t = Instant::now();
-                client.request(Some("main"), Body::Ping(Ping { payload: "x".into() }), Duration::from_secs(2)).await.unwrap();
+                client
+                    .request(
+                        Some("main"),
+                        Body::Ping(Ping {
+                            payload: "x".into(),
+                        }),
+                        Duration::from_secs(2),
+                    )
+                    .await
+                    .unwrap();
                 samples.push(t.elapsed());
             }
             samples.sort();
@@ -103,7 +136,11 @@ async fn main() {
                 percentile(&samples, 0.99).as_secs_f64() * 1e6
             );
         }
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
         let _ = child.wait();
     }
 }

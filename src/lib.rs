@@ -12,7 +12,7 @@
 //! - [`provider`]: the provider CLIs: command building, stream parsing, one event stream.
 //! - [`transport`]: chat transports (Telegram) and their formatting.
 //! - [`cli`]: the `ductor` command line.
-//! - [`procs`], [`watch`], [`logging`], [`secret`]: process hygiene, file watching,
+//! - [`procs`], [`watch`], [`logging`], [`secret`], [`util`]: process hygiene, file watching,
 //!   tracing set-up and redaction, secret values.
 
 pub mod agent;
@@ -29,6 +29,7 @@ pub mod state;
 pub mod store;
 pub mod supervisor;
 pub mod transport;
+pub mod util;
 pub mod watch;
 
 /// ductor's version (from Cargo.toml).

@@ -6,6 +6,8 @@
 //! write another agent's home: shared things go over the bus.
 
 mod bus;
+pub mod cli_run;
+pub mod run_once;
 
 use crate::config::{self, AgentConfig, ConfigError};
 use crate::ipc::message::PeerRole;
@@ -96,6 +98,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     home::seed_agent_home(&paths).map_err(|e| AgentError::Other(format!("seeding home: {e}")))?;
     let config = load_config(&opts.home, &opts.name)?;
     crate::logging::register_secret(config.telegram_token.expose());
+    deploy_rule_files(&paths);
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
     let ctx = AgentContext {
@@ -117,6 +120,21 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     };
     ctx.shutdown.cancel();
     Ok(code)
+}
+
+/// Writes the workspace rule files of the providers that can run here.
+fn deploy_rule_files(paths: &AgentPaths) {
+    let auth = cli_run::provider_auth(paths);
+    let ready: Vec<_> = auth
+        .iter()
+        .filter(|(_, s)| s.is_authenticated())
+        .map(|(p, _)| *p)
+        .collect();
+    tracing::info!(?auth, "provider availability");
+    match crate::provider::rules::deploy(paths, &ready) {
+        Ok(report) => tracing::debug!(?report, "rule files"),
+        Err(e) => tracing::warn!(error = %e, "cannot deploy rule files"),
+    }
 }
 
 async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {

@@ -10,6 +10,7 @@
 //! tool rules included).
 
 use super::ProviderKind;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Above this size an appended system prompt goes through a file (Linux limits a
@@ -67,7 +68,10 @@ fn effort_of(spec: &TurnSpec) -> Option<&str> {
 }
 
 fn model_of(spec: &TurnSpec) -> Option<&str> {
-    spec.model.as_deref().map(str::trim).filter(|m| !m.is_empty())
+    spec.model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
 }
 
 fn append_of(spec: &TurnSpec) -> Option<&str> {
@@ -158,7 +162,9 @@ fn toml_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -181,11 +187,17 @@ fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
         args.extend(["-m".into(), model.to_owned()]);
     }
     if let Some(effort) = effort_of(spec) {
-        args.extend(["-c".into(), format!("model_reasoning_effort={}", toml_string(effort))]);
+        args.extend([
+            "-c".into(),
+            format!("model_reasoning_effort={}", toml_string(effort)),
+        ]);
     }
     if let Some(append) = append_of(spec) {
         let text = truncate_bytes(append, INLINE_APPEND_LIMIT);
-        args.extend(["-c".into(), format!("developer_instructions={}", toml_string(text))]);
+        args.extend([
+            "-c".into(),
+            format!("developer_instructions={}", toml_string(text)),
+        ]);
     }
     args.extend(opts.extra_args.iter().cloned());
     if let Some(id) = spec.resume.as_deref().filter(|s| !s.is_empty()) {
@@ -202,7 +214,9 @@ fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
 }
 
 fn gemini(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
-    let mut args: Vec<String> = ["--output-format", "stream-json"].map(str::to_owned).to_vec();
+    let mut args: Vec<String> = ["--output-format", "stream-json"]
+        .map(str::to_owned)
+        .to_vec();
     if let Some(model) = model_of(spec) {
         args.extend(["-m".into(), model.to_owned()]);
     }
@@ -249,9 +263,7 @@ fn write_private(dir: &Path, stem: &str, content: &str) -> std::io::Result<PathB
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::create_dir_all(dir)?;
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = crate::util::random_hex(6);
     let path = dir.join(format!("{stem}-{suffix}.md"));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -265,6 +277,7 @@ fn write_private(dir: &Path, stem: &str, content: &str) -> std::io::Result<PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn opts(mode: &str) -> ProviderOptions {
         ProviderOptions {
@@ -288,13 +301,31 @@ mod tests {
         s.model = Some("sonnet".into());
         s.effort = Some("high".into());
         s.append_system_prompt = Some("memory".into());
-        let inv = build(ProviderKind::Claude, &s, &opts("bypassPermissions"), dir.path()).unwrap();
+        let inv = build(
+            ProviderKind::Claude,
+            &s,
+            &opts("bypassPermissions"),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!(
             inv.args,
             [
-                "-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages",
-                "--model", "sonnet", "--permission-mode", "bypassPermissions", "--effort", "high",
-                "--append-system-prompt", "memory", "--", "--help me"
+                "-p",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--include-partial-messages",
+                "--model",
+                "sonnet",
+                "--permission-mode",
+                "bypassPermissions",
+                "--effort",
+                "high",
+                "--append-system-prompt",
+                "memory",
+                "--",
+                "--help me"
             ]
         );
         assert_eq!(inv.env, [("IS_SANDBOX".to_owned(), "1".to_owned())]);
@@ -313,11 +344,20 @@ mod tests {
         let mut s = spec("hi");
         s.append_system_prompt = Some("x".repeat(INLINE_APPEND_LIMIT + 1));
         let inv = build(ProviderKind::Claude, &s, &opts("default"), dir.path()).unwrap();
-        let i = inv.args.iter().position(|a| a == "--append-system-prompt-file").unwrap();
+        let i = inv
+            .args
+            .iter()
+            .position(|a| a == "--append-system-prompt-file")
+            .unwrap();
         let path = PathBuf::from(&inv.args[i + 1]);
-        assert_eq!(std::fs::read_to_string(&path).unwrap().len(), INLINE_APPEND_LIMIT + 1);
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().len(),
+            INLINE_APPEND_LIMIT + 1
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(inv.temp_files, [path]);
     }
 
@@ -327,22 +367,46 @@ mod tests {
         let mut s = spec("hi");
         s.model = Some("gpt-5.5".into());
         s.effort = Some("high".into());
-        let inv = build(ProviderKind::Codex, &s, &opts("bypassPermissions"), dir.path()).unwrap();
+        let inv = build(
+            ProviderKind::Codex,
+            &s,
+            &opts("bypassPermissions"),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!(
             inv.args,
             [
-                "exec", "--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
-                "-m", "gpt-5.5", "-c", "model_reasoning_effort=\"high\"", "--", "hi"
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "-m",
+                "gpt-5.5",
+                "-c",
+                "model_reasoning_effort=\"high\"",
+                "--",
+                "hi"
             ]
         );
         s.resume = Some("0199".into());
         s.append_system_prompt = Some("say \"hi\"\nplease".into());
         let inv = build(ProviderKind::Codex, &s, &opts("default"), dir.path()).unwrap();
         assert!(inv.args.windows(2).any(|w| w == ["--sandbox", "read-only"]));
-        assert!(inv.args.contains(&"developer_instructions=\"say \\\"hi\\\"\\nplease\"".to_owned()));
-        assert_eq!(inv.args[inv.args.len() - 4..], ["resume", "0199", "--", "hi"]);
+        assert!(
+            inv.args
+                .contains(&"developer_instructions=\"say \\\"hi\\\"\\nplease\"".to_owned())
+        );
+        assert_eq!(
+            inv.args[inv.args.len() - 4..],
+            ["resume", "0199", "--", "hi"]
+        );
         let inv = build(ProviderKind::Codex, &s, &opts("acceptEdits"), dir.path()).unwrap();
-        assert!(inv.args.windows(2).any(|w| w == ["--sandbox", "workspace-write"]));
+        assert!(
+            inv.args
+                .windows(2)
+                .any(|w| w == ["--sandbox", "workspace-write"])
+        );
     }
 
     #[test]
@@ -358,13 +422,23 @@ mod tests {
         assert_eq!(
             inv.args[..9],
             [
-                "--output-format", "stream-json", "-m", "flash", "--approval-mode", "yolo",
-                "--resume", "id1", "--include-directories"
+                "--output-format",
+                "stream-json",
+                "-m",
+                "flash",
+                "--approval-mode",
+                "yolo",
+                "--resume",
+                "id1",
+                "--include-directories"
             ]
         );
         let last = inv.args.last().unwrap();
         assert!(last.starts_with("--prompt=[SYSTEM CONTEXT FROM DUCTOR]\nMEM\n"));
         assert!(last.ends_with("\n\n-x hi"));
-        assert_eq!(inv.env, [("GEMINI_CLI_NO_RELAUNCH".to_owned(), "true".to_owned())]);
+        assert_eq!(
+            inv.env,
+            [("GEMINI_CLI_NO_RELAUNCH".to_owned(), "true".to_owned())]
+        );
     }
 }

@@ -56,8 +56,14 @@ impl TurnIdentity {
                 "DUCTOR_AGENT_ROLE".to_owned(),
                 if self.is_main { "main" } else { "sub" }.to_owned(),
             ),
-            ("DUCTOR_HOME".to_owned(), self.agent_home.display().to_string()),
-            ("DUCTOR_ROOT".to_owned(), self.main_home.display().to_string()),
+            (
+                "DUCTOR_HOME".to_owned(),
+                self.agent_home.display().to_string(),
+            ),
+            (
+                "DUCTOR_ROOT".to_owned(),
+                self.main_home.display().to_string(),
+            ),
             (
                 "DUCTOR_SHARED_MEMORY_PATH".to_owned(),
                 self.main_home.join("SHAREDMEMORY.md").display().to_string(),
@@ -74,7 +80,10 @@ impl TurnIdentity {
             v.push(("DUCTOR_TASK_ID".into(), id.clone()));
         }
         if !self.transcribe_command.is_empty() {
-            v.push(("DUCTOR_TRANSCRIBE_COMMAND".into(), self.transcribe_command.clone()));
+            v.push((
+                "DUCTOR_TRANSCRIBE_COMMAND".into(),
+                self.transcribe_command.clone(),
+            ));
         }
         if !self.video_transcribe_command.is_empty() {
             v.push((
@@ -149,14 +158,23 @@ mod tests {
             topic_id: Some(7),
             ..TurnIdentity::default()
         };
-        let env = child_env(base, &ident.vars(), &dotenv, &[], Some(Path::new("/opt/ductor/bin")));
+        let env = child_env(
+            base,
+            &ident.vars(),
+            &dotenv,
+            &[],
+            Some(Path::new("/opt/ductor/bin")),
+        );
         assert!(get(&env, "CLAUDECODE").is_none());
         assert_eq!(get(&env, "API_KEY").unwrap(), "real");
         assert_eq!(get(&env, "OTHER").unwrap(), "x");
         assert_eq!(get(&env, "DUCTOR_CHAT_ID").unwrap(), "42");
         assert_eq!(get(&env, "DUCTOR_TOPIC_ID").unwrap(), "7");
         assert_eq!(get(&env, "DUCTOR_AGENT_ROLE").unwrap(), "sub");
-        assert_eq!(get(&env, "DUCTOR_SHARED_MEMORY_PATH").unwrap(), "/h/SHAREDMEMORY.md");
+        assert_eq!(
+            get(&env, "DUCTOR_SHARED_MEMORY_PATH").unwrap(),
+            "/h/SHAREDMEMORY.md"
+        );
         assert_eq!(get(&env, "PATH").unwrap(), "/opt/ductor/bin:/usr/bin");
         assert!(get(&env, "DUCTOR_TASK_ID").is_none());
     }

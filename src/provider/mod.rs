@@ -5,10 +5,15 @@
 //! session files: callers hand in a prompt and options and get events back.
 
 pub mod auth;
+pub mod command;
 pub mod directives;
+pub mod env;
 pub mod event;
 pub mod models;
 pub mod parse;
+pub mod rules;
+pub mod runner;
+pub mod shim;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

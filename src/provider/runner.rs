@@ -181,7 +181,11 @@ fn failed(kind: FailureKind, detail: impl Into<String>) -> Outcome {
 
 /// Runs the turn to its end. Events go to `events` as they are parsed (a closed
 /// receiver does not stop the run); `cancel` stops it politely, then by force.
-pub async fn run(req: RunRequest, events: mpsc::Sender<Event>, cancel: CancellationToken) -> Outcome {
+pub async fn run(
+    req: RunRequest,
+    events: mpsc::Sender<Event>,
+    cancel: CancellationToken,
+) -> Outcome {
     let outcome = run_inner(&req, &events, &cancel).await;
     for f in &req.invocation.temp_files {
         let _ = std::fs::remove_file(f);
@@ -189,13 +193,13 @@ pub async fn run(req: RunRequest, events: mpsc::Sender<Event>, cancel: Cancellat
     outcome
 }
 
-async fn run_inner(req: &RunRequest, events: &mpsc::Sender<Event>, cancel: &CancellationToken) -> Outcome {
+fn spawn(req: &RunRequest) -> Result<tokio::process::Child, Outcome> {
     let program = &req.invocation.program;
     let Some(resolved) = resolve_program(program, &req.env) else {
-        return failed(
+        return Err(failed(
             FailureKind::CliMissing,
             format!("`{program}` was not found on PATH"),
-        );
+        ));
     };
     let mut cmd = match &req.reaper {
         Some(reaper) => {
@@ -214,15 +218,92 @@ async fn run_inner(req: &RunRequest, events: &mpsc::Sender<Event>, cancel: &Canc
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return failed(FailureKind::CliMissing, format!("cannot start `{program}`: {e}"));
+    cmd.spawn().map_err(|e| {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            FailureKind::CliMissing
+        } else {
+            FailureKind::Crashed
+        };
+        failed(kind, format!("cannot start `{program}`: {e}"))
+    })
+}
+
+/// Deadline bookkeeping of one run.
+struct Clock {
+    started: Instant,
+    deadline: Instant,
+    extensions: u32,
+    last_output: Instant,
+    kill_at: Option<Instant>,
+}
+
+/// What the timer decided.
+enum Tick {
+    Nothing,
+    Kill,
+    TimedOut,
+}
+
+impl Clock {
+    fn new(policy: &TimeoutPolicy) -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            deadline: now + policy.base,
+            extensions: 0,
+            last_output: now,
+            kill_at: None,
         }
-        Err(e) => return failed(FailureKind::Crashed, format!("cannot start `{program}`: {e}")),
+    }
+
+    fn next_wake(&self) -> Instant {
+        self.kill_at.map_or(self.deadline, |k| k.min(self.deadline))
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_hours(24)
+    }
+
+    fn tick(&mut self, policy: &TimeoutPolicy, stopping: bool) -> Tick {
+        let now = Instant::now();
+        if self.kill_at.is_some_and(|k| now >= k) {
+            self.kill_at = None;
+            self.deadline = Self::far();
+            return Tick::Kill;
+        }
+        if now < self.deadline {
+            return Tick::Nothing;
+        }
+        if stopping {
+            self.deadline = Self::far();
+            return Tick::Nothing;
+        }
+        let active = self.last_output.elapsed() <= ACTIVITY_WINDOW;
+        if policy.extend_on_activity && active && self.extensions < policy.max_extensions {
+            self.extensions += 1;
+            self.deadline += policy.extension;
+            tracing::info!(
+                extensions = self.extensions,
+                "CLI still active; timeout extended"
+            );
+            return Tick::Nothing;
+        }
+        self.deadline = Self::far();
+        Tick::TimedOut
+    }
+}
+
+async fn run_inner(
+    req: &RunRequest,
+    events: &mpsc::Sender<Event>,
+    cancel: &CancellationToken,
+) -> Outcome {
+    let mut child = match spawn(req) {
+        Ok(c) => c,
+        Err(outcome) => return outcome,
     };
     let pgid = child.id().map_or(0, |p| p as i32);
-    let span = tracing::info_span!("run", cli = %program, pid = pgid);
+    let span = tracing::info_span!("run", cli = %req.invocation.program, pid = pgid);
     let _enter = span.enter();
     tracing::debug!(cwd = %req.cwd.display(), "CLI started");
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -234,28 +315,24 @@ async fn run_inner(req: &RunRequest, events: &mpsc::Sender<Event>, cancel: &Canc
     let mut parser = parse::parser_for(req.provider);
     let mut out = Vec::new();
     let mut end = RunEnd::default();
-    let started = Instant::now();
-    let mut deadline = started + req.timeout.base;
-    let mut extensions = 0;
-    let mut last_output = started;
-    let mut kill_at: Option<Instant> = None;
+    let mut clock = Clock::new(&req.timeout);
     let mut stdout_open = true;
     let status = loop {
-        let sleep_until = kill_at.map_or(deadline, |k| k.min(deadline));
         tokio::select! {
             line = lines.next(), if stdout_open => match line {
-                Ok(Some(Ok(line))) => {
-                    last_output = Instant::now();
-                    parser.line(&line, &mut out);
+                Ok(Some(line)) => {
+                    clock.last_output = Instant::now();
+                    match line {
+                        Ok(line) => parser.line(&line, &mut out),
+                        Err(len) => {
+                            tracing::warn!(len, "CLI output line over {MAX_LINE} bytes skipped");
+                            let message = format!("skipped an output line of {len} bytes (limit {MAX_LINE})");
+                            out.push(Event::Warning { message });
+                        }
+                    }
                     for ev in out.drain(..) {
                         let _ = events.send(ev).await;
                     }
-                }
-                Ok(Some(Err(len))) => {
-                    last_output = Instant::now();
-                    tracing::warn!(len, "CLI output line over {MAX_LINE} bytes skipped");
-                    let message = format!("skipped an output line of {len} bytes (limit {MAX_LINE})");
-                    let _ = events.send(Event::Warning { message }).await;
                 }
                 Ok(None) | Err(_) => stdout_open = false,
             },
@@ -264,61 +341,71 @@ async fn run_inner(req: &RunRequest, events: &mpsc::Sender<Event>, cancel: &Canc
                 tracing::info!("cancelling CLI run");
                 end.cancelled = true;
                 procs_signal(pgid, polite_signal(req.provider));
-                kill_at = Some(Instant::now() + CANCEL_GRACE);
+                clock.kill_at = Some(Instant::now() + CANCEL_GRACE);
             }
-            () = tokio::time::sleep_until(sleep_until) => {
-                if kill_at.is_some_and(|k| Instant::now() >= k) {
-                    tracing::warn!("CLI did not stop in time; killing its process group");
-                    procs_kill(pgid);
-                    kill_at = None;
-                    deadline = Instant::now() + Duration::from_secs(3600);
-                } else if Instant::now() >= deadline && !end.timed_out && !end.cancelled {
-                    let active = last_output.elapsed() <= ACTIVITY_WINDOW;
-                    if req.timeout.extend_on_activity && active && extensions < req.timeout.max_extensions {
-                        extensions += 1;
-                        deadline += req.timeout.extension;
-                        tracing::info!(extensions, "CLI still active; timeout extended");
-                    } else {
-                        tracing::warn!(after = ?started.elapsed(), "CLI run timed out");
+            () = tokio::time::sleep_until(clock.next_wake()) => {
+                match clock.tick(&req.timeout, end.cancelled || end.timed_out) {
+                    Tick::Nothing => {}
+                    Tick::Kill => {
+                        tracing::warn!("CLI did not stop in time; killing its process group");
+                        procs_kill(pgid);
+                    }
+                    Tick::TimedOut => {
+                        tracing::warn!(after = ?clock.started.elapsed(), "CLI run timed out");
                         end.timed_out = true;
                         procs_signal(pgid, polite_signal(req.provider));
-                        kill_at = Some(Instant::now() + Duration::from_secs(2));
+                        clock.kill_at = Some(Instant::now() + Duration::from_secs(2));
                     }
-                } else if Instant::now() >= deadline {
-                    deadline = Instant::now() + Duration::from_secs(3600);
                 }
             }
         }
     };
     procs_kill(pgid);
     end.stderr_tail = stderr_task.await.unwrap_or_default();
-    match status {
-        Ok(st) => {
-            use std::os::unix::process::ExitStatusExt;
-            end.exit_code = st.code();
-            end.signal = st.signal();
-            // The reaper reports a signal death as 128 + signal.
-            if req.reaper.is_some() {
-                if let Some(code) = st.code().filter(|c| (129..160).contains(c)) {
-                    end.exit_code = None;
-                    end.signal = Some(code - 128);
-                }
-                if st.code() == Some(super::shim::EXIT_NOT_FOUND) && !end.cancelled {
-                    return failed(FailureKind::CliMissing, end.stderr_tail.trim().to_owned());
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "waiting for the CLI failed"),
+    if let Some(missing) = record_exit(req, status, &mut end) {
+        return missing;
     }
     let outcome = parser.finish(&end);
     tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        elapsed_ms = clock.started.elapsed().as_millis() as u64,
         exit = ?end.exit_code,
         signal = ?end.signal,
         outcome = outcome_kind(&outcome),
         "CLI run ended"
     );
     outcome
+}
+
+/// Fills the exit code/signal into `end` (undoing the reaper's `128 + signal`).
+/// Returns an outcome when the reaper could not start the CLI at all.
+fn record_exit(
+    req: &RunRequest,
+    status: std::io::Result<std::process::ExitStatus>,
+    end: &mut RunEnd,
+) -> Option<Outcome> {
+    use std::os::unix::process::ExitStatusExt;
+    let st = match status {
+        Ok(st) => st,
+        Err(e) => {
+            tracing::warn!(error = %e, "waiting for the CLI failed");
+            return None;
+        }
+    };
+    end.exit_code = st.code();
+    end.signal = st.signal();
+    if req.reaper.is_some() {
+        if let Some(code) = st.code().filter(|c| (129..160).contains(c)) {
+            end.exit_code = None;
+            end.signal = Some(code - 128);
+        }
+        if st.code() == Some(super::shim::EXIT_NOT_FOUND) && !end.cancelled {
+            return Some(failed(
+                FailureKind::CliMissing,
+                end.stderr_tail.trim().to_owned(),
+            ));
+        }
+    }
+    None
 }
 
 fn outcome_kind(o: &Outcome) -> &'static str {
@@ -378,6 +465,15 @@ mod tests {
         };
         let (tx, _rx) = mpsc::channel(8);
         let out = run(req, tx, CancellationToken::new()).await;
-        assert!(matches!(out, Outcome::Failed { kind: FailureKind::CliMissing, .. }), "{out:?}");
+        assert!(
+            matches!(
+                out,
+                Outcome::Failed {
+                    kind: FailureKind::CliMissing,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
     }
 }

@@ -16,6 +16,7 @@ use crate::procs;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 /// Exit code when the CLI could not be started (like a shell's "command not found").
@@ -25,7 +26,11 @@ extern "C" fn ignore(_: nix::libc::c_int) {}
 
 fn install_ignore_handlers() {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
-    let action = SigAction::new(SigHandler::Handler(ignore), SaFlags::SA_RESTART, SigSet::empty());
+    let action = SigAction::new(
+        SigHandler::Handler(ignore),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         // SAFETY: `ignore` is async-signal-safe (it does nothing). A handler, unlike
         // SIG_IGN, is reset to the default by exec, so the CLI keeps normal signals.
@@ -50,7 +55,6 @@ pub fn run(program: &OsString, args: &[OsString]) -> i32 {
         }
     };
     kill_leftovers(Duration::from_secs(5));
-    use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => code,
         (None, Some(sig)) => 128 + sig,

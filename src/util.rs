@@ -1,0 +1,41 @@
+//! Small helpers shared across modules.
+
+use std::fmt::Write as _;
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// `n` random bytes as lower-case hex (ids, temp file names).
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    // getrandom only fails when the OS has no entropy source at all.
+    if getrandom::fill(&mut bytes).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (t >> ((i % 16) * 8)) as u8 ^ std::process::id() as u8;
+        }
+    }
+    hex(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_random() {
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+        let a = random_hex(4);
+        assert_eq!(a.len(), 8);
+        assert_ne!(a, random_hex(4));
+    }
+}
