@@ -3,12 +3,14 @@
 //! # Layout
 //! - [`paths`]: the single source of every path in the ductor home.
 //! - [`store`]: atomic writes, strict config reads, forgiving state loads.
+//! - [`persist`]: a state file with one writer task.
 //! - [`config`]: `config.json`, `agents.json`, `.env`.
 //! - [`state`]: wire shapes of the state files (`sessions.json`, ...).
 //! - [`home`]: the embedded `defaults/` template and home seeding.
 //! - [`ipc`]: the local-socket bus contract, framing and client.
 //! - [`supervisor`]: the `ductor` process: PID lock, bus hub, agent processes.
 //! - [`agent`]: the `ductor-agent` process: one bot.
+//! - [`session`]: conversations: session actors, `sessions.json`, in-flight turns.
 //! - [`provider`]: the provider CLIs: command building, stream parsing, one event stream.
 //! - [`transport`]: chat transports (Telegram) and their formatting.
 //! - [`cli`]: the `ductor` command line.
@@ -22,9 +24,11 @@ pub mod home;
 pub mod ipc;
 pub mod logging;
 pub mod paths;
+pub mod persist;
 pub mod procs;
 pub mod provider;
 pub mod secret;
+pub mod session;
 pub mod state;
 pub mod store;
 pub mod supervisor;
