@@ -193,7 +193,7 @@ impl SessionStore {
             return;
         };
         self.with_record(key, |r| {
-            r.provider_sessions.entry(provider.to_string()).or_default().session_id = id.to_owned();
+            id.clone_into(&mut r.provider_sessions.entry(provider.to_string()).or_default().session_id);
             r.last_active = freshness::format_time(now);
         });
     }
@@ -215,8 +215,8 @@ impl SessionStore {
             }
             if let Some(Lenient::Ok(r)) = file.0.get_mut(&skey) {
                 r.provider = target.provider.to_string();
-                r.model = target.model.clone();
-                r.reasoning_effort = target.effort.clone();
+                r.model.clone_from(&target.model);
+                r.reasoning_effort.clone_from(&target.effort);
             }
         });
     }
