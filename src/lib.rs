@@ -7,6 +7,7 @@
 //! - [`config`]: `config.json`, `agents.json`, `.env`.
 //! - [`state`]: wire shapes of the state files (`sessions.json`, ...).
 //! - [`home`]: the embedded `defaults/` template and home seeding.
+//! - [`i18n`]: UI strings per language.
 //! - [`ipc`]: the local-socket bus contract, framing and client.
 //! - [`supervisor`]: the `ductor` process: PID lock, bus hub, agent processes.
 //! - [`agent`]: the `ductor-agent` process: one bot.
@@ -21,6 +22,7 @@ pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod home;
+pub mod i18n;
 pub mod ipc;
 pub mod logging;
 pub mod paths;

@@ -20,7 +20,7 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
             payload: p.payload,
         }),
         Body::StopAll(_) => {
-            let count = stop_all(ctx);
+            let count = ctx.sessions.stop_everything().await;
             tracing::info!(count, "stop_all: stopped runs");
             Body::Stopped(Stopped { count, agents: 1 })
         }
@@ -49,9 +49,4 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
     if let Err(e) = ctx.bus.reply(env.id, answer).await {
         tracing::debug!(error = %e, "could not answer bus request");
     }
-}
-
-/// Stops every run of this agent; returns how many were stopped.
-fn stop_all(_ctx: &AgentContext) -> u32 {
-    0
 }

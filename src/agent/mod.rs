@@ -10,6 +10,8 @@ pub mod cli_run;
 pub mod run_once;
 
 use crate::config::{self, AgentConfig, ConfigError};
+use crate::session::{SessionManager, TurnEnv};
+use std::sync::Arc;
 use crate::ipc::message::PeerRole;
 use crate::ipc::{BusClient, IpcError};
 use crate::paths::{AgentPaths, Home, MAIN_AGENT};
@@ -73,10 +75,10 @@ pub fn load_config(home: &Home, name: &str) -> Result<AgentConfig, AgentError> {
 pub struct AgentContext {
     /// This agent's paths.
     pub paths: AgentPaths,
-    /// This agent's config.
-    pub config: AgentConfig,
     /// The bus.
     pub bus: BusClient,
+    /// The conversations of this agent.
+    pub sessions: SessionManager,
     /// Cancelled when the agent shuts down.
     pub shutdown: CancellationToken,
 }
@@ -101,13 +103,16 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     deploy_rule_files(&paths);
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
+    let transports = config.transports.clone();
+    let env = Arc::new(TurnEnv::new(paths.clone(), config, Some(bus.clone())));
     let ctx = AgentContext {
         paths,
-        config,
         bus,
+        sessions: SessionManager::new(env),
         shutdown: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
+    let transport = spawn_transports(&ctx, &transports);
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }
@@ -117,9 +122,39 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         }
         () = ctx.shutdown.cancelled() => 0,
         _ = bus_task => { tracing::info!("supervisor gone: shutting down"); 0 }
+        code = transport => code,
     };
     ctx.shutdown.cancel();
+    ctx.sessions.shutdown(Duration::from_secs(7)).await;
     Ok(code)
+}
+
+/// Starts the chat transports; the future resolves with an exit code if one of them
+/// cannot run (a refused bot token is a configuration error).
+fn spawn_transports(ctx: &AgentContext, transports: &[String]) -> impl std::future::Future<Output = i32> + use<> {
+    let telegram = transports.iter().any(|t| t == "telegram").then(|| {
+        tokio::spawn(crate::transport::telegram::run(
+            ctx.sessions.clone(),
+            Some(ctx.bus.clone()),
+            ctx.shutdown.child_token(),
+        ))
+    });
+    async move {
+        let Some(task) = telegram else {
+            return std::future::pending().await;
+        };
+        match task.await {
+            Ok(Ok(())) => std::future::pending().await,
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                policy::EXIT_CONFIG
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the Telegram transport failed");
+                1
+            }
+        }
+    }
 }
 
 /// Writes the workspace rule files of the providers that can run here.

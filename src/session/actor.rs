@@ -20,6 +20,7 @@ enum Cmd {
         reply: oneshot::Sender<StopReport>,
     },
     IsBusy(oneshot::Sender<bool>),
+    Exclusive(Box<dyn FnOnce() + Send>, oneshot::Sender<bool>),
 }
 
 /// Handle to one conversation's actor.
@@ -56,6 +57,17 @@ impl SessionHandle {
             return StopReport::default();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Stops the running turn, waits until it has ended, then runs `f` (state changes
+    /// like `/new` that must not race a turn recording its result). Returns whether a
+    /// turn was stopped.
+    pub async fn exclusive(&self, f: Box<dyn FnOnce() + Send>) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Cmd::Exclusive(f, tx)).await.is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 
     /// Whether a turn runs right now.
@@ -172,6 +184,19 @@ impl Actor {
             }
             Cmd::IsBusy(reply) => {
                 let _ = reply.send(self.running.is_some());
+            }
+            Cmd::Exclusive(f, reply) => {
+                let stopped = match self.running.take() {
+                    Some(r) => {
+                        r.cancel.cancel();
+                        let _ = r.task.await;
+                        true
+                    }
+                    None => false,
+                };
+                f();
+                let _ = reply.send(stopped);
+                self.start_next();
             }
         }
     }

@@ -84,6 +84,7 @@ pub struct TurnEnv {
     pub inflight: InflightStore,
     /// The bus (for the agent roster); `None` when running without a supervisor.
     pub bus: Option<BusClient>,
+    shutting_down: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for TurnEnv {
@@ -101,6 +102,7 @@ impl TurnEnv {
             paths,
             config: RwLock::new(Arc::new(config)),
             bus,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -112,6 +114,12 @@ impl TurnEnv {
     /// Replaces the config (hot reload, `/model`).
     pub fn set_config(&self, config: AgentConfig) {
         *self.config.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
+    }
+
+    /// Whether the agent is shutting down (interrupted turns stay in-flight so the
+    /// next start can offer to retry them).
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
     }
 
     /// The configured default provider/model/effort.
@@ -267,6 +275,35 @@ impl SessionManager {
             }
         }
         n
+    }
+
+    /// Stops the running turn of `key` (waiting until it ended), then runs `f`.
+    /// Returns whether a turn was stopped.
+    pub async fn exclusive(&self, key: &SessionKey, f: impl FnOnce() + Send + 'static) -> bool {
+        self.actor(key).exclusive(Box::new(f)).await
+    }
+
+    /// Shutdown: stops every turn (they stay recorded as in-flight), waits up to
+    /// `limit` for them to end, and flushes the state files.
+    pub async fn shutdown(&self, limit: std::time::Duration) {
+        self.env.shutting_down.store(true, Ordering::Relaxed);
+        let stopped = self.stop_everything().await;
+        let start = std::time::Instant::now();
+        let actors: Vec<SessionHandle> = self
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for a in actors {
+            while a.is_busy().await && start.elapsed() < limit {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        tracing::info!(stopped, "turns stopped for shutdown");
+        self.env.sessions.flush().await;
+        self.env.inflight.flush().await;
     }
 
     /// Whether a turn of `key` is running right now.

@@ -88,6 +88,10 @@ pub async fn run_turn(env: Arc<TurnEnv>, key: SessionKey, req: TurnRequest, canc
             }
         }
     }
+    if env.shutting_down() {
+        // Leave the in-flight record: the next start offers a Retry.
+        return;
+    }
     env.inflight.complete(&key);
     let _ = updates
         .send(TurnUpdate::Finished(Box::new(TurnFinish {

@@ -1,0 +1,168 @@
+//! Routing of updates (§6.1): authorisation first (unauthorised input is counted
+//! and otherwise ignored), duplicates dropped, group addressing, commands, then the
+//! message becomes a turn for its conversation's session actor.
+
+use super::activity::ChatInfo;
+use super::auth::{self, ChatKind};
+use super::incoming::{Incoming, addressed_text, parse_command};
+use super::{Telegram, callbacks, commands, render};
+use crate::session::TurnRequest;
+use crate::state::sessions::SessionKey;
+use crate::transport::chat_api::ChatTarget;
+use std::sync::Arc;
+use teloxide::types::{Message, Update, UpdateKind};
+use tokio::sync::mpsc;
+
+/// Whether a raw message would be served (used to count old backlog messages).
+pub fn is_authorised_message(tg: &Telegram, msg: &Message) -> bool {
+    let inc = Incoming::from_message(msg, tg.me.id);
+    auth::allowed(&tg.env().config(), inc.chat_kind, inc.chat_id, inc.user_id)
+}
+
+/// Handles one update.
+pub async fn update(tg: &Arc<Telegram>, update: Update) {
+    match update.kind {
+        UpdateKind::Message(msg) => message(tg, &msg).await,
+        UpdateKind::CallbackQuery(q) => callbacks::handle(tg, q).await,
+        UpdateKind::MyChatMember(m) => {
+            let allowed = tg.env().config().allowed_group_ids.contains(&m.chat.id.0);
+            let status = if m.new_chat_member.is_present() {
+                "active"
+            } else if m.new_chat_member.is_banned() {
+                "kicked"
+            } else {
+                "left"
+            };
+            let title = m.chat.title().unwrap_or_default().to_owned();
+            tg.activity.membership(
+                ChatInfo {
+                    chat_id: m.chat.id.0,
+                    chat_type: if m.chat.is_supergroup() { "supergroup" } else { "group" },
+                    title: &title,
+                },
+                status,
+                allowed,
+            );
+        }
+        other => tracing::debug!(kind = ?std::mem::discriminant(&other), "update ignored"),
+    }
+}
+
+fn info(inc: &Incoming) -> ChatInfo<'_> {
+    ChatInfo {
+        chat_id: inc.chat_id,
+        chat_type: inc.chat_type,
+        title: &inc.chat_title,
+    }
+}
+
+/// The conversation key of a message.
+pub fn key_of(inc: &Incoming) -> SessionKey {
+    SessionKey::telegram(inc.chat_id, inc.thread_id)
+}
+
+async fn message(tg: &Arc<Telegram>, msg: &Message) {
+    let inc = Incoming::from_message(msg, tg.me.id);
+    if inc.from_bot {
+        return;
+    }
+    let config = tg.env().config();
+    if !auth::allowed(&config, inc.chat_kind, inc.chat_id, inc.user_id) {
+        tracing::info!(chat = inc.chat_id, user = ?inc.user_id, "ignored message from an unauthorised chat or user");
+        tg.activity.rejected(info(&inc));
+        return;
+    }
+    if !tg
+        .dedup
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .first_time(inc.chat_id, inc.message_id)
+    {
+        tracing::debug!(chat = inc.chat_id, message = inc.message_id, "duplicate update dropped");
+        return;
+    }
+    tg.activity.seen(info(&inc));
+    if let Some(name) = &inc.topic_name {
+        tg.env().sessions.set_topic_name(&key_of(&inc), name);
+        return;
+    }
+    // `/cmd@otherbot` is for another bot, in groups and in private chats alike.
+    let for_other_bot = parse_command(&inc.text, &tg.me.username).is_none()
+        && inc.text.starts_with('/')
+        && inc.text.split_whitespace().next().is_some_and(|c| c.contains('@'));
+    if for_other_bot {
+        return;
+    }
+    let mut text = inc.text.clone();
+    if inc.chat_kind == ChatKind::Group {
+        let (addressed, stripped) = addressed_text(&inc, &tg.me.username);
+        if config.group_mention_only && !addressed {
+            return;
+        }
+        text = stripped;
+    }
+    if let Some((cmd, args)) = parse_command(&text, &tg.me.username)
+        && commands::handle(tg, &inc, &cmd, args).await
+    {
+        return;
+    }
+    if config.abort_words && commands::is_abort_word(&text) {
+        commands::stop(tg, &inc).await;
+        return;
+    }
+    let prompt = build_prompt(&inc, &text);
+    if prompt.trim().is_empty() {
+        return;
+    }
+    submit(tg, &inc, prompt).await;
+}
+
+/// The prompt for a message: the quoted message first when the user replied to one.
+fn build_prompt(inc: &Incoming, text: &str) -> String {
+    match &inc.reply_to {
+        Some(q) if !q.text.trim().is_empty() => {
+            let quoted: String = q
+                .text
+                .lines()
+                .map(|l| format!("> {l}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            format!("The user is replying to this quoted message:\n{quoted}\n\nThe user's message:\n{text}")
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// Starts a turn for `inc` with `prompt` and renders it.
+pub async fn submit(tg: &Arc<Telegram>, inc: &Incoming, prompt: String) {
+    submit_to(tg, key_of(inc), Some(inc.message_id), prompt, None, false).await;
+}
+
+/// Starts a turn in conversation `key`, replying to `reply_to`.
+pub async fn submit_to(
+    tg: &Arc<Telegram>,
+    key: SessionKey,
+    reply_to: Option<i64>,
+    prompt: String,
+    target_override: Option<crate::session::store::Target>,
+    is_recovery: bool,
+) {
+    let (tx, rx) = mpsc::channel(256);
+    let target = ChatTarget {
+        chat_id: key.chat_id,
+        thread_id: key.topic_id,
+    };
+    tokio::spawn(render::turn(tg.clone(), target, reply_to, rx));
+    tg.sessions
+        .submit(
+            &key,
+            TurnRequest {
+                prompt,
+                target_override,
+                reply_to,
+                is_recovery,
+                updates: tx,
+            },
+        )
+        .await;
+}

@@ -1,0 +1,263 @@
+//! Incoming Telegram messages reduced to what ductor uses, so the rest of the
+//! transport does not depend on teloxide's types.
+
+use super::auth::ChatKind;
+use chrono::{DateTime, Utc};
+use teloxide::types::{Message, MessageKind};
+
+/// The message a user replied to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quoted {
+    /// Its id.
+    pub message_id: i64,
+    /// Whether the bot wrote it.
+    pub from_bot: bool,
+    /// Its text or caption (or the selected quote).
+    pub text: String,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Telegram file id (for `getFile`).
+    pub file_id: String,
+    /// Stable unique id (for file names).
+    pub unique_id: String,
+    /// `photo`, `document`, `voice`, `audio`, `video`, `video_note`, `sticker`.
+    pub kind: &'static str,
+    /// Original file name, when Telegram has one.
+    pub file_name: Option<String>,
+    /// MIME type announced by Telegram.
+    pub mime: Option<String>,
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+}
+
+/// One incoming message.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// Chat id.
+    pub chat_id: i64,
+    /// Chat kind.
+    pub chat_kind: ChatKind,
+    /// `private`, `group`, `supergroup`, `channel`.
+    pub chat_type: &'static str,
+    /// Chat title (groups) or the user's name (private).
+    pub chat_title: String,
+    /// Forum topic of the message (only for topic messages).
+    pub thread_id: Option<i64>,
+    /// Message id.
+    pub message_id: i64,
+    /// Sender id.
+    pub user_id: Option<i64>,
+    /// Sender's first name.
+    pub first_name: String,
+    /// Whether the sender is a bot.
+    pub from_bot: bool,
+    /// When Telegram received it.
+    pub date: DateTime<Utc>,
+    /// Text or caption.
+    pub text: String,
+    /// Whether the text came from a caption.
+    pub is_caption: bool,
+    /// The message replied to.
+    pub reply_to: Option<Quoted>,
+    /// A forum topic was created or renamed: its name.
+    pub topic_name: Option<String>,
+    /// An attached file.
+    pub attachment: Option<Attachment>,
+}
+
+fn chat_kind(msg: &Message) -> (ChatKind, &'static str) {
+    let chat = &msg.chat;
+    if chat.is_private() {
+        (ChatKind::Private, "private")
+    } else if chat.is_channel() {
+        (ChatKind::Channel, "channel")
+    } else if chat.is_supergroup() {
+        (ChatKind::Group, "supergroup")
+    } else {
+        (ChatKind::Group, "group")
+    }
+}
+
+fn attachment(msg: &Message) -> Option<Attachment> {
+    if let Some(sizes) = msg.photo() {
+        let best = sizes.iter().max_by_key(|p| u64::from(p.width) * u64::from(p.height))?;
+        return Some(Attachment {
+            file_id: best.file.id.0.clone(),
+            unique_id: best.file.unique_id.0.clone(),
+            kind: "photo",
+            file_name: None,
+            mime: Some("image/jpeg".into()),
+            size: Some(u64::from(best.file.size)),
+        });
+    }
+    if let Some(d) = msg.document() {
+        return Some(Attachment {
+            file_id: d.file.id.0.clone(),
+            unique_id: d.file.unique_id.0.clone(),
+            kind: "document",
+            file_name: d.file_name.clone(),
+            mime: d.mime_type.as_ref().map(ToString::to_string),
+            size: Some(u64::from(d.file.size)),
+        });
+    }
+    if let Some(v) = msg.voice() {
+        return Some(Attachment {
+            file_id: v.file.id.0.clone(),
+            unique_id: v.file.unique_id.0.clone(),
+            kind: "voice",
+            file_name: None,
+            mime: v.mime_type.as_ref().map(ToString::to_string),
+            size: Some(u64::from(v.file.size)),
+        });
+    }
+    if let Some(a) = msg.audio() {
+        return Some(Attachment {
+            file_id: a.file.id.0.clone(),
+            unique_id: a.file.unique_id.0.clone(),
+            kind: "audio",
+            file_name: a.file_name.clone(),
+            mime: a.mime_type.as_ref().map(ToString::to_string),
+            size: Some(u64::from(a.file.size)),
+        });
+    }
+    if let Some(v) = msg.video() {
+        return Some(Attachment {
+            file_id: v.file.id.0.clone(),
+            unique_id: v.file.unique_id.0.clone(),
+            kind: "video",
+            file_name: v.file_name.clone(),
+            mime: v.mime_type.as_ref().map(ToString::to_string),
+            size: Some(u64::from(v.file.size)),
+        });
+    }
+    if let Some(v) = msg.video_note() {
+        return Some(Attachment {
+            file_id: v.file.id.0.clone(),
+            unique_id: v.file.unique_id.0.clone(),
+            kind: "video_note",
+            file_name: None,
+            mime: Some("video/mp4".into()),
+            size: Some(u64::from(v.file.size)),
+        });
+    }
+    if let Some(s) = msg.sticker() {
+        return Some(Attachment {
+            file_id: s.file.id.0.clone(),
+            unique_id: s.file.unique_id.0.clone(),
+            kind: "sticker",
+            file_name: None,
+            mime: None,
+            size: Some(u64::from(s.file.size)),
+        });
+    }
+    None
+}
+
+fn topic_name(msg: &Message) -> Option<String> {
+    match &msg.kind {
+        MessageKind::ForumTopicCreated(c) => Some(c.forum_topic_created.name.clone()),
+        MessageKind::ForumTopicEdited(e) => e.forum_topic_edited.name.clone(),
+        _ => None,
+    }
+}
+
+impl Incoming {
+    /// Extracts what ductor needs from a teloxide message; `bot_id` tells replies to the bot apart.
+    pub fn from_message(msg: &Message, bot_id: i64) -> Self {
+        let (chat_kind, chat_type) = chat_kind(msg);
+        let text = msg.text().map(str::to_owned);
+        let is_caption = text.is_none() && msg.caption().is_some();
+        let reply_to = msg.reply_to_message().map(|r| Quoted {
+            message_id: i64::from(r.id.0),
+            from_bot: r.from.as_ref().is_some_and(|u| u.id.0 as i64 == bot_id),
+            text: msg
+                .quote()
+                .map(|q| q.text.clone())
+                .or_else(|| r.text().or(r.caption()).map(str::to_owned))
+                .unwrap_or_default(),
+        });
+        let chat_title = msg
+            .chat
+            .title()
+            .or(msg.chat.first_name())
+            .or(msg.chat.username())
+            .unwrap_or_default()
+            .to_owned();
+        Self {
+            chat_id: msg.chat.id.0,
+            chat_kind,
+            chat_type,
+            chat_title,
+            thread_id: if msg.is_topic_message {
+                msg.thread_id.map(|t| i64::from(t.0.0))
+            } else {
+                None
+            },
+            message_id: i64::from(msg.id.0),
+            user_id: msg.from.as_ref().map(|u| u.id.0 as i64),
+            first_name: msg.from.as_ref().map(|u| u.first_name.clone()).unwrap_or_default(),
+            from_bot: msg.from.as_ref().is_some_and(|u| u.is_bot),
+            date: msg.date,
+            text: text.or_else(|| msg.caption().map(str::to_owned)).unwrap_or_default(),
+            is_caption,
+            reply_to,
+            topic_name: topic_name(msg),
+            attachment: attachment(msg),
+        }
+    }
+}
+
+/// A `/command` addressed to this bot: name (lower-case) and the rest of the text.
+/// `None` for plain text and for commands addressed to another bot.
+pub fn parse_command<'a>(text: &'a str, bot_username: &str) -> Option<(String, &'a str)> {
+    let rest = text.strip_prefix('/')?;
+    let (head, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let (name, target) = head.split_once('@').map_or((head, None), |(n, t)| (n, Some(t)));
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    if let Some(t) = target {
+        if !t.eq_ignore_ascii_case(bot_username) {
+            return None;
+        }
+    }
+    Some((name.to_ascii_lowercase(), args.trim()))
+}
+
+/// Whether a group message is addressed to the bot (mention, reply, command with
+/// `@bot`), and the text with the mention removed.
+pub fn addressed_text(inc: &Incoming, bot_username: &str) -> (bool, String) {
+    let mention = format!("@{bot_username}");
+    let lower = inc.text.to_lowercase();
+    let mention_lower = mention.to_lowercase();
+    let replied = inc.reply_to.as_ref().is_some_and(|q| q.from_bot);
+    match lower.find(&mention_lower) {
+        Some(pos) if inc.text.is_char_boundary(pos) && inc.text.is_char_boundary(pos + mention.len()) => {
+            let mut text = inc.text.clone();
+            let is_command_suffix = pos > 0 && !inc.text[..pos].ends_with(char::is_whitespace);
+            if !is_command_suffix {
+                text.replace_range(pos..pos + mention.len(), "");
+            }
+            (true, text.trim().to_owned())
+        }
+        _ => (replied, inc.text.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_for_us_and_others() {
+        assert_eq!(parse_command("/stop", "mybot"), Some(("stop".into(), "")));
+        assert_eq!(parse_command("/New@MyBot  now", "mybot"), Some(("new".into(), "now")));
+        assert_eq!(parse_command("/stop@otherbot", "mybot"), None);
+        assert_eq!(parse_command("hello /stop", "mybot"), None);
+        assert_eq!(parse_command("/", "mybot"), None);
+        assert_eq!(parse_command("/a-b", "mybot"), None);
+    }
+}

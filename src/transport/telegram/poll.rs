@@ -1,0 +1,135 @@
+//! Long polling. Network trouble and server errors back off and retry forever; the
+//! last handled update id is persisted (`telegram_state.json`) so a restart neither
+//! loses nor repeats messages. Messages that waited while ductor was down are
+//! handled when younger than [`MAX_BACKLOG_AGE`]; older ones get one note per chat.
+
+use super::api::{POLL_TIMEOUT_SECS, TgApi, classify};
+use super::{Me, StartError, Telegram, dispatch};
+use crate::persist::Persisted;
+use crate::transport::chat_api::{ApiError, ChatApi, ChatTarget, OutMessage};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::payloads::GetUpdatesSetters;
+use teloxide::prelude::Requester;
+use teloxide::types::{AllowedUpdate, UpdateKind};
+use tokio_util::sync::CancellationToken;
+
+/// Messages older than this when they reach us are not run.
+pub const MAX_BACKLOG_AGE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// `telegram_state.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PollState {
+    /// Highest update id handled.
+    #[serde(default)]
+    pub last_update_id: u32,
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(6)).min(Duration::from_secs(60))
+}
+
+/// Calls `getMe` until it works (network errors retry with backoff). `Ok(None)`
+/// when shut down first; an error when the token is refused.
+pub async fn connect(api: &TgApi, shutdown: &CancellationToken) -> Result<Option<Me>, StartError> {
+    let mut attempt = 0;
+    loop {
+        let res = tokio::select! {
+            () = shutdown.cancelled() => return Ok(None),
+            r = api.bot().get_me() => r,
+        };
+        match res {
+            Ok(me) => {
+                return Ok(Some(Me {
+                    id: me.id.0 as i64,
+                    username: me.username.clone().unwrap_or_default(),
+                }));
+            }
+            Err(teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)) => {
+                return Err(StartError::BadToken("Unauthorized".into()));
+            }
+            Err(e) => {
+                let wait = backoff(attempt);
+                tracing::warn!(error = %classify(&e), ?wait, "cannot reach the Telegram Bot API; retrying");
+                attempt += 1;
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(None),
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Polls until shutdown, dispatching every update.
+pub async fn run(tg: Arc<Telegram>) {
+    let state: Persisted<PollState> = Persisted::load(&tg.paths().root().join("telegram_state.json"));
+    let mut offset = state.read(|s| s.last_update_id).saturating_add(1);
+    let mut attempt = 0;
+    let allowed = vec![
+        AllowedUpdate::Message,
+        AllowedUpdate::CallbackQuery,
+        AllowedUpdate::MyChatMember,
+    ];
+    loop {
+        let req = tg
+            .api
+            .bot()
+            .get_updates()
+            .offset(offset as i32)
+            .timeout(POLL_TIMEOUT_SECS)
+            .allowed_updates(allowed.clone());
+        let res = tokio::select! {
+            () = tg.shutdown.cancelled() => break,
+            r = req => r,
+        };
+        let updates = match res {
+            Ok(u) => {
+                attempt = 0;
+                u
+            }
+            Err(e) => {
+                let err = classify(&e);
+                let wait = match &err {
+                    ApiError::RetryAfter(d) => *d,
+                    _ => backoff(attempt),
+                };
+                attempt += 1;
+                tracing::warn!(error = %err, ?wait, "getUpdates failed; retrying");
+                tokio::select! {
+                    () = tg.shutdown.cancelled() => break,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+        };
+        let mut old_per_chat: BTreeMap<(i64, Option<i64>), usize> = BTreeMap::new();
+        for update in updates {
+            let id = update.id.0;
+            if id < offset {
+                continue;
+            }
+            offset = id.saturating_add(1);
+            if let UpdateKind::Message(msg) = &update.kind {
+                let age = chrono::Utc::now() - msg.date;
+                if age > MAX_BACKLOG_AGE && dispatch::is_authorised_message(&tg, msg) {
+                    let thread = msg.is_topic_message.then(|| msg.thread_id.map(|t| i64::from(t.0.0))).flatten();
+                    *old_per_chat.entry((msg.chat.id.0, thread)).or_default() += 1;
+                    continue;
+                }
+            }
+            dispatch::update(&tg, update).await;
+        }
+        state.update(|s| s.last_update_id = offset.saturating_sub(1));
+        for ((chat_id, thread_id), count) in old_per_chat {
+            let text = tg.text().f("session.old_ignored", &[("count", &count.to_string())]);
+            let target = ChatTarget { chat_id, thread_id };
+            if let Err(e) = tg.api.send(target, OutMessage::plain(text)).await {
+                tracing::warn!(error = %e, "cannot send the old-messages note");
+            }
+        }
+    }
+    state.flush().await;
+}
