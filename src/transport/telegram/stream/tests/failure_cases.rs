@@ -60,8 +60,9 @@ async fn not_modified_counts_as_success() {
     h.event(block(full.trim())).await;
     let done = h.finish(completed()).await;
 
-    let sends = chat.calls().iter().filter(|c| c.op == Op::Send).count();
-    assert_eq!(sends, 1, "no fallback to append mode");
+    let count = |op| chat.calls().iter().filter(|c| c.op == op).count();
+    assert_eq!(count(Op::Send), 1, "no fallback to append mode");
+    assert_eq!(count(Op::Edit), 4, "one edit per paragraph, none retried");
     assert_eq!(squash(&chat_plain(&chat)), squash(&full));
     assert!(done.delivered);
 }
