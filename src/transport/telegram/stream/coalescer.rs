@@ -71,7 +71,11 @@ impl Coalescer {
 /// Where the best flush of `pending` ends: after its last blank line, else (if allowed) after
 /// the whitespace following its last sentence end.
 fn break_end(pending: &str, sentence_break: bool) -> Option<usize> {
-    if let Some(i) = pending.rfind("\n\n") {
+    // A blank line right at the start (the joiner before a new block) shows nothing new.
+    if let Some(i) = pending
+        .rfind("\n\n")
+        .filter(|&i| !pending[..i].trim().is_empty())
+    {
         return Some(i + 2);
     }
     if !sentence_break {
@@ -116,6 +120,14 @@ mod tests {
         let text = "First para.\n\nSecond one. More";
         assert!(c.on_text(text, &rules(), Instant::now()));
         assert_eq!(&text[..c.flushed()], "First para.\n\n");
+    }
+
+    #[test]
+    fn a_leading_blank_line_does_not_hide_a_sentence_end() {
+        let mut c = Coalescer::default();
+        let text = "\n\nNew block. And more";
+        assert!(c.on_text(text, &rules(), Instant::now()));
+        assert_eq!(&text[..c.flushed()], "\n\nNew block. ");
     }
 
     #[test]
