@@ -19,7 +19,11 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>)
     match value {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -78,7 +82,9 @@ pub fn catalog(lang: &str) -> &'static Catalog {
         return english();
     }
     let cache = CACHE.get_or_init(Mutex::default);
-    let mut map = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(c) = map.get(&code) {
         return c;
     }
@@ -144,8 +150,14 @@ mod tests {
         for lang in languages() {
             let other = load(lang).unwrap_or_else(|| panic!("{lang}.toml parses"));
             for (key, text) in &other {
-                let base = en.get(key).unwrap_or_else(|| panic!("{lang}: `{key}` is not an English key"));
-                assert_eq!(placeholders(text), placeholders(base), "{lang}: placeholders of `{key}`");
+                let base = en
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{lang}: `{key}` is not an English key"));
+                assert_eq!(
+                    placeholders(text),
+                    placeholders(base),
+                    "{lang}: placeholders of `{key}`"
+                );
             }
         }
         assert!(languages().contains(&"de"));
@@ -158,6 +170,10 @@ mod tests {
         assert_ne!(de.t("stop.stopped"), catalog("en").t("stop.stopped"));
         assert_eq!(catalog("xx").lang(), "en");
         assert_eq!(catalog("en").t("no.such.key"), "no.such.key");
-        assert!(catalog("en").f("interrupt.done", &[("count", "2")]).contains('2'));
+        assert!(
+            catalog("en")
+                .f("interrupt.done", &[("count", "2")])
+                .contains('2')
+        );
     }
 }

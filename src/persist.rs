@@ -33,7 +33,9 @@ impl<T> Clone for Persisted<T> {
 
 impl<T> std::fmt::Debug for Persisted<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Persisted").field("path", &self.inner.path).finish_non_exhaustive()
+        f.debug_struct("Persisted")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +65,10 @@ where
     }
 
     fn lock(&self) -> MutexGuard<'_, T> {
-        self.inner.data.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .data
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Reads the current value.
@@ -74,14 +79,22 @@ where
     /// Changes the value and schedules a write.
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let r = f(&mut self.lock());
-        *self.inner.version.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        *self
+            .inner
+            .version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) += 1;
         self.inner.dirty.notify_one();
         r
     }
 
     /// Waits until every change made so far is written.
     pub async fn flush(&self) {
-        let target = *self.inner.version.lock().unwrap_or_else(PoisonError::into_inner);
+        let target = *self
+            .inner
+            .version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut rx = self.inner.written.subscribe();
         let _ = rx.wait_for(|w| *w >= target).await;
     }
@@ -106,14 +119,17 @@ async fn writer<T: Serialize + Send + 'static>(inner: Arc<Inner<T>>) {
         match bytes {
             Ok(mut bytes) => {
                 bytes.push(b'\n');
-                let res = tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes)).await;
+                let res =
+                    tokio::task::spawn_blocking(move || store::write_atomic(&path, &bytes)).await;
                 match res {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::error!("{e}"),
                     Err(e) => tracing::error!(error = %e, "state writer task failed"),
                 }
             }
-            Err(e) => tracing::error!(path = %inner.path.display(), error = %e, "cannot serialize state"),
+            Err(e) => {
+                tracing::error!(path = %inner.path.display(), error = %e, "cannot serialize state");
+            }
         }
         inner.written.send_replace(version);
     }
@@ -133,7 +149,8 @@ mod tests {
             p.update(|m| m.insert(format!("k{i}"), i));
         }
         p.flush().await;
-        let on_disk: BTreeMap<String, u32> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let on_disk: BTreeMap<String, u32> =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(on_disk.len(), 100);
         assert_eq!(p.read(|m| m["k7"]), 7);
         let again: Persisted<BTreeMap<String, u32>> = Persisted::load(&path);

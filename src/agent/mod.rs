@@ -10,12 +10,12 @@ pub mod cli_run;
 pub mod run_once;
 
 use crate::config::{self, AgentConfig, ConfigError};
-use crate::session::{SessionManager, TurnEnv};
-use std::sync::Arc;
 use crate::ipc::message::PeerRole;
 use crate::ipc::{BusClient, IpcError};
 use crate::paths::{AgentPaths, Home, MAIN_AGENT};
+use crate::session::{SessionManager, TurnEnv};
 use crate::{home, supervisor::policy};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
@@ -131,7 +131,10 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
 
 /// Starts the chat transports; the future resolves with an exit code if one of them
 /// cannot run (a refused bot token is a configuration error).
-fn spawn_transports(ctx: &AgentContext, transports: &[String]) -> impl std::future::Future<Output = i32> + use<> {
+fn spawn_transports(
+    ctx: &AgentContext,
+    transports: &[String],
+) -> impl std::future::Future<Output = i32> + use<> {
     let telegram = transports.iter().any(|t| t == "telegram").then(|| {
         tokio::spawn(crate::transport::telegram::run(
             ctx.sessions.clone(),

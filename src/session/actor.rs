@@ -53,7 +53,15 @@ impl SessionHandle {
     /// Stops the running turn (and with `drop_queue` the waiting ones).
     pub async fn stop(&self, drop_queue: bool) -> StopReport {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Cmd::Stop { drop_queue, reply: tx }).await.is_err() {
+        if self
+            .tx
+            .send(Cmd::Stop {
+                drop_queue,
+                reply: tx,
+            })
+            .await
+            .is_err()
+        {
             return StopReport::default();
         }
         rx.await.unwrap_or_default()
@@ -160,7 +168,10 @@ impl Actor {
                 let pos = self.queue.iter().position(|(e, _)| *e == entry);
                 let found = pos.and_then(|p| self.queue.remove(p));
                 if let Some((_, req)) = &found {
-                    let _ = req.updates.send(TurnUpdate::Dropped { by_stop: false }).await;
+                    let _ = req
+                        .updates
+                        .send(TurnUpdate::Dropped { by_stop: false })
+                        .await;
                 }
                 self.unindex(entry);
                 let _ = reply.send(found.is_some());
@@ -170,7 +181,10 @@ impl Actor {
                 if drop_queue {
                     while let Some((entry, req)) = self.queue.pop_front() {
                         self.unindex(entry);
-                        let _ = req.updates.send(TurnUpdate::Dropped { by_stop: true }).await;
+                        let _ = req
+                            .updates
+                            .send(TurnUpdate::Dropped { by_stop: true })
+                            .await;
                         report.discarded += 1;
                     }
                 }

@@ -22,7 +22,9 @@ pub enum Staleness {
 pub fn user_tz(config: &AgentConfig) -> Tz {
     let candidates = [
         Some(config.user_timezone.clone()),
-        std::env::var("TZ").ok().map(|t| t.trim_start_matches(':').to_owned()),
+        std::env::var("TZ")
+            .ok()
+            .map(|t| t.trim_start_matches(':').to_owned()),
         std::fs::read_link("/etc/localtime").ok().and_then(|p| {
             let s = p.to_string_lossy().into_owned();
             s.split_once("zoneinfo/").map(|(_, z)| z.to_owned())
@@ -62,7 +64,10 @@ fn last_boundary(now: DateTime<Utc>, hour: u32, tz: Tz) -> DateTime<Utc> {
             .from_local_datetime(&day.and_time(time))
             .earliest()
             // A DST gap swallowed the hour: take the next instant that exists.
-            .or_else(|| tz.from_local_datetime(&(day.and_time(time) + ChronoDuration::hours(1))).earliest());
+            .or_else(|| {
+                tz.from_local_datetime(&(day.and_time(time) + ChronoDuration::hours(1)))
+                    .earliest()
+            });
         if let Some(c) = candidate {
             let c = c.with_timezone(&Utc);
             if c <= now {
@@ -95,7 +100,10 @@ pub fn staleness(
             return Staleness::DailyReset;
         }
     }
-    if config.max_session_messages.is_some_and(|cap| cap > 0 && bucket_messages >= cap) {
+    if config
+        .max_session_messages
+        .is_some_and(|cap| cap > 0 && bucket_messages >= cap)
+    {
         return Staleness::MessageCap;
     }
     Staleness::Fresh
@@ -116,13 +124,22 @@ mod tests {
             ..AgentConfig::default()
         };
         let last = Some(at("2026-05-01T10:00:00+00:00"));
-        assert_eq!(staleness(&c, Tz::UTC, last, 1, at("2026-05-01T10:59:00Z")), Staleness::Fresh);
-        assert_eq!(staleness(&c, Tz::UTC, last, 1, at("2026-05-01T11:00:00Z")), Staleness::Idle);
+        assert_eq!(
+            staleness(&c, Tz::UTC, last, 1, at("2026-05-01T10:59:00Z")),
+            Staleness::Fresh
+        );
+        assert_eq!(
+            staleness(&c, Tz::UTC, last, 1, at("2026-05-01T11:00:00Z")),
+            Staleness::Idle
+        );
         let off = AgentConfig {
             idle_timeout_minutes: 0,
             ..AgentConfig::default()
         };
-        assert_eq!(staleness(&off, Tz::UTC, last, 1, at("2027-01-01T00:00:00Z")), Staleness::Fresh);
+        assert_eq!(
+            staleness(&off, Tz::UTC, last, 1, at("2027-01-01T00:00:00Z")),
+            Staleness::Fresh
+        );
     }
 
     #[test]
@@ -136,11 +153,20 @@ mod tests {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
         // 23:30 Berlin (21:30 UTC, summer) → 03:59 next day Berlin: no reset yet.
         let last = Some(at("2026-06-01T21:30:00Z"));
-        assert_eq!(staleness(&c, berlin, last, 1, at("2026-06-02T01:59:00Z")), Staleness::Fresh);
+        assert_eq!(
+            staleness(&c, berlin, last, 1, at("2026-06-02T01:59:00Z")),
+            Staleness::Fresh
+        );
         // 04:00 Berlin = 02:00 UTC: the boundary passed.
-        assert_eq!(staleness(&c, berlin, last, 1, at("2026-06-02T02:00:00Z")), Staleness::DailyReset);
+        assert_eq!(
+            staleness(&c, berlin, last, 1, at("2026-06-02T02:00:00Z")),
+            Staleness::DailyReset
+        );
         // In UTC the same instants are on the same side of 04:00.
-        assert_eq!(staleness(&c, Tz::UTC, last, 1, at("2026-06-02T02:00:00Z")), Staleness::Fresh);
+        assert_eq!(
+            staleness(&c, Tz::UTC, last, 1, at("2026-06-02T02:00:00Z")),
+            Staleness::Fresh
+        );
     }
 
     #[test]
@@ -151,7 +177,10 @@ mod tests {
         };
         let now = at("2026-05-01T10:00:00Z");
         assert_eq!(staleness(&c, Tz::UTC, Some(now), 2, now), Staleness::Fresh);
-        assert_eq!(staleness(&c, Tz::UTC, Some(now), 3, now), Staleness::MessageCap);
+        assert_eq!(
+            staleness(&c, Tz::UTC, Some(now), 3, now),
+            Staleness::MessageCap
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ impl InflightStore {
 
     /// Records that a turn of `key` started.
     pub fn begin(&self, key: &SessionKey, turn: InflightTurn) {
-        self.file.update(|f| f.turns.insert(key.to_string(), Lenient::Ok(turn)));
+        self.file
+            .update(|f| f.turns.insert(key.to_string(), Lenient::Ok(turn)));
     }
 
     /// Records that the turn of `key` ended.
@@ -41,14 +42,19 @@ impl InflightStore {
     /// Turns interrupted by the last shutdown that nobody was told about yet,
     /// younger than `max_age`. They are marked as announced and kept for Retry;
     /// older or stale entries are dropped.
-    pub fn take_interrupted(&self, max_age: chrono::Duration, now: DateTime<Utc>) -> Vec<(String, InflightTurn)> {
+    pub fn take_interrupted(
+        &self,
+        max_age: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Vec<(String, InflightTurn)> {
         self.file.update(|f| {
             let mut out = Vec::new();
             f.turns.retain(|key, entry| {
                 let Lenient::Ok(turn) = entry else {
                     return false;
                 };
-                let age = freshness::parse_time(&turn.started_at).map_or(chrono::Duration::MAX, |t| now - t);
+                let age = freshness::parse_time(&turn.started_at)
+                    .map_or(chrono::Duration::MAX, |t| now - t);
                 if turn.is_recovery {
                     return age <= chrono::Duration::hours(RETRY_WINDOW_HOURS);
                 }
@@ -100,14 +106,21 @@ mod tests {
         let now = Utc::now();
         let key = SessionKey::telegram(1, Some(9));
         store.begin(&key, turn(&freshness::format_time(now)));
-        store.begin(&SessionKey::telegram(2, None), turn("2020-01-01T00:00:00+00:00"));
+        store.begin(
+            &SessionKey::telegram(2, None),
+            turn("2020-01-01T00:00:00+00:00"),
+        );
         store.flush().await;
         // Restart.
         let store = InflightStore::load(&path);
         let found = store.take_interrupted(chrono::Duration::minutes(20), now);
         assert_eq!(found.len(), 1, "the old one is dropped");
         assert_eq!(found[0].0, "tg:1:9");
-        assert!(store.take_interrupted(chrono::Duration::minutes(20), now).is_empty());
+        assert!(
+            store
+                .take_interrupted(chrono::Duration::minutes(20), now)
+                .is_empty()
+        );
         assert_eq!(store.take_for_retry("tg:1:9").unwrap().prompt, "do it");
         assert!(store.take_for_retry("tg:1:9").is_none());
     }

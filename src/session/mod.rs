@@ -89,7 +89,9 @@ pub struct TurnEnv {
 
 impl std::fmt::Debug for TurnEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnEnv").field("agent", &self.paths.name()).finish_non_exhaustive()
+        f.debug_struct("TurnEnv")
+            .field("agent", &self.paths.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -108,12 +110,18 @@ impl TurnEnv {
 
     /// The current config.
     pub fn config(&self) -> Arc<AgentConfig> {
-        self.config.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Replaces the config (hot reload, `/model`).
     pub fn set_config(&self, config: AgentConfig) {
-        *self.config.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
+        *self
+            .config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
     }
 
     /// Whether the agent is shutting down (interrupted turns stay in-flight so the
@@ -138,7 +146,10 @@ impl TurnEnv {
             return own;
         };
         let req = crate::ipc::Body::HealthRequest(crate::ipc::message::HealthRequest {});
-        match bus.request(None, req, std::time::Duration::from_secs(2)).await {
+        match bus
+            .request(None, req, std::time::Duration::from_secs(2))
+            .await
+        {
             Ok(crate::ipc::Body::Health(h)) => h
                 .agents
                 .into_iter()
@@ -188,10 +199,15 @@ impl SessionManager {
     }
 
     fn actor(&self, key: &SessionKey) -> SessionHandle {
-        let mut actors = self.actors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut actors = self
+            .actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         actors
             .entry(key.clone())
-            .or_insert_with(|| actor::spawn(key.clone(), self.env.clone(), self.queue_index.clone()))
+            .or_insert_with(|| {
+                actor::spawn(key.clone(), self.env.clone(), self.queue_index.clone())
+            })
             .clone()
     }
 

@@ -26,13 +26,22 @@ fn read_capped(path: &std::path::Path, cap: usize) -> Option<String> {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    Some(format!("{}\n[... truncated; full file: {}]", &text[..end], path.display()))
+    Some(format!(
+        "{}\n[... truncated; full file: {}]",
+        &text[..end],
+        path.display()
+    ))
 }
 
 /// The working directory for a conversation: a `project_roots` entry matching the
 /// topic's name, `"<chat>:<topic>"` or `"<topic>"` when it names an existing
 /// directory, else the agent workspace.
-pub fn working_dir(config: &AgentConfig, paths: &AgentPaths, key: &SessionKey, topic_name: Option<&str>) -> PathBuf {
+pub fn working_dir(
+    config: &AgentConfig,
+    paths: &AgentPaths,
+    key: &SessionKey,
+    topic_name: Option<&str>,
+) -> PathBuf {
     let Some(topic) = key.topic_id else {
         return paths.workspace();
     };
@@ -119,18 +128,24 @@ mod tests {
         let project = dir.path().join("proj");
         std::fs::create_dir_all(&project).unwrap();
         let mut config = AgentConfig::default();
-        config
-            .project_roots
-            .insert("Backend".into(), serde_json::Value::String(project.display().to_string()));
+        config.project_roots.insert(
+            "Backend".into(),
+            serde_json::Value::String(project.display().to_string()),
+        );
         let key = SessionKey::telegram(-100, Some(7));
         let cwd = working_dir(&config, &paths, &key, Some("Backend"));
         assert_eq!(cwd, project);
-        assert_eq!(working_dir(&config, &paths, &key, Some("Other")), paths.workspace());
-        let text = new_session_preamble(&config, &paths, &["main".into(), "sub1".into()], &cwd).unwrap();
+        assert_eq!(
+            working_dir(&config, &paths, &key, Some("Other")),
+            paths.workspace()
+        );
+        let text =
+            new_session_preamble(&config, &paths, &["main".into(), "sub1".into()], &cwd).unwrap();
         assert!(text.contains("likes tea"));
         assert!(text.contains("`sub1`") && !text.contains("`main`, "));
         assert!(text.contains("works in the project"));
-        let alone = new_session_preamble(&config, &paths, &["main".into()], &paths.workspace()).unwrap();
+        let alone =
+            new_session_preamble(&config, &paths, &["main".into()], &paths.workspace()).unwrap();
         assert!(!alone.contains("Roster"));
     }
 }

@@ -71,7 +71,11 @@ impl SessionStore {
             tracing::info!(path = %path.display(), "migrated legacy sessions.json entries");
             file.update(|f| *f = m);
         }
-        crate::state::warn_raw("sessions.json", file.read(|f| f.0.values().cloned().collect::<Vec<_>>()).iter());
+        crate::state::warn_raw(
+            "sessions.json",
+            file.read(|f| f.0.values().cloned().collect::<Vec<_>>())
+                .iter(),
+        );
         Self { file }
     }
 
@@ -87,11 +91,21 @@ impl SessionStore {
 
     /// Every readable record (for `/status`, `/sessions`).
     pub fn all(&self) -> Vec<SessionRecord> {
-        self.file.read(|f| f.0.values().filter_map(Lenient::ok).cloned().collect())
+        self.file
+            .read(|f| f.0.values().filter_map(Lenient::ok).cloned().collect())
     }
 
-    fn with_record<R>(&self, key: &SessionKey, f: impl FnOnce(&mut SessionRecord) -> R) -> Option<R> {
-        self.file.update(|file| file.0.get_mut(&key.to_string()).and_then(Lenient::ok_mut).map(f))
+    fn with_record<R>(
+        &self,
+        key: &SessionKey,
+        f: impl FnOnce(&mut SessionRecord) -> R,
+    ) -> Option<R> {
+        self.file.update(|file| {
+            file.0
+                .get_mut(&key.to_string())
+                .and_then(Lenient::ok_mut)
+                .map(f)
+        })
     }
 
     /// The target stored for a conversation, if it has one.
@@ -121,15 +135,23 @@ impl SessionStore {
         self.file.update(|file| {
             let skey = key.to_string();
             if !matches!(file.0.get(&skey), Some(Lenient::Ok(_))) {
-                file.0.insert(skey.clone(), Lenient::Ok(new_record(key, default, now)));
+                file.0
+                    .insert(skey.clone(), Lenient::Ok(new_record(key, default, now)));
             }
             let Some(Lenient::Ok(record)) = file.0.get_mut(&skey) else {
                 unreachable!("record inserted above")
             };
             let session_target = Target {
                 provider: record.provider.parse().unwrap_or(default.provider),
-                model: if record.model.is_empty() { default.model.clone() } else { record.model.clone() },
-                effort: record.reasoning_effort.clone().or_else(|| default.effort.clone()),
+                model: if record.model.is_empty() {
+                    default.model.clone()
+                } else {
+                    record.model.clone()
+                },
+                effort: record
+                    .reasoning_effort
+                    .clone()
+                    .or_else(|| default.effort.clone()),
             };
             let target = override_target.cloned().unwrap_or(session_target);
             let count = record
@@ -157,7 +179,9 @@ impl SessionStore {
             }
             let bucket = record.provider_sessions.get(target.provider.as_str());
             Resolved {
-                resume: bucket.map(|b| b.session_id.clone()).filter(|s| !s.is_empty()),
+                resume: bucket
+                    .map(|b| b.session_id.clone())
+                    .filter(|s| !s.is_empty()),
                 message_count: bucket.map_or(0, |b| b.message_count),
                 target,
                 staleness,
@@ -188,12 +212,24 @@ impl SessionStore {
 
     /// Keeps the session id of a turn that failed or was stopped, so the next
     /// message resumes it (no message counted).
-    pub fn preserve_id(&self, key: &SessionKey, provider: ProviderKind, session_id: Option<&str>, now: DateTime<Utc>) {
+    pub fn preserve_id(
+        &self,
+        key: &SessionKey,
+        provider: ProviderKind,
+        session_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
         let Some(id) = session_id.filter(|s| !s.is_empty()) else {
             return;
         };
         self.with_record(key, |r| {
-            id.clone_into(&mut r.provider_sessions.entry(provider.to_string()).or_default().session_id);
+            id.clone_into(
+                &mut r
+                    .provider_sessions
+                    .entry(provider.to_string())
+                    .or_default()
+                    .session_id,
+            );
             r.last_active = freshness::format_time(now);
         });
     }
@@ -211,7 +247,8 @@ impl SessionStore {
         self.file.update(|file| {
             let skey = key.to_string();
             if !matches!(file.0.get(&skey), Some(Lenient::Ok(_))) {
-                file.0.insert(skey.clone(), Lenient::Ok(new_record(key, target, now)));
+                file.0
+                    .insert(skey.clone(), Lenient::Ok(new_record(key, target, now)));
             }
             if let Some(Lenient::Ok(r)) = file.0.get_mut(&skey) {
                 r.provider = target.provider.to_string();
@@ -249,7 +286,13 @@ mod tests {
         let claude = target(ProviderKind::Claude, "opus");
         let r = store.resolve(&key, &claude, None, &cfg, now);
         assert_eq!(r.resume, None);
-        store.record_success(&key, ProviderKind::Claude, Some("c-1"), &Usage::default(), now);
+        store.record_success(
+            &key,
+            ProviderKind::Claude,
+            Some("c-1"),
+            &Usage::default(),
+            now,
+        );
         let r = store.resolve(&key, &claude, None, &cfg, now);
         assert_eq!((r.resume.as_deref(), r.message_count), (Some("c-1"), 1));
         // A one-turn codex override uses (and fills) the codex bucket only.
@@ -257,16 +300,28 @@ mod tests {
         let r = store.resolve(&key, &claude, Some(&codex), &cfg, now);
         assert_eq!(r.target.provider, ProviderKind::Codex);
         assert_eq!(r.resume, None);
-        store.record_success(&key, ProviderKind::Codex, Some("x-1"), &Usage::default(), now);
+        store.record_success(
+            &key,
+            ProviderKind::Codex,
+            Some("x-1"),
+            &Usage::default(),
+            now,
+        );
         let r = store.resolve(&key, &claude, None, &cfg, now);
         assert_eq!(r.resume.as_deref(), Some("c-1"), "claude bucket untouched");
-        assert_eq!(store.reset_bucket(&key, ProviderKind::Claude).as_deref(), Some("c-1"));
+        assert_eq!(
+            store.reset_bucket(&key, ProviderKind::Claude).as_deref(),
+            Some("c-1")
+        );
         assert_eq!(store.resolve(&key, &claude, None, &cfg, now).resume, None);
         let r = store.resolve(&key, &claude, Some(&codex), &cfg, now);
         assert_eq!(r.resume.as_deref(), Some("x-1"));
         store.flush().await;
         let reloaded = SessionStore::load(&dir.path().join("sessions.json"));
-        assert_eq!(reloaded.get(&key).unwrap().provider_sessions["codex"].session_id, "x-1");
+        assert_eq!(
+            reloaded.get(&key).unwrap().provider_sessions["codex"].session_id,
+            "x-1"
+        );
     }
 
     #[tokio::test]
@@ -281,11 +336,26 @@ mod tests {
         let t0 = Utc::now();
         let claude = target(ProviderKind::Claude, "opus");
         store.resolve(&key, &claude, None, &cfg, t0);
-        store.record_success(&key, ProviderKind::Claude, Some("old"), &Usage::default(), t0);
+        store.record_success(
+            &key,
+            ProviderKind::Claude,
+            Some("old"),
+            &Usage::default(),
+            t0,
+        );
         store.set_topic_name(&key, "Project");
-        let r = store.resolve(&key, &claude, None, &cfg, t0 + chrono::Duration::minutes(11));
+        let r = store.resolve(
+            &key,
+            &claude,
+            None,
+            &cfg,
+            t0 + chrono::Duration::minutes(11),
+        );
         assert_eq!(r.staleness, Staleness::Idle);
         assert_eq!(r.resume, None);
-        assert_eq!(store.get(&key).unwrap().topic_name.as_deref(), Some("Project"));
+        assert_eq!(
+            store.get(&key).unwrap().topic_name.as_deref(),
+            Some("Project")
+        );
     }
 }

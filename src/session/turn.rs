@@ -33,13 +33,22 @@ fn preview(prompt: &str) -> String {
 }
 
 /// Runs `req` for `key` to its end.
-pub async fn run_turn(env: Arc<TurnEnv>, key: SessionKey, req: TurnRequest, cancel: CancellationToken) {
+pub async fn run_turn(
+    env: Arc<TurnEnv>,
+    key: SessionKey,
+    req: TurnRequest,
+    cancel: CancellationToken,
+) {
     let updates = req.updates.clone();
     let config = env.config();
     let default = env.default_target(&config);
-    let resolved = env
-        .sessions
-        .resolve(&key, &default, req.target_override.as_ref(), &config, Utc::now());
+    let resolved = env.sessions.resolve(
+        &key,
+        &default,
+        req.target_override.as_ref(),
+        &config,
+        Utc::now(),
+    );
     if resolved.staleness == Staleness::Idle || resolved.staleness == Staleness::DailyReset {
         tracing::info!(%key, ?resolved.staleness, "conversation starts over");
     }
@@ -67,8 +76,22 @@ pub async fn run_turn(env: Arc<TurnEnv>, key: SessionKey, req: TurnRequest, canc
             extra: serde_json::Map::new(),
         },
     );
-    let mut outcome = run_once(&env, &key, &req, &resolved.target, resolved.resume.clone(), &cancel).await;
-    let stale = matches!(outcome, Outcome::Failed { kind: FailureKind::SessionNotFound, .. });
+    let mut outcome = run_once(
+        &env,
+        &key,
+        &req,
+        &resolved.target,
+        resolved.resume.clone(),
+        &cancel,
+    )
+    .await;
+    let stale = matches!(
+        outcome,
+        Outcome::Failed {
+            kind: FailureKind::SessionNotFound,
+            ..
+        }
+    );
     if stale && resolved.resume.is_some() && !cancel.is_cancelled() {
         tracing::warn!(%key, "stored session is gone; starting a new one and retrying once");
         env.sessions.reset_bucket(&key, resolved.target.provider);
@@ -77,14 +100,27 @@ pub async fn run_turn(env: Arc<TurnEnv>, key: SessionKey, req: TurnRequest, canc
     }
     let now = Utc::now();
     match &outcome {
-        Outcome::Completed { session_id, usage, .. } => {
-            env.sessions
-                .record_success(&key, resolved.target.provider, session_id.as_deref(), usage, now);
+        Outcome::Completed {
+            session_id, usage, ..
+        } => {
+            env.sessions.record_success(
+                &key,
+                resolved.target.provider,
+                session_id.as_deref(),
+                usage,
+                now,
+            );
         }
-        Outcome::Failed { kind, session_id, .. } => {
+        Outcome::Failed {
+            kind, session_id, ..
+        } => {
             if *kind != FailureKind::SessionNotFound {
-                env.sessions
-                    .preserve_id(&key, resolved.target.provider, session_id.as_deref(), now);
+                env.sessions.preserve_id(
+                    &key,
+                    resolved.target.provider,
+                    session_id.as_deref(),
+                    now,
+                );
             }
         }
     }

@@ -5,9 +5,10 @@ use crate::support::daemon::agent_pid;
 use crate::support::fake_telegram::{Fault, MessageView, Outcome as CallOutcome};
 use crate::support::mock_llm::Reply;
 use serde_json::json;
+use std::fmt::Write as _;
 use std::time::Duration;
 
-const TURN: Duration = Duration::from_secs(60);
+const TURN: Duration = Duration::from_mins(1);
 
 /// Collapses whitespace so texts split at different places compare equal.
 fn norm(s: &str) -> String {
@@ -22,7 +23,9 @@ fn prose(len: usize) -> String {
         if n > 1 {
             out.push_str(if (n - 1) % 5 == 0 { "\n\n" } else { " " });
         }
-        out.push_str(&format!("Sentence {n} of a long answer, plain prose & <angle> text."));
+        out.push_str(&format!(
+            "Sentence {n} of a long answer, plain prose & <angle> text."
+        ));
         n += 1;
     }
     out
@@ -42,7 +45,11 @@ impl TgRig {
                     .into_iter()
                     .filter(|m| m.from_bot == Some(bot) && m.message_id > user_msg && !m.deleted)
                     .collect();
-                let all: String = msgs.iter().filter_map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
+                let all: String = msgs
+                    .iter()
+                    .filter_map(|m| m.text.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 (all.contains(&needle) && user.reactions.is_empty()).then_some(msgs)
             })
             .await
@@ -52,7 +59,9 @@ impl TgRig {
     fn cli_processes(&self) -> Vec<(i32, String)> {
         crate::support::daemon::processes_of(self.cli.root())
             .into_iter()
-            .filter(|(_, cmd)| !cmd.contains("ductor --home") && !cmd.contains("ductor-agent --home"))
+            .filter(|(_, cmd)| {
+                !cmd.contains("ductor --home") && !cmd.contains("ductor-agent --home")
+            })
             .collect()
     }
 
@@ -63,7 +72,10 @@ impl TgRig {
             if left.is_empty() {
                 return;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "CLI processes left: {left:#?}");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "CLI processes left: {left:#?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -74,10 +86,16 @@ async fn hello_gets_the_models_answer_as_a_reply() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     let sent = rig.say("hello");
     let expected = "Hello from mock-llm. You said: \"hello\" (prior_assistant_turns=0).";
-    let msgs = rig.wait_done(sent.message_id, "prior_assistant_turns=0").await;
+    let msgs = rig
+        .wait_done(sent.message_id, "prior_assistant_turns=0")
+        .await;
     assert_eq!(msgs.len(), 1, "{msgs:#?}");
     assert_eq!(msgs[0].text.as_deref(), Some(expected));
-    assert_eq!(msgs[0].reply_to, Some(sent.message_id), "the answer replies to the user's message");
+    assert_eq!(
+        msgs[0].reply_to,
+        Some(sent.message_id),
+        "the answer replies to the user's message"
+    );
     assert!(rig.tg.count("sendChatAction") >= 1, "typing was shown");
     let commands = rig.tg.commands(rig.bot);
     assert!(commands.iter().any(|(c, _)| c == "stop"), "{commands:?}");
@@ -90,10 +108,19 @@ async fn a_long_answer_is_split_into_valid_messages_without_loss() {
     let text = prose(12_000);
     rig.mock.script("MOCK_BIG", Reply::text(text.clone()));
     let sent = rig.say("MOCK_BIG please");
-    let last_sentence = text.rsplit(". ").next().unwrap().trim_end_matches('.').to_owned();
+    let last_sentence = text
+        .rsplit(". ")
+        .next()
+        .unwrap()
+        .trim_end_matches('.')
+        .to_owned();
     let msgs = rig.wait_done(sent.message_id, &last_sentence).await;
     assert!(msgs.len() >= 3, "{} messages", msgs.len());
-    let joined: String = msgs.iter().filter_map(|m| m.text.clone()).collect::<Vec<_>>().join(" ");
+    let joined: String = msgs
+        .iter()
+        .filter_map(|m| m.text.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
     assert_eq!(norm(&joined), norm(&text), "nothing lost or doubled");
     for m in &msgs {
         let len = m.text.as_deref().unwrap_or_default().encode_utf16().count();
@@ -115,12 +142,23 @@ async fn flood_control_delays_but_never_loses_the_final_text() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     rig.tg.set_flood_control(CHAT, Duration::from_secs(3));
     let text = prose(5_000);
-    rig.mock
-        .script("MOCK_FLOOD", Reply::text(text.clone()).chunk_delay(Duration::from_millis(40)));
+    rig.mock.script(
+        "MOCK_FLOOD",
+        Reply::text(text.clone()).chunk_delay(Duration::from_millis(40)),
+    );
     let sent = rig.say("MOCK_FLOOD");
-    let last_sentence = text.rsplit(". ").next().unwrap().trim_end_matches('.').to_owned();
+    let last_sentence = text
+        .rsplit(". ")
+        .next()
+        .unwrap()
+        .trim_end_matches('.')
+        .to_owned();
     let msgs = rig.wait_done(sent.message_id, &last_sentence).await;
-    let joined: String = msgs.iter().filter_map(|m| m.text.clone()).collect::<Vec<_>>().join(" ");
+    let joined: String = msgs
+        .iter()
+        .filter_map(|m| m.text.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
     assert_eq!(norm(&joined), norm(&text));
     let throttled = rig
         .tg
@@ -135,7 +173,8 @@ async fn flood_control_delays_but_never_loses_the_final_text() {
 async fn a_message_while_busy_is_queued_and_its_cancel_works() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     let slow = rig.say("MOCK_SLOW");
-    rig.wait_text(CHAT, slow.message_id, "slow-chunk", TURN).await;
+    rig.wait_text(CHAT, slow.message_id, "slow-chunk", TURN)
+        .await;
     let queued = rig.say("queued hello");
     let cancel_me = rig.say("cancel me please");
     let bot = rig.bot;
@@ -143,14 +182,16 @@ async fn a_message_while_busy_is_queued_and_its_cancel_works() {
         .tg
         .wait_until(TURN, move |w| {
             w.visible_messages(bot, CHAT).into_iter().find(|m| {
-                m.reply_to == Some(cancel_me.message_id) && m.text.as_deref() == Some("[Message in queue...]")
+                m.reply_to == Some(cancel_me.message_id)
+                    && m.text.as_deref() == Some("[Message in queue...]")
             })
         })
         .await;
     let data = indicator.callback_data();
     assert_eq!(data.len(), 1, "{data:?}");
     assert!(data[0].starts_with("mq:"));
-    rig.tg.user_presses_button(rig.bot, CHAT, indicator.message_id, &data[0]);
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, indicator.message_id, &data[0]);
     let id = indicator.message_id;
     rig.tg
         .wait_until(TURN, move |w| {
@@ -160,17 +201,25 @@ async fn a_message_while_busy_is_queued_and_its_cancel_works() {
         .await;
     // /interrupt ends the slow turn but keeps the queue: the first queued one runs.
     let int = rig.say("/interrupt");
-    rig.wait_text(CHAT, int.message_id, "Interrupted 1 process", TURN).await;
-    rig.wait_done(queued.message_id, "You said: \"queued hello\"").await;
+    rig.wait_text(CHAT, int.message_id, "Interrupted 1 process", TURN)
+        .await;
+    rig.wait_done(queued.message_id, "You said: \"queued hello\"")
+        .await;
     assert!(
-        !rig.mock.requests().iter().any(|r| r.last_user_text.contains("cancel me")),
+        !rig.mock
+            .requests()
+            .iter()
+            .any(|r| r.last_user_text.contains("cancel me")),
         "the cancelled message never reached the model"
     );
     // Its queue indicator was removed when it started.
     let queue_left = rig
         .replies_after(CHAT, queued.message_id)
         .into_iter()
-        .any(|m| m.reply_to == Some(queued.message_id) && m.text.as_deref() == Some("[Message in queue...]"));
+        .any(|m| {
+            m.reply_to == Some(queued.message_id)
+                && m.text.as_deref() == Some("[Message in queue...]")
+        });
     assert!(!queue_left);
 }
 
@@ -178,10 +227,12 @@ async fn a_message_while_busy_is_queued_and_its_cancel_works() {
 async fn stop_mid_stream_kills_the_cli_and_the_next_message_resumes() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     let slow = rig.say("MOCK_SLOW");
-    rig.wait_text(CHAT, slow.message_id, "slow-chunk", TURN).await;
+    rig.wait_text(CHAT, slow.message_id, "slow-chunk", TURN)
+        .await;
     let before = rig.wait_session("claude", |s| s.is_some()).await;
     let stop = rig.say("/stop");
-    rig.wait_text(CHAT, stop.message_id, "Agent stopped", TURN).await;
+    rig.wait_text(CHAT, stop.message_id, "Agent stopped", TURN)
+        .await;
     rig.wait_no_cli().await;
     let next = rig.say("hello again");
     rig.wait_done(next.message_id, "hello again").await;
@@ -189,7 +240,8 @@ async fn stop_mid_stream_kills_the_cli_and_the_next_message_resumes() {
     let last = rig.mock.requests().into_iter().last().unwrap();
     assert_eq!(last.session_id().map(str::to_owned), before);
     let nothing = rig.say("/stop");
-    rig.wait_text(CHAT, nothing.message_id, "Nothing running", TURN).await;
+    rig.wait_text(CHAT, nothing.message_id, "Nothing running", TURN)
+        .await;
 }
 
 #[tokio::test]
@@ -197,19 +249,34 @@ async fn unauthorised_users_get_nothing_and_start_nothing() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     let stranger = 2_000_002;
     rig.tg.add_user(stranger, "Mallory", Some("mallory"));
-    rig.tg.user_sends_text(rig.bot, stranger, "hello, run rm -rf /");
+    rig.tg
+        .user_sends_text(rig.bot, stranger, "hello, run rm -rf /");
     rig.tg.user_sends_text(rig.bot, stranger, "/status");
     // The allowed user's message is handled after them: once it is answered, the
     // stranger's were definitely seen.
     let sent = rig.say("hello");
     rig.wait_done(sent.message_id, "You said: \"hello\"").await;
-    assert!(rig.tg.calls_for(stranger).is_empty(), "{:#?}", rig.tg.calls_for(stranger));
-    assert!(!rig.mock.requests().iter().any(|r| r.last_user_text.contains("rm -rf")));
+    assert!(
+        rig.tg.calls_for(stranger).is_empty(),
+        "{:#?}",
+        rig.tg.calls_for(stranger)
+    );
+    assert!(
+        !rig.mock
+            .requests()
+            .iter()
+            .any(|r| r.last_user_text.contains("rm -rf"))
+    );
     let activity: serde_json::Value = serde_json::from_slice(
-        &tokio::fs::read(rig.home.root.join("chat_activity.json")).await.unwrap(),
+        &tokio::fs::read(rig.home.root.join("chat_activity.json"))
+            .await
+            .unwrap(),
     )
     .unwrap();
-    assert_eq!(activity["records"][stranger.to_string()]["rejected_count"], json!(2));
+    assert_eq!(
+        activity["records"][stranger.to_string()]["rejected_count"],
+        json!(2)
+    );
 }
 
 #[tokio::test]
@@ -219,14 +286,24 @@ async fn new_starts_a_new_session() {
     rig.wait_done(first.message_id, "You said: \"first\"").await;
     let a = rig.wait_session("codex", |s| s.is_some()).await.unwrap();
     let second = rig.say("second");
-    let msgs = rig.wait_done(second.message_id, "prior_assistant_turns=1").await;
+    let msgs = rig
+        .wait_done(second.message_id, "prior_assistant_turns=1")
+        .await;
     assert!(!msgs.is_empty());
-    assert_eq!(rig.session_id("codex").as_deref(), Some(a.as_str()), "resumed");
+    assert_eq!(
+        rig.session_id("codex").as_deref(),
+        Some(a.as_str()),
+        "resumed"
+    );
     let new = rig.say("/new");
-    rig.wait_text(CHAT, new.message_id, "Session reset", TURN).await;
+    rig.wait_text(CHAT, new.message_id, "Session reset", TURN)
+        .await;
     let third = rig.say("third");
-    rig.wait_done(third.message_id, "prior_assistant_turns=0").await;
-    let b = rig.wait_session("codex", |s| s.is_some_and(|s| s != a)).await;
+    rig.wait_done(third.message_id, "prior_assistant_turns=0")
+        .await;
+    let b = rig
+        .wait_session("codex", |s| s.is_some_and(|s| s != a))
+        .await;
     assert_ne!(b.as_deref(), Some(a.as_str()));
 }
 
@@ -234,18 +311,25 @@ async fn new_starts_a_new_session() {
 async fn killed_agent_comes_back_and_offers_to_retry_the_interrupted_turn() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     let slow = rig.say("MOCK_SLOW please");
-    rig.wait_text(CHAT, slow.message_id, "slow-chunk", TURN).await;
+    rig.wait_text(CHAT, slow.message_id, "slow-chunk", TURN)
+        .await;
     let session = rig.wait_session("claude", |s| s.is_some()).await;
     let h = rig.home.health().await.unwrap();
     let pid = agent_pid(&h, "main");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let bot = rig.bot;
     let notice = rig
         .tg
         .wait_until(TURN, move |w| {
-            w.visible_messages(bot, CHAT)
-                .into_iter()
-                .find(|m| m.text.as_deref().is_some_and(|t| t.contains("interrupted by a restart")))
+            w.visible_messages(bot, CHAT).into_iter().find(|m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|t| t.contains("interrupted by a restart"))
+            })
         })
         .await;
     let data = notice.callback_data();
@@ -253,13 +337,19 @@ async fn killed_agent_comes_back_and_offers_to_retry_the_interrupted_turn() {
     // The CLI of the killed agent did not survive it.
     rig.wait_no_cli().await;
     let before = rig.mock.requests().len();
-    rig.tg.user_presses_button(rig.bot, CHAT, notice.message_id, &data[0]);
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, notice.message_id, &data[0]);
     let reqs = rig.mock.wait_for_requests(before + 1, TURN).await;
     let retried = reqs.last().unwrap();
     assert!(retried.last_user_text.contains("MOCK_SLOW please"));
-    assert_eq!(retried.session_id().map(str::to_owned), session, "same session");
+    assert_eq!(
+        retried.session_id().map(str::to_owned),
+        session,
+        "same session"
+    );
     let stop = rig.say("/stop");
-    rig.wait_text(CHAT, stop.message_id, "Agent stopped", TURN).await;
+    rig.wait_text(CHAT, stop.message_id, "Agent stopped", TURN)
+        .await;
 }
 
 #[tokio::test]
@@ -267,8 +357,15 @@ async fn expired_login_is_explained_in_one_sentence() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     let sent = rig.say("MOCK_ERROR_401");
     let msgs = rig.wait_done(sent.message_id, "not logged in").await;
-    let text = msgs.iter().filter_map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
-    assert!(text.contains("Claude is not logged in any more") && text.contains("claude /login"), "{text}");
+    let text = msgs
+        .iter()
+        .filter_map(|m| m.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("Claude is not logged in any more") && text.contains("claude /login"),
+        "{text}"
+    );
     assert!(!text.to_lowercase().contains("no response"));
 }
 
@@ -277,14 +374,21 @@ async fn tool_progress_is_shown_while_streaming_and_removed_at_the_end() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     let sent = rig.say("MOCK_TOOL: run a shell command");
     let msgs = rig.wait_done(sent.message_id, "mock-tool-output").await;
-    let final_text = msgs.iter().filter_map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
+    let final_text = msgs
+        .iter()
+        .filter_map(|m| m.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(!final_text.contains("[TOOL"), "{final_text}");
     let showed_tool = rig
         .tg
         .calls()
         .iter()
         .filter(|c| matches!(c.method.as_str(), "sendMessage" | "editMessageText"))
-        .any(|c| c.param_str("text").is_some_and(|t| t.contains("[TOOL: Shell]")));
+        .any(|c| {
+            c.param_str("text")
+                .is_some_and(|t| t.contains("[TOOL: Shell]"))
+        });
     assert!(showed_tool, "the tool indicator was visible while it ran");
     let _ = BOT;
     let _ = Fault::bad_request("unused");

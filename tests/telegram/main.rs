@@ -39,7 +39,11 @@ pub const CHAT: i64 = DEFAULT_USER_ID;
 
 impl TgRig {
     /// A rig whose main agent uses `provider`/`model`; `tweak` edits the config.
-    pub async fn start(provider: &str, model: &str, tweak: impl FnOnce(&mut serde_json::Value)) -> Self {
+    pub async fn start(
+        provider: &str,
+        model: &str,
+        tweak: impl FnOnce(&mut serde_json::Value),
+    ) -> Self {
         let tg = FakeTelegram::start().await;
         let bot = tg.add_bot(&token(100_000_001), BOT);
         let mock = MockLlm::start().await;
@@ -71,7 +75,9 @@ impl TgRig {
     /// Waits until the agent polls for updates.
     pub async fn wait_polling(&self) {
         self.tg
-            .wait_until(Duration::from_secs(20), |w| (w.count("getUpdates") > 0).then_some(()))
+            .wait_until(Duration::from_secs(20), |w| {
+                (w.count("getUpdates") > 0).then_some(())
+            })
             .await;
     }
 
@@ -90,7 +96,13 @@ impl TgRig {
     }
 
     /// Waits until the bot's messages after `after` contain `needle`; returns them.
-    pub async fn wait_text(&self, chat: i64, after: i32, needle: &str, timeout: Duration) -> Vec<MessageView> {
+    pub async fn wait_text(
+        &self,
+        chat: i64,
+        after: i32,
+        needle: &str,
+        timeout: Duration,
+    ) -> Vec<MessageView> {
         let bot = self.bot;
         let needle = needle.to_owned();
         self.tg
@@ -100,7 +112,11 @@ impl TgRig {
                     .into_iter()
                     .filter(|m| m.from_bot == Some(bot) && m.message_id > after && !m.deleted)
                     .collect();
-                let all: String = msgs.iter().filter_map(|m| m.text.clone()).collect::<Vec<_>>().join("\n");
+                let all: String = msgs
+                    .iter()
+                    .filter_map(|m| m.text.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 all.contains(&needle).then_some(msgs)
             })
             .await
@@ -125,14 +141,21 @@ impl TgRig {
     }
 
     /// Waits until the stored session id of `provider` satisfies `pred`.
-    pub async fn wait_session(&self, provider: &str, pred: impl Fn(Option<&str>) -> bool) -> Option<String> {
+    pub async fn wait_session(
+        &self,
+        provider: &str,
+        pred: impl Fn(Option<&str>) -> bool,
+    ) -> Option<String> {
         let start = std::time::Instant::now();
         loop {
             let id = self.session_id(provider);
             if pred(id.as_deref()) {
                 return id;
             }
-            assert!(start.elapsed() < Duration::from_secs(15), "session id never matched; last {id:?}");
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "session id never matched; last {id:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

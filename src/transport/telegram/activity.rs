@@ -91,8 +91,13 @@ impl ChatActivity {
 
     /// All records.
     pub fn records(&self) -> Vec<ChatActivityRecord> {
-        self.file
-            .read(|f| f.records.values().filter_map(Lenient::ok).cloned().collect())
+        self.file.read(|f| {
+            f.records
+                .values()
+                .filter_map(Lenient::ok)
+                .cloned()
+                .collect()
+        })
     }
 
     /// Rejections counted for `chat_id` (tests and `/where`).

@@ -29,11 +29,17 @@ pub struct TgApi {
 /// Maps a teloxide error to our classification.
 pub fn classify(err: &RequestError) -> ApiError {
     match err {
-        RequestError::RetryAfter(secs) => ApiError::RetryAfter(secs.duration().max(Duration::from_secs(1))),
+        RequestError::RetryAfter(secs) => {
+            ApiError::RetryAfter(secs.duration().max(Duration::from_secs(1)))
+        }
         RequestError::Api(api) => classify_api(api),
-        RequestError::MigrateToChatId(id) => ApiError::BadRequest(format!("group migrated to {id}")),
+        RequestError::MigrateToChatId(id) => {
+            ApiError::BadRequest(format!("group migrated to {id}"))
+        }
         RequestError::Network(e) => ApiError::Network(e.without_url_ref()),
-        RequestError::InvalidJson { source, .. } => ApiError::Network(format!("invalid response: {source}")),
+        RequestError::InvalidJson { source, .. } => {
+            ApiError::Network(format!("invalid response: {source}"))
+        }
         RequestError::Io(e) => ApiError::Network(e.to_string()),
     }
 }
@@ -127,7 +133,9 @@ impl TgApi {
 
     /// Shows "typing…" in the chat (lasts ~5 s).
     pub async fn typing(&self, to: ChatTarget) {
-        let mut req = self.bot.send_chat_action(ChatId(to.chat_id), ChatAction::Typing);
+        let mut req = self
+            .bot
+            .send_chat_action(ChatId(to.chat_id), ChatAction::Typing);
         if let Some(t) = thread(to) {
             req = req.message_thread_id(t);
         }
@@ -139,7 +147,9 @@ impl TgApi {
     /// Sets (or with `None` removes) the bot's reaction on a message.
     pub async fn react(&self, chat_id: i64, message_id: i64, emoji: Option<&str>) {
         let reaction: Vec<ReactionType> = emoji
-            .map(|e| ReactionType::Emoji { emoji: e.to_owned() })
+            .map(|e| ReactionType::Emoji {
+                emoji: e.to_owned(),
+            })
             .into_iter()
             .collect();
         let req = self
@@ -153,7 +163,9 @@ impl TgApi {
 
     /// Answers a callback query (stops the button's spinner).
     pub async fn answer_callback(&self, id: &str, text: Option<&str>) {
-        let mut req = self.bot.answer_callback_query(CallbackQueryId(id.to_owned()));
+        let mut req = self
+            .bot
+            .answer_callback_query(CallbackQueryId(id.to_owned()));
         if let Some(t) = text {
             req = req.text(t);
         }
@@ -168,19 +180,33 @@ impl TgApi {
             .iter()
             .map(|(c, d)| BotCommand::new(*c, d.clone()))
             .collect();
-        self.bot.set_my_commands(list).await.map(|_| ()).map_err(|e| classify(&e))
+        self.bot
+            .set_my_commands(list)
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
     }
 
     /// Sends a file as a photo (images) or document (everything else); a rejected
     /// photo is retried as a document.
-    pub async fn send_file(&self, to: ChatTarget, path: &Path, reply_to: Option<i64>) -> Result<i64, ApiError> {
-        let is_image = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png" | "gif" | "webp" | "bmp"));
-        let reply = reply_to.map(|id| ReplyParameters::new(MessageId(id as i32)).allow_sending_without_reply());
+    pub async fn send_file(
+        &self,
+        to: ChatTarget,
+        path: &Path,
+        reply_to: Option<i64>,
+    ) -> Result<i64, ApiError> {
+        let is_image = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            matches!(
+                e.to_ascii_lowercase().as_str(),
+                "jpg" | "jpeg" | "png" | "gif" | "webp" | "bmp"
+            )
+        });
+        let reply = reply_to
+            .map(|id| ReplyParameters::new(MessageId(id as i32)).allow_sending_without_reply());
         if is_image {
-            let mut req = self.bot.send_photo(ChatId(to.chat_id), InputFile::file(path));
+            let mut req = self
+                .bot
+                .send_photo(ChatId(to.chat_id), InputFile::file(path));
             if let Some(t) = thread(to) {
                 req = req.message_thread_id(t);
             }
@@ -189,17 +215,23 @@ impl TgApi {
             }
             match req.await {
                 Ok(m) => return Ok(i64::from(m.id.0)),
-                Err(e) => tracing::info!(error = %classify(&e), "photo refused; sending as document"),
+                Err(e) => {
+                    tracing::info!(error = %classify(&e), "photo refused; sending as document");
+                }
             }
         }
-        let mut req = self.bot.send_document(ChatId(to.chat_id), InputFile::file(path));
+        let mut req = self
+            .bot
+            .send_document(ChatId(to.chat_id), InputFile::file(path));
         if let Some(t) = thread(to) {
             req = req.message_thread_id(t);
         }
         if let Some(r) = reply {
             req = req.reply_parameters(r);
         }
-        req.await.map(|m| i64::from(m.id.0)).map_err(|e| classify(&e))
+        req.await
+            .map(|m| i64::from(m.id.0))
+            .map_err(|e| classify(&e))
     }
 }
 
@@ -214,20 +246,24 @@ impl ChatApi for TgApi {
                 req = req.message_thread_id(t);
             }
             if let Some(id) = msg.reply_to {
-                req = req.reply_parameters(ReplyParameters::new(MessageId(id as i32)).allow_sending_without_reply());
+                req = req.reply_parameters(
+                    ReplyParameters::new(MessageId(id as i32)).allow_sending_without_reply(),
+                );
             }
             if let Some(k) = &msg.keyboard {
                 req = req.reply_markup(markup(k));
             }
-            req.await.map(|m| i64::from(m.id.0)).map_err(|e| classify(&e))
+            req.await
+                .map(|m| i64::from(m.id.0))
+                .map_err(|e| classify(&e))
         })
     }
 
     fn edit(&self, to: ChatTarget, id: i64, msg: OutMessage) -> BoxFut<'_, Result<(), ApiError>> {
         Box::pin(async move {
-            let mut req = self
-                .bot
-                .edit_message_text(ChatId(to.chat_id), MessageId(id as i32), msg.text);
+            let mut req =
+                self.bot
+                    .edit_message_text(ChatId(to.chat_id), MessageId(id as i32), msg.text);
             if msg.html {
                 req = req.parse_mode(ParseMode::Html);
             }

@@ -40,8 +40,17 @@ mod tests {
         assert!(!allowed(&c, ChatKind::Private, 2, Some(2)));
         assert!(!allowed(&c, ChatKind::Private, 1, None));
         assert!(allowed(&c, ChatKind::Group, -100, Some(1)));
-        assert!(!allowed(&c, ChatKind::Group, -100, Some(2)), "allowed group, unknown user");
-        assert!(!allowed(&c, ChatKind::Group, -200, Some(1)), "allowed user, unknown group");
-        assert!(!allowed(&AgentConfig::default(), ChatKind::Private, 1, Some(1)), "empty list serves nobody");
+        assert!(
+            !allowed(&c, ChatKind::Group, -100, Some(2)),
+            "allowed group, unknown user"
+        );
+        assert!(
+            !allowed(&c, ChatKind::Group, -200, Some(1)),
+            "allowed user, unknown group"
+        );
+        assert!(
+            !allowed(&AgentConfig::default(), ChatKind::Private, 1, Some(1)),
+            "empty list serves nobody"
+        );
     }
 }

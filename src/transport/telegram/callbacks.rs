@@ -37,7 +37,10 @@ fn origin(q: &CallbackQuery) -> Option<Origin> {
                 .and_then(|r| r.thread_id.map(|t| i64::from(t.0.0))),
         },
         message_id: i64::from(m.id().0),
-        text: regular.and_then(|r| r.text()).unwrap_or_default().to_owned(),
+        text: regular
+            .and_then(|r| r.text())
+            .unwrap_or_default()
+            .to_owned(),
         kind,
     })
 }
@@ -50,7 +53,11 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
     };
     let config = tg.env().config();
     if !auth::allowed(&config, o.kind, o.target.chat_id, Some(q.from.id.0 as i64)) {
-        tracing::info!(chat = o.target.chat_id, user = q.from.id.0, "ignored a button press from an unauthorised user");
+        tracing::info!(
+            chat = o.target.chat_id,
+            user = q.from.id.0,
+            "ignored a button press from an unauthorised user"
+        );
         return;
     }
     let data = q.data.clone().unwrap_or_default();
@@ -74,21 +81,32 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
         if !cancelled {
             let _ = tg
                 .api
-                .edit(o.target, o.message_id, OutMessage::plain(text.t("queue.gone")))
+                .edit(
+                    o.target,
+                    o.message_id,
+                    OutMessage::plain(text.t("queue.gone")),
+                )
                 .await;
         }
     } else if let Some(k) = data.strip_prefix("rt:") {
         tg.api.answer_callback(&q.id.0, None).await;
         match tg.env().inflight.take_for_retry(k) {
             Some(turn) => {
-                let _ = tg.api.edit(o.target, o.message_id, OutMessage::plain(o.text.clone())).await;
+                let _ = tg
+                    .api
+                    .edit(o.target, o.message_id, OutMessage::plain(o.text.clone()))
+                    .await;
                 let reply_to = turn.message_id.or(Some(o.message_id));
                 dispatch::submit_to(tg, key, reply_to, turn.prompt, None, true).await;
             }
             None => {
                 let _ = tg
                     .api
-                    .edit(o.target, o.message_id, OutMessage::plain(text.t("session.retry_gone")))
+                    .edit(
+                        o.target,
+                        o.message_id,
+                        OutMessage::plain(text.t("session.retry_gone")),
+                    )
                     .await;
             }
         }
@@ -103,7 +121,11 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
 async fn annotate(tg: &Telegram, o: &Origin, label: &str) {
     let note = tg.text().f("session.user_answer", &[("label", label)]);
     let html = format!("{}\n\n<i>{}</i>", escape_html(&o.text), escape_html(&note));
-    if let Err(e) = tg.api.edit(o.target, o.message_id, OutMessage::html(html)).await {
+    if let Err(e) = tg
+        .api
+        .edit(o.target, o.message_id, OutMessage::html(html))
+        .await
+    {
         tracing::debug!(error = %e, "cannot annotate the pressed message");
     }
 }

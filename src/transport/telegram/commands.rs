@@ -18,7 +18,10 @@ pub const MENU: &[&str] = &["new", "reset", "stop", "interrupt", "status", "help
 /// Publishes the command menu in the configured language.
 pub async fn publish_menu(tg: &Telegram) {
     let text = tg.text();
-    let list: Vec<(&str, String)> = MENU.iter().map(|c| (*c, text.t(&format!("commands.{c}")))).collect();
+    let list: Vec<(&str, String)> = MENU
+        .iter()
+        .map(|c| (*c, text.t(&format!("commands.{c}"))))
+        .collect();
     if let Err(e) = tg.api.set_commands(&list).await {
         tracing::warn!(error = %e, "cannot publish the command menu");
     }
@@ -27,8 +30,19 @@ pub async fn publish_menu(tg: &Telegram) {
 /// Bare words that abort when `abort_words` is on (§13.4).
 pub fn is_abort_word(text: &str) -> bool {
     const WORDS: &[&str] = &[
-        "stop", "abort", "cancel", "halt", "hold", "wait", "quit", "exit", "stopp", "warte", "abbruch",
-        "abbrechen", "aufhören",
+        "stop",
+        "abort",
+        "cancel",
+        "halt",
+        "hold",
+        "wait",
+        "quit",
+        "exit",
+        "stopp",
+        "warte",
+        "abbruch",
+        "abbrechen",
+        "aufhören",
     ];
     let t = text.trim().to_lowercase();
     !t.contains(char::is_whitespace) && WORDS.contains(&t.as_str())
@@ -42,7 +56,12 @@ fn target(inc: &Incoming) -> ChatTarget {
 }
 
 /// Sends an HTML reply to `inc`.
-pub async fn reply(tg: &Telegram, inc: &Incoming, html: String, keyboard: Option<Vec<Vec<Button>>>) {
+pub async fn reply(
+    tg: &Telegram,
+    inc: &Incoming,
+    html: String,
+    keyboard: Option<Vec<Vec<Button>>>,
+) {
     let msg = OutMessage::html(html)
         .replying_to(Some(inc.message_id))
         .with_keyboard(keyboard);
@@ -92,7 +111,10 @@ async fn start(tg: &Telegram, inc: &Incoming) {
     } else {
         text.f(
             "start.auth_ok",
-            &[("providers", &ready.join(" + ")), ("model", &escape_html(&config.model))],
+            &[
+                ("providers", &ready.join(" + ")),
+                ("model", &escape_html(&config.model)),
+            ],
         )
     };
     let html = text.f(
@@ -121,7 +143,11 @@ async fn new(tg: &Telegram, inc: &Incoming, back_to_default: bool) {
     let key = key_of(inc);
     let default = env.default_target(&env.config());
     let active = session_target(tg, inc);
-    let provider = if back_to_default { default.provider } else { active.provider };
+    let provider = if back_to_default {
+        default.provider
+    } else {
+        active.provider
+    };
     let store = env.sessions.clone();
     let k = key.clone();
     tg.sessions
@@ -132,7 +158,10 @@ async fn new(tg: &Telegram, inc: &Incoming, back_to_default: bool) {
             }
         })
         .await;
-    let html = escape_html(&tg.text().f("session.reset", &[("provider", provider_name(provider))]));
+    let html = escape_html(
+        &tg.text()
+            .f("session.reset", &[("provider", provider_name(provider))]),
+    );
     reply(tg, inc, html, None).await;
 }
 
@@ -141,7 +170,10 @@ pub async fn stop(tg: &Telegram, inc: &Incoming) {
     let report = tg.sessions.stop(&key_of(inc)).await;
     let text = tg.text();
     let msg = if report.stopped_run || report.discarded > 0 {
-        text.f("stop.stopped", &[("provider", provider_name(session_target(tg, inc).provider))])
+        text.f(
+            "stop.stopped",
+            &[("provider", provider_name(session_target(tg, inc).provider))],
+        )
     } else {
         text.t("stop.nothing")
     };
@@ -166,56 +198,87 @@ fn on_off(tg: &Telegram, v: bool) -> String {
 async fn status(tg: &Telegram, inc: &Incoming) {
     let text = tg.text();
     let env = tg.env();
-    let config = env.config();
     let key = key_of(inc);
     let target = session_target(tg, inc);
     let mut out = text.f("status.title", &[("agent", &escape_html(env.paths.name()))]);
     out.push('\n');
+    status_session(tg, &key, &target, &mut out);
+    let busy = tg.sessions.is_busy(&key).await;
+    let _ = writeln!(
+        out,
+        "{}",
+        text.t(if busy { "status.busy" } else { "status.idle" })
+    );
+    status_providers(tg, &mut out);
+    if env.paths.is_main() {
+        status_agents(tg, &mut out).await;
+    }
+    reply(tg, inc, out.trim_end().to_owned(), None).await;
+}
+
+fn status_session(
+    tg: &Telegram,
+    key: &crate::state::sessions::SessionKey,
+    target: &Target,
+    out: &mut String,
+) {
+    let text = tg.text();
+    let env = tg.env();
+    let config = env.config();
     let bucket = env
         .sessions
-        .get(&key)
+        .get(key)
         .and_then(|r| r.provider_sessions.get(target.provider.as_str()).cloned())
         .filter(|b| !b.session_id.is_empty());
-    match bucket {
+    let line = match bucket {
         Some(b) => {
             let sid: String = b.session_id.chars().take(8).collect();
-            let _ = writeln!(
-                out,
-                "{}",
-                text.f(
-                    "status.session",
-                    &[
-                        ("sid", &format!("{sid}...")),
-                        ("messages", &b.message_count.to_string()),
-                        ("tokens", &b.total_tokens.to_string()),
-                        ("cost", &format!("{:.4}", b.total_cost_usd)),
-                    ],
-                )
-            );
+            text.f(
+                "status.session",
+                &[
+                    ("sid", &format!("{sid}...")),
+                    ("messages", &b.message_count.to_string()),
+                    ("tokens", &b.total_tokens.to_string()),
+                    ("cost", &format!("{:.4}", b.total_cost_usd)),
+                ],
+            )
         }
-        None => {
-            let _ = writeln!(out, "{}", text.t("status.no_session"));
-        }
-    }
+        None => text.t("status.no_session"),
+    };
+    let _ = writeln!(out, "{line}");
     let default = env.default_target(&config);
+    let provider = provider_name(target.provider);
+    let model = escape_html(&target.model);
     let model_line = if target.model == default.model && target.provider == default.provider {
-        text.f("status.model", &[("provider", provider_name(target.provider)), ("model", &escape_html(&target.model))])
+        text.f("status.model", &[("provider", provider), ("model", &model)])
     } else {
+        let configured = escape_html(&format!("{} / {}", default.provider, default.model));
         text.f(
             "status.model_configured",
             &[
-                ("provider", provider_name(target.provider)),
-                ("model", &escape_html(&target.model)),
-                ("configured", &escape_html(&format!("{} / {}", default.provider, default.model))),
+                ("provider", provider),
+                ("model", &model),
+                ("configured", &configured),
             ],
         )
     };
     let _ = writeln!(out, "{model_line}");
-    if let Some(e) = target.effort.as_deref().filter(|_| target.provider != ProviderKind::Gemini) {
-        let _ = writeln!(out, "{}", text.f("status.effort", &[("effort", &escape_html(e))]));
+    if let Some(e) = target
+        .effort
+        .as_deref()
+        .filter(|_| target.provider != ProviderKind::Gemini)
+    {
+        let _ = writeln!(
+            out,
+            "{}",
+            text.f("status.effort", &[("effort", &escape_html(e))])
+        );
     }
-    let busy = tg.sessions.is_busy(&key).await;
-    let _ = writeln!(out, "{}", text.t(if busy { "status.busy" } else { "status.idle" }));
+}
+
+fn status_providers(tg: &Telegram, out: &mut String) {
+    let text = tg.text();
+    let env = tg.env();
     let _ = writeln!(out, "\n{}", text.t("status.providers"));
     for (p, s) in crate::agent::cli_run::provider_auth(&env.paths) {
         let state = match s {
@@ -223,8 +286,16 @@ async fn status(tg: &Telegram, inc: &Incoming) {
             AuthStatus::Installed => text.t("status.installed"),
             AuthStatus::NotFound => text.t("status.not_found"),
         };
-        let _ = writeln!(out, "{}", text.f("status.provider_line", &[("provider", p.as_str()), ("state", &state)]));
+        let _ = writeln!(
+            out,
+            "{}",
+            text.f(
+                "status.provider_line",
+                &[("provider", p.as_str()), ("state", &state)]
+            )
+        );
     }
+    let config = env.config();
     let s = &config.streaming;
     let mode = if !s.enabled {
         "off"
@@ -233,36 +304,43 @@ async fn status(tg: &Telegram, inc: &Incoming) {
     } else {
         "edit"
     };
-    let _ = writeln!(
-        out,
-        "{}",
-        text.f(
-            "status.streaming",
-            &[
-                ("mode", mode),
-                ("tools", &on_off(tg, s.show_tool_progress)),
-                ("thinking", &on_off(tg, s.show_thinking_indicator)),
-            ],
-        )
+    let streaming = text.f(
+        "status.streaming",
+        &[
+            ("mode", mode),
+            ("tools", &on_off(tg, s.show_tool_progress)),
+            ("thinking", &on_off(tg, s.show_thinking_indicator)),
+        ],
     );
-    if env.paths.is_main() {
-        if let Some(bus) = &tg.bus {
-            let req = crate::ipc::Body::HealthRequest(crate::ipc::message::HealthRequest {});
-            if let Ok(crate::ipc::Body::Health(h)) = bus.request(None, req, std::time::Duration::from_secs(2)).await {
-                let _ = writeln!(out, "\n{}", text.t("status.agents"));
-                for a in h.agents {
-                    let glyph = match a.status {
-                        crate::ipc::message::AgentStatus::Running => "●",
-                        crate::ipc::message::AgentStatus::Starting => "◐",
-                        crate::ipc::message::AgentStatus::Crashed => "✖",
-                        crate::ipc::message::AgentStatus::Stopped => "○",
-                    };
-                    let up = crate::cli::status::uptime_human(a.uptime_seconds);
-                    let restarts = if a.restart_count > 0 { format!(" ⟳{}", a.restart_count) } else { String::new() };
-                    let _ = writeln!(out, "{glyph} {} — {up}{restarts}", escape_html(&a.name));
-                }
-            }
-        }
+    let _ = writeln!(out, "{streaming}");
+}
+
+async fn status_agents(tg: &Telegram, out: &mut String) {
+    use crate::ipc::message::{AgentStatus, HealthRequest};
+    let Some(bus) = &tg.bus else {
+        return;
+    };
+    let req = crate::ipc::Body::HealthRequest(HealthRequest {});
+    let Ok(crate::ipc::Body::Health(h)) = bus
+        .request(None, req, std::time::Duration::from_secs(2))
+        .await
+    else {
+        return;
+    };
+    let _ = writeln!(out, "\n{}", tg.text().t("status.agents"));
+    for a in h.agents {
+        let glyph = match a.status {
+            AgentStatus::Running => "●",
+            AgentStatus::Starting => "◐",
+            AgentStatus::Crashed => "✖",
+            AgentStatus::Stopped => "○",
+        };
+        let up = crate::cli::status::uptime_human(a.uptime_seconds);
+        let restarts = if a.restart_count > 0 {
+            format!(" ⟳{}", a.restart_count)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{glyph} {} — {up}{restarts}", escape_html(&a.name));
     }
-    reply(tg, inc, out.trim_end().to_owned(), None).await;
 }

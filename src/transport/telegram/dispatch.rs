@@ -37,7 +37,11 @@ pub async fn update(tg: &Arc<Telegram>, update: Update) {
             tg.activity.membership(
                 ChatInfo {
                     chat_id: m.chat.id.0,
-                    chat_type: if m.chat.is_supergroup() { "supergroup" } else { "group" },
+                    chat_type: if m.chat.is_supergroup() {
+                        "supergroup"
+                    } else {
+                        "group"
+                    },
                     title: &title,
                 },
                 status,
@@ -78,7 +82,11 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .first_time(inc.chat_id, inc.message_id)
     {
-        tracing::debug!(chat = inc.chat_id, message = inc.message_id, "duplicate update dropped");
+        tracing::debug!(
+            chat = inc.chat_id,
+            message = inc.message_id,
+            "duplicate update dropped"
+        );
         return;
     }
     tg.activity.seen(info(&inc));
@@ -89,7 +97,11 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
     // `/cmd@otherbot` is for another bot, in groups and in private chats alike.
     let for_other_bot = parse_command(&inc.text, &tg.me.username).is_none()
         && inc.text.starts_with('/')
-        && inc.text.split_whitespace().next().is_some_and(|c| c.contains('@'));
+        && inc
+            .text
+            .split_whitespace()
+            .next()
+            .is_some_and(|c| c.contains('@'));
     if for_other_bot {
         return;
     }
@@ -127,7 +139,9 @@ fn build_prompt(inc: &Incoming, text: &str) -> String {
                 .map(|l| format!("> {l}"))
                 .collect::<Vec<_>>()
                 .join("\n");
-            format!("The user is replying to this quoted message:\n{quoted}\n\nThe user's message:\n{text}")
+            format!(
+                "The user is replying to this quoted message:\n{quoted}\n\nThe user's message:\n{text}"
+            )
         }
         _ => text.to_owned(),
     }

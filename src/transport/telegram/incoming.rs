@@ -83,7 +83,9 @@ fn chat_kind(msg: &Message) -> (ChatKind, &'static str) {
 
 fn attachment(msg: &Message) -> Option<Attachment> {
     if let Some(sizes) = msg.photo() {
-        let best = sizes.iter().max_by_key(|p| u64::from(p.width) * u64::from(p.height))?;
+        let best = sizes
+            .iter()
+            .max_by_key(|p| u64::from(p.width) * u64::from(p.height))?;
         return Some(Attachment {
             file_id: best.file.id.0.clone(),
             unique_id: best.file.unique_id.0.clone(),
@@ -198,10 +200,16 @@ impl Incoming {
             },
             message_id: i64::from(msg.id.0),
             user_id: msg.from.as_ref().map(|u| u.id.0 as i64),
-            first_name: msg.from.as_ref().map(|u| u.first_name.clone()).unwrap_or_default(),
+            first_name: msg
+                .from
+                .as_ref()
+                .map(|u| u.first_name.clone())
+                .unwrap_or_default(),
             from_bot: msg.from.as_ref().is_some_and(|u| u.is_bot),
             date: msg.date,
-            text: text.or_else(|| msg.caption().map(str::to_owned)).unwrap_or_default(),
+            text: text
+                .or_else(|| msg.caption().map(str::to_owned))
+                .unwrap_or_default(),
             is_caption,
             reply_to,
             topic_name: topic_name(msg),
@@ -215,14 +223,16 @@ impl Incoming {
 pub fn parse_command<'a>(text: &'a str, bot_username: &str) -> Option<(String, &'a str)> {
     let rest = text.strip_prefix('/')?;
     let (head, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let (name, target) = head.split_once('@').map_or((head, None), |(n, t)| (n, Some(t)));
+    let (name, target) = head
+        .split_once('@')
+        .map_or((head, None), |(n, t)| (n, Some(t)));
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return None;
     }
-    if let Some(t) = target {
-        if !t.eq_ignore_ascii_case(bot_username) {
-            return None;
-        }
+    if let Some(t) = target
+        && !t.eq_ignore_ascii_case(bot_username)
+    {
+        return None;
     }
     Some((name.to_ascii_lowercase(), args.trim()))
 }
@@ -235,7 +245,9 @@ pub fn addressed_text(inc: &Incoming, bot_username: &str) -> (bool, String) {
     let mention_lower = mention.to_lowercase();
     let replied = inc.reply_to.as_ref().is_some_and(|q| q.from_bot);
     match lower.find(&mention_lower) {
-        Some(pos) if inc.text.is_char_boundary(pos) && inc.text.is_char_boundary(pos + mention.len()) => {
+        Some(pos)
+            if inc.text.is_char_boundary(pos) && inc.text.is_char_boundary(pos + mention.len()) =>
+        {
             let mut text = inc.text.clone();
             let is_command_suffix = pos > 0 && !inc.text[..pos].ends_with(char::is_whitespace);
             if !is_command_suffix {
@@ -254,7 +266,10 @@ mod tests {
     #[test]
     fn commands_for_us_and_others() {
         assert_eq!(parse_command("/stop", "mybot"), Some(("stop".into(), "")));
-        assert_eq!(parse_command("/New@MyBot  now", "mybot"), Some(("new".into(), "now")));
+        assert_eq!(
+            parse_command("/New@MyBot  now", "mybot"),
+            Some(("new".into(), "now"))
+        );
         assert_eq!(parse_command("/stop@otherbot", "mybot"), None);
         assert_eq!(parse_command("hello /stop", "mybot"), None);
         assert_eq!(parse_command("/", "mybot"), None);

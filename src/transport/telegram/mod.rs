@@ -55,10 +55,10 @@ impl Dedup {
             return false;
         }
         self.order.push_back((chat, message));
-        if self.order.len() > DEDUP_CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
-            }
+        if self.order.len() > DEDUP_CAPACITY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
         }
         true
     }
@@ -84,7 +84,9 @@ pub struct Telegram {
 
 impl std::fmt::Debug for Telegram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Telegram").field("me", &self.me).finish_non_exhaustive()
+        f.debug_struct("Telegram")
+            .field("me", &self.me)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,7 +125,10 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
     let config = sessions.env().config();
-    let api = Arc::new(TgApi::new(config.telegram_token.expose(), &config.telegram_api_url).map_err(StartError::Config)?);
+    let api = Arc::new(
+        TgApi::new(config.telegram_token.expose(), &config.telegram_api_url)
+            .map_err(StartError::Config)?,
+    );
     let Some(me) = poll::connect(&api, &shutdown).await? else {
         return Ok(());
     };

@@ -28,7 +28,10 @@ pub fn allowed_roots(config: &AgentConfig, paths: &AgentPaths) -> Option<Vec<Pat
 
 /// Resolves `raw` and checks it against `roots`.
 pub fn check(raw: &str, roots: Option<&[PathBuf]>) -> Result<PathBuf, Refusal> {
-    if raw.chars().any(|c| c == '\0' || (c.is_control() && c != '\n')) {
+    if raw
+        .chars()
+        .any(|c| c == '\0' || (c.is_control() && c != '\n'))
+    {
         return Err(Refusal::Outside);
     }
     let path = Path::new(raw.trim());
@@ -68,7 +71,10 @@ pub async fn send_all(tg: &Telegram, to: ChatTarget, files: &[String], reply_to:
                 }
             },
             Err(Refusal::Missing) => Some(text.f("files.missing", &[("name", &name)])),
-            Err(Refusal::Outside) => Some(text.f("files.outside", &[("name", &name), ("mode", &config.file_access)])),
+            Err(Refusal::Outside) => Some(text.f(
+                "files.outside",
+                &[("name", &name), ("mode", &config.file_access)],
+            )),
         };
         if let Some(n) = notice {
             let _ = tg.api.send(to, OutMessage::plain(n)).await;
@@ -92,8 +98,14 @@ mod tests {
         assert!(check(root.join("ok.txt").to_str().unwrap(), Some(&roots)).is_ok());
         let escape = format!("{}/../secret.txt", root.display());
         assert_eq!(check(&escape, Some(&roots)), Err(Refusal::Outside));
-        assert_eq!(check(root.join("link.txt").to_str().unwrap(), Some(&roots)), Err(Refusal::Outside));
-        assert_eq!(check(root.join("nope").to_str().unwrap(), Some(&roots)), Err(Refusal::Missing));
+        assert_eq!(
+            check(root.join("link.txt").to_str().unwrap(), Some(&roots)),
+            Err(Refusal::Outside)
+        );
+        assert_eq!(
+            check(root.join("nope").to_str().unwrap(), Some(&roots)),
+            Err(Refusal::Missing)
+        );
         assert!(check(&escape, None).is_ok(), "file_access=all");
         assert_eq!(check("/etc/\0passwd", None), Err(Refusal::Outside));
     }

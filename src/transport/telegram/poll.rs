@@ -28,7 +28,7 @@ pub struct PollState {
 }
 
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(6)).min(Duration::from_secs(60))
+    Duration::from_secs(1u64 << attempt.min(6)).min(Duration::from_mins(1))
 }
 
 /// Calls `getMe` until it works (network errors retry with backoff). `Ok(None)`
@@ -65,7 +65,8 @@ pub async fn connect(api: &TgApi, shutdown: &CancellationToken) -> Result<Option
 
 /// Polls until shutdown, dispatching every update.
 pub async fn run(tg: Arc<Telegram>) {
-    let state: Persisted<PollState> = Persisted::load(&tg.paths().root().join("telegram_state.json"));
+    let state: Persisted<PollState> =
+        Persisted::load(&tg.paths().root().join("telegram_state.json"));
     let mut offset = state.read(|s| s.last_update_id).saturating_add(1);
     let mut attempt = 0;
     let allowed = vec![
@@ -115,7 +116,10 @@ pub async fn run(tg: Arc<Telegram>) {
             if let UpdateKind::Message(msg) = &update.kind {
                 let age = chrono::Utc::now() - msg.date;
                 if age > MAX_BACKLOG_AGE && dispatch::is_authorised_message(&tg, msg) {
-                    let thread = msg.is_topic_message.then(|| msg.thread_id.map(|t| i64::from(t.0.0))).flatten();
+                    let thread = msg
+                        .is_topic_message
+                        .then(|| msg.thread_id.map(|t| i64::from(t.0.0)))
+                        .flatten();
                     *old_per_chat.entry((msg.chat.id.0, thread)).or_default() += 1;
                     continue;
                 }
@@ -124,7 +128,9 @@ pub async fn run(tg: Arc<Telegram>) {
         }
         state.update(|s| s.last_update_id = offset.saturating_sub(1));
         for ((chat_id, thread_id), count) in old_per_chat {
-            let text = tg.text().f("session.old_ignored", &[("count", &count.to_string())]);
+            let text = tg
+                .text()
+                .f("session.old_ignored", &[("count", &count.to_string())]);
             let target = ChatTarget { chat_id, thread_id };
             if let Err(e) = tg.api.send(target, OutMessage::plain(text)).await {
                 tracing::warn!(error = %e, "cannot send the old-messages note");

@@ -26,26 +26,38 @@ async fn consume_restart_sentinel(tg: &Telegram) {
                 chat_id: s.chat_id,
                 thread_id: s.topic_id,
             };
-            let text = if s.message.is_empty() { "Restarted.".to_owned() } else { s.message };
+            let text = if s.message.is_empty() {
+                "Restarted.".to_owned()
+            } else {
+                s.message
+            };
             if let Err(e) = tg.api.send(target, OutMessage::plain(text)).await {
                 tracing::warn!(error = %e, "cannot send the restart notice");
             }
         }
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "unreadable restart sentinel ignored"),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "unreadable restart sentinel ignored");
+        }
     }
 }
 
 async fn announce_interrupted(tg: &Telegram) {
     let config = tg.env().config();
     let max_age = chrono::Duration::seconds((config.timeouts.normal * 2.0).max(1200.0) as i64);
-    let turns = tg.env().inflight.take_interrupted(max_age, chrono::Utc::now());
+    let turns = tg
+        .env()
+        .inflight
+        .take_interrupted(max_age, chrono::Utc::now());
     for (key, turn) in turns {
         if turn.chat_id == 0 {
             continue;
         }
         let text = tg.text();
         let preview: String = turn.prompt_preview.chars().take(100).collect();
-        let html = escape_html(&text.f("session.interrupted", &[("preview", &format!("“{preview}”"))]));
+        let html = escape_html(&text.f(
+            "session.interrupted",
+            &[("preview", &format!("“{preview}”"))],
+        ));
         let keyboard = vec![vec![Button {
             label: text.t("session.retry_button"),
             data: format!("rt:{key}"),

@@ -36,40 +36,81 @@ pub fn install_command(p: ProviderKind) -> &'static str {
 }
 
 fn first_line(s: &str) -> String {
-    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     line.chars().take(300).collect()
 }
 
 /// The user-facing sentence for a failed turn.
-pub fn failure_sentence(tg: &Telegram, kind: FailureKind, detail: &str, p: ProviderKind, retried: bool) -> String {
+pub fn failure_sentence(
+    tg: &Telegram,
+    kind: FailureKind,
+    detail: &str,
+    p: ProviderKind,
+    retried: bool,
+) -> String {
     let text = tg.text();
     let name = p.display_name();
     let timeout_minutes = (tg.env().config().timeouts.normal / 60.0).round().max(1.0);
     match kind {
-        FailureKind::AuthExpired => text.f("errors.auth_expired", &[("provider", name), ("command", login_command(p))]),
+        FailureKind::AuthExpired => text.f(
+            "errors.auth_expired",
+            &[("provider", name), ("command", login_command(p))],
+        ),
         FailureKind::RateLimited => text.f("errors.rate_limited", &[("provider", name)]),
         FailureKind::ContextTooLong => text.f("errors.context_too_long", &[("provider", name)]),
-        FailureKind::SessionNotFound if retried => text.f("errors.session_lost", &[("provider", name)]),
-        FailureKind::CliMissing => text.f("errors.cli_missing", &[("provider", name), ("install", install_command(p))]),
+        FailureKind::SessionNotFound if retried => {
+            text.f("errors.session_lost", &[("provider", name)])
+        }
+        FailureKind::CliMissing => text.f(
+            "errors.cli_missing",
+            &[("provider", name), ("install", install_command(p))],
+        ),
         FailureKind::Timeout => text.f(
             "errors.timeout",
-            &[("provider", name), ("minutes", &format!("{timeout_minutes:.0}"))],
+            &[
+                ("provider", name),
+                ("minutes", &format!("{timeout_minutes:.0}")),
+            ],
         ),
-        FailureKind::Crashed => text.f("errors.crashed", &[("provider", name), ("detail", &first_line(detail))]),
-        FailureKind::SessionNotFound | FailureKind::Other | FailureKind::Cancelled => {
-            text.f("errors.other", &[("provider", name), ("detail", &first_line(detail))])
-        }
+        FailureKind::Crashed => text.f(
+            "errors.crashed",
+            &[("provider", name), ("detail", &first_line(detail))],
+        ),
+        FailureKind::SessionNotFound | FailureKind::Other | FailureKind::Cancelled => text.f(
+            "errors.other",
+            &[("provider", name), ("detail", &first_line(detail))],
+        ),
     }
 }
 
 /// Emoji for the status reaction while a tool of this name runs.
 fn tool_emoji(name: &str) -> &'static str {
     let n = name.to_ascii_lowercase();
-    if ["read", "grep", "glob", "ls", "search", "find", "view"].iter().any(|p| n.starts_with(p)) {
+    if ["read", "grep", "glob", "ls", "search", "find", "view"]
+        .iter()
+        .any(|p| n.starts_with(p))
+    {
         "👀"
-    } else if ["edit", "write", "multiedit", "str_replace", "replace", "file_change"].iter().any(|p| n.starts_with(p)) {
+    } else if [
+        "edit",
+        "write",
+        "multiedit",
+        "str_replace",
+        "replace",
+        "file_change",
+    ]
+    .iter()
+    .any(|p| n.starts_with(p))
+    {
         "✍"
-    } else if ["bash", "shell", "run", "exec", "command"].iter().any(|p| n.starts_with(p)) {
+    } else if ["bash", "shell", "run", "exec", "command"]
+        .iter()
+        .any(|p| n.starts_with(p))
+    {
         "👨\u{200d}💻"
     } else {
         "🤔"
@@ -106,7 +147,12 @@ fn spawn_typing(tg: Arc<Telegram>, target: ChatTarget) -> JoinHandle<()> {
 }
 
 /// Renders the updates of one turn until it ends.
-pub async fn turn(tg: Arc<Telegram>, target: ChatTarget, reply_to: Option<i64>, mut rx: mpsc::Receiver<TurnUpdate>) {
+pub async fn turn(
+    tg: Arc<Telegram>,
+    target: ChatTarget,
+    reply_to: Option<i64>,
+    mut rx: mpsc::Receiver<TurnUpdate>,
+) {
     let config = tg.env().config();
     let mut queue_msg: Option<i64> = None;
     let mut editor = None;
@@ -128,12 +174,18 @@ pub async fn turn(tg: Arc<Telegram>, target: ChatTarget, reply_to: Option<i64>, 
                     label: text.t("queue.cancel_button"),
                     data: format!("mq:{entry}"),
                 }]];
-                let msg = OutMessage::html(html).replying_to(reply_to).with_keyboard(Some(keyboard));
+                let msg = OutMessage::html(html)
+                    .replying_to(reply_to)
+                    .with_keyboard(Some(keyboard));
                 queue_msg = tg.api.send(target, msg).await.ok();
             }
             TurnUpdate::Dropped { by_stop } => {
                 if let Some(id) = queue_msg {
-                    let key = if by_stop { "queue.discarded" } else { "queue.cancelled" };
+                    let key = if by_stop {
+                        "queue.discarded"
+                    } else {
+                        "queue.cancelled"
+                    };
                     let html = format!("<i>{}</i>", escape_html(&tg.text().t(key)));
                     let _ = tg.api.edit(target, id, OutMessage::html(html)).await;
                 }
@@ -147,17 +199,22 @@ pub async fn turn(tg: Arc<Telegram>, target: ChatTarget, reply_to: Option<i64>, 
                 typing = Some(spawn_typing(tg.clone(), target));
                 reactions.set(&tg, Some("🤔")).await;
                 let api: Arc<dyn ChatApi> = tg.api.clone();
-                editor = Some(stream::start(api, target, reply_to, StreamSettings::from_config(&config.streaming)));
+                editor = Some(stream::start(
+                    api,
+                    target,
+                    reply_to,
+                    StreamSettings::from_config(&config.streaming),
+                ));
             }
             TurnUpdate::Event(ev) => {
                 if let Event::ToolStarted { name, .. } = &ev {
                     reactions.set(&tg, Some(tool_emoji(name))).await;
                 }
                 let text_event = matches!(ev, Event::TextDelta { .. } | Event::Text { .. });
-                if let Some(ed) = &editor {
-                    if config.streaming.enabled || !text_event {
-                        ed.event(ev).await;
-                    }
+                if let Some(ed) = &editor
+                    && (config.streaming.enabled || !text_event)
+                {
+                    ed.event(ev).await;
                 }
             }
             TurnUpdate::SessionReset => {
@@ -171,7 +228,10 @@ pub async fn turn(tg: Arc<Telegram>, target: ChatTarget, reply_to: Option<i64>, 
                     t.abort();
                 }
                 if retried {
-                    let note = tg.text().f("session.restored_failed", &[("provider", fin.target.provider.display_name())]);
+                    let note = tg.text().f(
+                        "session.restored_failed",
+                        &[("provider", fin.target.provider.display_name())],
+                    );
                     let _ = tg.api.send(target, OutMessage::plain(note)).await;
                 }
                 let finish = finish_of(&tg, &fin, started.elapsed(), retried);
@@ -198,7 +258,12 @@ fn footer(tg: &Telegram, fin: &TurnFinish, took: Duration) -> Option<String> {
     };
     let mut parts = vec![
         fin.target.model.clone(),
-        format!("{} tokens ({}/{})", usage.total_tokens(), usage.input_tokens, usage.output_tokens),
+        format!(
+            "{} tokens ({}/{})",
+            usage.total_tokens(),
+            usage.input_tokens,
+            usage.output_tokens
+        ),
     ];
     if let Some(c) = usage.cost_usd.filter(|c| *c > 0.0) {
         parts.push(format!("${c:.4}"));
@@ -214,7 +279,10 @@ fn finish_of(tg: &Telegram, fin: &TurnFinish, took: Duration, retried: bool) -> 
             footer: footer(tg, fin, took),
             empty_placeholder: tg.text().t("session.empty"),
         },
-        Outcome::Failed { kind: FailureKind::Cancelled, .. } => Finish::Cancelled,
+        Outcome::Failed {
+            kind: FailureKind::Cancelled,
+            ..
+        } => Finish::Cancelled,
         Outcome::Failed { .. } if fin.cancelled => Finish::Cancelled,
         Outcome::Failed { kind, detail, .. } => Finish::Failed {
             message: failure_sentence(tg, *kind, detail, fin.target.provider, retried),

@@ -27,6 +27,15 @@ pub(super) struct Coalescer {
     flushed: usize,
     /// When buffered text gets flushed for lack of new text.
     idle_deadline: Option<Instant>,
+    /// Since when text has been waiting unflushed.
+    pending_since: Option<Instant>,
+}
+
+/// How long text may wait for a paragraph or sentence end before it is flushed
+/// through the last line break or word anyway (code, lists and unpunctuated text
+/// would otherwise stay invisible until `max_chars`).
+fn stale_after(rules: &Rules) -> Duration {
+    rules.idle * 3
 }
 
 impl Coalescer {
@@ -47,12 +56,27 @@ impl Coalescer {
         self.flushed = floor_boundary(text, self.flushed);
         let pending = &text[self.flushed..];
         let chars = pending.chars().count();
+        let since = *self.pending_since.get_or_insert(now);
         if chars >= rules.max_chars.max(1) {
             self.flushed = text.len();
-        } else if chars >= rules.min_chars
-            && let Some(end) = break_end(pending, rules.sentence_break)
-        {
-            self.flushed += end;
+        } else if chars >= rules.min_chars {
+            let stale = now.duration_since(since) >= stale_after(rules);
+            let end = break_end(pending, rules.sentence_break).or_else(|| {
+                let lines = pending.rfind('\n').map(|i| i + 1);
+                if stale {
+                    lines.or_else(|| pending.rfind(char::is_whitespace).map(|i| i + 1))
+                } else {
+                    lines.filter(|_| rules.sentence_break)
+                }
+            });
+            if let Some(end) = end.filter(|&e| e > 0 && !pending[..e].trim().is_empty()) {
+                self.flushed += end;
+            }
+        }
+        if self.flushed == text.len() {
+            self.pending_since = None;
+        } else if self.flushed != before {
+            self.pending_since = Some(now);
         }
         self.idle_deadline = (self.flushed < text.len()).then(|| now + rules.idle);
         self.flushed != before
@@ -62,6 +86,7 @@ impl Coalescer {
     /// flushed offset moved.
     pub(super) fn flush_all(&mut self, text: &str) -> bool {
         self.idle_deadline = None;
+        self.pending_since = None;
         let moved = self.flushed != text.len();
         self.flushed = text.len();
         moved
@@ -142,6 +167,25 @@ mod tests {
             ..rules()
         };
         assert!(!no_sentences.on_text(text, &r, Instant::now()));
+    }
+
+    #[test]
+    fn line_breaks_flush_code_and_lists() {
+        let text = "- item one\n- item two\n- item";
+        let mut c = Coalescer::default();
+        c.on_text(text, &rules(), Instant::now());
+        assert_eq!(&text[..c.flushed()], "- item one\n- item two\n");
+    }
+
+    #[test]
+    fn a_long_unpunctuated_stream_is_flushed_by_words_once_stale() {
+        let mut c = Coalescer::default();
+        let t0 = Instant::now();
+        let r = rules();
+        assert!(!c.on_text("word word word", &r, t0));
+        assert!(!c.on_text("word word word word", &r, t0 + Duration::from_millis(500)));
+        assert!(c.on_text("word word word word word", &r, t0 + stale_after(&r)));
+        assert_eq!(c.flushed(), "word word word word ".len());
     }
 
     #[test]
