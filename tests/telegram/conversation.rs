@@ -23,7 +23,10 @@ fn prose(len: usize) -> String {
         if n > 1 {
             out.push_str(if (n - 1) % 5 == 0 { "\n\n" } else { " " });
         }
-        let _ = write!(out, "Sentence {n} of a long answer, plain prose & <angle> text.");
+        let _ = write!(
+            out,
+            "Sentence {n} of a long answer, plain prose & <angle> text."
+        );
         n += 1;
     }
     out

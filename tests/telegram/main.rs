@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod chat;
 mod conversation;
 
 use serde_json::json;
@@ -44,8 +45,20 @@ impl TgRig {
         model: &str,
         tweak: impl FnOnce(&mut serde_json::Value),
     ) -> Self {
+        Self::start_with(provider, model, tweak, |_, _| {}).await
+    }
+
+    /// Like [`TgRig::start`], running `before` on the fake before ductor starts
+    /// (e.g. to queue messages that arrived while it was down).
+    pub async fn start_with(
+        provider: &str,
+        model: &str,
+        tweak: impl FnOnce(&mut serde_json::Value),
+        before: impl FnOnce(&FakeTelegram, BotId),
+    ) -> Self {
         let tg = FakeTelegram::start().await;
         let bot = tg.add_bot(&token(100_000_001), BOT);
+        before(&tg, bot);
         let mock = MockLlm::start().await;
         let cli_root = clis::test_dir("tgcli");
         let cli = CliEnv::new(cli_root.path(), &mock.base_url());

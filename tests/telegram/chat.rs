@@ -1,0 +1,289 @@
+//! Transport behaviour around the conversation: backlog, duplicates, groups,
+//! buttons, files, commands, resilience.
+
+use super::{BOT, CHAT, TgRig};
+use crate::support::fake_telegram::{Fault, Incoming, MessageView};
+use crate::support::mock_llm::Reply;
+use serde_json::json;
+use std::time::Duration;
+
+const TURN: Duration = Duration::from_secs(60);
+
+impl TgRig {
+    /// Waits until the bot wrote a message in `chat` containing `needle`.
+    async fn wait_bot_text(&self, chat: i64, needle: &str) -> MessageView {
+        let bot = self.bot;
+        let needle = needle.to_owned();
+        self.tg
+            .wait_until(TURN, move |w| {
+                w.visible_messages(bot, chat)
+                    .into_iter()
+                    .find(|m| m.from_bot == Some(bot) && !m.deleted && m.contains(&needle))
+            })
+            .await
+    }
+
+    fn prompts(&self) -> Vec<String> {
+        self.mock
+            .requests()
+            .into_iter()
+            .map(|r| r.last_user_text)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn backlog_messages_are_handled_when_recent_and_noted_when_old() {
+    let rig = TgRig::start_with(
+        "claude",
+        "sonnet",
+        |_| {},
+        |tg, bot| {
+            tg.user_sends(
+                bot,
+                super::CHAT,
+                Incoming::text("ancient request").sent_ago(Duration::from_secs(3600)),
+            );
+            tg.user_sends(
+                bot,
+                super::CHAT,
+                Incoming::text("recent request").sent_ago(Duration::from_secs(120)),
+            );
+        },
+    )
+    .await;
+    rig.wait_bot_text(CHAT, "You said: \"recent request\"")
+        .await;
+    rig.wait_bot_text(CHAT, "ignored 1 message").await;
+    assert!(!rig.prompts().iter().any(|p| p.contains("ancient")));
+}
+
+#[tokio::test]
+async fn a_duplicate_update_is_processed_once() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let sent = rig.say("only once");
+    rig.wait_bot_text(CHAT, "You said: \"only once\"").await;
+    rig.tg.redeliver_update(rig.bot, sent.update_id.unwrap());
+    let after = rig.say("and then this");
+    rig.wait_bot_text(CHAT, "You said: \"and then this\"").await;
+    let n = rig
+        .prompts()
+        .iter()
+        .filter(|p| p.contains("only once"))
+        .count();
+    assert_eq!(n, 1);
+    let _ = after;
+}
+
+#[tokio::test]
+async fn groups_need_the_group_and_the_user_and_honour_mention_only() {
+    let gid = std::cell::Cell::new(0);
+    let other = std::cell::Cell::new(0);
+    let rig = TgRig::start_with(
+        "claude",
+        "sonnet",
+        |c| {
+            c["allowed_group_ids"] = json!([gid.get()]);
+            c["group_mention_only"] = json!(true);
+        },
+        |tg, bot| {
+            let g = tg.create_supergroup("Team", false);
+            tg.bot_added_to_chat(bot, g, super::CHAT, false);
+            gid.set(g);
+            let o = tg.create_supergroup("Strangers", false);
+            tg.bot_added_to_chat(bot, o, super::CHAT, false);
+            other.set(o);
+        },
+    )
+    .await;
+    let (gid, other) = (gid.get(), other.get());
+    rig.tg.user_sends_text(
+        rig.bot,
+        other,
+        &format!("@{BOT} hello from an unknown group"),
+    );
+    rig.tg
+        .user_sends_text(rig.bot, gid, "not addressed to the bot");
+    rig.tg
+        .user_sends_text(rig.bot, gid, "/status@some_other_bot");
+    let stranger = 3_000_003;
+    rig.tg.add_user(stranger, "Eve", None);
+    rig.tg.user_sends(
+        rig.bot,
+        gid,
+        Incoming::text(format!("@{BOT} from a stranger")).from(stranger),
+    );
+    rig.tg
+        .user_sends_text(rig.bot, gid, &format!("@{BOT} addressed hello"));
+    rig.wait_bot_text(gid, "You said: \"addressed hello\"")
+        .await;
+    rig.tg
+        .user_sends_text(rig.bot, gid, &format!("/status@{BOT}"));
+    rig.wait_bot_text(gid, "Status").await;
+    let prompts = rig.prompts();
+    assert!(
+        !prompts.iter().any(|p| p.contains("not addressed")),
+        "{prompts:?}"
+    );
+    assert!(
+        !prompts.iter().any(|p| p.contains("stranger")),
+        "{prompts:?}"
+    );
+    assert!(
+        !prompts.iter().any(|p| p.contains("unknown group")),
+        "{prompts:?}"
+    );
+    assert!(!prompts.iter().any(|p| p.contains("status")), "{prompts:?}");
+    assert!(
+        rig.tg
+            .calls_for(other)
+            .iter()
+            .all(|c| c.method == "getChat" || c.method == "leaveChat")
+    );
+}
+
+#[tokio::test]
+async fn agent_buttons_become_a_keyboard_and_a_press_is_the_next_message() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.mock.script(
+        "MOCK_CHOICE",
+        Reply::text("Which one?\n\n[button:Yes please] [button:No]\n[button:Later]"),
+    );
+    rig.say("MOCK_CHOICE");
+    let bot = rig.bot;
+    let msg = rig
+        .tg
+        .wait_until(TURN, move |w| {
+            w.visible_messages(bot, CHAT)
+                .into_iter()
+                .find(|m| m.from_bot == Some(bot) && m.callback_data().len() == 3)
+        })
+        .await;
+    assert_eq!(
+        msg.text.as_deref(),
+        Some("Which one?"),
+        "markers are not shown"
+    );
+    let rows = msg.buttons();
+    assert_eq!(rows.len(), 2, "one row per line of markers");
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, msg.message_id, "Yes please");
+    rig.wait_bot_text(CHAT, "You said: \"Yes please\"").await;
+    let pressed = rig.tg.message(rig.bot, CHAT, msg.message_id).unwrap();
+    assert!(pressed.contains("[USER ANSWER] Yes please"), "{pressed:?}");
+    assert!(pressed.callback_data().is_empty(), "keyboard removed");
+}
+
+#[tokio::test]
+async fn file_tags_send_files_inside_the_allowed_roots_only() {
+    let rig = TgRig::start("claude", "sonnet", |c| {
+        c["file_access"] = json!("workspace")
+    })
+    .await;
+    let report = rig.home.root.join("workspace/output_to_user/report.txt");
+    std::fs::create_dir_all(report.parent().unwrap()).unwrap();
+    std::fs::write(&report, b"the report").unwrap();
+    let outside = rig.home.root.join("secret.txt");
+    std::fs::write(&outside, b"secret").unwrap();
+    rig.mock.script(
+        "MOCK_FILES",
+        Reply::text(format!(
+            "Here it is: <file:{}>\nAnd this: <file:{}>",
+            report.display(),
+            outside.display()
+        )),
+    );
+    rig.say("MOCK_FILES");
+    rig.wait_bot_text(CHAT, "outside the allowed directories")
+        .await;
+    let uploads = rig.tg.uploads();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0].file_name.as_deref(), Some("report.txt"));
+    assert_eq!(&uploads[0].data[..], b"the report");
+    let shown: String = rig
+        .tg
+        .calls()
+        .iter()
+        .filter(|c| matches!(c.method.as_str(), "sendMessage" | "editMessageText"))
+        .filter_map(|c| c.param_str("text"))
+        .collect();
+    assert!(
+        !shown.contains("<file:") && !shown.contains("&lt;file:"),
+        "tags are never shown"
+    );
+}
+
+#[tokio::test]
+async fn start_shows_quick_buttons_that_run_their_prompt() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.say("/start");
+    let welcome = rig.wait_bot_text(CHAT, "ductor agent").await;
+    let data = welcome.callback_data();
+    assert_eq!(data, ["w:1", "w:2", "w:3"]);
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, welcome.message_id, "w:3");
+    rig.wait_bot_text(CHAT, "You said: \"Who are you?").await;
+    rig.say("/help");
+    rig.wait_bot_text(CHAT, "/interrupt").await;
+}
+
+#[tokio::test]
+async fn status_reports_session_model_and_providers() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.say("hello");
+    rig.wait_bot_text(CHAT, "You said").await;
+    rig.wait_session("claude", |s| s.is_some()).await;
+    rig.say("/status");
+    let status = rig.wait_bot_text(CHAT, "Providers").await;
+    let text = status.text.unwrap();
+    assert!(text.contains("1 message(s)"), "{text}");
+    assert!(text.contains("Claude / sonnet"), "{text}");
+    assert!(text.contains("[claude] authenticated"), "{text}");
+    assert!(text.contains("● main"), "{text}");
+}
+
+#[tokio::test]
+async fn bare_stop_goes_to_the_agent_by_default() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.say("wait");
+    rig.wait_bot_text(CHAT, "You said: \"wait\"").await;
+}
+
+#[tokio::test]
+async fn an_empty_answer_gets_the_placeholder() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.mock.script("MOCK_SILENT", Reply::text(""));
+    rig.say("MOCK_SILENT");
+    rig.wait_bot_text(CHAT, "updated memory silently").await;
+}
+
+#[tokio::test]
+async fn telegram_server_errors_are_retried() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.tg
+        .inject_failure("getUpdates", 1, Fault::server_error(502));
+    rig.tg
+        .inject_failure("sendMessage", 1, Fault::server_error(502));
+    rig.say("still there?");
+    rig.wait_bot_text(CHAT, "You said: \"still there?\"").await;
+}
+
+#[tokio::test]
+async fn append_mode_sends_new_messages_instead_of_edits() {
+    let rig = TgRig::start("claude", "sonnet", |c| {
+        c["streaming"]["append_mode"] = json!(true)
+    })
+    .await;
+    let text: String = (1..=60)
+        .map(|i| format!("Line {i} of the answer.\n\n"))
+        .collect();
+    rig.mock.script(
+        "MOCK_APPEND",
+        Reply::text(text.clone()).chunk_delay(Duration::from_millis(30)),
+    );
+    rig.say("MOCK_APPEND");
+    rig.wait_bot_text(CHAT, "Line 60 of the answer.").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rig.tg.count("editMessageText"), 0);
+    assert!(rig.tg.count("sendMessage") >= 2);
+}
