@@ -7,7 +7,7 @@ use crate::support::mock_llm::Reply;
 use serde_json::json;
 use std::time::Duration;
 
-const TURN: Duration = Duration::from_secs(60);
+const TURN: Duration = Duration::from_mins(1);
 
 impl TgRig {
     /// Waits until the bot wrote a message in `chat` containing `needle`.
@@ -42,12 +42,12 @@ async fn backlog_messages_are_handled_when_recent_and_noted_when_old() {
             tg.user_sends(
                 bot,
                 super::CHAT,
-                Incoming::text("ancient request").sent_ago(Duration::from_secs(3600)),
+                Incoming::text("ancient request").sent_ago(Duration::from_hours(1)),
             );
             tg.user_sends(
                 bot,
                 super::CHAT,
-                Incoming::text("recent request").sent_ago(Duration::from_secs(120)),
+                Incoming::text("recent request").sent_ago(Duration::from_mins(2)),
             );
         },
     )
@@ -177,7 +177,7 @@ async fn agent_buttons_become_a_keyboard_and_a_press_is_the_next_message() {
 #[tokio::test]
 async fn file_tags_send_files_inside_the_allowed_roots_only() {
     let rig = TgRig::start("claude", "sonnet", |c| {
-        c["file_access"] = json!("workspace")
+        c["file_access"] = json!("workspace");
     })
     .await;
     let report = rig.home.root.join("workspace/output_to_user/report.txt");
@@ -271,7 +271,7 @@ async fn telegram_server_errors_are_retried() {
 #[tokio::test]
 async fn append_mode_sends_new_messages_instead_of_edits() {
     let rig = TgRig::start("claude", "sonnet", |c| {
-        c["streaming"]["append_mode"] = json!(true)
+        c["streaming"]["append_mode"] = json!(true);
     })
     .await;
     let text: String = (1..=60)
