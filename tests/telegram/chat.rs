@@ -5,6 +5,7 @@ use super::{BOT, CHAT, TgRig};
 use crate::support::fake_telegram::{Fault, Incoming, MessageView};
 use crate::support::mock_llm::Reply;
 use serde_json::json;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 const TURN: Duration = Duration::from_mins(1);
@@ -274,9 +275,10 @@ async fn append_mode_sends_new_messages_instead_of_edits() {
         c["streaming"]["append_mode"] = json!(true);
     })
     .await;
-    let text: String = (1..=60)
-        .map(|i| format!("Line {i} of the answer.\n\n"))
-        .collect();
+    let text = (1..=60).fold(String::new(), |mut t, i| {
+        let _ = write!(t, "Line {i} of the answer.\n\n");
+        t
+    });
     rig.mock.script(
         "MOCK_APPEND",
         Reply::text(text.clone()).chunk_delay(Duration::from_millis(30)),
