@@ -89,7 +89,7 @@ struct BoundedLines<R> {
 impl<R: AsyncRead + Unpin> BoundedLines<R> {
     fn new(inner: R, max: usize) -> Self {
         Self {
-            reader: BufReader::with_capacity(64 * 1024, inner),
+            reader: BufReader::with_capacity(8 * 1024, inner),
             max,
             buf: Vec::new(),
         }
