@@ -171,3 +171,20 @@ pub fn provider_auth(
         home: &home,
     })
 }
+
+/// The models this agent can offer: codex from ductor's or codex's own cache (else
+/// the fallback list), gemini from the installed package (else the fallback list).
+pub fn model_catalogue(paths: &AgentPaths) -> crate::provider::models::ModelCatalogue {
+    use crate::provider::models;
+    let home = crate::paths::user_home();
+    let codex_home = std::env::var_os("CODEX_HOME")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| home.join(".codex"), PathBuf::from);
+    let codex = models::codex_models(&paths.codex_models_cache(), &codex_home);
+    let path = std::env::var("PATH").unwrap_or_default();
+    let gemini = crate::provider::auth::which("gemini", &path)
+        .and_then(|bin| models::gemini_package_dir(&bin))
+        .map(|dir| models::discover_gemini_models(&dir))
+        .unwrap_or_default();
+    models::ModelCatalogue::new(codex, gemini)
+}

@@ -81,6 +81,8 @@ pub struct AgentContext {
     pub sessions: SessionManager,
     /// Cancelled when the agent shuts down.
     pub shutdown: CancellationToken,
+    /// Cancelled when the agent should restart (`/restart`): it exits with code 42.
+    pub restart: CancellationToken,
 }
 
 /// Runs the agent until shutdown; returns the process exit code.
@@ -110,6 +112,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         bus,
         sessions: SessionManager::new(env),
         shutdown: CancellationToken::new(),
+        restart: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
     let transport = spawn_transports(&ctx, &transports);
@@ -121,6 +124,10 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
             policy::EXIT_RESTART
         }
         () = ctx.shutdown.cancelled() => 0,
+        () = ctx.restart.cancelled() => {
+            tracing::info!("restart requested: exiting with code 42");
+            policy::EXIT_RESTART
+        }
         _ = bus_task => { tracing::info!("supervisor gone: shutting down"); 0 }
         code = transport => code,
     };
@@ -140,6 +147,7 @@ fn spawn_transports(
             ctx.sessions.clone(),
             Some(ctx.bus.clone()),
             ctx.shutdown.child_token(),
+            ctx.restart.clone(),
         ))
     });
     async move {

@@ -54,6 +54,8 @@ pub enum Body {
     Shutdown(Shutdown),
     /// Generic success answer.
     Ack(Ack),
+    /// A sub-agent changes keys of its own `agents.json` entry (e.g. after `/model`).
+    UpdateAgent(UpdateAgent),
 }
 
 impl Body {
@@ -72,6 +74,7 @@ impl Body {
             Body::Stopped(_) => "stopped",
             Body::Shutdown(_) => "shutdown",
             Body::Ack(_) => "ack",
+            Body::UpdateAgent(_) => "update_agent",
         }
     }
 }
@@ -244,3 +247,15 @@ pub struct Shutdown {
 /// `ack`: no fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Ack {}
+
+/// `update_agent`: set or remove keys of the sender's own `agents.json` entry. The
+/// supervisor writes the file (atomically) and answers `ack`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UpdateAgent {
+    /// Keys to set, with their new values.
+    #[serde(default)]
+    pub set: serde_json::Map<String, serde_json::Value>,
+    /// Keys to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}

@@ -5,7 +5,8 @@
 use super::PROTOCOL_VERSION;
 use super::message::{
     Ack, AgentHealth, AgentStatus, Body, Envelope, ErrorBody, ErrorCode, HealthReport,
-    HealthRequest, Hello, Notice, PeerRole, Ping, Pong, Shutdown, StopAll, Stopped, Welcome,
+    HealthRequest, Hello, Notice, PeerRole, Ping, Pong, Shutdown, StopAll, Stopped, UpdateAgent,
+    Welcome,
 };
 use schemars::{JsonSchema, schema_for};
 use serde_json::Value;
@@ -31,6 +32,7 @@ pub fn schemas() -> Vec<(String, Value)> {
         ("stopped", schema::<Stopped>()),
         ("shutdown", schema::<Shutdown>()),
         ("ack", schema::<Ack>()),
+        ("update_agent", schema::<UpdateAgent>()),
     ];
     for (name, s) in payloads {
         out.push((format!("{name}.schema.json"), s));
@@ -158,5 +160,17 @@ pub fn examples() -> Vec<Envelope> {
             }),
         ),
         env(10, Some(8), None, Body::Ack(Ack {})),
+        env(
+            11,
+            None,
+            None,
+            Body::UpdateAgent(UpdateAgent {
+                set: serde_json::json!({"provider": "codex", "model": "gpt-5.5"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                remove: vec!["reasoning_effort".into()],
+            }),
+        ),
     ]
 }

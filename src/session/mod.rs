@@ -84,6 +84,8 @@ pub struct TurnEnv {
     pub inflight: InflightStore,
     /// The bus (for the agent roster); `None` when running without a supervisor.
     pub bus: Option<BusClient>,
+    /// Models per provider (for `/model` and `@model`).
+    pub catalogue: crate::provider::models::ModelCatalogue,
     shutting_down: std::sync::atomic::AtomicBool,
 }
 
@@ -100,6 +102,7 @@ impl TurnEnv {
     pub fn new(paths: AgentPaths, config: AgentConfig, bus: Option<BusClient>) -> Self {
         Self {
             sessions: SessionStore::load(&paths.sessions_file()),
+            catalogue: crate::agent::cli_run::model_catalogue(&paths),
             inflight: InflightStore::load(&paths.inflight_file()),
             paths,
             config: RwLock::new(Arc::new(config)),

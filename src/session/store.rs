@@ -258,9 +258,28 @@ impl SessionStore {
         });
     }
 
-    /// Caches a forum topic's name.
+    /// Caches a forum topic's name (creating the topic's record, which then takes
+    /// the configured provider and model on its first turn).
     pub fn set_topic_name(&self, key: &SessionKey, name: &str) {
-        self.with_record(key, |r| r.topic_name = Some(name.to_owned()));
+        self.file.update(|file| {
+            let skey = key.to_string();
+            if !matches!(file.0.get(&skey), Some(Lenient::Ok(_))) {
+                let mut record = new_record(
+                    key,
+                    &Target {
+                        provider: ProviderKind::Claude,
+                        model: String::new(),
+                        effort: None,
+                    },
+                    Utc::now(),
+                );
+                record.provider.clear();
+                file.0.insert(skey.clone(), Lenient::Ok(record));
+            }
+            if let Some(Lenient::Ok(r)) = file.0.get_mut(&skey) {
+                r.topic_name = Some(name.to_owned());
+            }
+        });
     }
 }
 

@@ -94,6 +94,7 @@ struct Conn {
 }
 
 struct Hub {
+    home: crate::paths::Home,
     registry: Registry,
     shutdown: mpsc::Sender<bool>,
     started: Instant,
@@ -106,6 +107,7 @@ struct Hub {
 
 /// Starts the hub on `listener`. `shutdown` receives `restart` flags of shutdown requests.
 pub fn start(
+    home: crate::paths::Home,
     listener: BusListener,
     registry: Registry,
     shutdown: mpsc::Sender<bool>,
@@ -114,6 +116,7 @@ pub fn start(
     let (tx, mut rx) = mpsc::channel::<HubEvent>(256);
     let handle = HubHandle { events: tx.clone() };
     let mut hub = Hub {
+        home,
         registry,
         shutdown,
         started: Instant::now(),
@@ -556,6 +559,33 @@ impl Hub {
                 }
                 return;
             }
+            Body::UpdateAgent(u) => {
+                let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
+                match sender {
+                    Some(name) if name != crate::paths::MAIN_AGENT => {
+                        match update_entry(&self.home, &name, &u) {
+                            Ok(()) => Body::Ack(Ack {}),
+                            Err(msg) => {
+                                self.send_to(
+                                    conn,
+                                    error_envelope(Some(env.id), ErrorCode::Internal, msg),
+                                )
+                                .await;
+                                return;
+                            }
+                        }
+                    }
+                    _ => {
+                        let msg = "only a sub-agent can update its own agents.json entry";
+                        self.send_to(
+                            conn,
+                            error_envelope(Some(env.id), ErrorCode::BadRequest, msg),
+                        )
+                        .await;
+                        return;
+                    }
+                }
+            }
             Body::Error(e) => {
                 // An error frame generated for this connection (oversized, malformed): pass it on.
                 self.send_to(conn, error_envelope(None, e.code, e.message))
@@ -623,4 +653,34 @@ impl Hub {
             let _ = origin.send(env).await;
         });
     }
+}
+
+/// Applies an `update_agent` request to the sender's entry in `agents.json`.
+fn update_entry(
+    home: &crate::paths::Home,
+    name: &str,
+    u: &crate::ipc::message::UpdateAgent,
+) -> Result<(), String> {
+    use crate::config::agents::{load_agents, save_agents};
+    let path = home.agents_file();
+    let mut entries = load_agents(&path).map_err(|e| e.to_string())?;
+    let entry = entries
+        .iter_mut()
+        .find(|e| e.name == name)
+        .ok_or_else(|| format!("`{name}` is not in agents.json"))?;
+    for (k, v) in &u.set {
+        if matches!(
+            k.as_str(),
+            "name" | "telegram_token" | "transport" | "allowed_user_ids" | "allowed_group_ids"
+        ) {
+            return Err(format!("`{k}` cannot be changed over the bus"));
+        }
+        entry.raw.insert(k.clone(), v.clone());
+    }
+    for k in &u.remove {
+        entry.raw.remove(k);
+    }
+    save_agents(&path, &entries).map_err(|e| e.to_string())?;
+    tracing::info!(agent = name, "agents.json entry updated");
+    Ok(())
 }

@@ -122,7 +122,13 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
     let registry = Registry::default();
     let cancel = CancellationToken::new();
     let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<bool>(4);
-    let hub = hub::start(listener, registry.clone(), shutdown_tx, cancel.clone());
+    let hub = hub::start(
+        home.clone(),
+        listener,
+        registry.clone(),
+        shutdown_tx,
+        cancel.clone(),
+    );
 
     let mut agents = Agents {
         ctx,

@@ -84,7 +84,10 @@ impl ChatActivity {
     /// The bot's membership changed (`active`, `left`, `kicked`, `auto_left`).
     pub fn membership(&self, info: ChatInfo<'_>, status: &str, allowed: bool) {
         self.upsert(info, |r| {
-            status.clone_into(&mut r.status);
+            // Our own leave is reported back as "left": keep the more precise reason.
+            if !(status == "left" && r.status == "auto_left") {
+                status.clone_into(&mut r.status);
+            }
             r.allowed = allowed;
         });
     }

@@ -88,6 +88,14 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
                 )
                 .await;
         }
+    } else if data.starts_with("ms:") {
+        tg.api.answer_callback(&q.id.0, None).await;
+        super::model::callback(tg, &key, o.target, o.message_id, &data).await;
+    } else if data.starts_with("sf:") || data.starts_with("sf!") {
+        tg.api.answer_callback(&q.id.0, None).await;
+        if let Some(prompt) = super::showfiles::callback(tg, o.target, o.message_id, &data).await {
+            dispatch::submit_to(tg, key, Some(o.message_id), prompt, None, false).await;
+        }
     } else if let Some(k) = data.strip_prefix("rt:") {
         tg.api.answer_callback(&q.id.0, None).await;
         match tg.env().inflight.take_for_retry(k) {

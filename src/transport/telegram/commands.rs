@@ -13,7 +13,22 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Commands shown in Telegram's command menu, in order.
-pub const MENU: &[&str] = &["new", "reset", "stop", "interrupt", "status", "help"];
+pub const MENU: &[&str] = &[
+    "new",
+    "reset",
+    "stop",
+    "interrupt",
+    "model",
+    "effort",
+    "status",
+    "memory",
+    "agent_commands",
+    "showfiles",
+    "info",
+    "help",
+    "diagnose",
+    "restart",
+];
 
 /// Publishes the command menu in the configured language.
 pub async fn publish_menu(tg: &Telegram) {
@@ -71,7 +86,7 @@ pub async fn reply(
 }
 
 /// Handles `/cmd args`; false when the command is not ours (it then goes to the agent).
-pub async fn handle(tg: &Arc<Telegram>, inc: &Incoming, cmd: &str, _args: &str) -> bool {
+pub async fn handle(tg: &Arc<Telegram>, inc: &Incoming, cmd: &str, args: &str) -> bool {
     match cmd {
         "start" => start(tg, inc).await,
         "help" => reply(tg, inc, tg.text().t("help.text"), None).await,
@@ -80,6 +95,16 @@ pub async fn handle(tg: &Arc<Telegram>, inc: &Incoming, cmd: &str, _args: &str) 
         "stop" => stop(tg, inc).await,
         "interrupt" => interrupt(tg, inc).await,
         "status" => status(tg, inc).await,
+        "model" => super::model::command(tg, inc, args).await,
+        "effort" => super::model::effort_command(tg, inc).await,
+        "memory" => super::info::memory(tg, inc).await,
+        "info" => super::info::info(tg, inc).await,
+        "diagnose" => super::info::diagnose(tg, inc).await,
+        "where" => super::info::where_(tg, inc).await,
+        "leave" => super::info::leave(tg, inc, args).await,
+        "agent_commands" => super::info::agent_commands(tg, inc).await,
+        "restart" => super::info::restart(tg, inc).await,
+        "showfiles" => super::showfiles::command(tg, target(inc), inc.message_id, args).await,
         _ => return false,
     }
     true

@@ -8,7 +8,7 @@ use super::incoming::{Incoming, addressed_text, parse_command};
 use super::{Telegram, callbacks, commands, render};
 use crate::session::TurnRequest;
 use crate::state::sessions::SessionKey;
-use crate::transport::chat_api::ChatTarget;
+use crate::transport::chat_api::{ChatApi, ChatTarget, OutMessage};
 use std::sync::Arc;
 use teloxide::types::{Message, Update, UpdateKind};
 use tokio::sync::mpsc;
@@ -24,32 +24,63 @@ pub async fn update(tg: &Arc<Telegram>, update: Update) {
     match update.kind {
         UpdateKind::Message(msg) => message(tg, &msg).await,
         UpdateKind::CallbackQuery(q) => callbacks::handle(tg, q).await,
-        UpdateKind::MyChatMember(m) => {
-            let allowed = tg.env().config().allowed_group_ids.contains(&m.chat.id.0);
-            let status = if m.new_chat_member.is_present() {
-                "active"
-            } else if m.new_chat_member.is_banned() {
-                "kicked"
-            } else {
-                "left"
-            };
-            let title = m.chat.title().unwrap_or_default().to_owned();
-            tg.activity.membership(
-                ChatInfo {
-                    chat_id: m.chat.id.0,
-                    chat_type: if m.chat.is_supergroup() {
-                        "supergroup"
-                    } else {
-                        "group"
-                    },
-                    title: &title,
-                },
-                status,
-                allowed,
-            );
-        }
+        UpdateKind::MyChatMember(m) => membership(tg, &m).await,
         other => tracing::debug!(kind = ?std::mem::discriminant(&other), "update ignored"),
     }
+}
+
+/// The bot was added to or removed from a chat: record it, and leave chats that
+/// are not allowed (with a short notice).
+async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
+    let config = tg.env().config();
+    let chat_id = m.chat.id.0;
+    let (chat_type, allowed) = if m.chat.is_channel() {
+        ("channel", config.allowed_channel_ids.contains(&chat_id))
+    } else if m.chat.is_supergroup() {
+        ("supergroup", config.allowed_group_ids.contains(&chat_id))
+    } else {
+        ("group", config.allowed_group_ids.contains(&chat_id))
+    };
+    let title = m.chat.title().unwrap_or_default().to_owned();
+    let info = ChatInfo {
+        chat_id,
+        chat_type,
+        title: &title,
+    };
+    let joined = m.new_chat_member.is_present();
+    if joined && !allowed && !m.chat.is_private() {
+        tracing::warn!(
+            chat = chat_id,
+            "added to a chat that is not allowed; leaving it"
+        );
+        let note = tg
+            .text()
+            .f("groups.not_allowed", &[("chat", &chat_id.to_string())]);
+        let target = ChatTarget {
+            chat_id,
+            thread_id: None,
+        };
+        let _ = tg
+            .api
+            .send(
+                target,
+                OutMessage::plain(super::format::html_to_plain(&note)),
+            )
+            .await;
+        if let Err(e) = teloxide::prelude::Requester::leave_chat(tg.api.bot(), m.chat.id).await {
+            tracing::warn!(error = %super::api::classify(&e), "cannot leave the chat");
+        }
+        tg.activity.membership(info, "auto_left", false);
+        return;
+    }
+    let status = if joined {
+        "active"
+    } else if m.new_chat_member.is_banned() {
+        "kicked"
+    } else {
+        "left"
+    };
+    tg.activity.membership(info, status, allowed);
 }
 
 fn info(inc: &Incoming) -> ChatInfo<'_> {
@@ -122,11 +153,54 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         commands::stop(tg, &inc).await;
         return;
     }
+    let Some((text, target_override)) = apply_directives(tg, &inc, &text).await else {
+        return;
+    };
     let prompt = build_prompt(&inc, &text);
     if prompt.trim().is_empty() {
         return;
     }
-    submit(tg, &inc, prompt).await;
+    submit_to(
+        tg,
+        key_of(&inc),
+        Some(inc.message_id),
+        prompt,
+        target_override,
+        false,
+    )
+    .await;
+}
+
+/// Leading `@model`/`@provider` directives: a one-turn override. A message of
+/// directives only is answered with what the next message would use (`None`).
+async fn apply_directives(
+    tg: &Telegram,
+    inc: &Incoming,
+    text: &str,
+) -> Option<(String, Option<crate::session::store::Target>)> {
+    let known = tg.env().catalogue.known_ids();
+    let d = crate::provider::directives::parse_directives(text, &known);
+    if d.provider_override.is_none() && d.model_override.is_none() {
+        return Some((text.to_owned(), None));
+    }
+    let target =
+        super::model::directive_target(tg, d.provider_override, d.model_override.as_deref());
+    if d.is_directive_only {
+        if let Some(t) = &target {
+            let name = if t.model.is_empty() {
+                t.provider.to_string()
+            } else {
+                t.model.clone()
+            };
+            let html = tg.text().f(
+                "model.next_uses",
+                &[("model", &super::format::escape_html(&name))],
+            );
+            super::commands::reply(tg, inc, html, None).await;
+        }
+        return None;
+    }
+    Some((d.text, target))
 }
 
 /// The prompt for a message: the quoted message first when the user replied to one.

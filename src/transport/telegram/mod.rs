@@ -13,10 +13,13 @@ pub mod commands;
 pub mod dispatch;
 pub mod format;
 pub mod incoming;
+pub mod info;
+pub mod model;
 pub mod outfiles;
 pub mod poll;
 pub mod recovery;
 pub mod render;
+pub mod showfiles;
 pub mod stream;
 
 use crate::i18n::{self, Catalog};
@@ -80,6 +83,10 @@ pub struct Telegram {
     pub bus: Option<BusClient>,
     /// Cancelled at shutdown.
     pub shutdown: CancellationToken,
+    /// Cancelled to ask the agent to restart (exit code 42).
+    pub restart: CancellationToken,
+    /// Long `/showfiles` paths behind short callback tokens.
+    pub path_tokens: showfiles::PathTokens,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -123,6 +130,7 @@ pub async fn run(
     sessions: SessionManager,
     bus: Option<BusClient>,
     shutdown: CancellationToken,
+    restart: CancellationToken,
 ) -> Result<(), StartError> {
     let config = sessions.env().config();
     let api = Arc::new(
@@ -142,6 +150,8 @@ pub async fn run(
         dedup: Mutex::default(),
         bus,
         shutdown: shutdown.clone(),
+        restart,
+        path_tokens: showfiles::PathTokens::default(),
     });
     commands::publish_menu(&tg).await;
     recovery::on_start(&tg).await;
