@@ -31,6 +31,12 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
         }
         Body::Notice(n) => {
             tracing::info!(from = ?env.from, "notice: {}", n.text);
+            let key = crate::state::sessions::SessionKey::telegram(0, None);
+            let _ = ctx
+                .sessions
+                .env()
+                .outbox
+                .send(crate::session::outbox::Outgoing::Notice { key, text: n.text });
             return;
         }
         Body::Error(e) => {

@@ -106,7 +106,13 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
     let transports = config.transports.clone();
-    let env = Arc::new(TurnEnv::new(paths.clone(), config, Some(bus.clone())));
+    let (outbox, outbox_rx) = crate::session::outbox::outbox();
+    let env = Arc::new(TurnEnv::new(
+        paths.clone(),
+        config,
+        Some(bus.clone()),
+        outbox,
+    ));
     let ctx = AgentContext {
         paths,
         bus,
@@ -115,7 +121,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         restart: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
-    let transport = spawn_transports(&ctx, &transports);
+    let transport = spawn_transports(&ctx, &transports, outbox_rx);
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }
@@ -141,6 +147,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
 fn spawn_transports(
     ctx: &AgentContext,
     transports: &[String],
+    outbox: crate::session::outbox::OutboxRx,
 ) -> impl std::future::Future<Output = i32> + use<> {
     let telegram = transports.iter().any(|t| t == "telegram").then(|| {
         tokio::spawn(crate::transport::telegram::run(
@@ -148,6 +155,7 @@ fn spawn_transports(
             Some(ctx.bus.clone()),
             ctx.shutdown.child_token(),
             ctx.restart.clone(),
+            outbox,
         ))
     });
     async move {

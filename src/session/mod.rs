@@ -8,8 +8,10 @@
 //! Must not talk to a chat transport directly.
 
 pub mod actor;
+pub mod background;
 pub mod freshness;
 pub mod inflight;
+pub mod outbox;
 pub mod prompt;
 pub mod store;
 pub mod turn;
@@ -86,6 +88,10 @@ pub struct TurnEnv {
     pub bus: Option<BusClient>,
     /// Models per provider (for `/model` and `@model`).
     pub catalogue: crate::provider::models::ModelCatalogue,
+    /// Runs that do not stream into a chat (tasks, named sessions, inter-agent).
+    pub background: background::BackgroundRuns,
+    /// Deliveries to the chats (results of background work).
+    pub outbox: outbox::OutboxTx,
     shutting_down: std::sync::atomic::AtomicBool,
 }
 
@@ -99,8 +105,15 @@ impl std::fmt::Debug for TurnEnv {
 
 impl TurnEnv {
     /// Builds the environment, loading the agent's state files.
-    pub fn new(paths: AgentPaths, config: AgentConfig, bus: Option<BusClient>) -> Self {
+    pub fn new(
+        paths: AgentPaths,
+        config: AgentConfig,
+        bus: Option<BusClient>,
+        outbox: outbox::OutboxTx,
+    ) -> Self {
         Self {
+            background: background::BackgroundRuns::default(),
+            outbox,
             sessions: SessionStore::load(&paths.sessions_file()),
             catalogue: crate::agent::cli_run::model_catalogue(&paths),
             inflight: InflightStore::load(&paths.inflight_file()),
@@ -278,8 +291,14 @@ impl SessionManager {
         n
     }
 
-    /// Stops everything on this agent (`stop_all`); returns the runs stopped.
+    /// Stops everything on this agent (`stop_all`): chat turns, their queues and every
+    /// background run; returns the runs stopped.
     pub async fn stop_everything(&self) -> u32 {
+        let background = self.env.background.cancel_where(|_| true);
+        background + self.stop_chats().await
+    }
+
+    async fn stop_chats(&self) -> u32 {
         let actors: Vec<SessionHandle> = self
             .actors
             .lock()

@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod callbacks;
 pub mod commands;
+pub mod deliver;
 pub mod dispatch;
 pub mod format;
 pub mod incoming;
@@ -131,6 +132,7 @@ pub async fn run(
     bus: Option<BusClient>,
     shutdown: CancellationToken,
     restart: CancellationToken,
+    outbox: crate::session::outbox::OutboxRx,
 ) -> Result<(), StartError> {
     let config = sessions.env().config();
     let api = Arc::new(
@@ -155,6 +157,7 @@ pub async fn run(
     });
     commands::publish_menu(&tg).await;
     recovery::on_start(&tg).await;
+    tokio::spawn(deliver::run(tg.clone(), outbox));
     poll::run(tg.clone()).await;
     tg.env().sessions.flush().await;
     tg.env().inflight.flush().await;
