@@ -56,6 +56,16 @@ pub enum Body {
     Ack(Ack),
     /// A sub-agent changes keys of its own `agents.json` entry (e.g. after `/model`).
     UpdateAgent(UpdateAgent),
+    /// Ask another agent (routed by `to`): synchronous answer, or accepted for later.
+    Ask(Ask),
+    /// The answer to a synchronous [`Body::Ask`].
+    Answer(Answer),
+    /// The result of an asynchronous [`Body::Ask`], sent to the asking agent.
+    AskResult(AskResult),
+    /// New content of `SHAREDMEMORY.md`, pushed by the supervisor to every agent.
+    SharedMemory(SharedMemory),
+    /// Start, stop or restart an agent process (from the main agent's chat commands).
+    AgentControl(AgentControl),
 }
 
 impl Body {
@@ -75,6 +85,11 @@ impl Body {
             Body::Shutdown(_) => "shutdown",
             Body::Ack(_) => "ack",
             Body::UpdateAgent(_) => "update_agent",
+            Body::Ask(_) => "ask",
+            Body::Answer(_) => "answer",
+            Body::AskResult(_) => "ask_result",
+            Body::SharedMemory(_) => "shared_memory",
+            Body::AgentControl(_) => "agent_control",
         }
     }
 }
@@ -258,4 +273,103 @@ pub struct UpdateAgent {
     /// Keys to remove.
     #[serde(default)]
     pub remove: Vec<String>,
+}
+
+/// `ask`: a message from agent `sender` (on behalf of one of its chats) to the agent
+/// named in the envelope's `to`. The receiver answers in an isolated session per
+/// sender, chat and topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ask {
+    /// Name of the asking agent.
+    pub sender: String,
+    /// The asking agent's chat the request came from (0 = none).
+    #[serde(default)]
+    pub chat_id: i64,
+    /// Its forum topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<i64>,
+    /// The message.
+    pub message: String,
+    /// End the previous session with this sender first.
+    #[serde(default)]
+    pub new_session: bool,
+    /// Set for an asynchronous request: the id under which the result comes back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Short description shown to the receiver's users (async only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Agent that gets the async result instead of the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Do not tell the receiver's users about the async request.
+    #[serde(default)]
+    pub silent: bool,
+}
+
+/// `answer`: the receiver's reply to a synchronous `ask`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Answer {
+    /// Name of the answering agent.
+    pub agent: String,
+    /// The answer.
+    pub text: String,
+    /// The receiver's session that holds the conversation.
+    pub session: String,
+    /// A notice about the session (it was reset or recovered), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// `ask_result`: the outcome of an asynchronous `ask`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AskResult {
+    /// The task id of the request.
+    pub task_id: String,
+    /// Name of the agent that did the work.
+    pub agent: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The answer, or the error.
+    pub text: String,
+    /// The receiver's session (continue it there with `@<session>`).
+    #[serde(default)]
+    pub session: String,
+    /// Start of the original message.
+    #[serde(default)]
+    pub request_preview: String,
+    /// Chat of the original request (on the asking agent).
+    #[serde(default)]
+    pub chat_id: i64,
+    /// Its forum topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<i64>,
+}
+
+/// `shared_memory`: the content of `SHAREDMEMORY.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SharedMemory {
+    /// The file's content (trimmed).
+    pub content: String,
+}
+
+/// What to do with an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentAction {
+    /// Start a stopped or crashed agent.
+    Start,
+    /// Stop it (it stays configured).
+    Stop,
+    /// Stop and start it.
+    Restart,
+}
+
+/// `agent_control`: start/stop/restart a sub-agent (only the main agent may ask).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentControl {
+    /// The sub-agent.
+    pub name: String,
+    /// The action.
+    pub action: AgentAction,
 }

@@ -4,9 +4,9 @@
 
 use super::PROTOCOL_VERSION;
 use super::message::{
-    Ack, AgentHealth, AgentStatus, Body, Envelope, ErrorBody, ErrorCode, HealthReport,
-    HealthRequest, Hello, Notice, PeerRole, Ping, Pong, Shutdown, StopAll, Stopped, UpdateAgent,
-    Welcome,
+    Ack, AgentAction, AgentControl, AgentHealth, AgentStatus, Answer, Ask, AskResult, Body,
+    Envelope, ErrorBody, ErrorCode, HealthReport, HealthRequest, Hello, Notice, PeerRole, Ping,
+    Pong, SharedMemory, Shutdown, StopAll, Stopped, UpdateAgent, Welcome,
 };
 use schemars::{JsonSchema, schema_for};
 use serde_json::Value;
@@ -33,6 +33,11 @@ pub fn schemas() -> Vec<(String, Value)> {
         ("shutdown", schema::<Shutdown>()),
         ("ack", schema::<Ack>()),
         ("update_agent", schema::<UpdateAgent>()),
+        ("ask", schema::<Ask>()),
+        ("answer", schema::<Answer>()),
+        ("ask_result", schema::<AskResult>()),
+        ("shared_memory", schema::<SharedMemory>()),
+        ("agent_control", schema::<AgentControl>()),
     ];
     for (name, s) in payloads {
         out.push((format!("{name}.schema.json"), s));
@@ -170,6 +175,65 @@ pub fn examples() -> Vec<Envelope> {
                     .cloned()
                     .unwrap_or_default(),
                 remove: vec!["reasoning_effort".into()],
+            }),
+        ),
+        env(
+            12,
+            None,
+            Some("sub1"),
+            Body::Ask(Ask {
+                sender: "main".into(),
+                chat_id: 123_456_789,
+                topic_id: None,
+                message: "what is your name".into(),
+                new_session: false,
+                task_id: Some("a1b2c3d4e5f6".into()),
+                summary: Some("name check".into()),
+                reply_to: None,
+                silent: false,
+            }),
+        ),
+        env(
+            13,
+            Some(12),
+            None,
+            Body::Answer(Answer {
+                agent: "sub1".into(),
+                text: "I am sub1.".into(),
+                session: "ia.main.t0.x1a2b3c4d".into(),
+                notice: None,
+            }),
+        ),
+        env(
+            14,
+            None,
+            Some("main"),
+            Body::AskResult(AskResult {
+                task_id: "a1b2c3d4e5f6".into(),
+                agent: "sub1".into(),
+                ok: true,
+                text: "I am sub1.".into(),
+                session: "ia.main.t0.x1a2b3c4d".into(),
+                request_preview: "what is your name".into(),
+                chat_id: 123_456_789,
+                topic_id: None,
+            }),
+        ),
+        env(
+            15,
+            None,
+            Some("sub1"),
+            Body::SharedMemory(SharedMemory {
+                content: "# Shared Knowledge\n- The user lives in Berlin.".into(),
+            }),
+        ),
+        env(
+            16,
+            None,
+            None,
+            Body::AgentControl(AgentControl {
+                name: "sub1".into(),
+                action: AgentAction::Restart,
             }),
         ),
     ]

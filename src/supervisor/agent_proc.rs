@@ -30,7 +30,10 @@ pub struct SpawnContext {
 }
 
 enum Ctl {
+    /// Stop the process and end the actor (agent removed).
     Stop(oneshot::Sender<()>),
+    /// Stop the process and wait for `Start`/`Restart` (`/agent_stop`).
+    Halt(oneshot::Sender<()>),
     Restart,
     Start,
 }
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Ctl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Ctl::Stop(_) => "Stop",
+            Ctl::Halt(_) => "Halt",
             Ctl::Restart => "Restart",
             Ctl::Start => "Start",
         })
@@ -56,6 +60,14 @@ impl AgentHandle {
     pub async fn stop(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Ctl::Stop(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Stops the agent process but keeps it configured; `start` brings it back.
+    pub async fn halt(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Ctl::Halt(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }
@@ -157,6 +169,8 @@ enum RunEnd {
     Restart,
     /// A stop command came in (or all handles are gone); the actor ends.
     Stopped,
+    /// A halt command came in: the process is stopped, the actor waits for a start.
+    Halted,
 }
 
 struct Actor {
@@ -208,6 +222,12 @@ async fn run(
         match actor.supervise(child, restart).await {
             RunEnd::Restart => actor.policy.reset(),
             RunEnd::Stopped => return,
+            RunEnd::Halted => {
+                if wait_for_start(&mut actor.rx).await.is_none() {
+                    return;
+                }
+                actor.policy.reset();
+            }
             RunEnd::Exited(exit, uptime) => {
                 if !actor.after_exit(exit, uptime).await {
                     return;
@@ -251,6 +271,11 @@ impl Actor {
                         let _ = done.send(());
                         RunEnd::Stopped
                     }
+                    Some(Ctl::Halt(done)) => {
+                        self.registry.update(&self.name, |s| s.status = AgentStatus::Stopped);
+                        let _ = done.send(());
+                        RunEnd::Halted
+                    }
                     None => RunEnd::Stopped,
                 }
             }
@@ -283,6 +308,15 @@ impl Actor {
                             self.registry.update(&self.name, |s| s.status = AgentStatus::Stopped);
                             let _ = done.send(());
                             false
+                        }
+                        Some(Ctl::Halt(done)) => {
+                            self.registry.update(&self.name, |s| s.status = AgentStatus::Stopped);
+                            let _ = done.send(());
+                            let again = wait_for_start(&mut self.rx).await.is_some();
+                            if again {
+                                self.policy.reset();
+                            }
+                            again
                         }
                         Some(_) => {
                             self.policy.reset();
@@ -320,11 +354,16 @@ impl Actor {
 
 /// Waits while the agent is down for good; `Some` on start/restart, `None` on stop.
 async fn wait_for_start(rx: &mut mpsc::Receiver<Ctl>) -> Option<()> {
-    match rx.recv().await? {
-        Ctl::Start | Ctl::Restart => Some(()),
-        Ctl::Stop(done) => {
-            let _ = done.send(());
-            None
+    loop {
+        match rx.recv().await? {
+            Ctl::Start | Ctl::Restart => return Some(()),
+            Ctl::Halt(done) => {
+                let _ = done.send(());
+            }
+            Ctl::Stop(done) => {
+                let _ = done.send(());
+                return None;
+            }
         }
     }
 }

@@ -93,8 +93,15 @@ struct Conn {
     label: String,
 }
 
+/// A start/stop/restart request for the supervisor's agent set.
+pub type ControlRequest = (
+    crate::ipc::message::AgentControl,
+    oneshot::Sender<Result<(), String>>,
+);
+
 struct Hub {
     home: crate::paths::Home,
+    control: mpsc::Sender<ControlRequest>,
     registry: Registry,
     shutdown: mpsc::Sender<bool>,
     started: Instant,
@@ -108,6 +115,7 @@ struct Hub {
 /// Starts the hub on `listener`. `shutdown` receives `restart` flags of shutdown requests.
 pub fn start(
     home: crate::paths::Home,
+    control: mpsc::Sender<ControlRequest>,
     listener: BusListener,
     registry: Registry,
     shutdown: mpsc::Sender<bool>,
@@ -117,6 +125,7 @@ pub fn start(
     let handle = HubHandle { events: tx.clone() };
     let mut hub = Hub {
         home,
+        control,
         registry,
         shutdown,
         started: Instant::now(),
@@ -557,6 +566,48 @@ impl Hub {
                     fwd.from = sender.clone();
                     self.send_to(target, fwd).await;
                 }
+                return;
+            }
+            Body::AgentControl(c) => {
+                let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
+                if sender
+                    .as_deref()
+                    .is_some_and(|s| s != crate::paths::MAIN_AGENT)
+                {
+                    let msg = "only the main agent can start or stop agents";
+                    self.send_to(
+                        conn,
+                        error_envelope(Some(env.id), ErrorCode::BadRequest, msg),
+                    )
+                    .await;
+                    return;
+                }
+                let Some(origin) = self.conns.get(&conn).map(|c| c.writer.clone()) else {
+                    return;
+                };
+                let control = self.control.clone();
+                let id = env.id;
+                tokio::spawn(async move {
+                    let (tx, rx) = oneshot::channel();
+                    let result = match control.send((c, tx)).await {
+                        Ok(()) => rx
+                            .await
+                            .unwrap_or_else(|_| Err("supervisor is shutting down".into())),
+                        Err(_) => Err("supervisor is shutting down".into()),
+                    };
+                    let env = match result {
+                        Ok(()) => Envelope {
+                            v: PROTOCOL_VERSION,
+                            id: 0,
+                            re: Some(id),
+                            to: None,
+                            from: None,
+                            body: Body::Ack(Ack {}),
+                        },
+                        Err(msg) => error_envelope(Some(id), ErrorCode::BadRequest, msg),
+                    };
+                    let _ = origin.send(env).await;
+                });
                 return;
             }
             Body::UpdateAgent(u) => {

@@ -122,8 +122,10 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
     let registry = Registry::default();
     let cancel = CancellationToken::new();
     let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<bool>(4);
+    let (control_tx, mut control_rx) = mpsc::channel::<hub::ControlRequest>(8);
     let hub = hub::start(
         home.clone(),
+        control_tx,
         listener,
         registry.clone(),
         shutdown_tx,
@@ -141,7 +143,7 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
 
     let (_watcher, mut changes) = watch::watch_files(
         home.root(),
-        &["agents.json", "restart-requested"],
+        &["agents.json", "restart-requested", "SHAREDMEMORY.md"],
         Duration::from_millis(150),
     );
     let (mut sigterm, mut sigint) = if opts.handle_signals {
@@ -159,11 +161,22 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
             Some(restart) = shutdown_rx.recv() => {
                 break if restart { RunOutcome::Restart } else { RunOutcome::Stopped };
             }
+            Some((request, reply)) = control_rx.recv() => {
+                let _ = reply.send(agents.control(&request).await);
+            }
             Some(name) = changes.recv() => match name.as_str() {
                 "agents.json" => match config::load_agents(&home.agents_file()) {
                     Ok(entries) => agents.reconcile(&entries).await,
                     Err(e) => tracing::error!("{e}; keeping the running agents as they are"),
                 },
+                "SHAREDMEMORY.md" => {
+                    let content = std::fs::read_to_string(home.shared_memory()).unwrap_or_default();
+                    tracing::info!(bytes = content.len(), "SHAREDMEMORY.md changed; pushing it to every agent");
+                    let body = crate::ipc::Body::SharedMemory(crate::ipc::message::SharedMemory {
+                        content: content.trim().to_owned(),
+                    });
+                    hub.notify(None, body).await;
+                }
                 _ => {
                     if std::fs::remove_file(home.restart_marker()).is_ok() {
                         tracing::info!("restart requested through {}", home.restart_marker().display());
@@ -237,6 +250,30 @@ impl Agents {
                 }
                 Some(_) => {}
             }
+        }
+    }
+
+    /// `/agent_start|stop|restart`: the main agent cannot be stopped or restarted.
+    async fn control(&mut self, c: &crate::ipc::message::AgentControl) -> Result<(), String> {
+        use crate::ipc::message::AgentAction;
+        if c.name == MAIN_AGENT && c.action != AgentAction::Start {
+            return Err("the main agent cannot be stopped or restarted from chat".into());
+        }
+        if let Some((handle, _)) = self.running.get(&c.name) {
+            match c.action {
+                AgentAction::Start => handle.start().await,
+                AgentAction::Stop => handle.halt().await,
+                AgentAction::Restart => handle.restart().await,
+            }
+            return Ok(());
+        }
+        match config::load_agents(&self.ctx.home.agents_file()) {
+            Ok(entries) if entries.iter().any(|e| e.name == c.name) => {
+                self.reconcile(&entries).await;
+                Ok(())
+            }
+            Ok(_) => Err(format!("no agent named `{}` in agents.json", c.name)),
+            Err(e) => Err(e.to_string()),
         }
     }
 
