@@ -153,11 +153,8 @@ async fn latency() {
         let text =
             r.tg.wait_until(Duration::from_secs(30), |w| {
                 let sends = w.calls_of("sendMessage");
-                (sends.len() > before).then(|| {
-                    sends[before]
-                        .param_str("text")
-                        .unwrap_or_default().clone()
-                })
+                (sends.len() > before)
+                    .then(|| sends[before].param_str("text").unwrap_or_default().clone())
             })
             .await;
         let now = monotonic_ns();

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod dispatch;
 pub mod format;
 pub mod incoming;
+pub mod media;
 pub mod outfiles;
 pub mod poll;
 pub mod recovery;
@@ -76,6 +77,8 @@ pub struct Telegram {
     pub activity: ChatActivity,
     /// Duplicate update filter.
     pub dedup: Mutex<Dedup>,
+    /// Keeps messages behind a media download in order.
+    pub media_order: media::Sequencer,
     /// The bus (roster, `/status`), when a supervisor runs.
     pub bus: Option<BusClient>,
     /// Cancelled at shutdown.
@@ -140,6 +143,7 @@ pub async fn run(
         activity: ChatActivity::load(&paths.chat_activity_file()),
         sessions,
         dedup: Mutex::default(),
+        media_order: media::Sequencer::default(),
         bus,
         shutdown: shutdown.clone(),
     });
