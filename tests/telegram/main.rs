@@ -7,6 +7,7 @@ mod support;
 
 mod chat;
 mod conversation;
+mod media;
 
 use serde_json::json;
 use std::time::Duration;
