@@ -2,7 +2,8 @@
 //! access control, commands and buttons, and rendering of turns as live-edited
 //! replies. One [`Telegram`] per agent process.
 //!
-//! Owns `chat_activity.json` and `telegram_state.json` of its agent. Turns go to the
+//! Owns `chat_activity.json` and `telegram_state.json` of its agent, and (through
+//! [`media`]) the received files in `workspace/telegram_files/`. Turns go to the
 //! session actors; it never runs a CLI itself.
 
 pub mod activity;

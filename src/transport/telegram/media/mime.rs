@@ -2,7 +2,7 @@
 //! extension (which also refines generic containers such as ZIP, Ogg or plain
 //! text), then what the sender announced, then `application/octet-stream`.
 
-/// Bytes of a file's head worth reading for [`sniff`].
+/// Bytes of a file's head worth reading for [`magic`] and [`detect`].
 pub const SNIFF_LEN: usize = 4096;
 
 /// The fallback type.
