@@ -3,12 +3,14 @@
 //! the transport makes (typing, reactions, callback answers, commands, files).
 //! Every error is classified into [`ApiError`].
 
+use super::media::{self, UploadKind};
 use crate::transport::chat_api::{ApiError, BoxFut, Button, ChatApi, ChatTarget, OutMessage};
 use std::path::Path;
 use std::time::Duration;
 use teloxide::payloads::{
-    AnswerCallbackQuerySetters, EditMessageTextSetters, SendChatActionSetters, SendDocumentSetters,
-    SendMessageSetters, SendPhotoSetters, SetMessageReactionSetters,
+    AnswerCallbackQuerySetters, EditMessageTextSetters, SendAudioSetters, SendChatActionSetters,
+    SendDocumentSetters, SendMessageSetters, SendPhotoSetters, SendVideoSetters, SendVoiceSetters,
+    SetMessageReactionSetters,
 };
 use teloxide::prelude::Requester;
 use teloxide::types::{
@@ -187,52 +189,72 @@ impl TgApi {
             .map_err(|e| classify(&e))
     }
 
-    /// Sends a file as a photo (images) or document (everything else); a rejected
-    /// photo is retried as a document.
+    /// Sends a file as a photo, video, audio, voice note or document, chosen by its
+    /// bytes, then its extension (§6.6, [`media::upload_kind`]); a typed upload that
+    /// Telegram refuses is retried as a document. Uses a client with a long timeout.
     pub async fn send_file(
         &self,
         to: ChatTarget,
         path: &Path,
         reply_to: Option<i64>,
     ) -> Result<i64, ApiError> {
-        let is_image = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            matches!(
-                e.to_ascii_lowercase().as_str(),
-                "jpg" | "jpeg" | "png" | "gif" | "webp" | "bmp"
-            )
-        });
+        let (head, size) = file_head(path)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+        if size > media::outgoing::UPLOAD_LIMIT {
+            return Err(ApiError::BadRequest(format!(
+                "{} is over the 50 MB upload limit",
+                path.display()
+            )));
+        }
+        let kind = media::upload_kind(path, &head, size);
+        let bot = media::download::transfer_bot(&self.bot);
         let reply = reply_to
             .map(|id| ReplyParameters::new(MessageId(id as i32)).allow_sending_without_reply());
-        if is_image {
-            let mut req = self
-                .bot
-                .send_photo(ChatId(to.chat_id), InputFile::file(path));
-            if let Some(t) = thread(to) {
-                req = req.message_thread_id(t);
-            }
-            if let Some(r) = reply.clone() {
-                req = req.reply_parameters(r);
-            }
-            match req.await {
-                Ok(m) => return Ok(i64::from(m.id.0)),
-                Err(e) => {
-                    tracing::info!(error = %classify(&e), "photo refused; sending as document");
+        macro_rules! upload {
+            ($method:ident) => {{
+                let mut req = bot.$method(ChatId(to.chat_id), InputFile::file(path));
+                if let Some(t) = thread(to) {
+                    req = req.message_thread_id(t);
                 }
+                if let Some(r) = reply.clone() {
+                    req = req.reply_parameters(r);
+                }
+                req.await.map(|m| i64::from(m.id.0))
+            }};
+        }
+        let typed = match kind {
+            UploadKind::Photo => Some(upload!(send_photo)),
+            UploadKind::Video => Some(upload!(send_video)),
+            UploadKind::Audio => Some(upload!(send_audio)),
+            UploadKind::Voice => Some(upload!(send_voice)),
+            UploadKind::Document => None,
+        };
+        match typed {
+            Some(Ok(id)) => return Ok(id),
+            Some(Err(e)) => {
+                let err = classify(&e);
+                if matches!(err, ApiError::Forbidden(_)) {
+                    return Err(err);
+                }
+                tracing::info!(?kind, error = %err, "typed upload refused; sending as document");
             }
+            None => {}
         }
-        let mut req = self
-            .bot
-            .send_document(ChatId(to.chat_id), InputFile::file(path));
-        if let Some(t) = thread(to) {
-            req = req.message_thread_id(t);
-        }
-        if let Some(r) = reply {
-            req = req.reply_parameters(r);
-        }
-        req.await
-            .map(|m| i64::from(m.id.0))
-            .map_err(|e| classify(&e))
+        upload!(send_document).map_err(|e| classify(&e))
     }
+}
+
+/// The first bytes of a file (for type detection) and its size.
+async fn file_head(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await?;
+    let size = file.metadata().await?.len();
+    let mut head = Vec::with_capacity(media::mime::SNIFF_LEN);
+    file.take(media::mime::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .await?;
+    Ok((head, size))
 }
 
 impl ChatApi for TgApi {

@@ -4,8 +4,8 @@
 
 use super::activity::ChatInfo;
 use super::auth::{self, ChatKind};
-use super::incoming::{Incoming, addressed_text, parse_command};
-use super::{Telegram, callbacks, commands, render};
+use super::incoming::{Attachment, Incoming, addressed_text, parse_command};
+use super::{Telegram, callbacks, commands, media, render};
 use crate::session::TurnRequest;
 use crate::state::sessions::SessionKey;
 use crate::transport::chat_api::{ChatApi, ChatTarget, OutMessage};
@@ -153,6 +153,12 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         commands::stop(tg, &inc).await;
         return;
     }
+    if let Some(att) = inc.attachment.clone() {
+        // Downloads run beside the poll loop; the slot keeps this chat's order.
+        let slot = tg.media_order.enter(&key_of(&inc));
+        tokio::spawn(media_message(tg.clone(), inc, att, text, slot));
+        return;
+    }
     let Some((text, target_override)) = apply_directives(tg, &inc, &text).await else {
         return;
     };
@@ -160,16 +166,19 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
     if prompt.trim().is_empty() {
         return;
     }
-    submit_to(
-        tg,
-        key_of(&inc),
-        Some(inc.message_id),
-        prompt,
-        target_override,
-        false,
-    )
-    .await;
+    let key = key_of(&inc);
+    if tg.media_order.busy(&key) {
+        let mut slot = tg.media_order.enter(&key);
+        let tg = tg.clone();
+        tokio::spawn(async move {
+            slot.wait().await;
+            submit_to(&tg, key, Some(inc.message_id), prompt, target_override, false).await;
+        });
+        return;
+    }
+    submit_to(tg, key, Some(inc.message_id), prompt, target_override, false).await;
 }
+
 
 /// Leading `@model`/`@provider` directives: a one-turn override. A message of
 /// directives only is answered with what the next message would use (`None`).
@@ -201,6 +210,39 @@ async fn apply_directives(
         return None;
     }
     Some((d.text, target))
+}
+
+/// Stores an attachment, then submits it as an `[INCOMING FILE]` turn; a file that
+/// cannot be stored gets a one-line reply and no turn.
+async fn media_message(
+    tg: Arc<Telegram>,
+    inc: Incoming,
+    att: Attachment,
+    caption: String,
+    mut slot: media::Slot,
+) {
+    let target = ChatTarget {
+        chat_id: inc.chat_id,
+        thread_id: inc.thread_id,
+    };
+    tg.api.typing(target).await;
+    let config = tg.env().config();
+    let received = media::receive(&tg.api, tg.paths(), &config, &att, chrono::Utc::now()).await;
+    slot.wait().await;
+    match received {
+        Ok(r) => {
+            let block = media::prompt_block(&r, &caption, tg.text());
+            submit(&tg, &inc, build_prompt(&inc, &block)).await;
+        }
+        Err(e) => {
+            tracing::warn!(chat = inc.chat_id, kind = att.kind, error = %e, "incoming file refused");
+            let reply =
+                OutMessage::plain(e.user_message(tg.text())).replying_to(Some(inc.message_id));
+            if let Err(e) = tg.api.send(target, reply).await {
+                tracing::warn!(error = %e, "cannot tell the user about the refused file");
+            }
+        }
+    }
 }
 
 /// The prompt for a message: the quoted message first when the user replied to one.

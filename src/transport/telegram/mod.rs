@@ -2,7 +2,8 @@
 //! access control, commands and buttons, and rendering of turns as live-edited
 //! replies. One [`Telegram`] per agent process.
 //!
-//! Owns `chat_activity.json` and `telegram_state.json` of its agent. Turns go to the
+//! Owns `chat_activity.json` and `telegram_state.json` of its agent, and (through
+//! [`media`]) the received files in `workspace/telegram_files/`. Turns go to the
 //! session actors; it never runs a CLI itself.
 
 pub mod activity;
@@ -16,6 +17,7 @@ pub mod format;
 pub mod incoming;
 pub mod info;
 pub mod model;
+pub mod media;
 pub mod outfiles;
 pub mod poll;
 pub mod recovery;
@@ -80,6 +82,8 @@ pub struct Telegram {
     pub activity: ChatActivity,
     /// Duplicate update filter.
     pub dedup: Mutex<Dedup>,
+    /// Keeps messages behind a media download in order.
+    pub media_order: media::Sequencer,
     /// The bus (roster, `/status`), when a supervisor runs.
     pub bus: Option<BusClient>,
     /// Cancelled at shutdown.
@@ -150,6 +154,7 @@ pub async fn run(
         activity: ChatActivity::load(&paths.chat_activity_file()),
         sessions,
         dedup: Mutex::default(),
+        media_order: media::Sequencer::default(),
         bus,
         shutdown: shutdown.clone(),
         restart,
