@@ -6,7 +6,8 @@
 use super::registry::Registry;
 use crate::ipc::conn::error_envelope;
 use crate::ipc::message::{
-    Ack, Body, Envelope, ErrorCode, HealthReport, Hello, PeerRole, Pong, StopAll, Stopped, Welcome,
+    Ack, AgentControl, Body, Envelope, ErrorCode, HealthReport, Hello, Notice, PeerRole, Pong,
+    StopAll, Stopped, UpdateAgent, Welcome,
 };
 use crate::ipc::{BusListener, Connection, IpcError, PROTOCOL_VERSION};
 use std::collections::HashMap;
@@ -553,90 +554,21 @@ impl Hub {
                 Body::Ack(Ack {})
             }
             Body::Notice(n) => {
-                let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
-                let targets: Vec<(String, ConnId)> = self
-                    .agents
-                    .iter()
-                    .filter(|(name, _)| Some(*name) != sender.as_ref())
-                    .map(|(n, c)| (n.clone(), *c))
-                    .collect();
-                for (name, target) in targets {
-                    let mut fwd = self.envelope(None, Body::Notice(n.clone()));
-                    fwd.to = Some(name);
-                    fwd.from = sender.clone();
-                    self.send_to(target, fwd).await;
-                }
+                self.broadcast_notice(conn, n).await;
                 return;
             }
             Body::AgentControl(c) => {
-                let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
-                if sender
-                    .as_deref()
-                    .is_some_and(|s| s != crate::paths::MAIN_AGENT)
-                {
-                    let msg = "only the main agent can start or stop agents";
-                    self.send_to(
-                        conn,
-                        error_envelope(Some(env.id), ErrorCode::BadRequest, msg),
-                    )
-                    .await;
-                    return;
-                }
-                let Some(origin) = self.conns.get(&conn).map(|c| c.writer.clone()) else {
-                    return;
-                };
-                let control = self.control.clone();
-                let id = env.id;
-                tokio::spawn(async move {
-                    let (tx, rx) = oneshot::channel();
-                    let result = match control.send((c, tx)).await {
-                        Ok(()) => rx
-                            .await
-                            .unwrap_or_else(|_| Err("supervisor is shutting down".into())),
-                        Err(_) => Err("supervisor is shutting down".into()),
-                    };
-                    let env = match result {
-                        Ok(()) => Envelope {
-                            v: PROTOCOL_VERSION,
-                            id: 0,
-                            re: Some(id),
-                            to: None,
-                            from: None,
-                            body: Body::Ack(Ack {}),
-                        },
-                        Err(msg) => error_envelope(Some(id), ErrorCode::BadRequest, msg),
-                    };
-                    let _ = origin.send(env).await;
-                });
+                self.agent_control(conn, env.id, c).await;
                 return;
             }
-            Body::UpdateAgent(u) => {
-                let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
-                match sender {
-                    Some(name) if name != crate::paths::MAIN_AGENT => {
-                        match update_entry(&self.home, &name, &u) {
-                            Ok(()) => Body::Ack(Ack {}),
-                            Err(msg) => {
-                                self.send_to(
-                                    conn,
-                                    error_envelope(Some(env.id), ErrorCode::Internal, msg),
-                                )
-                                .await;
-                                return;
-                            }
-                        }
-                    }
-                    _ => {
-                        let msg = "only a sub-agent can update its own agents.json entry";
-                        self.send_to(
-                            conn,
-                            error_envelope(Some(env.id), ErrorCode::BadRequest, msg),
-                        )
+            Body::UpdateAgent(u) => match self.update_agent(conn, &u) {
+                Ok(()) => Body::Ack(Ack {}),
+                Err((code, msg)) => {
+                    self.send_to(conn, error_envelope(Some(env.id), code, msg))
                         .await;
-                        return;
-                    }
+                    return;
                 }
-            }
+            },
             Body::Error(e) => {
                 // An error frame generated for this connection (oversized, malformed): pass it on.
                 self.send_to(conn, error_envelope(None, e.code, e.message))
@@ -658,6 +590,76 @@ impl Hub {
         };
         let answer = self.envelope(Some(env.id), reply);
         self.send_to(conn, answer).await;
+    }
+
+    /// Forwards an agent's notice to every other connected agent.
+    async fn broadcast_notice(&mut self, conn: ConnId, n: Notice) {
+        let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
+        let targets: Vec<(String, ConnId)> = self
+            .agents
+            .iter()
+            .filter(|(name, _)| Some(*name) != sender.as_ref())
+            .map(|(n, c)| (n.clone(), *c))
+            .collect();
+        for (name, target) in targets {
+            let mut fwd = self.envelope(None, Body::Notice(n.clone()));
+            fwd.to = Some(name);
+            fwd.from = sender.clone();
+            self.send_to(target, fwd).await;
+        }
+    }
+
+    /// Starts, stops or restarts an agent on the main agent's behalf; answers when done.
+    async fn agent_control(&mut self, conn: ConnId, id: u64, c: AgentControl) {
+        let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
+        if sender
+            .as_deref()
+            .is_some_and(|s| s != crate::paths::MAIN_AGENT)
+        {
+            let msg = "only the main agent can start or stop agents";
+            self.send_to(conn, error_envelope(Some(id), ErrorCode::BadRequest, msg))
+                .await;
+            return;
+        }
+        let Some(origin) = self.conns.get(&conn).map(|c| c.writer.clone()) else {
+            return;
+        };
+        let control = self.control.clone();
+        tokio::spawn(async move {
+            let (tx, rx) = oneshot::channel();
+            let result = match control.send((c, tx)).await {
+                Ok(()) => rx
+                    .await
+                    .unwrap_or_else(|_| Err("supervisor is shutting down".into())),
+                Err(_) => Err("supervisor is shutting down".into()),
+            };
+            let env = match result {
+                Ok(()) => Envelope {
+                    v: PROTOCOL_VERSION,
+                    id: 0,
+                    re: Some(id),
+                    to: None,
+                    from: None,
+                    body: Body::Ack(Ack {}),
+                },
+                Err(msg) => error_envelope(Some(id), ErrorCode::BadRequest, msg),
+            };
+            let _ = origin.send(env).await;
+        });
+    }
+
+    /// A sub-agent persists a change to its own `agents.json` entry.
+    fn update_agent(&self, conn: ConnId, u: &UpdateAgent) -> Result<(), (ErrorCode, String)> {
+        let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
+        match sender {
+            Some(name) if name != crate::paths::MAIN_AGENT => {
+                update_entry(&self.home, &name, u).map_err(|m| (ErrorCode::Internal, m))
+            }
+            _ => Err((
+                ErrorCode::BadRequest,
+                "only a sub-agent can update its own agents.json entry".into(),
+            )),
+        }
     }
 
     /// Asks every agent to stop its work and answers the caller with the sum.

@@ -135,11 +135,19 @@ async fn groups_need_the_group_and_the_user_and_honour_mention_only() {
         "{prompts:?}"
     );
     assert!(!prompts.iter().any(|p| p.contains("status")), "{prompts:?}");
+    let calls = rig.tg.calls_for(other);
     assert!(
-        rig.tg
-            .calls_for(other)
+        calls
             .iter()
-            .all(|c| c.method == "getChat" || c.method == "leaveChat")
+            .all(|c| matches!(c.method.as_str(), "getChat" | "leaveChat" | "sendMessage")),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.method == "sendMessage")
+            .all(|c| !c.params["text"].as_str().unwrap_or("").contains("You said")),
+        "{calls:?}"
     );
 }
 

@@ -7,8 +7,8 @@ mod support;
 
 mod chat;
 mod conversation;
-mod surface;
 mod media;
+mod surface;
 
 use serde_json::json;
 use std::time::Duration;

@@ -172,13 +172,28 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         let tg = tg.clone();
         tokio::spawn(async move {
             slot.wait().await;
-            submit_to(&tg, key, Some(inc.message_id), prompt, target_override, false).await;
+            submit_to(
+                &tg,
+                key,
+                Some(inc.message_id),
+                prompt,
+                target_override,
+                false,
+            )
+            .await;
         });
         return;
     }
-    submit_to(tg, key, Some(inc.message_id), prompt, target_override, false).await;
+    submit_to(
+        tg,
+        key,
+        Some(inc.message_id),
+        prompt,
+        target_override,
+        false,
+    )
+    .await;
 }
-
 
 /// Leading `@model`/`@provider` directives: a one-turn override. A message of
 /// directives only is answered with what the next message would use (`None`).
