@@ -51,6 +51,12 @@ fn main() -> ExitCode {
             AgentsCommand::Add(args) => ductor::cli::agents::add(&home, args),
             AgentsCommand::Remove { name, yes } => ductor::cli::agents::remove(&home, &name, yes),
         },
+        Some(Command::Ask(args)) => {
+            runtime.block_on(ductor::cli::ask::run(cli.home.as_deref(), args))
+        }
+        Some(Command::SharedMemory(cmd)) => {
+            ductor::cli::shared_memory::run(cli.home.as_deref(), cmd)
+        }
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0

@@ -12,6 +12,7 @@
 //! - [`supervisor`]: the `ductor` process: PID lock, bus hub, agent processes.
 //! - [`agent`]: the `ductor-agent` process: one bot.
 //! - [`session`]: conversations: session actors, `sessions.json`, in-flight turns.
+//! - [`named`]: named sessions (`/session`, `@name`) and inter-agent sessions.
 //! - [`provider`]: the provider CLIs: command building, stream parsing, one event stream.
 //! - [`transport`]: chat transports (Telegram) and their formatting.
 //! - [`cli`]: the `ductor` command line.
@@ -25,6 +26,7 @@ pub mod home;
 pub mod i18n;
 pub mod ipc;
 pub mod logging;
+pub mod named;
 pub mod paths;
 pub mod persist;
 pub mod procs;

@@ -1,9 +1,14 @@
 //! The agent's side of the bus: answers requests routed to it (ping, stop-all,
-//! shutdown) and takes notices for its users. Returns when the supervisor hangs up.
+//! shutdown, inter-agent `ask`), takes notices and async results for its users and
+//! shared-memory updates. Returns when the supervisor hangs up. Long work (an
+//! `ask`) runs in its own task so the bus keeps being served.
 
 use super::AgentContext;
 use crate::ipc::Inbox;
-use crate::ipc::message::{Ack, Body, Envelope, ErrorBody, ErrorCode, Pong, Stopped};
+use crate::ipc::message::{Ack, Ask, Body, Envelope, ErrorBody, ErrorCode, Pong, Stopped};
+
+/// How long the asking agent may take to accept an async result.
+const RESULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Serves incoming frames until the connection closes.
 pub async fn serve(ctx: AgentContext, mut inbox: Inbox) {
@@ -39,6 +44,19 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
                 .send(crate::session::outbox::Outgoing::Notice { key, text: n.text });
             return;
         }
+        Body::Ask(ask) => {
+            ask_request(ctx, env.id, ask).await;
+            return;
+        }
+        Body::AskResult(r) => {
+            tracing::info!(task = %r.task_id, from = %r.agent, ok = r.ok, "async inter-agent result");
+            crate::named::interagent::deliver(ctx.sessions.env(), &r);
+            Body::Ack(Ack {})
+        }
+        Body::SharedMemory(m) => {
+            super::memory::sync(&ctx.paths, &m.content);
+            return;
+        }
         Body::Error(e) => {
             tracing::warn!(code = ?e.code, "bus error: {}", e.message);
             return;
@@ -55,4 +73,44 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
     if let Err(e) = ctx.bus.reply(env.id, answer).await {
         tracing::debug!(error = %e, "could not answer bus request");
     }
+}
+
+/// An `ask` from another agent: answered when done (sync), or acknowledged at once
+/// and reported later with `ask_result` (async, `task_id` set).
+async fn ask_request(ctx: &AgentContext, id: u64, ask: Ask) {
+    use crate::named::interagent;
+    let env = ctx.sessions.env().clone();
+    let bus = ctx.bus.clone();
+    tracing::info!(from = %ask.sender, r#async = ask.task_id.is_some(), "inter-agent request");
+    let Some(task_id) = ask.task_id.clone() else {
+        tokio::spawn(async move {
+            let body = match interagent::answer(&env, &ask).await {
+                Ok(a) => Body::Answer(a),
+                Err(message) => Body::Error(ErrorBody {
+                    code: ErrorCode::Internal,
+                    message,
+                }),
+            };
+            if let Err(e) = bus.reply(id, body).await {
+                tracing::warn!(error = %e, "cannot return the answer to the asking agent");
+            }
+        });
+        return;
+    };
+    if let Err(e) = bus.reply(id, Body::Ack(Ack {})).await {
+        tracing::debug!(error = %e, "cannot acknowledge the async request");
+        return;
+    }
+    interagent::announce(&env, &ask, &task_id);
+    tokio::spawn(async move {
+        let result = interagent::answer(&env, &ask).await;
+        let report = interagent::result_for(&env, &ask, &task_id, result);
+        let to = ask.reply_to.clone().unwrap_or_else(|| ask.sender.clone());
+        let sent = bus
+            .request(Some(&to), Body::AskResult(report), RESULT_TIMEOUT)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, agent = %to, "cannot deliver the async result");
+        }
+    });
 }

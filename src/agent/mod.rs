@@ -7,6 +7,7 @@
 
 mod bus;
 pub mod cli_run;
+pub mod memory;
 pub mod run_once;
 
 use crate::config::{self, AgentConfig, ConfigError};
@@ -103,6 +104,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let config = load_config(&opts.home, &opts.name)?;
     crate::logging::register_secret(config.telegram_token.expose());
     deploy_rule_files(&paths);
+    memory::sync_from_file(&paths);
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
     let transports = config.transports.clone();
@@ -121,6 +123,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         restart: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
+    crate::named::run::resume_interrupted(ctx.sessions.env());
     let transport = spawn_transports(&ctx, &transports, outbox_rx);
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }

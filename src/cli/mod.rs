@@ -3,7 +3,10 @@
 //! process's state files except the user-owned `agents.json`.
 
 pub mod agents;
+pub mod ask;
+pub mod caller;
 pub mod lifecycle;
+pub mod shared_memory;
 pub mod status;
 
 use crate::paths::Home;
@@ -52,6 +55,11 @@ pub enum Command {
     /// Manage sub-agents (agents.json).
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Ask another agent (run by an agent's CLI; prints the answer, or a task id with --async).
+    Ask(ask::AskArgs),
+    /// Show or edit SHAREDMEMORY.md, the knowledge every agent shares.
+    #[command(subcommand, name = "shared-memory")]
+    SharedMemory(shared_memory::SharedMemoryCommand),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate for.

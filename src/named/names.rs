@@ -5,16 +5,16 @@
 use sha2::{Digest, Sha256};
 
 const ADJECTIVES: [&str; 40] = [
-    "bold", "blue", "calm", "cool", "dark", "deep", "fast", "firm", "glad", "gold", "keen", "kind", "late",
-    "lean", "live", "long", "loud", "mint", "neat", "next", "pale", "pure", "rare", "real", "red", "rich",
-    "safe", "slim", "soft", "tall", "tidy", "tiny", "true", "vast", "warm", "wild", "wise", "wry", "zen",
-    "zinc",
+    "bold", "blue", "calm", "cool", "dark", "deep", "fast", "firm", "glad", "gold", "keen", "kind",
+    "late", "lean", "live", "long", "loud", "mint", "neat", "next", "pale", "pure", "rare", "real",
+    "red", "rich", "safe", "slim", "soft", "tall", "tidy", "tiny", "true", "vast", "warm", "wild",
+    "wise", "wry", "zen", "zinc",
 ];
 const ANIMALS: [&str; 47] = [
-    "ant", "ape", "bat", "bay", "bee", "cat", "cod", "cow", "cub", "doe", "eel", "elk", "elm", "emu", "fin",
-    "fly", "fox", "gem", "gnu", "gull", "hare", "hawk", "ibis", "jay", "koi", "lark", "lynx", "mole", "moth",
-    "newt", "oak", "orb", "orca", "owl", "paw", "pike", "puma", "ray", "seal", "star", "swan", "toad",
-    "vole", "wasp", "wolf", "wren", "yak",
+    "ant", "ape", "bat", "bay", "bee", "cat", "cod", "cow", "cub", "doe", "eel", "elk", "elm",
+    "emu", "fin", "fly", "fox", "gem", "gnu", "gull", "hare", "hawk", "ibis", "jay", "koi", "lark",
+    "lynx", "mole", "moth", "newt", "oak", "orb", "orca", "owl", "paw", "pike", "puma", "ray",
+    "seal", "star", "swan", "toad", "vole", "wasp", "wolf", "wren", "yak",
 ];
 
 fn random_index(n: usize) -> usize {
@@ -54,7 +54,13 @@ pub fn generate(taken: impl Fn(&str) -> bool) -> String {
 pub fn interagent(sender: &str, chat_id: i64, topic_id: Option<i64>) -> String {
     let slug: String = sender
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(12)
         .collect();
     let topic = topic_id.unwrap_or(0);
@@ -71,7 +77,10 @@ mod tests {
     #[test]
     fn names_are_adjective_animal_and_unique() {
         let n = generate(|_| false);
-        assert!(ADJECTIVES.iter().any(|a| n.starts_with(a)) && ANIMALS.iter().any(|a| n.ends_with(a)), "{n}");
+        assert!(
+            ADJECTIVES.iter().any(|a| n.starts_with(a)) && ANIMALS.iter().any(|a| n.ends_with(a)),
+            "{n}"
+        );
         let numbered = generate(|name| !name.ends_with(char::is_numeric));
         assert!(numbered.ends_with('2'), "{numbered}");
     }
@@ -79,9 +88,15 @@ mod tests {
     #[test]
     fn interagent_names_are_stable_per_origin() {
         let a = interagent("main", 123, Some(45));
-        assert!(a.starts_with("ia.main.t45.x") && a.len() == "ia.main.t45.x".len() + 8, "{a}");
+        assert!(
+            a.starts_with("ia.main.t45.x") && a.len() == "ia.main.t45.x".len() + 8,
+            "{a}"
+        );
         assert_eq!(a, interagent("main", 123, Some(45)));
         assert_ne!(a, interagent("main", 124, Some(45)));
-        assert!(interagent("a-very-long-agent-name-indeed", 1, None).starts_with("ia.a-very-long-.t0.x"));
+        assert!(
+            interagent("a-very-long-agent-name-indeed", 1, None)
+                .starts_with("ia.a-very-long-.t0.x")
+        );
     }
 }

@@ -59,14 +59,15 @@ impl NamedRegistry {
         let interrupted = file.update(|f| {
             let mut out = Vec::new();
             for item in &mut f.items {
-                if let Lenient::Ok(r) = item {
-                    if r.status == "running" {
-                        "idle".clone_into(&mut r.status);
-                        out.push(r.clone());
-                    }
+                if let Lenient::Ok(r) = item
+                    && r.status == "running"
+                {
+                    "idle".clone_into(&mut r.status);
+                    out.push(r.clone());
                 }
             }
-            f.items.retain(|i| i.ok().is_none_or(|r| r.status != "ended"));
+            f.items
+                .retain(|i| i.ok().is_none_or(|r| r.status != "ended"));
             out
         });
         (Self { file }, interrupted)
@@ -74,7 +75,8 @@ impl NamedRegistry {
 
     /// A copy of one session.
     pub fn get(&self, scope: Scope, name: &str) -> Option<NamedSessionRecord> {
-        self.file.read(|f| f.records().find(|r| matches(r, scope, name)).cloned())
+        self.file
+            .read(|f| f.records().find(|r| matches(r, scope, name)).cloned())
     }
 
     /// User sessions (not inter-agent) of a chat/topic, oldest first.
@@ -94,16 +96,29 @@ impl NamedRegistry {
     }
 
     /// Creates a user session named `name` (which the caller made unique).
-    pub fn create(&self, scope: Scope, name: &str, target: &Target, prompt: &str) -> Result<NamedSessionRecord, CreateError> {
+    pub fn create(
+        &self,
+        scope: Scope,
+        name: &str,
+        target: &Target,
+        prompt: &str,
+    ) -> Result<NamedSessionRecord, CreateError> {
         if self.list(scope).len() >= MAX_USER_SESSIONS {
             return Err(CreateError::TooMany(MAX_USER_SESSIONS));
         }
         let record = self.new_record(scope, name, target, prompt);
-        self.file.update(|f| f.items.push(Lenient::Ok(record.clone())));
+        self.file
+            .update(|f| f.items.push(Lenient::Ok(record.clone())));
         Ok(record)
     }
 
-    fn new_record(&self, scope: Scope, name: &str, target: &Target, prompt: &str) -> NamedSessionRecord {
+    fn new_record(
+        &self,
+        scope: Scope,
+        name: &str,
+        target: &Target,
+        prompt: &str,
+    ) -> NamedSessionRecord {
         let _ = self;
         NamedSessionRecord {
             name: name.to_owned(),
@@ -127,7 +142,13 @@ impl NamedRegistry {
 
     /// The inter-agent session `name` in `scope`, created when missing (the oldest
     /// idle inter-agent sessions are evicted beyond [`MAX_IA_SESSIONS`]).
-    pub fn ensure_interagent(&self, scope: Scope, name: &str, target: &Target, prompt: &str) -> NamedSessionRecord {
+    pub fn ensure_interagent(
+        &self,
+        scope: Scope,
+        name: &str,
+        target: &Target,
+        prompt: &str,
+    ) -> NamedSessionRecord {
         if let Some(r) = self.get(scope, name) {
             return r;
         }
@@ -139,7 +160,10 @@ impl NamedRegistry {
                 .enumerate()
                 .filter_map(|(i, item)| item.ok().map(|r| (i, r)))
                 .filter(|(_, r)| {
-                    r.chat_id == scope.chat_id && r.topic_id == scope.topic_id && is_interagent(&r.name) && r.status != "running"
+                    r.chat_id == scope.chat_id
+                        && r.topic_id == scope.topic_id
+                        && is_interagent(&r.name)
+                        && r.status != "running"
                 })
                 .map(|(i, r)| (i, r.created_at))
                 .collect();
@@ -155,7 +179,12 @@ impl NamedRegistry {
 
     fn update(&self, scope: Scope, name: &str, f: impl FnOnce(&mut NamedSessionRecord)) -> bool {
         self.file.update(|file| {
-            match file.items.iter_mut().filter_map(Lenient::ok_mut).find(|r| matches(r, scope, name)) {
+            match file
+                .items
+                .iter_mut()
+                .filter_map(Lenient::ok_mut)
+                .find(|r| matches(r, scope, name))
+            {
                 Some(r) => {
                     f(r);
                     true
@@ -189,6 +218,14 @@ impl NamedRegistry {
         });
     }
 
+    /// Keeps the session id a run announced (a run the agent does not survive resumes it).
+    pub fn set_session_id(&self, scope: Scope, name: &str, session_id: &str) {
+        if session_id.is_empty() {
+            return;
+        }
+        self.update(scope, name, |r| session_id.clone_into(&mut r.session_id));
+    }
+
     /// Forgets the CLI session (a stale id, or a provider switch).
     pub fn reset_session(&self, scope: Scope, name: &str, target: &Target) {
         self.update(scope, name, |r| {
@@ -203,7 +240,8 @@ impl NamedRegistry {
     pub fn end(&self, scope: Scope, name: &str) -> bool {
         self.file.update(|f| {
             let before = f.items.len();
-            f.items.retain(|i| i.ok().is_none_or(|r| !matches(r, scope, name)));
+            f.items
+                .retain(|i| i.ok().is_none_or(|r| !matches(r, scope, name)));
             before != f.items.len()
         })
     }
@@ -232,21 +270,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("named_sessions.json");
         let (reg, _) = NamedRegistry::load(&path);
-        let a = Scope { chat_id: 1, topic_id: Some(5) };
-        let b = Scope { chat_id: 1, topic_id: None };
+        let a = Scope {
+            chat_id: 1,
+            topic_id: Some(5),
+        };
+        let b = Scope {
+            chat_id: 1,
+            topic_id: None,
+        };
         reg.create(a, "redowl", &target(), "p").unwrap();
         assert!(reg.get(a, "redowl").is_some());
-        assert!(reg.get(b, "redowl").is_none(), "topics do not share sessions");
+        assert!(
+            reg.get(b, "redowl").is_none(),
+            "topics do not share sessions"
+        );
         for i in 0..9 {
             reg.create(a, &format!("s{i}"), &target(), "p").unwrap();
         }
-        assert_eq!(reg.create(a, "eleven", &target(), "p"), Err(CreateError::TooMany(10)));
+        assert_eq!(
+            reg.create(a, "eleven", &target(), "p"),
+            Err(CreateError::TooMany(10))
+        );
         reg.ensure_interagent(a, "ia.main.t5.x1", &target(), "q");
         assert_eq!(reg.list(a).len(), 10, "inter-agent sessions do not count");
         assert!(reg.begin(a, "redowl", "go"));
         reg.flush().await;
         let (again, interrupted) = NamedRegistry::load(&path);
-        assert_eq!(interrupted.len(), 1, "running → idle, remembered for recovery");
+        assert_eq!(
+            interrupted.len(),
+            1,
+            "running → idle, remembered for recovery"
+        );
         assert_eq!(again.get(a, "redowl").unwrap().status, "idle");
         again.finish(a, "redowl", Some("sid"), true);
         assert_eq!(again.get(a, "redowl").unwrap().message_count, 1);

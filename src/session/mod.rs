@@ -71,6 +71,9 @@ pub struct TurnRequest {
     pub reply_to: Option<i64>,
     /// Whether this re-runs an interrupted turn.
     pub is_recovery: bool,
+    /// Run in this named session of the conversation (`@name` follow-up) instead of
+    /// the conversation's own session.
+    pub named: Option<String>,
     /// Where the turn reports.
     pub updates: mpsc::Sender<TurnUpdate>,
 }
@@ -92,6 +95,8 @@ pub struct TurnEnv {
     pub background: background::BackgroundRuns,
     /// Deliveries to the chats (results of background work).
     pub outbox: outbox::OutboxTx,
+    /// Named and inter-agent sessions (`named_sessions.json`).
+    pub named: crate::named::NamedSessions,
     shutting_down: std::sync::atomic::AtomicBool,
 }
 
@@ -114,6 +119,7 @@ impl TurnEnv {
         Self {
             background: background::BackgroundRuns::default(),
             outbox,
+            named: crate::named::NamedSessions::load(&paths.named_sessions_file()),
             sessions: SessionStore::load(&paths.sessions_file()),
             catalogue: crate::agent::cli_run::model_catalogue(&paths),
             inflight: InflightStore::load(&paths.inflight_file()),

@@ -17,6 +17,19 @@ pub enum Outgoing {
         /// Markdown text.
         text: String,
     },
+    /// A result (Markdown with `<file:…>` tags and `[button:…]` markers) for a
+    /// conversation, replying to `reply_to`; button presses send
+    /// `<button_prefix><label>` back (plain label when no prefix).
+    Post {
+        /// Where to post it.
+        key: SessionKey,
+        /// Markdown text.
+        text: String,
+        /// Message it answers.
+        reply_to: Option<i64>,
+        /// Callback-data prefix of the buttons (`ns:<name>:`).
+        button_prefix: Option<String>,
+    },
     /// An optional notice, then a turn with `prompt` in the conversation's session.
     Inject {
         /// The conversation.

@@ -96,6 +96,13 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
         if let Some(prompt) = super::showfiles::callback(tg, o.target, o.message_id, &data).await {
             dispatch::submit_to(tg, key, Some(o.message_id), prompt, None, false).await;
         }
+    } else if data.starts_with("ns:") || data.starts_with("nsc:") {
+        tg.api.answer_callback(&q.id.0, None).await;
+        if data.starts_with("ns:") {
+            let label = data.splitn(3, ':').nth(2).unwrap_or_default();
+            annotate(tg, &o, label).await;
+        }
+        super::named::callback(tg, key, o.target, o.message_id, &data).await;
     } else if let Some(k) = data.strip_prefix("rt:") {
         tg.api.answer_callback(&q.id.0, None).await;
         match tg.env().inflight.take_for_retry(k) {

@@ -18,10 +18,14 @@ pub const MENU: &[&str] = &[
     "reset",
     "stop",
     "interrupt",
+    "session",
+    "sessions",
     "model",
     "effort",
     "status",
     "memory",
+    "agents",
+    "stop_all",
     "agent_commands",
     "showfiles",
     "info",
@@ -105,6 +109,13 @@ pub async fn handle(tg: &Arc<Telegram>, inc: &Incoming, cmd: &str, args: &str) -
         "agent_commands" => super::info::agent_commands(tg, inc).await,
         "restart" => super::info::restart(tg, inc).await,
         "showfiles" => super::showfiles::command(tg, target(inc), inc.message_id, args).await,
+        "session" => super::named::session_command(tg, inc, args).await,
+        "agents" => super::agents::list(tg, inc).await,
+        "agent_start" | "agent_stop" | "agent_restart" => {
+            super::agents::control(tg, inc, cmd, args).await;
+        }
+        "stop_all" => super::agents::stop_all(tg, inc).await,
+        "sessions" => super::named::sessions_command(tg, inc).await,
         _ => return false,
     }
     true

@@ -3,11 +3,11 @@
 //! A conversation without a chat (chat id 0) goes to the primary chat (the first
 //! allowed user).
 
-use super::format::{markdown_to_html, split_html};
-use super::{Telegram, dispatch};
+use super::format::{callback_data_for, html_to_plain, prepare_reply};
+use super::{Telegram, dispatch, outfiles};
 use crate::session::outbox::{OutboxRx, Outgoing};
 use crate::state::sessions::SessionKey;
-use crate::transport::chat_api::{ChatApi, ChatTarget, OutMessage};
+use crate::transport::chat_api::{Button, ChatApi, ChatTarget, OutMessage};
 use std::sync::Arc;
 
 /// Where a delivery for `key` goes.
@@ -21,22 +21,53 @@ fn route(tg: &Telegram, key: SessionKey) -> Option<SessionKey> {
 
 /// Posts Markdown `text` in the conversation `key`.
 pub async fn post(tg: &Telegram, key: &SessionKey, text: &str) {
+    post_reply(tg, key, text, None, None).await;
+}
+
+/// Posts an answer: `[button:…]` markers become a keyboard on the last message
+/// (callback data `<button_prefix><label>`), `<file:…>` tags are uploaded after it.
+pub async fn post_reply(
+    tg: &Telegram,
+    key: &SessionKey,
+    text: &str,
+    reply_to: Option<i64>,
+    button_prefix: Option<&str>,
+) {
     let target = ChatTarget {
         chat_id: key.chat_id,
         thread_id: key.topic_id,
     };
-    for chunk in split_html(&markdown_to_html(text), super::format::MESSAGE_LIMIT) {
-        if let Err(e) = tg.api.send(target, OutMessage::html(chunk.clone())).await {
+    let reply = prepare_reply(text);
+    let keyboard: Vec<Vec<Button>> = reply
+        .buttons
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|label| Button {
+                    label: label.clone(),
+                    data: callback_data_for(&format!("{}{label}", button_prefix.unwrap_or(""))),
+                })
+                .collect()
+        })
+        .collect();
+    let last = reply.chunks.len().saturating_sub(1);
+    for (i, chunk) in reply.chunks.iter().enumerate() {
+        let mut msg = OutMessage::html(chunk.clone());
+        if i == 0 {
+            msg = msg.replying_to(reply_to);
+        }
+        if i == last {
+            msg = msg.with_keyboard(Some(keyboard.clone()));
+        }
+        if let Err(e) = tg.api.send(target, msg.clone()).await {
             tracing::warn!(error = %e, "delivery failed; sending as plain text");
-            let _ = tg
-                .api
-                .send(
-                    target,
-                    OutMessage::plain(super::format::html_to_plain(&chunk)),
-                )
-                .await;
+            let mut plain = msg;
+            plain.text = html_to_plain(chunk);
+            plain.html = false;
+            let _ = tg.api.send(target, plain).await;
         }
     }
+    outfiles::send_all(tg, target, &reply.files, None).await;
 }
 
 /// Consumes the outbox until the agent stops.
@@ -46,6 +77,16 @@ pub async fn run(tg: Arc<Telegram>, mut outbox: OutboxRx) {
             Outgoing::Notice { key, text } => {
                 if let Some(key) = route(&tg, key) {
                     post(&tg, &key, &text).await;
+                }
+            }
+            Outgoing::Post {
+                key,
+                text,
+                reply_to,
+                button_prefix,
+            } => {
+                if let Some(key) = route(&tg, key) {
+                    post_reply(&tg, &key, &text, reply_to, button_prefix.as_deref()).await;
                 }
             }
             Outgoing::Inject {

@@ -125,25 +125,9 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         tg.env().sessions.set_topic_name(&key_of(&inc), name);
         return;
     }
-    // `/cmd@otherbot` is for another bot, in groups and in private chats alike.
-    let for_other_bot = parse_command(&inc.text, &tg.me.username).is_none()
-        && inc.text.starts_with('/')
-        && inc
-            .text
-            .split_whitespace()
-            .next()
-            .is_some_and(|c| c.contains('@'));
-    if for_other_bot {
+    let Some(text) = text_for_us(tg, &inc, &config) else {
         return;
-    }
-    let mut text = inc.text.clone();
-    if inc.chat_kind == ChatKind::Group {
-        let (addressed, stripped) = addressed_text(&inc, &tg.me.username);
-        if config.group_mention_only && !addressed {
-            return;
-        }
-        text = stripped;
-    }
+    };
     if let Some((cmd, args)) = parse_command(&text, &tg.me.username)
         && commands::handle(tg, &inc, &cmd, args).await
     {
@@ -157,6 +141,11 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         // Downloads run beside the poll loop; the slot keeps this chat's order.
         let slot = tg.media_order.enter(&key_of(&inc));
         tokio::spawn(media_message(tg.clone(), inc, att, text, slot));
+        return;
+    }
+    if let Some((name, rest)) = super::named::addressed(tg, &key_of(&inc), &text) {
+        let prompt = build_prompt(&inc, &rest);
+        super::named::follow_up(tg, key_of(&inc), Some(inc.message_id), &name, prompt).await;
         return;
     }
     let Some((text, target_override)) = apply_directives(tg, &inc, &text).await else {
@@ -193,6 +182,35 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         false,
     )
     .await;
+}
+
+/// The text of a message meant for this bot (group mentions stripped); `None` for
+/// `/cmd@otherbot` and, with `group_mention_only`, for group messages not
+/// addressed to it.
+fn text_for_us(
+    tg: &Telegram,
+    inc: &Incoming,
+    config: &crate::config::AgentConfig,
+) -> Option<String> {
+    // `/cmd@otherbot` is for another bot, in groups and in private chats alike.
+    let for_other_bot = parse_command(&inc.text, &tg.me.username).is_none()
+        && inc.text.starts_with('/')
+        && inc
+            .text
+            .split_whitespace()
+            .next()
+            .is_some_and(|c| c.contains('@'));
+    if for_other_bot {
+        return None;
+    }
+    if inc.chat_kind != ChatKind::Group {
+        return Some(inc.text.clone());
+    }
+    let (addressed, stripped) = addressed_text(inc, &tg.me.username);
+    if config.group_mention_only && !addressed {
+        return None;
+    }
+    Some(stripped)
 }
 
 /// Leading `@model`/`@provider` directives: a one-turn override. A message of
@@ -292,12 +310,7 @@ pub async fn submit_to(
     target_override: Option<crate::session::store::Target>,
     is_recovery: bool,
 ) {
-    let (tx, rx) = mpsc::channel(256);
-    let target = ChatTarget {
-        chat_id: key.chat_id,
-        thread_id: key.topic_id,
-    };
-    tokio::spawn(render::turn(tg.clone(), target, reply_to, rx));
+    let updates = rendered(tg, &key, reply_to, None);
     tg.sessions
         .submit(
             &key,
@@ -306,8 +319,52 @@ pub async fn submit_to(
                 target_override,
                 reply_to,
                 is_recovery,
-                updates: tx,
+                named: None,
+                updates,
             },
         )
         .await;
+}
+
+/// Starts a streamed follow-up in named session `name` of conversation `key`; the
+/// answer is tagged `[name | provider]`.
+pub async fn submit_named(
+    tg: &Arc<Telegram>,
+    key: SessionKey,
+    reply_to: Option<i64>,
+    prompt: String,
+    name: &str,
+    provider: &str,
+) {
+    let tag = format!("**[{name} | {provider}]**");
+    let updates = rendered(tg, &key, reply_to, Some(tag));
+    tg.sessions
+        .submit(
+            &key,
+            TurnRequest {
+                prompt,
+                target_override: None,
+                reply_to,
+                is_recovery: false,
+                named: Some(name.to_owned()),
+                updates,
+            },
+        )
+        .await;
+}
+
+/// A channel whose updates are rendered in the chat of `key`.
+fn rendered(
+    tg: &Arc<Telegram>,
+    key: &SessionKey,
+    reply_to: Option<i64>,
+    tag: Option<String>,
+) -> mpsc::Sender<crate::session::TurnUpdate> {
+    let (tx, rx) = mpsc::channel(256);
+    let target = ChatTarget {
+        chat_id: key.chat_id,
+        thread_id: key.topic_id,
+    };
+    tokio::spawn(render::turn_tagged(tg.clone(), target, reply_to, tag, rx));
+    tx
 }

@@ -7,6 +7,7 @@
 //! session actors; it never runs a CLI itself.
 
 pub mod activity;
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod callbacks;
@@ -18,6 +19,7 @@ pub mod incoming;
 pub mod info;
 pub mod media;
 pub mod model;
+pub mod named;
 pub mod outfiles;
 pub mod poll;
 pub mod recovery;

@@ -146,11 +146,42 @@ fn spawn_typing(tg: Arc<Telegram>, target: ChatTarget) -> JoinHandle<()> {
     })
 }
 
+/// Posts "[Message in queue...]" with its Cancel button; returns the message id.
+async fn queue_indicator(
+    tg: &Telegram,
+    target: ChatTarget,
+    reply_to: Option<i64>,
+    entry: u64,
+) -> Option<i64> {
+    let text = tg.text();
+    let html = format!("<i>{}</i>", escape_html(&text.t("queue.indicator")));
+    let keyboard = vec![vec![Button {
+        label: text.t("queue.cancel_button"),
+        data: format!("mq:{entry}"),
+    }]];
+    let msg = OutMessage::html(html)
+        .replying_to(reply_to)
+        .with_keyboard(Some(keyboard));
+    tg.api.send(target, msg).await.ok()
+}
+
 /// Renders the updates of one turn until it ends.
 pub async fn turn(
     tg: Arc<Telegram>,
     target: ChatTarget,
     reply_to: Option<i64>,
+    rx: mpsc::Receiver<TurnUpdate>,
+) {
+    turn_tagged(tg, target, reply_to, None, rx).await;
+}
+
+/// Renders a turn whose answer starts with `tag` (Markdown; `@name` follow-ups
+/// show `**[name | provider]**`).
+pub async fn turn_tagged(
+    tg: Arc<Telegram>,
+    target: ChatTarget,
+    reply_to: Option<i64>,
+    tag: Option<String>,
     mut rx: mpsc::Receiver<TurnUpdate>,
 ) {
     let config = tg.env().config();
@@ -159,6 +190,7 @@ pub async fn turn(
     let mut typing: Option<JoinHandle<()>> = None;
     let mut started = Instant::now();
     let mut retried = false;
+    let mut saw_text = false;
     let mut reactions = Reactions {
         enabled: config.scene.status_reaction,
         chat_id: target.chat_id,
@@ -168,16 +200,7 @@ pub async fn turn(
     while let Some(update) = rx.recv().await {
         match update {
             TurnUpdate::Queued { entry } => {
-                let text = tg.text();
-                let html = format!("<i>{}</i>", escape_html(&text.t("queue.indicator")));
-                let keyboard = vec![vec![Button {
-                    label: text.t("queue.cancel_button"),
-                    data: format!("mq:{entry}"),
-                }]];
-                let msg = OutMessage::html(html)
-                    .replying_to(reply_to)
-                    .with_keyboard(Some(keyboard));
-                queue_msg = tg.api.send(target, msg).await.ok();
+                queue_msg = queue_indicator(&tg, target, reply_to, entry).await;
             }
             TurnUpdate::Dropped { by_stop } => {
                 if let Some(id) = queue_msg {
@@ -199,12 +222,16 @@ pub async fn turn(
                 typing = Some(spawn_typing(tg.clone(), target));
                 reactions.set(&tg, Some("🤔")).await;
                 let api: Arc<dyn ChatApi> = tg.api.clone();
-                editor = Some(stream::start(
+                let ed = stream::start(
                     api,
                     target,
                     reply_to,
                     StreamSettings::from_config(&config.streaming),
-                ));
+                );
+                if let Some(t) = &tag {
+                    ed.event(Event::Text { text: t.clone() }).await;
+                }
+                editor = Some(ed);
             }
             TurnUpdate::Event(ev) => {
                 if let Event::ToolStarted { name, .. } = &ev {
@@ -214,6 +241,7 @@ pub async fn turn(
                 if let Some(ed) = &editor
                     && (config.streaming.enabled || !text_event)
                 {
+                    saw_text |= text_event;
                     ed.event(ev).await;
                 }
             }
@@ -235,6 +263,12 @@ pub async fn turn(
                     let _ = tg.api.send(target, OutMessage::plain(note)).await;
                 }
                 let finish = finish_of(&tg, &fin, started.elapsed(), retried);
+                if let (Some(ed), Some(_), false, Outcome::Completed { text, .. }) =
+                    (&editor, &tag, saw_text, &fin.outcome)
+                {
+                    // Nothing streamed: the tag alone must not hide the answer.
+                    ed.event(Event::Text { text: text.clone() }).await;
+                }
                 if let Some(ed) = editor.take() {
                     let delivered = ed.finish(finish).await;
                     outfiles::send_all(&tg, target, &delivered.files, None).await;
