@@ -5,9 +5,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod agents;
 mod chat;
 mod conversation;
 mod media;
+mod named;
 mod surface;
 
 use serde_json::json;
@@ -61,6 +63,53 @@ impl TgRig {
         let tg = FakeTelegram::start().await;
         let bot = tg.add_bot(&token(100_000_001), BOT);
         before(&tg, bot);
+        Self::launch(tg, bot, provider, model, tweak, None).await
+    }
+
+    /// A rig with sub-agents `(name, provider, model)`, each with its own bot
+    /// (`<name>_bot`, returned in order) serving the same user.
+    pub async fn start_with_agents(
+        provider: &str,
+        model: &str,
+        subs: &[(&str, &str, &str)],
+    ) -> (Self, Vec<BotId>) {
+        let tg = FakeTelegram::start().await;
+        let bot = tg.add_bot(&token(100_000_001), BOT);
+        let mut bots = Vec::new();
+        let mut entries = Vec::new();
+        for (i, (name, provider, model)) in subs.iter().enumerate() {
+            let t = token(100_000_002 + i as u64);
+            bots.push(tg.add_bot(&t, &format!("{name}_bot")));
+            entries.push(json!({
+                "name": name,
+                "telegram_token": t,
+                "allowed_user_ids": [CHAT],
+                "provider": provider,
+                "model": model,
+            }));
+        }
+        let rig = Self::launch(tg, bot, provider, model, |_| {}, Some(json!(entries))).await;
+        for b in &bots {
+            rig.tg
+                .wait_until(Duration::from_secs(30), |w| {
+                    w.calls()
+                        .iter()
+                        .any(|c| c.bot == Some(*b) && c.method == "getUpdates")
+                        .then_some(())
+                })
+                .await;
+        }
+        (rig, bots)
+    }
+
+    async fn launch(
+        tg: FakeTelegram,
+        bot: BotId,
+        provider: &str,
+        model: &str,
+        tweak: impl FnOnce(&mut serde_json::Value),
+        agents: Option<serde_json::Value>,
+    ) -> Self {
         let mock = MockLlm::start().await;
         let cli_root = clis::test_dir("tgcli");
         let cli = CliEnv::new(cli_root.path(), &mock.base_url());
@@ -73,6 +122,9 @@ impl TgRig {
             c["streaming"] = json!({"edit_interval_seconds": 1.0});
             tweak(c);
         });
+        if let Some(a) = agents {
+            home.write_agents(&a);
+        }
         let daemon = home.start_with_env(&cli.vars());
         let rig = Self {
             tg,

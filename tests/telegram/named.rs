@@ -1,0 +1,180 @@
+//! Named sessions: `/session` runs in the background and posts its result with
+//! the session's buttons, `@name` continues it (streamed, tagged, its own resumed
+//! CLI session), `/session @name` follows up in the background, `/sessions` ends
+//! them, and a run a restart interrupted runs again.
+
+use super::support::mock_llm::Reply;
+use super::{CHAT, TgRig};
+use serde_json::Value;
+use std::time::Duration;
+
+const TURN: Duration = Duration::from_mins(1);
+
+/// The session name from the "Session <name> started" reply.
+fn started_name(text: &str) -> String {
+    text.split("Session ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn named_file(rig: &TgRig) -> Value {
+    let text =
+        std::fs::read_to_string(rig.home.root.join("named_sessions.json")).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+fn record<'a>(file: &'a Value, name: &str) -> Option<&'a Value> {
+    file["sessions"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name)
+}
+
+#[tokio::test]
+async fn a_named_session_runs_in_the_background_and_continues_with_its_own_session() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.mock.script(
+        "RESEARCH_TOPIC",
+        Reply::text("Research done.\n\n[button:Go deeper]"),
+    );
+    let sent = rig.say("/session RESEARCH_TOPIC in the background");
+    let started = rig.wait_text(CHAT, sent.message_id, "started", TURN).await;
+    let all: String = started.iter().filter_map(|m| m.text.clone()).collect();
+    let name = started_name(&all);
+    assert!(name.len() >= 5, "a generated name: {all}");
+    let done = rig
+        .wait_text(CHAT, sent.message_id, &format!("[{name}] Complete"), TURN)
+        .await;
+    let result = done
+        .iter()
+        .find(|m| m.contains("Complete"))
+        .expect("result message");
+    assert!(result.contains("Research done."), "{:?}", result.text);
+    assert_eq!(result.reply_to, Some(sent.message_id));
+    let buttons = result.buttons();
+    assert_eq!(
+        buttons[0][0].callback_data.as_deref(),
+        Some(format!("ns:{name}:Go deeper").as_str())
+    );
+    let file = named_file(&rig);
+    let rec = record(&file, &name).expect("stored");
+    let first_id = rec["session_id"].as_str().unwrap().to_owned();
+    assert!(!first_id.is_empty());
+    assert_eq!(rec["status"], "idle");
+    assert_eq!(
+        rig.session_id("claude"),
+        None,
+        "the chat's own session is untouched"
+    );
+
+    let follow = rig.say(&format!("@{name} and now the details"));
+    let streamed = rig
+        .wait_text(CHAT, follow.message_id, "prior_assistant_turns=1", TURN)
+        .await;
+    let text: String = streamed.iter().filter_map(|m| m.text.clone()).collect();
+    assert!(
+        text.contains(&format!("[{name} | claude]")),
+        "tagged: {text}"
+    );
+    let resumed = rig
+        .mock
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.last_user_text.contains("and now the details"))
+        .unwrap();
+    assert_eq!(
+        resumed.session_id(),
+        Some(first_id.as_str()),
+        "resumed its own session"
+    );
+    let file = named_file(&rig);
+    assert_eq!(record(&file, &name).unwrap()["message_count"], 2);
+
+    // The result's button is a follow-up in the session.
+    rig.tg.user_presses_button(
+        rig.bot,
+        CHAT,
+        result.message_id,
+        &format!("ns:{name}:Go deeper"),
+    );
+    rig.wait_text(CHAT, follow.message_id, "prior_assistant_turns=2", TURN)
+        .await;
+
+    // Background follow-up.
+    let bg = rig.say(&format!("/session @{name} one more thing"));
+    rig.wait_text(CHAT, bg.message_id, "Follow-up sent", TURN)
+        .await;
+    let done = rig
+        .wait_text(CHAT, bg.message_id, "prior_assistant_turns=3", TURN)
+        .await;
+    assert!(
+        done.iter()
+            .any(|m| m.contains(&format!("[{name}] Complete")))
+    );
+
+    // /sessions lists it; End removes it.
+    let list = rig.say("/sessions");
+    let shown = rig.wait_text(CHAT, list.message_id, &name, TURN).await;
+    let msg = shown.iter().find(|m| m.contains(&name)).unwrap();
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, msg.message_id, &format!("nsc:end:{name}"));
+    rig.wait_text(CHAT, list.message_id, "ended", TURN).await;
+    let start = std::time::Instant::now();
+    while record(&named_file(&rig), &name).is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "ended session still stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let gone = rig.say(&format!("@{name} are you there"));
+    // Not a session any more: an ordinary message for the chat's own session.
+    rig.wait_text(CHAT, gone.message_id, "You said", TURN).await;
+}
+
+#[tokio::test]
+async fn sessions_belong_to_their_topic() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let sent = rig.say("/session hello from the private chat");
+    let started = rig.wait_text(CHAT, sent.message_id, "started", TURN).await;
+    let all: String = started.iter().filter_map(|m| m.text.clone()).collect();
+    let name = started_name(&all);
+    rig.wait_text(CHAT, sent.message_id, "Complete", TURN).await;
+    let file = named_file(&rig);
+    let rec = record(&file, &name).unwrap();
+    assert_eq!(rec["chat_id"], CHAT);
+    assert!(rec["topic_id"].is_null());
+    let running = rig.say(&format!("@{name}"));
+    rig.wait_text(CHAT, running.message_id, "Usage", TURN).await;
+}
+
+#[tokio::test]
+async fn a_named_run_interrupted_by_a_restart_runs_again() {
+    let mut rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.mock.script(
+        "LONG_JOB",
+        Reply::chunks((0..20).map(|i| format!("step-{i} ")))
+            .chunk_delay(Duration::from_millis(300)),
+    );
+    let sent = rig.say("/session LONG_JOB please");
+    let started = rig.wait_text(CHAT, sent.message_id, "started", TURN).await;
+    let all: String = started.iter().filter_map(|m| m.text.clone()).collect();
+    let name = started_name(&all);
+    rig.mock.wait_for_requests(1, TURN).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut daemon = rig.daemon.take().unwrap();
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(daemon.wait(Duration::from_secs(20)), Some(0));
+    let file = named_file(&rig);
+    assert_eq!(record(&file, &name).unwrap()["status"], "running", "{file}");
+    rig.daemon = Some(rig.home.start_with_env(&rig.cli.vars()));
+    rig.wait_text(CHAT, sent.message_id, "interrupted by a restart", TURN)
+        .await;
+    let done = rig
+        .wait_text(CHAT, sent.message_id, &format!("[{name}] Complete"), TURN)
+        .await;
+    assert!(done.iter().any(|m| m.contains("step-19")));
+}
