@@ -106,20 +106,13 @@ impl NamedRegistry {
         if self.list(scope).len() >= MAX_USER_SESSIONS {
             return Err(CreateError::TooMany(MAX_USER_SESSIONS));
         }
-        let record = self.new_record(scope, name, target, prompt);
+        let record = Self::new_record(scope, name, target, prompt);
         self.file
             .update(|f| f.items.push(Lenient::Ok(record.clone())));
         Ok(record)
     }
 
-    fn new_record(
-        &self,
-        scope: Scope,
-        name: &str,
-        target: &Target,
-        prompt: &str,
-    ) -> NamedSessionRecord {
-        let _ = self;
+    fn new_record(scope: Scope, name: &str, target: &Target, prompt: &str) -> NamedSessionRecord {
         NamedSessionRecord {
             name: name.to_owned(),
             chat_id: scope.chat_id,
@@ -152,7 +145,7 @@ impl NamedRegistry {
         if let Some(r) = self.get(scope, name) {
             return r;
         }
-        let record = self.new_record(scope, name, target, prompt);
+        let record = Self::new_record(scope, name, target, prompt);
         self.file.update(|f| {
             let mut ia: Vec<(usize, f64)> = f
                 .items

@@ -4,26 +4,11 @@
 //! `/agent_stop|start`.
 
 use super::support::daemon::{bin, processes_of};
-use super::support::fake_telegram::{BotId, MessageView};
 use super::support::mock_llm::Reply;
 use super::{CHAT, TgRig};
 use std::time::{Duration, Instant};
 
-const TURN: Duration = Duration::from_secs(90);
-
 impl TgRig {
-    /// Waits for a visible message of `bot` in `chat` containing `needle`.
-    async fn wait_from(&self, bot: BotId, chat: i64, needle: &str) -> MessageView {
-        let needle = needle.to_owned();
-        self.tg
-            .wait_until(TURN, move |w| {
-                w.visible_messages(bot, chat)
-                    .into_iter()
-                    .find(|m| m.from_bot == Some(bot) && !m.deleted && m.contains(&needle))
-            })
-            .await
-    }
-
     /// Runs `ductor <args>` as the CLI of agent `agent` would (its `DUCTOR_*` variables).
     fn tool(&self, agent: &str, args: &[&str]) -> std::process::Output {
         std::process::Command::new(bin("ductor"))

@@ -13,15 +13,7 @@ const TURN: Duration = Duration::from_mins(1);
 impl TgRig {
     /// Waits until the bot wrote a message in `chat` containing `needle`.
     async fn wait_bot_text(&self, chat: i64, needle: &str) -> MessageView {
-        let bot = self.bot;
-        let needle = needle.to_owned();
-        self.tg
-            .wait_until(TURN, move |w| {
-                w.visible_messages(bot, chat)
-                    .into_iter()
-                    .find(|m| m.from_bot == Some(bot) && !m.deleted && m.contains(&needle))
-            })
-            .await
+        self.wait_from(self.bot, chat, needle).await
     }
 
     fn prompts(&self) -> Vec<String> {

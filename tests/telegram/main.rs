@@ -148,6 +148,18 @@ impl TgRig {
             .await;
     }
 
+    /// Waits (90 s at most) for a visible message of `bot` in `chat` containing `needle`.
+    pub async fn wait_from(&self, bot: BotId, chat: i64, needle: &str) -> MessageView {
+        let needle = needle.to_owned();
+        self.tg
+            .wait_until(Duration::from_secs(90), move |w| {
+                w.visible_messages(bot, chat)
+                    .into_iter()
+                    .find(|m| m.from_bot == Some(bot) && !m.deleted && m.contains(&needle))
+            })
+            .await
+    }
+
     /// The user writes `text` in the private chat.
     pub fn say(&self, text: &str) -> Sent {
         self.tg.user_sends_text(self.bot, CHAT, text)

@@ -156,32 +156,25 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         return;
     }
     let key = key_of(&inc);
-    if tg.media_order.busy(&key) {
-        let mut slot = tg.media_order.enter(&key);
-        let tg = tg.clone();
-        tokio::spawn(async move {
+    // Behind a media download of this chat, the text waits for its turn.
+    let slot = tg
+        .media_order
+        .busy(&key)
+        .then(|| tg.media_order.enter(&key));
+    let waits = slot.is_some();
+    let tg = tg.clone();
+    let submit = async move {
+        if let Some(mut slot) = slot {
             slot.wait().await;
-            submit_to(
-                &tg,
-                key,
-                Some(inc.message_id),
-                prompt,
-                target_override,
-                false,
-            )
-            .await;
-        });
-        return;
+        }
+        let reply_to = Some(inc.message_id);
+        submit_to(&tg, key, reply_to, prompt, target_override, false).await;
+    };
+    if waits {
+        tokio::spawn(submit);
+    } else {
+        submit.await;
     }
-    submit_to(
-        tg,
-        key,
-        Some(inc.message_id),
-        prompt,
-        target_override,
-        false,
-    )
-    .await;
 }
 
 /// The text of a message meant for this bot (group mentions stripped); `None` for
