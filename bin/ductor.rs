@@ -51,6 +51,9 @@ fn main() -> ExitCode {
             AgentsCommand::Add(args) => ductor::cli::agents::add(&home, args),
             AgentsCommand::Remove { name, yes } => ductor::cli::agents::remove(&home, &name, yes),
         },
+        Some(Command::Task(cmd)) => {
+            runtime.block_on(ductor::cli::task::run(cli.home.as_deref(), cmd))
+        }
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0

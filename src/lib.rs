@@ -13,6 +13,7 @@
 //! - [`agent`]: the `ductor-agent` process: one bot.
 //! - [`session`]: conversations: session actors, `sessions.json`, in-flight turns.
 //! - [`provider`]: the provider CLIs: command building, stream parsing, one event stream.
+//! - [`tasks`]: background tasks (`ductor task …`): `tasks.json`, task runs, result delivery.
 //! - [`transport`]: chat transports (Telegram) and their formatting.
 //! - [`cli`]: the `ductor` command line.
 //! - [`procs`], [`watch`], [`logging`], [`secret`], [`util`]: process hygiene, file watching,
@@ -34,6 +35,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod supervisor;
+pub mod tasks;
 pub mod transport;
 pub mod util;
 pub mod watch;

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod lifecycle;
 pub mod status;
+pub mod task;
 
 use crate::paths::Home;
 use clap::{Parser, Subcommand};
@@ -52,6 +53,9 @@ pub enum Command {
     /// Manage sub-agents (agents.json).
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Background tasks (run by an agent's CLI: create, resume, ask-parent, list, cancel, delete).
+    #[command(subcommand)]
+    Task(task::TaskCommand),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate for.

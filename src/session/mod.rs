@@ -92,6 +92,8 @@ pub struct TurnEnv {
     pub background: background::BackgroundRuns,
     /// Deliveries to the chats (results of background work).
     pub outbox: outbox::OutboxTx,
+    /// Background tasks, once the agent started them (`None` in bare environments).
+    pub tasks: std::sync::OnceLock<crate::tasks::TaskHub>,
     shutting_down: std::sync::atomic::AtomicBool,
 }
 
@@ -114,6 +116,7 @@ impl TurnEnv {
         Self {
             background: background::BackgroundRuns::default(),
             outbox,
+            tasks: std::sync::OnceLock::new(),
             sessions: SessionStore::load(&paths.sessions_file()),
             catalogue: crate::agent::cli_run::model_catalogue(&paths),
             inflight: InflightStore::load(&paths.inflight_file()),

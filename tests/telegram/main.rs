@@ -8,6 +8,7 @@ mod support;
 mod chat;
 mod conversation;
 mod surface;
+mod tasks;
 
 use serde_json::json;
 use std::time::Duration;

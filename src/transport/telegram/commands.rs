@@ -20,6 +20,7 @@ pub const MENU: &[&str] = &[
     "interrupt",
     "model",
     "effort",
+    "tasks",
     "status",
     "memory",
     "agent_commands",
@@ -105,6 +106,7 @@ pub async fn handle(tg: &Arc<Telegram>, inc: &Incoming, cmd: &str, args: &str) -
         "agent_commands" => super::info::agent_commands(tg, inc).await,
         "restart" => super::info::restart(tg, inc).await,
         "showfiles" => super::showfiles::command(tg, target(inc), inc.message_id, args).await,
+        "tasks" => super::tasks::command(tg, inc).await,
         _ => return false,
     }
     true
