@@ -100,8 +100,13 @@ pub fn memory_excerpt(tasks_dir: &Path, id: &str) -> Option<String> {
     ))
 }
 
-/// Removes the folder of task `id` (missing is fine).
+/// Removes the folder of task `id` (missing is fine). Ids that are not task ids
+/// (a hand-edited `tasks.json`) never name a path to delete.
 pub fn remove(tasks_dir: &Path, id: &str) {
+    if !super::registry::is_task_id(id) {
+        tracing::warn!(task = %id, "not removing the folder of a task with an unusual id");
+        return;
+    }
     let folder = dir(tasks_dir, id);
     match std::fs::remove_dir_all(&folder) {
         Ok(()) => {}
@@ -113,7 +118,8 @@ pub fn remove(tasks_dir: &Path, id: &str) {
 }
 
 /// Task-id-named folders in `tasks_dir` that no id in `known` owns. Other folders
-/// (something the user put there) are never reported.
+/// (something the user put there) and folders changed in the last minute (a task
+/// being created) are never reported.
 pub fn orphans<S: std::hash::BuildHasher>(
     tasks_dir: &Path,
     known: &HashSet<String, S>,
@@ -124,6 +130,11 @@ pub fn orphans<S: std::hash::BuildHasher>(
     entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().unwrap_or_default() > std::time::Duration::from_mins(1))
+        })
         .filter_map(|e| e.file_name().to_str().map(str::to_owned))
         .filter(|n| super::registry::is_task_id(n) && !known.contains(n))
         .collect()
@@ -184,9 +195,21 @@ mod tests {
             std::fs::create_dir(dir.path().join(name)).unwrap();
         }
         let known: HashSet<String> = ["0badcafe".to_owned()].into();
+        assert!(orphans(dir.path(), &known).is_empty(), "too new");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_mins(2);
+        for name in ["0badcafe", "11111111", "my-notes"] {
+            let f = std::fs::File::open(dir.path().join(name)).unwrap();
+            f.set_modified(old).unwrap();
+        }
         assert_eq!(orphans(dir.path(), &known), vec!["11111111".to_owned()]);
         remove(dir.path(), "11111111");
         remove(dir.path(), "11111111");
         assert!(!dir.path().join("11111111").exists());
+        remove(dir.path(), "../my-notes");
+        remove(dir.path(), "my-notes");
+        assert!(
+            dir.path().join("my-notes").exists(),
+            "only task ids are removed"
+        );
     }
 }

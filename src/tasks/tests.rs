@@ -42,6 +42,9 @@ fn rig(tasks: &[serde_json::Value], folders: &[&str], config: AgentConfig) -> Ri
             "partial notes",
         )
         .unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_mins(2);
+        let handle = std::fs::File::open(paths.tasks_dir().join(f)).unwrap();
+        handle.set_modified(old).unwrap();
     }
     let (tx, rx) = outbox::outbox();
     let env = Arc::new(TurnEnv::new(paths, config, None, tx));

@@ -3,7 +3,7 @@
 //! cancellation comes back into the chat.
 
 use super::{CHAT, TgRig};
-use crate::support::daemon::processes_of;
+use crate::support::daemon::{agent_pid, processes_of};
 use crate::support::mock_llm::Reply;
 use serde_json::Value;
 use std::time::Duration;
@@ -353,4 +353,32 @@ async fn the_parallel_limit_refuses_and_the_agent_is_told() {
         "the run is gone when cancel returns"
     );
     assert_eq!(rig.task(&id).unwrap()["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_restart_marks_a_running_task_failed_and_tells_the_chat() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.tg.open_private_chat(rig.bot, CHAT);
+    rig.task_runs("SLEEP_TASK", "sleep 60");
+    let out = rig.task_tool(&["create", "--name", "Long", "SLEEP_TASK"]);
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    let id = task_id_in(&out).unwrap_or_else(|| panic!("{out}"));
+    rig.wait_sleeps(true).await;
+    let old = agent_pid(&rig.home.health().await.unwrap(), "main");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+    rig.wait_text(CHAT, 0, "ductor restarted while the task was running", WAIT)
+        .await;
+    let rec = rig.wait_status(&id, "failed").await;
+    assert_eq!(rec["error"], "ductor restarted while the task was running");
+    assert!(
+        !rec["session_id"].as_str().unwrap_or_default().is_empty(),
+        "resumable"
+    );
+    assert!(rig.sleeps().is_empty(), "{:?}", rig.sleeps());
+    let new = agent_pid(&rig.home.health().await.unwrap(), "main");
+    assert_ne!(old, new);
 }
