@@ -382,3 +382,30 @@ async fn a_restart_marks_a_running_task_failed_and_tells_the_chat() {
     let new = agent_pid(&rig.home.health().await.unwrap(), "main");
     assert_ne!(old, new);
 }
+
+#[tokio::test]
+async fn stop_all_cancels_running_tasks() {
+    use ductor::ipc::message::{Body, PeerRole, StopAll};
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.tg.open_private_chat(rig.bot, CHAT);
+    rig.task_runs("SLEEP_TASK", "sleep 60");
+    let out = rig.task_tool(&["create", "--name", "Long", "SLEEP_TASK"]);
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    let id = task_id_in(&out).unwrap_or_else(|| panic!("{out}"));
+    rig.wait_sleeps(true).await;
+    let (bus, _inbox) =
+        ductor::ipc::BusClient::connect(&rig.home.home().bus_socket(), PeerRole::Client, None)
+            .await
+            .unwrap();
+    let stopped = bus
+        .request(None, Body::StopAll(StopAll {}), Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&stopped, Body::Stopped(s) if s.count >= 1),
+        "{stopped:?}"
+    );
+    rig.wait_status(&id, "cancelled").await;
+    rig.wait_sleeps(false).await;
+    rig.wait_text(CHAT, 0, "Task Long cancelled", WAIT).await;
+}
