@@ -3,8 +3,10 @@
 
 use super::*;
 use crate::config::AgentConfig;
+use crate::provider::ProviderKind;
 use crate::session::outbox::{self, OutboxRx, Outgoing};
 use serde_json::json;
+use submit::{default_name, resolve_target};
 
 struct Rig {
     _dir: tempfile::TempDir,
