@@ -92,7 +92,7 @@ pub struct TurnEnv {
     pub background: background::BackgroundRuns,
     /// Deliveries to the chats (results of background work).
     pub outbox: outbox::OutboxTx,
-    /// Background tasks, once the agent started them (`None` in bare environments).
+    /// Background tasks, set once the agent started them (unset in bare environments).
     pub tasks: std::sync::OnceLock<crate::tasks::TaskHub>,
     shutting_down: std::sync::atomic::AtomicBool,
 }
