@@ -57,6 +57,9 @@ fn main() -> ExitCode {
         Some(Command::SharedMemory(cmd)) => {
             ductor::cli::shared_memory::run(cli.home.as_deref(), cmd)
         }
+        Some(Command::Task(cmd)) => {
+            runtime.block_on(ductor::cli::task::run(cli.home.as_deref(), cmd))
+        }
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0

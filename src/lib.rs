@@ -14,6 +14,7 @@
 //! - [`session`]: conversations: session actors, `sessions.json`, in-flight turns.
 //! - [`named`]: named sessions (`/session`, `@name`) and inter-agent sessions.
 //! - [`provider`]: the provider CLIs: command building, stream parsing, one event stream.
+//! - [`tasks`]: background tasks (`ductor task …`): `tasks.json`, task runs, result delivery.
 //! - [`transport`]: chat transports (Telegram) and their formatting.
 //! - [`cli`]: the `ductor` command line.
 //! - [`procs`], [`watch`], [`logging`], [`secret`], [`util`]: process hygiene, file watching,
@@ -36,6 +37,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod supervisor;
+pub mod tasks;
 pub mod transport;
 pub mod util;
 pub mod watch;

@@ -61,6 +61,10 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
             tracing::warn!(code = ?e.code, "bus error: {}", e.message);
             return;
         }
+        b if crate::tasks::wire::is_task_request(&b) => {
+            crate::tasks::wire::serve(ctx.sessions.env(), &ctx.bus, env.id, b);
+            return;
+        }
         other => Body::Error(ErrorBody {
             code: ErrorCode::BadRequest,
             message: format!(

@@ -115,6 +115,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         Some(bus.clone()),
         outbox,
     ));
+    let _ = env.tasks.set(crate::tasks::TaskHub::start(&env));
     let ctx = AgentContext {
         paths,
         bus,
@@ -142,6 +143,9 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     };
     ctx.shutdown.cancel();
     ctx.sessions.shutdown(Duration::from_secs(7)).await;
+    if let Some(tasks) = ctx.sessions.env().tasks.get() {
+        tasks.shutdown(Duration::from_secs(3)).await;
+    }
     Ok(code)
 }
 

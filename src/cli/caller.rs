@@ -105,5 +105,12 @@ mod tests {
             ]),
         );
         assert!(bad.unwrap_err().contains("DUCTOR_CHAT_ID"));
+        let err = caller(None, vars(&[("DUCTOR_ROOT", "/h")])).unwrap_err();
+        assert!(err.contains("DUCTOR_AGENT_NAME"), "{err}");
+        let no_chat = caller(
+            None,
+            vars(&[("DUCTOR_ROOT", "/h"), ("DUCTOR_AGENT_NAME", "m")]),
+        );
+        assert_eq!(no_chat.unwrap().chat_id, 0, "no chat = the primary chat");
     }
 }

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod lifecycle;
 pub mod shared_memory;
 pub mod status;
+pub mod task;
 
 use crate::paths::Home;
 use clap::{Parser, Subcommand};
@@ -60,6 +61,9 @@ pub enum Command {
     /// Show or edit SHAREDMEMORY.md, the knowledge every agent shares.
     #[command(subcommand, name = "shared-memory")]
     SharedMemory(shared_memory::SharedMemoryCommand),
+    /// Background tasks (run by an agent's CLI: create, resume, ask-parent, list, cancel, delete).
+    #[command(subcommand)]
+    Task(task::TaskCommand),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate for.

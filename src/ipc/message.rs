@@ -66,6 +66,22 @@ pub enum Body {
     SharedMemory(SharedMemory),
     /// Start, stop or restart an agent process (from the main agent's chat commands).
     AgentControl(AgentControl),
+    /// `ductor task create`: start a background task on the addressed agent.
+    TaskCreate(TaskCreate),
+    /// Answer to [`Body::TaskCreate`]: the new task's id.
+    TaskCreated(TaskCreated),
+    /// `ductor task resume`: continue a task's session with a follow-up prompt.
+    TaskResume(TaskResume),
+    /// `ductor task ask-parent`: a running task asks its parent chat a question.
+    TaskAskParent(TaskAskParent),
+    /// `ductor task list`: the addressed agent's tasks.
+    TaskList(TaskList),
+    /// Answer to [`Body::TaskList`].
+    TaskListResult(TaskListResult),
+    /// `ductor task cancel`: stop a running or waiting task.
+    TaskCancel(TaskCancel),
+    /// `ductor task delete`: remove a finished task and its folder.
+    TaskDelete(TaskDelete),
 }
 
 impl Body {
@@ -90,6 +106,14 @@ impl Body {
             Body::AskResult(_) => "ask_result",
             Body::SharedMemory(_) => "shared_memory",
             Body::AgentControl(_) => "agent_control",
+            Body::TaskCreate(_) => "task_create",
+            Body::TaskCreated(_) => "task_created",
+            Body::TaskResume(_) => "task_resume",
+            Body::TaskAskParent(_) => "task_ask_parent",
+            Body::TaskList(_) => "task_list",
+            Body::TaskListResult(_) => "task_list_result",
+            Body::TaskCancel(_) => "task_cancel",
+            Body::TaskDelete(_) => "task_delete",
         }
     }
 }
@@ -149,6 +173,14 @@ pub enum ErrorCode {
     Timeout,
     /// The receiver failed while handling the request.
     Internal,
+    /// The named thing (a task, ...) does not exist.
+    NotFound,
+    /// The request conflicts with the current state (e.g. deleting a running task).
+    Conflict,
+    /// A limit was reached (e.g. `tasks.max_parallel`); nothing was queued.
+    LimitReached,
+    /// The feature is switched off in the config (e.g. `tasks.enabled`).
+    Disabled,
 }
 
 /// `error`: a request failed.
@@ -372,4 +404,155 @@ pub struct AgentControl {
     pub name: String,
     /// The action.
     pub action: AgentAction,
+}
+
+/// How a background task is scheduled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskPriority {
+    /// Someone waits for it: not counted against `tasks.max_parallel`.
+    Interactive,
+    /// Bulk work; counted like `background`.
+    Batch,
+    /// Normal background work (also what unknown values mean).
+    #[default]
+    #[serde(other)]
+    Background,
+}
+
+/// Lifecycle state of a background task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Its CLI runs now.
+    Running,
+    /// It asked its parent a question and waits to be resumed with the answer.
+    Waiting,
+    /// Finished successfully.
+    Done,
+    /// Finished with an error (or timed out, or ductor restarted under it).
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+/// `task_create`: start a background task. Sent by `ductor task create` (run by an
+/// agent's CLI) to its own agent; the result is delivered to `chat_id`/`topic_id`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskCreate {
+    /// Short human name (default: the start of the prompt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The complete, self-contained instructions for the task.
+    pub prompt: String,
+    /// Provider to run on (default: the agent's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Model to run on (default: the provider's model of the agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Scheduling class.
+    #[serde(default)]
+    pub priority: TaskPriority,
+    /// Chat the result goes to (0 = the agent's primary chat).
+    #[serde(default)]
+    pub chat_id: i64,
+    /// Forum topic the result goes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<i64>,
+}
+
+/// `task_created`: the task runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskCreated {
+    /// 8 hex characters.
+    pub task_id: String,
+    /// The task's name.
+    pub name: String,
+    /// Provider it runs on.
+    pub provider: String,
+    /// Model it runs on.
+    pub model: String,
+}
+
+/// `task_resume`: continue a finished or waiting task in its CLI session (answered
+/// with `ack`; when the task asked a question and is still finishing its run, the
+/// follow-up starts as soon as that run ends).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskResume {
+    /// The task.
+    pub task_id: String,
+    /// Follow-up instructions or the answer to its question.
+    pub prompt: String,
+}
+
+/// `task_ask_parent`: a task's question for the chat that started it (answered with
+/// `ack` at once; the answer arrives later through `task_resume`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskAskParent {
+    /// The asking task (`DUCTOR_TASK_ID`).
+    pub task_id: String,
+    /// The question.
+    pub question: String,
+}
+
+/// `task_list`: no fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskList {}
+
+/// One task in a [`TaskListResult`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskInfo {
+    /// 8 hex characters.
+    pub task_id: String,
+    /// Human name.
+    pub name: String,
+    /// Lifecycle state.
+    pub status: TaskState,
+    /// Provider it runs on.
+    pub provider: String,
+    /// Model it runs on.
+    pub model: String,
+    /// Scheduling class.
+    pub priority: TaskPriority,
+    /// Chat its result goes to.
+    pub chat_id: i64,
+    /// Forum topic its result goes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<i64>,
+    /// Creation time (Unix seconds).
+    pub created_at: f64,
+    /// Run time so far, over all runs (seconds).
+    pub elapsed_seconds: f64,
+    /// Questions asked to the parent.
+    pub question_count: u32,
+    /// The last question (≤ 200 characters), empty when none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub last_question: String,
+    /// Why it failed, empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
+}
+
+/// `task_list_result`: the agent's tasks, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskListResult {
+    /// The tasks.
+    pub tasks: Vec<TaskInfo>,
+}
+
+/// `task_cancel`: stop a task (its CLI is killed first; answered with `ack` once the
+/// run has ended, or `error{conflict}` when it had already finished).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskCancel {
+    /// The task.
+    pub task_id: String,
+}
+
+/// `task_delete`: remove a finished task and its folder (answered with `ack`;
+/// `error{conflict}` while it runs or waits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskDelete {
+    /// The task.
+    pub task_id: String,
 }

@@ -8,6 +8,10 @@ use super::message::{
     Envelope, ErrorBody, ErrorCode, HealthReport, HealthRequest, Hello, Notice, PeerRole, Ping,
     Pong, SharedMemory, Shutdown, StopAll, Stopped, UpdateAgent, Welcome,
 };
+use super::message::{
+    TaskAskParent, TaskCancel, TaskCreate, TaskCreated, TaskDelete, TaskInfo, TaskList,
+    TaskListResult, TaskPriority, TaskResume, TaskState,
+};
 use schemars::{JsonSchema, schema_for};
 use serde_json::Value;
 
@@ -38,6 +42,14 @@ pub fn schemas() -> Vec<(String, Value)> {
         ("ask_result", schema::<AskResult>()),
         ("shared_memory", schema::<SharedMemory>()),
         ("agent_control", schema::<AgentControl>()),
+        ("task_create", schema::<TaskCreate>()),
+        ("task_created", schema::<TaskCreated>()),
+        ("task_resume", schema::<TaskResume>()),
+        ("task_ask_parent", schema::<TaskAskParent>()),
+        ("task_list", schema::<TaskList>()),
+        ("task_list_result", schema::<TaskListResult>()),
+        ("task_cancel", schema::<TaskCancel>()),
+        ("task_delete", schema::<TaskDelete>()),
     ];
     for (name, s) in payloads {
         out.push((format!("{name}.schema.json"), s));
@@ -234,6 +246,97 @@ pub fn examples() -> Vec<Envelope> {
             Body::AgentControl(AgentControl {
                 name: "sub1".into(),
                 action: AgentAction::Restart,
+            }),
+        ),
+    ]
+    .into_iter()
+    .chain(task_examples())
+    .collect()
+}
+
+/// Golden examples of the background-task messages.
+fn task_examples() -> Vec<Envelope> {
+    vec![
+        env(
+            12,
+            None,
+            Some("main"),
+            Body::TaskCreate(TaskCreate {
+                name: Some("Flight search".into()),
+                prompt: "Find the cheapest flight from Berlin to Lisbon in May.".into(),
+                provider: None,
+                model: Some("sonnet".into()),
+                priority: TaskPriority::Background,
+                chat_id: 123_456_789,
+                topic_id: None,
+            }),
+        ),
+        env(
+            13,
+            Some(12),
+            None,
+            Body::TaskCreated(TaskCreated {
+                task_id: "a1b2c3d4".into(),
+                name: "Flight search".into(),
+                provider: "claude".into(),
+                model: "sonnet".into(),
+            }),
+        ),
+        env(
+            14,
+            None,
+            Some("main"),
+            Body::TaskResume(TaskResume {
+                task_id: "a1b2c3d4".into(),
+                prompt: "The dates are flexible by two days.".into(),
+            }),
+        ),
+        env(
+            15,
+            None,
+            Some("main"),
+            Body::TaskAskParent(TaskAskParent {
+                task_id: "a1b2c3d4".into(),
+                question: "Are the travel dates flexible?".into(),
+            }),
+        ),
+        env(16, None, Some("main"), Body::TaskList(TaskList {})),
+        env(
+            17,
+            Some(16),
+            None,
+            Body::TaskListResult(TaskListResult {
+                tasks: vec![TaskInfo {
+                    task_id: "a1b2c3d4".into(),
+                    name: "Flight search".into(),
+                    status: TaskState::Waiting,
+                    provider: "claude".into(),
+                    model: "sonnet".into(),
+                    priority: TaskPriority::Background,
+                    chat_id: 123_456_789,
+                    topic_id: Some(5),
+                    created_at: 1_767_000_000.0,
+                    elapsed_seconds: 42.5,
+                    question_count: 1,
+                    last_question: "Are the travel dates flexible?".into(),
+                    error: String::new(),
+                }],
+            }),
+        ),
+        env(
+            18,
+            None,
+            Some("main"),
+            Body::TaskCancel(TaskCancel {
+                task_id: "a1b2c3d4".into(),
+            }),
+        ),
+        env(
+            19,
+            None,
+            Some("main"),
+            Body::TaskDelete(TaskDelete {
+                task_id: "a1b2c3d4".into(),
             }),
         ),
     ]

@@ -97,6 +97,8 @@ pub struct TurnEnv {
     pub outbox: outbox::OutboxTx,
     /// Named and inter-agent sessions (`named_sessions.json`).
     pub named: crate::named::NamedSessions,
+    /// Background tasks, set once the agent started them (unset in bare environments).
+    pub tasks: std::sync::OnceLock<crate::tasks::TaskHub>,
     shutting_down: std::sync::atomic::AtomicBool,
 }
 
@@ -120,6 +122,7 @@ impl TurnEnv {
             background: background::BackgroundRuns::default(),
             outbox,
             named: crate::named::NamedSessions::load(&paths.named_sessions_file()),
+            tasks: std::sync::OnceLock::new(),
             sessions: SessionStore::load(&paths.sessions_file()),
             catalogue: crate::agent::cli_run::model_catalogue(&paths),
             inflight: InflightStore::load(&paths.inflight_file()),

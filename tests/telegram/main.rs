@@ -11,6 +11,7 @@ mod conversation;
 mod media;
 mod named;
 mod surface;
+mod tasks;
 
 use serde_json::json;
 use std::time::Duration;

@@ -88,6 +88,9 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
                 )
                 .await;
         }
+    } else if data.starts_with("tsc:") {
+        tg.api.answer_callback(&q.id.0, None).await;
+        super::tasks::callback(tg, o.target, o.message_id, &data).await;
     } else if data.starts_with("ms:") {
         tg.api.answer_callback(&q.id.0, None).await;
         super::model::callback(tg, &key, o.target, o.message_id, &data).await;

@@ -22,6 +22,7 @@ pub const MENU: &[&str] = &[
     "sessions",
     "model",
     "effort",
+    "tasks",
     "status",
     "memory",
     "agents",
@@ -116,6 +117,7 @@ pub async fn handle(tg: &Arc<Telegram>, inc: &Incoming, cmd: &str, args: &str) -
         }
         "stop_all" => super::agents::stop_all(tg, inc).await,
         "sessions" => super::named::sessions_command(tg, inc).await,
+        "tasks" => super::tasks::command(tg, inc).await,
         _ => return false,
     }
     true

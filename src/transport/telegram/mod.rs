@@ -26,6 +26,7 @@ pub mod recovery;
 pub mod render;
 pub mod showfiles;
 pub mod stream;
+pub mod tasks;
 
 use crate::i18n::{self, Catalog};
 use crate::ipc::BusClient;
