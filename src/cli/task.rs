@@ -242,16 +242,8 @@ fn render(sent: &Body, answer: Body) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::caller::tests::vars as env;
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
 
     #[test]
     fn ask_parent_needs_a_task() {

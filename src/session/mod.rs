@@ -351,6 +351,7 @@ impl SessionManager {
         tracing::info!(stopped, "turns stopped for shutdown");
         self.env.sessions.flush().await;
         self.env.inflight.flush().await;
+        self.env.named.registry.flush().await;
     }
 
     /// Whether a turn of `key` is running right now.

@@ -13,11 +13,7 @@ impl TaskHub {
             a.cancel.cancel();
             return Ok(Some(a.ended.clone()));
         }
-        let rec = self
-            .inner
-            .registry
-            .get(id)
-            .ok_or_else(|| TaskError::NotFound(id.to_owned()))?;
+        let rec = self.record(id)?;
         let status = status_of(&rec);
         if status.is_finished() {
             return Err(TaskError::Conflict(format!(
@@ -52,11 +48,7 @@ impl TaskHub {
         if let Some(mut ended) = ended {
             let _ = tokio::time::timeout(CANCEL_WAIT, ended.wait_for(|e| *e)).await;
         }
-        let rec = self
-            .inner
-            .registry
-            .get(id)
-            .ok_or_else(|| TaskError::NotFound(id.to_owned()))?;
+        let rec = self.record(id)?;
         match status_of(&rec) {
             Status::Cancelled => Ok(()),
             Status::Running => Err(TaskError::Internal(format!(
@@ -104,11 +96,7 @@ impl TaskHub {
     pub fn delete(&self, id: &str) -> Result<(), TaskError> {
         {
             let active = self.active();
-            let rec = self
-                .inner
-                .registry
-                .get(id)
-                .ok_or_else(|| TaskError::NotFound(id.to_owned()))?;
+            let rec = self.record(id)?;
             let status = status_of(&rec);
             if active.contains_key(id) || !status.is_finished() {
                 return Err(TaskError::Conflict(format!(

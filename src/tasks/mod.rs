@@ -177,6 +177,14 @@ impl TaskHub {
             .ok_or_else(|| TaskError::Internal("the agent is shutting down".into()))
     }
 
+    /// The stored record of task `id`.
+    fn record(&self, id: &str) -> Result<TaskRecord, TaskError> {
+        self.inner
+            .registry
+            .get(id)
+            .ok_or_else(|| TaskError::NotFound(id.to_owned()))
+    }
+
     fn active(&self) -> MutexGuard<'_, HashMap<String, Active>> {
         self.inner
             .active

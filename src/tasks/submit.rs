@@ -166,11 +166,7 @@ impl TaskHub {
             });
             return Ok(Resumed::Queued);
         }
-        let rec = self
-            .inner
-            .registry
-            .get(id)
-            .ok_or_else(|| TaskError::NotFound(id.to_owned()))?;
+        let rec = self.record(id)?;
         if status_of(&rec) == Status::Running {
             return Err(TaskError::Conflict(format!("task {id} is still running")));
         }

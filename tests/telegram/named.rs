@@ -32,6 +32,20 @@ fn record<'a>(file: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|s| s["name"] == name)
 }
 
+/// Waits until the stored record of `name` satisfies `pred` (the file is written
+/// shortly after the chat sees the result); returns it.
+async fn wait_record(rig: &TgRig, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let file = named_file(rig);
+        if let Some(r) = record(&file, name).filter(|r| pred(r)) {
+            return r.clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{name}: {file}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_named_session_runs_in_the_background_and_continues_with_its_own_session() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
@@ -58,11 +72,9 @@ async fn a_named_session_runs_in_the_background_and_continues_with_its_own_sessi
         buttons[0][0].callback_data.as_deref(),
         Some(format!("ns:{name}:Go deeper").as_str())
     );
-    let file = named_file(&rig);
-    let rec = record(&file, &name).expect("stored");
+    let rec = wait_record(&rig, &name, |r| r["status"] == "idle").await;
     let first_id = rec["session_id"].as_str().unwrap().to_owned();
     assert!(!first_id.is_empty());
-    assert_eq!(rec["status"], "idle");
     assert_eq!(
         rig.session_id("claude"),
         None,
@@ -90,8 +102,7 @@ async fn a_named_session_runs_in_the_background_and_continues_with_its_own_sessi
         Some(first_id.as_str()),
         "resumed its own session"
     );
-    let file = named_file(&rig);
-    assert_eq!(record(&file, &name).unwrap()["message_count"], 2);
+    wait_record(&rig, &name, |r| r["message_count"] == 2).await;
 
     // The result's button is a follow-up in the session.
     rig.tg.user_presses_button(
@@ -143,8 +154,7 @@ async fn sessions_belong_to_their_topic() {
     let all: String = started.iter().filter_map(|m| m.text.clone()).collect();
     let name = started_name(&all);
     rig.wait_text(CHAT, sent.message_id, "Complete", TURN).await;
-    let file = named_file(&rig);
-    let rec = record(&file, &name).unwrap();
+    let rec = wait_record(&rig, &name, |r| r["status"] == "idle").await;
     assert_eq!(rec["chat_id"], CHAT);
     assert!(rec["topic_id"].is_null());
     let running = rig.say(&format!("@{name}"));

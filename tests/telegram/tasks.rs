@@ -105,6 +105,18 @@ impl TgRig {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+
+    /// Creates a task whose CLI runs `sleep 60` (through the tool, as the agent
+    /// would) and waits until it sleeps; returns its id.
+    async fn start_sleeping_task(&self) -> String {
+        self.tg.open_private_chat(self.bot, CHAT);
+        self.task_runs("SLEEP_TASK", "sleep 60");
+        let out = self.task_tool(&["create", "--name", "Long", "SLEEP_TASK"]);
+        let out = String::from_utf8_lossy(&out.stdout).into_owned();
+        let id = task_id_in(&out).unwrap_or_else(|| panic!("{out}"));
+        self.wait_sleeps(true).await;
+        id
+    }
 }
 
 #[tokio::test]
@@ -358,12 +370,7 @@ async fn the_parallel_limit_refuses_and_the_agent_is_told() {
 #[tokio::test]
 async fn a_restart_marks_a_running_task_failed_and_tells_the_chat() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
-    rig.tg.open_private_chat(rig.bot, CHAT);
-    rig.task_runs("SLEEP_TASK", "sleep 60");
-    let out = rig.task_tool(&["create", "--name", "Long", "SLEEP_TASK"]);
-    let out = String::from_utf8_lossy(&out.stdout).into_owned();
-    let id = task_id_in(&out).unwrap_or_else(|| panic!("{out}"));
-    rig.wait_sleeps(true).await;
+    let id = rig.start_sleeping_task().await;
     let old = agent_pid(&rig.home.health().await.unwrap(), "main");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(old as i32),
@@ -387,12 +394,7 @@ async fn a_restart_marks_a_running_task_failed_and_tells_the_chat() {
 async fn stop_all_cancels_running_tasks() {
     use ductor::ipc::message::{Body, PeerRole, StopAll};
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
-    rig.tg.open_private_chat(rig.bot, CHAT);
-    rig.task_runs("SLEEP_TASK", "sleep 60");
-    let out = rig.task_tool(&["create", "--name", "Long", "SLEEP_TASK"]);
-    let out = String::from_utf8_lossy(&out.stdout).into_owned();
-    let id = task_id_in(&out).unwrap_or_else(|| panic!("{out}"));
-    rig.wait_sleeps(true).await;
+    let id = rig.start_sleeping_task().await;
     let (bus, _inbox) =
         ductor::ipc::BusClient::connect(&rig.home.home().bus_socket(), PeerRole::Client, None)
             .await
