@@ -298,13 +298,23 @@ async fn run_inner(
     events: &mpsc::Sender<Event>,
     cancel: &CancellationToken,
 ) -> Outcome {
-    let mut child = match spawn(req) {
+    let child = match spawn(req) {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };
     let pgid = child.id().map_or(0, |p| p as i32);
     let span = tracing::info_span!("run", cli = %req.invocation.program, pid = pgid);
-    let _enter = span.enter();
+    tracing::Instrument::instrument(drive(req, events, cancel, child, pgid), span).await
+}
+
+/// Reads, times and ends one started CLI (inside its `run` span).
+async fn drive(
+    req: &RunRequest,
+    events: &mpsc::Sender<Event>,
+    cancel: &CancellationToken,
+    mut child: tokio::process::Child,
+    pgid: i32,
+) -> Outcome {
     tracing::debug!(cwd = %req.cwd.display(), "CLI started");
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         procs_kill(pgid);
