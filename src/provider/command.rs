@@ -5,9 +5,11 @@
 //! separated where the CLI supports it) so user text can never become a flag; stdin
 //! is the null device. Extra system instructions go where each CLI takes them:
 //! claude `--append-system-prompt` (a file when large), codex
-//! `-c developer_instructions=…`, gemini a delimited preamble on the first prompt of
-//! a new session (its `GEMINI_SYSTEM_MD` would replace gemini's own system prompt,
-//! tool rules included).
+//! `-c developer_instructions=…`, gemini a system prompt file named by
+//! `GEMINI_SYSTEM_MD`. That file *replaces* gemini's built-in prompt, so it starts with
+//! ductor's own base prompt (`defaults/rules/gemini_system.md`, which lists the run's
+//! tools through gemini's `${AvailableTools}` substitution) and is written for every
+//! turn, resumed ones included, so a conversation never switches prompts half-way.
 
 use super::ProviderKind;
 use std::fmt::Write as _;
@@ -91,7 +93,7 @@ pub fn build(
     match provider {
         ProviderKind::Claude => claude(spec, opts, scratch),
         ProviderKind::Codex => Ok(codex(spec, opts)),
-        ProviderKind::Gemini => Ok(gemini(spec, opts)),
+        ProviderKind::Gemini => gemini(spec, opts, scratch),
     }
 }
 
@@ -213,7 +215,22 @@ fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
     }
 }
 
-fn gemini(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
+/// gemini's system prompt for one turn: ductor's base prompt, then the turn's extra
+/// instructions.
+fn gemini_system_prompt(spec: &TurnSpec) -> String {
+    let base = crate::home::default_file("rules/gemini_system.md")
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let mut text = base.trim_end().to_owned();
+    if let Some(append) = append_of(spec) {
+        text.push_str("\n\n");
+        text.push_str(append);
+    }
+    text.push('\n');
+    text
+}
+
+fn gemini(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::Result<Invocation> {
     let mut args: Vec<String> = ["--output-format", "stream-json"]
         .map(str::to_owned)
         .to_vec();
@@ -231,21 +248,18 @@ fn gemini(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
         args.extend(["--resume".into(), id.to_owned()]);
     }
     args.extend(opts.extra_args.iter().cloned());
-    let prompt = match append_of(spec) {
-        Some(append) => format!(
-            "[SYSTEM CONTEXT FROM DUCTOR]\n{append}\n[END SYSTEM CONTEXT]\n\n{}",
-            spec.prompt
-        ),
-        None => spec.prompt.clone(),
-    };
-    args.push(format!("--prompt={prompt}"));
-    Invocation {
+    args.push(format!("--prompt={}", spec.prompt));
+    let system = write_private(scratch, "gemini-system", &gemini_system_prompt(spec))?;
+    Ok(Invocation {
         program: "gemini".into(),
         args,
-        // Without the relaunch the CLI starts ~1 s faster and honours SIGTERM itself.
-        env: vec![("GEMINI_CLI_NO_RELAUNCH".into(), "true".into())],
-        temp_files: Vec::new(),
-    }
+        env: vec![
+            ("GEMINI_SYSTEM_MD".into(), system.display().to_string()),
+            // Without the relaunch the CLI starts ~1 s faster and honours SIGTERM itself.
+            ("GEMINI_CLI_NO_RELAUNCH".into(), "true".into()),
+        ],
+        temp_files: vec![system],
+    })
 }
 
 fn truncate_bytes(s: &str, max: usize) -> &str {
@@ -410,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn gemini_prompt_is_one_argument_with_the_preamble() {
+    fn gemini_prompt_is_one_argument_and_the_system_prompt_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = spec("-x hi");
         s.model = Some("flash".into());
@@ -420,7 +434,7 @@ mod tests {
         o.extra_args = vec!["--include-directories".into(), "/x".into()];
         let inv = build(ProviderKind::Gemini, &s, &o, dir.path()).unwrap();
         assert_eq!(
-            inv.args[..9],
+            inv.args,
             [
                 "--output-format",
                 "stream-json",
@@ -430,15 +444,31 @@ mod tests {
                 "yolo",
                 "--resume",
                 "id1",
-                "--include-directories"
+                "--include-directories",
+                "/x",
+                "--prompt=-x hi"
             ]
         );
-        let last = inv.args.last().unwrap();
-        assert!(last.starts_with("--prompt=[SYSTEM CONTEXT FROM DUCTOR]\nMEM\n"));
-        assert!(last.ends_with("\n\n-x hi"));
+        let [system] = inv.temp_files.as_slice() else {
+            panic!("one system prompt file: {:?}", inv.temp_files);
+        };
         assert_eq!(
             inv.env,
-            [("GEMINI_CLI_NO_RELAUNCH".to_owned(), "true".to_owned())]
+            [
+                ("GEMINI_SYSTEM_MD".to_owned(), system.display().to_string()),
+                ("GEMINI_CLI_NO_RELAUNCH".to_owned(), "true".to_owned())
+            ]
         );
+        let text = std::fs::read_to_string(system).unwrap();
+        assert!(text.contains("${AvailableTools}"), "{text}");
+        assert!(text.trim_end().ends_with("MEM"), "{text}");
+        let mode = std::fs::metadata(system).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        // A resumed turn without extra instructions still gets the base prompt.
+        s.append_system_prompt = None;
+        let inv = build(ProviderKind::Gemini, &s, &o, dir.path()).unwrap();
+        let text = std::fs::read_to_string(&inv.temp_files[0]).unwrap();
+        assert!(text.contains("${AvailableTools}") && !text.contains("MEM"));
     }
 }

@@ -191,6 +191,36 @@ async fn child_sees_the_turn_identity(p: ProviderKind) {
     assert!(text.contains("id=main/42/main"), "{text}");
 }
 
+async fn system_prompt_reaches_the_model(p: ProviderKind) {
+    let mut rig = Rig::new(&format!("{p}-system")).await;
+    rig.append_system_prompt = Some("DUCTOR-MEMORY-MARKER: the user likes tea".into());
+    let r = rig.turn(p, "MOCK_TOOL: run a shell command", None).await;
+    assert!(r.text().contains("mock-tool-output"), "{}", r.text());
+    let reqs = rig.mock.requests();
+    let turn = reqs
+        .iter()
+        .find(|q| q.last_user_text.contains("run a shell command"))
+        .unwrap_or_else(|| panic!("{}", rig.mock.summary()));
+    assert!(
+        turn.system.contains("DUCTOR-MEMORY-MARKER"),
+        "in the system prompt: {}",
+        turn.system
+    );
+    assert!(
+        !turn.last_user_text.contains("DUCTOR-MEMORY-MARKER"),
+        "not in the user's message"
+    );
+    if p == ProviderKind::Gemini {
+        // ductor's base prompt replaced gemini's and names the tools of the run.
+        assert!(turn.system.contains("run_shell_command"), "{}", turn.system);
+        assert!(!turn.system.contains("${AvailableTools}"));
+    }
+    let scratch: Vec<_> = std::fs::read_dir(rig.home.main().tmp_dir())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(scratch.is_empty(), "turn files removed: {scratch:?}");
+}
+
 macro_rules! cases {
     ($($provider:ident => $p:expr),*) => {
         $(
@@ -207,6 +237,7 @@ macro_rules! cases {
                 #[tokio::test] async fn timeout_stops_the_run() { super::timeout($p).await }
                 #[tokio::test] async fn background_process_is_killed_after_the_turn() { background_process_of_a_finished_run_is_killed($p).await }
                 #[tokio::test] async fn child_environment_carries_the_turn_identity() { child_sees_the_turn_identity($p).await }
+                #[tokio::test] async fn system_prompt_reaches_the_model() { super::system_prompt_reaches_the_model($p).await }
             }
         )*
     };

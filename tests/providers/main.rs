@@ -35,6 +35,8 @@ pub struct Rig {
     pub home: Home,
     /// The agent config.
     pub config: AgentConfig,
+    /// Extra system instructions given to every turn.
+    pub append_system_prompt: Option<String>,
 }
 
 /// What a turn produced.
@@ -82,6 +84,7 @@ impl Rig {
             cli,
             home,
             config,
+            append_system_prompt: None,
         }
     }
 
@@ -110,7 +113,7 @@ impl Rig {
             model: Some(model_for(provider).into()),
             effort: None,
             resume,
-            append_system_prompt: None,
+            append_system_prompt: self.append_system_prompt.clone(),
         };
         let mut req = cli_run::build_request(&ctx, provider, &spec).unwrap();
         let mut env: std::collections::BTreeMap<OsString, OsString> = req.env.into_iter().collect();
