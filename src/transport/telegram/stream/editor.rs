@@ -5,7 +5,7 @@ use tokio::time::Instant;
 
 use crate::provider::event::Event;
 use crate::transport::chat_api::{ApiError, Keyboard};
-use crate::transport::telegram::format::{MESSAGE_LIMIT, split_html};
+use crate::transport::telegram::format::{MESSAGE_LIMIT, escape_html, split_html};
 
 use super::append::AppendState;
 use super::coalescer::{Coalescer, Rules};
@@ -121,7 +121,13 @@ impl Editor {
                     self.changed().await;
                 }
             }
-            Event::Thinking { .. } => self.on_system(SystemIndicator::Thinking).await,
+            Event::Thinking { text } => {
+                if self.settings.show_reasoning_stream && !text.trim().is_empty() {
+                    self.post_reasoning(&text).await;
+                } else {
+                    self.on_system(SystemIndicator::Thinking).await;
+                }
+            }
             Event::Compacting => self.on_system(SystemIndicator::Compacting).await,
             Event::SessionStarted { .. }
             | Event::ToolFinished { .. }
@@ -145,6 +151,21 @@ impl Editor {
             SystemIndicator::Recovering => Indicator::Recovering,
         };
         self.indicator(indicator).await;
+    }
+
+    /// Posts one block of reasoning as messages of its own, beside the reply (which keeps
+    /// being edited in place). Best effort: a failure is logged, the reply goes on.
+    async fn post_reasoning(&mut self, text: &str) {
+        const LABEL: &str = "<b>Thinking</b>\n";
+        let visible_label = "Thinking\n".len();
+        let escaped = escape_html(text.trim());
+        for chunk in split_html(&escaped, MESSAGE_LIMIT - visible_label) {
+            let html = format!("{LABEL}<i>{chunk}</i>");
+            if let Err(e) = self.ops.send(&html, None, None, Effort::Live).await {
+                tracing::debug!(error = %e, "could not post the reasoning");
+                return;
+            }
+        }
     }
 
     /// The idle timer fired: flush everything buffered.

@@ -64,6 +64,9 @@ pub struct StreamSettings {
     pub show_tool_progress: bool,
     /// Show `[THINKING]` the first time the model reasons.
     pub show_thinking_indicator: bool,
+    /// Post the model's reasoning, when the CLI exposes it, as separate "Thinking"
+    /// messages (instead of the `[THINKING]` indicator).
+    pub show_reasoning_stream: bool,
     /// Waits between retries of the final delivery after network trouble or a refusal.
     pub final_retry_backoff: Vec<Duration>,
 }
@@ -83,6 +86,7 @@ impl StreamSettings {
             sentence_break: c.sentence_break,
             show_tool_progress: c.show_tool_progress,
             show_thinking_indicator: c.show_thinking_indicator,
+            show_reasoning_stream: c.show_reasoning_stream,
             final_retry_backoff: [1, 2, 4].map(Duration::from_secs).to_vec(),
         }
     }

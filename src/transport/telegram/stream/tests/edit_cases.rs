@@ -304,3 +304,51 @@ async fn fallback_text_and_footer_are_used_at_the_end() {
         .await;
     assert_eq!(chat_plain(&chat), "Streamed.\n\nfooter");
 }
+
+#[tokio::test(start_paused = true)]
+async fn reasoning_stream_posts_thinking_messages_beside_the_reply() {
+    let chat = FakeChat::new();
+    let settings = StreamSettings {
+        show_reasoning_stream: true,
+        ..StreamSettings::default()
+    };
+    let h = editor(&chat, settings);
+    let thinking = |s: &str| crate::provider::event::Event::Thinking { text: s.into() };
+    h.event(thinking("Is <b> a tag? Check 2 < 3.")).await;
+    h.event(block("First part of the answer.")).await;
+    wait_ms(3000).await;
+    h.event(thinking(&"long thought ".repeat(600))).await;
+    // Reasoning the CLI does not expose falls back to the indicator.
+    h.event(thinking("")).await;
+    h.event(block("Second part.")).await;
+    h.finish(completed()).await;
+
+    let msgs = chat.messages();
+    let (reasoning, reply): (Vec<_>, Vec<_>) = msgs
+        .iter()
+        .map(|(_, m)| m)
+        .partition(|m| m.text.starts_with("<b>Thinking</b>"));
+    assert_eq!(
+        reasoning[0].text,
+        "<b>Thinking</b>\n<i>Is &lt;b&gt; a tag? Check 2 &lt; 3.</i>"
+    );
+    assert!(reasoning[0].reply_to.is_none());
+    assert!(
+        reasoning.len() >= 3,
+        "a long thought is split: {}",
+        reasoning.len()
+    );
+    assert!(reasoning.iter().all(|m| {
+        crate::transport::telegram::format::visible_len(&m.text)
+            <= crate::transport::telegram::format::MESSAGE_LIMIT
+    }));
+    let [answer] = reply.as_slice() else {
+        panic!("one reply message: {reply:?}");
+    };
+    assert_eq!(answer.reply_to, Some(USER_MSG));
+    assert_eq!(plain(answer), "First part of the answer.\n\nSecond part.");
+    assert!(
+        reasoning.iter().all(|m| !m.text.contains("<i></i>")),
+        "no empty reasoning message"
+    );
+}
