@@ -228,6 +228,58 @@ async fn a_text_sent_right_after_a_photo_does_not_overtake_it() {
 }
 
 #[tokio::test]
+async fn an_album_becomes_one_turn_with_all_its_files() {
+    use crate::support::fake_telegram::Incoming;
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.wait_polling().await;
+    let first = rig.tg.user_sends(
+        rig.bot,
+        CHAT,
+        Incoming::photo(image_bytes(40, 30, ImageFormat::Jpeg))
+            .caption("MOCK_ECHO compare these")
+            .in_album("album-1"),
+    );
+    for size in [50, 60] {
+        rig.tg.user_sends(
+            rig.bot,
+            CHAT,
+            Incoming::photo(image_bytes(size, size, ImageFormat::Png)).in_album("album-1"),
+        );
+    }
+    let msgs = rig
+        .wait_text(
+            CHAT,
+            first.message_id,
+            "compare these",
+            Duration::from_secs(90),
+        )
+        .await;
+    let echoed: String = msgs.iter().filter_map(|m| m.text.clone()).collect();
+    assert_eq!(echoed.matches("[INCOMING FILE]").count(), 3, "{echoed}");
+    let turns: Vec<String> = rig
+        .mock
+        .requests()
+        .into_iter()
+        .map(|r| r.last_user_text)
+        .filter(|t| t.contains("[INCOMING FILE]"))
+        .collect();
+    assert_eq!(turns.len(), 1, "one turn for the album: {turns:?}");
+    assert_eq!(stored_files(&rig.workspace()).len(), 3);
+    for file in stored_files(&rig.workspace()) {
+        assert!(
+            turns[0].contains(&file.display().to_string()),
+            "{}",
+            turns[0]
+        );
+    }
+    assert_eq!(
+        msgs[0].reply_to,
+        Some(first.message_id),
+        "the answer replies to the album's first message"
+    );
+}
+
+#[tokio::test]
 async fn a_voice_note_is_transcribed_by_the_configured_command() {
     let rig = TgRig::start("claude", "sonnet", |c| {
         c["transcription"] = json!({

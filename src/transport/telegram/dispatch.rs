@@ -4,8 +4,8 @@
 
 use super::activity::ChatInfo;
 use super::auth::{self, ChatKind};
-use super::incoming::{Attachment, Incoming, addressed_text, parse_command};
-use super::{Telegram, callbacks, commands, media, render};
+use super::incoming::{Incoming, addressed_text, parse_command};
+use super::{Telegram, album, callbacks, commands, media, render};
 use crate::session::TurnRequest;
 use crate::state::sessions::SessionKey;
 use crate::transport::chat_api::{ChatApi, ChatTarget, OutMessage};
@@ -126,6 +126,17 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         return;
     }
     let Some(text) = text_for_us(tg, &inc, &config) else {
+        // An album's uncaptioned parts carry no mention: they follow the part that had one.
+        if let (Some(group), Some(att)) = (&inc.media_group_id, &inc.attachment)
+            && tg.albums.is_open(inc.chat_id, group)
+        {
+            let part = album::Part {
+                att: att.clone(),
+                caption: String::new(),
+                inc: inc.clone(),
+            };
+            start_media(tg, part);
+        }
         return;
     };
     if let Some((cmd, args)) = parse_command(&text, &tg.me.username)
@@ -138,9 +149,14 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         return;
     }
     if let Some(att) = inc.attachment.clone() {
-        // Downloads run beside the poll loop; the slot keeps this chat's order.
-        let slot = tg.media_order.enter(&key_of(&inc));
-        tokio::spawn(media_message(tg.clone(), inc, att, text, slot));
+        start_media(
+            tg,
+            album::Part {
+                inc,
+                att,
+                caption: text,
+            },
+        );
         return;
     }
     if let Some((name, rest)) = super::named::addressed(tg, &key_of(&inc), &text) {
@@ -238,36 +254,66 @@ async fn apply_directives(
     Some((d.text, target))
 }
 
-/// Stores an attachment, then submits it as an `[INCOMING FILE]` turn; a file that
-/// cannot be stored gets a one-line reply and no turn.
-async fn media_message(
-    tg: Arc<Telegram>,
-    inc: Incoming,
-    att: Attachment,
-    caption: String,
-    mut slot: media::Slot,
-) {
+/// Starts storing a media message (beside the poll loop; a slot keeps this chat's order).
+/// A part of an album joins the album that is being collected, or opens it.
+fn start_media(tg: &Arc<Telegram>, part: album::Part) {
+    let key = key_of(&part.inc);
+    let Some(group) = part.inc.media_group_id.clone() else {
+        let slot = tg.media_order.enter(&key);
+        tokio::spawn(media_message(tg.clone(), vec![part], slot));
+        return;
+    };
+    let chat = part.inc.chat_id;
+    if let Some(rx) = tg.albums.add(&group, part) {
+        let slot = tg.media_order.enter(&key);
+        let tg = tg.clone();
+        tokio::spawn(async move {
+            let parts = tg.albums.collect(chat, &group, rx, album::QUIET).await;
+            media_message(tg, parts, slot).await;
+        });
+    }
+}
+
+/// Stores the files of a message (or of an album), then submits them as one turn of
+/// `[INCOMING FILE]` blocks that answers the first message; a file that cannot be stored
+/// gets a one-line reply and is left out.
+async fn media_message(tg: Arc<Telegram>, parts: Vec<album::Part>, mut slot: media::Slot) {
+    let Some(first) = parts.first() else {
+        return;
+    };
     let target = ChatTarget {
-        chat_id: inc.chat_id,
-        thread_id: inc.thread_id,
+        chat_id: first.inc.chat_id,
+        thread_id: first.inc.thread_id,
     };
     tg.api.typing(target).await;
     let config = tg.env().config();
-    let received = media::receive(&tg.api, tg.paths(), &config, &att, chrono::Utc::now()).await;
+    let mut received = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let r = media::receive(&tg.api, tg.paths(), &config, &part.att, chrono::Utc::now()).await;
+        received.push(r);
+    }
     slot.wait().await;
-    match received {
-        Ok(r) => {
-            let block = media::prompt_block(&r, &caption, tg.text());
-            submit(&tg, &inc, build_prompt(&inc, &block)).await;
-        }
-        Err(e) => {
-            tracing::warn!(chat = inc.chat_id, kind = att.kind, error = %e, "incoming file refused");
-            let reply =
-                OutMessage::plain(e.user_message(tg.text())).replying_to(Some(inc.message_id));
-            if let Err(e) = tg.api.send(target, reply).await {
-                tracing::warn!(error = %e, "cannot tell the user about the refused file");
+    let mut blocks = Vec::new();
+    for (part, r) in parts.iter().zip(received) {
+        match r {
+            Ok(r) => blocks.push(media::prompt_block(&r, &part.caption, tg.text())),
+            Err(e) => {
+                tracing::warn!(chat = part.inc.chat_id, kind = part.att.kind, error = %e, "incoming file refused");
+                let reply = OutMessage::plain(e.user_message(tg.text()))
+                    .replying_to(Some(part.inc.message_id));
+                if let Err(e) = tg.api.send(target, reply).await {
+                    tracing::warn!(error = %e, "cannot tell the user about the refused file");
+                }
             }
         }
+    }
+    if !blocks.is_empty() {
+        submit(
+            &tg,
+            &first.inc,
+            build_prompt(&first.inc, &blocks.join("\n\n")),
+        )
+        .await;
     }
 }
 

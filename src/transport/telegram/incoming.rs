@@ -66,6 +66,8 @@ pub struct Incoming {
     pub topic_name: Option<String>,
     /// An attached file.
     pub attachment: Option<Attachment>,
+    /// The album the attachment belongs to (`media_group_id`).
+    pub media_group_id: Option<String>,
 }
 
 fn chat_kind(msg: &Message) -> (ChatKind, &'static str) {
@@ -214,6 +216,7 @@ impl Incoming {
             reply_to,
             topic_name: topic_name(msg),
             attachment: attachment(msg),
+            media_group_id: msg.media_group_id().map(ToString::to_string),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod agents;
+pub mod album;
 pub mod api;
 pub mod auth;
 pub mod callbacks;
@@ -87,6 +88,8 @@ pub struct Telegram {
     pub dedup: Mutex<Dedup>,
     /// Keeps messages behind a media download in order.
     pub media_order: media::Sequencer,
+    /// Albums being collected into one turn.
+    pub albums: album::Albums,
     /// The bus (roster, `/status`), when a supervisor runs.
     pub bus: Option<BusClient>,
     /// Cancelled at shutdown.
@@ -158,6 +161,7 @@ pub async fn run(
         sessions,
         dedup: Mutex::default(),
         media_order: media::Sequencer::default(),
+        albums: album::Albums::default(),
         bus,
         shutdown: shutdown.clone(),
         restart,

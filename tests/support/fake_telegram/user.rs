@@ -43,6 +43,7 @@ pub struct Incoming {
     reply_to: Option<i32>,
     quote: Option<String>,
     date: Option<i64>,
+    album: Option<String>,
 }
 
 impl Incoming {
@@ -55,6 +56,7 @@ impl Incoming {
             reply_to: None,
             quote: None,
             date: None,
+            album: None,
         }
     }
 
@@ -150,6 +152,13 @@ impl Incoming {
     #[must_use]
     pub fn quote(mut self, text: impl Into<String>) -> Self {
         self.quote = Some(text.into());
+        self
+    }
+
+    /// Part of an album: messages with the same `media_group_id` (media only).
+    #[must_use]
+    pub fn in_album(mut self, media_group_id: impl Into<String>) -> Self {
+        self.album = Some(media_group_id.into());
         self
     }
 
@@ -328,6 +337,13 @@ pub fn send(st: &mut State, bot: i64, chat_id: i64, inc: Incoming) -> Sent {
             };
             m.quote = Some(json!({ "text": q, "position": position, "is_manual": true }));
         }
+    }
+    if let Some(group) = inc.album {
+        assert!(
+            !matches!(inc.content, Content::Text(_)),
+            "fake Telegram: only media can be part of an album"
+        );
+        m.media_group_id = Some(group);
     }
     match inc.content {
         Content::Text(t) => m.text = Some(text::plain(&t)),
