@@ -19,6 +19,7 @@ enum Cmd {
         drop_queue: bool,
         reply: oneshot::Sender<StopReport>,
     },
+    StopNamed(Option<String>, oneshot::Sender<StopReport>),
     IsBusy(oneshot::Sender<bool>),
     Exclusive(Box<dyn FnOnce() + Send>, oneshot::Sender<bool>),
 }
@@ -67,6 +68,16 @@ impl SessionHandle {
         rx.await.unwrap_or_default()
     }
 
+    /// Stops the running and the queued follow-ups of named session `name` (of every
+    /// named session with `None`); the conversation's own turns are left alone.
+    pub async fn stop_named(&self, name: Option<String>) -> StopReport {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Cmd::StopNamed(name, tx)).await.is_err() {
+            return StopReport::default();
+        }
+        rx.await.unwrap_or_default()
+    }
+
     /// Stops the running turn, waits until it has ended, then runs `f` (state changes
     /// like `/new` that must not race a turn recording its result). Returns whether a
     /// turn was stopped.
@@ -91,6 +102,8 @@ impl SessionHandle {
 struct Running {
     task: JoinHandle<()>,
     cancel: CancellationToken,
+    /// The named session the turn belongs to (`@name` follow-ups).
+    named: Option<String>,
 }
 
 struct Actor {
@@ -196,6 +209,32 @@ impl Actor {
                 }
                 let _ = reply.send(report);
             }
+            Cmd::StopNamed(name, reply) => {
+                let hit = |named: Option<&String>| {
+                    named.is_some_and(|n| name.as_ref().is_none_or(|want| want == n))
+                };
+                let mut report = StopReport::default();
+                let (dropped, kept): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut self.queue)
+                    .into_iter()
+                    .partition(|(_, req)| hit(req.named.as_ref()));
+                self.queue = kept;
+                for (entry, req) in dropped {
+                    self.unindex(entry);
+                    let _ = req
+                        .updates
+                        .send(TurnUpdate::Dropped { by_stop: true })
+                        .await;
+                    report.discarded += 1;
+                }
+                if let Some(r) = &self.running
+                    && hit(r.named.as_ref())
+                    && !r.cancel.is_cancelled()
+                {
+                    r.cancel.cancel();
+                    report.stopped_run = true;
+                }
+                let _ = reply.send(report);
+            }
             Cmd::IsBusy(reply) => {
                 let _ = reply.send(self.running.is_some());
             }
@@ -224,12 +263,17 @@ impl Actor {
 
     fn start(&mut self, req: TurnRequest) {
         let cancel = CancellationToken::new();
+        let named = req.named.clone();
         let task = tokio::spawn(turn::run_turn(
             self.env.clone(),
             self.key.clone(),
             req,
             cancel.clone(),
         ));
-        self.running = Some(Running { task, cancel });
+        self.running = Some(Running {
+            task,
+            cancel,
+            named,
+        });
     }
 }

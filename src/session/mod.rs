@@ -273,6 +273,15 @@ impl SessionManager {
         }
     }
 
+    /// Stops the `@name` follow-ups of named session `name` (or of all named sessions) in
+    /// conversation `key`, running or queued.
+    pub async fn stop_named(&self, key: &SessionKey, name: Option<&str>) -> StopReport {
+        match self.existing(key) {
+            Some(actor) => actor.stop_named(name.map(str::to_owned)).await,
+            None => StopReport::default(),
+        }
+    }
+
     /// Interrupts the running turn of `key`; queued turns stay.
     pub async fn interrupt(&self, key: &SessionKey) -> bool {
         match self.existing(key) {

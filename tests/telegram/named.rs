@@ -188,3 +188,45 @@ async fn a_named_run_interrupted_by_a_restart_runs_again() {
         .await;
     assert!(done.iter().any(|m| m.contains("step-19")));
 }
+
+#[tokio::test]
+async fn ending_a_session_stops_its_streamed_follow_up() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let sleeps = || {
+        super::support::daemon::processes_of(&rig.home.root)
+            .into_iter()
+            .filter(|(_, cmd)| cmd.contains("sleep 60"))
+            .count()
+    };
+    let sent = rig.say("/session warm up");
+    let done = rig.wait_text(CHAT, sent.message_id, "Complete", TURN).await;
+    let all: String = done.iter().filter_map(|m| m.text.clone()).collect();
+    let name = started_name(&all);
+    wait_record(&rig, &name, |r| r["status"] == "idle").await;
+
+    let follow = rig.say(&format!("@{name} MOCK_TOOL_CMD<<sleep 60>>"));
+    let start = std::time::Instant::now();
+    while sleeps() == 0 {
+        assert!(start.elapsed() < TURN, "the follow-up never ran its tool");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = rig.say("/sessions");
+    let shown = rig.wait_text(CHAT, list.message_id, &name, TURN).await;
+    let msg = shown.iter().find(|m| m.contains(&name)).unwrap();
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, msg.message_id, &format!("nsc:end:{name}"));
+    rig.wait_text(CHAT, list.message_id, "ended", TURN).await;
+    let start = std::time::Instant::now();
+    while sleeps() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the follow-up's tool still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(record(&named_file(&rig), &name).is_none(), "ended");
+    // The chat itself is free again.
+    let next = rig.say("hello again");
+    rig.wait_text(CHAT, next.message_id, "You said", TURN).await;
+    assert!(follow.message_id < next.message_id);
+}

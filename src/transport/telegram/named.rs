@@ -245,10 +245,13 @@ pub async fn callback(
         return;
     };
     let note = if let Some(name) = action.strip_prefix("end:") {
+        // A streamed `@name` follow-up runs in the conversation's actor, not in the background.
+        tg.sessions.stop_named(&key, Some(name)).await;
         env.named
             .end(&env.background, scope, name)
             .then(|| tg.text().f("named.ended", &[("name", &escape_html(name))]))
     } else if action == "endall" {
+        tg.sessions.stop_named(&key, None).await;
         let names: Vec<String> = env
             .named
             .registry
