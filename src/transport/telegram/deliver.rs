@@ -70,14 +70,16 @@ pub async fn post_reply(
     outfiles::send_all(tg, target, &reply.files, None).await;
 }
 
-/// Consumes the outbox until the agent stops.
+/// Consumes the outbox until the agent stops. Each item is acknowledged once it is in
+/// its chat (an injection: once its turn starts, or the user dropped it from the queue).
 pub async fn run(tg: Arc<Telegram>, mut outbox: OutboxRx) {
-    while let Some(item) = outbox.recv().await {
-        match item {
+    while let Some(delivery) = outbox.recv().await {
+        match delivery.item.clone() {
             Outgoing::Notice { key, text } => {
                 if let Some(key) = route(&tg, key) {
                     post(&tg, &key, &text).await;
                 }
+                delivery.done();
             }
             Outgoing::Post {
                 key,
@@ -88,6 +90,7 @@ pub async fn run(tg: Arc<Telegram>, mut outbox: OutboxRx) {
                 if let Some(key) = route(&tg, key) {
                     post_reply(&tg, &key, &text, reply_to, button_prefix.as_deref()).await;
                 }
+                delivery.done();
             }
             Outgoing::Inject {
                 key,
@@ -98,12 +101,13 @@ pub async fn run(tg: Arc<Telegram>, mut outbox: OutboxRx) {
                     tracing::warn!(
                         "no chat to deliver a background result to (allowed_user_ids is empty)"
                     );
+                    delivery.done();
                     continue;
                 };
                 if let Some(n) = notice {
                     post(&tg, &key, &n).await;
                 }
-                dispatch::submit_to(&tg, key, None, prompt, None, false).await;
+                dispatch::submit_acknowledged(&tg, key, prompt, move || delivery.done()).await;
             }
         }
     }

@@ -340,6 +340,48 @@ pub async fn submit(tg: &Arc<Telegram>, inc: &Incoming, prompt: String) {
     submit_to(tg, key_of(inc), Some(inc.message_id), prompt, None, false).await;
 }
 
+/// Starts a turn in conversation `key` and calls `ack` once the turn has left the queue:
+/// started (from then on an interruption is recorded in `inflight_turns.json`) or
+/// dropped by the user. A turn still queued when the agent stops is never acknowledged.
+pub async fn submit_acknowledged(
+    tg: &Arc<Telegram>,
+    key: SessionKey,
+    prompt: String,
+    ack: impl FnOnce() + Send + 'static,
+) {
+    let render = rendered(tg, &key, None, None);
+    let (updates, mut rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let mut ack = Some(ack);
+        while let Some(update) = rx.recv().await {
+            if matches!(
+                update,
+                crate::session::TurnUpdate::Started { .. }
+                    | crate::session::TurnUpdate::Dropped { .. }
+            ) && let Some(ack) = ack.take()
+            {
+                ack();
+            }
+            if render.send(update).await.is_err() {
+                break;
+            }
+        }
+    });
+    tg.sessions
+        .submit(
+            &key,
+            TurnRequest {
+                prompt,
+                target_override: None,
+                reply_to: None,
+                is_recovery: false,
+                named: None,
+                updates,
+            },
+        )
+        .await;
+}
+
 /// Starts a turn in conversation `key`, replying to `reply_to`.
 pub async fn submit_to(
     tg: &Arc<Telegram>,
