@@ -463,3 +463,80 @@ async fn a_delivery_left_pending_by_the_previous_run_arrives_after_the_restart()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A task on another provider than the chat's: it runs on that CLI and its result comes
+/// back into the chat's (claude) session.
+async fn task_on(provider: &str, model: &str, api_path: &str) {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let sent = rig.say(&format!(
+        r#"MOCK_TOOL_CMD<<ductor task create --name Other --provider {provider} --model {model} "say hello">>"#
+    ));
+    let id = rig.created_task(sent.message_id).await;
+    let msgs = rig
+        .wait_text(
+            CHAT,
+            sent.message_id,
+            "You said: \"[BACKGROUND TASK COMPLETED",
+            WAIT,
+        )
+        .await;
+    let texts: Vec<String> = msgs.iter().filter_map(|m| m.text.clone()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Task Other completed (")
+                && t.contains(&format!("{provider}/{model})"))),
+        "{texts:#?}"
+    );
+    let rec = rig.wait_status(&id, "done").await;
+    assert_eq!(rec["provider"], provider);
+    let reqs = rig.mock.requests();
+    let task_run = reqs
+        .iter()
+        .find(|r| r.last_user_text.contains(&format!("{TASK_MARK}{id}]")))
+        .unwrap_or_else(|| panic!("{}", rig.mock.summary()));
+    assert!(
+        task_run.path.contains(api_path),
+        "ran on {provider}: {}",
+        task_run.path
+    );
+    let injected = reqs
+        .iter()
+        .find(|r| r.last_user_text.starts_with("[BACKGROUND TASK COMPLETED"))
+        .expect("the result was injected");
+    assert!(
+        injected.path.contains("/v1/messages"),
+        "into the chat's claude session"
+    );
+    assert!(injected.last_user_text.contains("Hello from mock-llm"));
+
+    // Cancelling a task of this provider while its tool sleeps leaves no process.
+    rig.task_runs("SLEEP_TASK", "sleep 60");
+    let out = rig.task_tool(&[
+        "create",
+        "--name",
+        "Long",
+        "--provider",
+        provider,
+        "--model",
+        model,
+        "SLEEP_TASK",
+    ]);
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    let long = task_id_in(&out).unwrap_or_else(|| panic!("{out}"));
+    rig.wait_sleeps(true).await;
+    let cancel = rig.task_tool(&["cancel", &long]);
+    assert!(cancel.status.success(), "{cancel:?}");
+    rig.wait_sleeps(false).await;
+    rig.wait_status(&long, "cancelled").await;
+}
+
+#[tokio::test]
+async fn a_codex_task_runs_on_codex_and_reports_back() {
+    task_on("codex", "gpt-5.5", "/responses").await;
+}
+
+#[tokio::test]
+async fn a_gemini_task_runs_on_gemini_and_reports_back() {
+    task_on("gemini", "gemini-3.8-flash", "streamGenerateContent").await;
+}
