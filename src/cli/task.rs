@@ -71,6 +71,9 @@ pub struct CreateArgs {
     /// Model to run on (default: the agent's).
     #[arg(long)]
     pub model: Option<String>,
+    /// Reasoning effort (e.g. low, medium, high; what the model accepts).
+    #[arg(long, value_name = "EFFORT")]
+    pub thinking: Option<String>,
     /// Scheduling class.
     #[arg(long, value_enum, default_value_t = PriorityArg::Background)]
     pub priority: PriorityArg,
@@ -140,6 +143,7 @@ fn request(who: &Caller, cmd: TaskCommand) -> Result<(Body, Duration), String> {
                 prompt: words(&a.prompt),
                 provider: a.provider,
                 model: a.model,
+                thinking: a.thinking,
                 priority: match a.priority {
                     PriorityArg::Interactive => TaskPriority::Interactive,
                     PriorityArg::Background => TaskPriority::Background,

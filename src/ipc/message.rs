@@ -451,6 +451,10 @@ pub struct TaskCreate {
     /// Model to run on (default: the provider's model of the agent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Reasoning effort (`low`, `medium`, `high`, ... as the model accepts; default: the
+    /// agent's when the task runs on the agent's provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<String>,
     /// Scheduling class.
     #[serde(default)]
     pub priority: TaskPriority,

@@ -266,6 +266,7 @@ fn task_examples() -> Vec<Envelope> {
                 prompt: "Find the cheapest flight from Berlin to Lisbon in May.".into(),
                 provider: None,
                 model: Some("sonnet".into()),
+                thinking: Some("high".into()),
                 priority: TaskPriority::Background,
                 chat_id: 123_456_789,
                 topic_id: None,

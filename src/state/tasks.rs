@@ -59,7 +59,7 @@ pub struct TaskRecord {
     /// Last question (≤ 200 characters).
     #[serde(default)]
     pub last_question: String,
-    /// Stored thinking level (unused).
+    /// The `--thinking` level asked for at creation (the effort in use is `reasoning_effort`).
     #[serde(default)]
     pub thinking: String,
     /// Reasoning effort.

@@ -79,6 +79,8 @@ pub struct NewTask {
     pub provider: Option<String>,
     /// Model override.
     pub model: Option<String>,
+    /// Reasoning effort override (`--thinking`).
+    pub thinking: Option<String>,
     /// Scheduling class.
     pub priority: Priority,
     /// Chat the result goes to (0 = the primary chat).

@@ -32,6 +32,7 @@ pub(super) fn resolve_target(
     config: &AgentConfig,
     provider: Option<&str>,
     model: Option<&str>,
+    thinking: Option<&str>,
 ) -> Result<Target, TaskError> {
     let default = env.default_target(config);
     let model = non_empty(model);
@@ -54,10 +55,23 @@ pub(super) fn resolve_target(
             .unwrap_or_default()
             .to_owned(),
     };
-    let effort = if provider == default.provider {
-        default.effort
-    } else {
-        None
+    let effort = match non_empty(thinking) {
+        Some(t) => {
+            let accepted = env.catalogue.efforts(provider, &model);
+            let Some(e) = accepted.iter().find(|e| e.eq_ignore_ascii_case(t)) else {
+                return Err(TaskError::BadRequest(if accepted.is_empty() {
+                    format!("{provider} has no reasoning effort setting; leave out --thinking")
+                } else {
+                    format!(
+                        "unknown effort `{t}` for {model} (use one of: {})",
+                        accepted.join(", ")
+                    )
+                }));
+            };
+            Some((*e).to_owned())
+        }
+        None if provider == default.provider => default.effort,
+        None => None,
     };
     Ok(Target {
         provider,
@@ -79,7 +93,13 @@ impl TaskHub {
         if text.is_empty() {
             return Err(TaskError::BadRequest("the task prompt is empty".into()));
         }
-        let target = resolve_target(&env, &config, req.provider.as_deref(), req.model.as_deref())?;
+        let target = resolve_target(
+            &env,
+            &config,
+            req.provider.as_deref(),
+            req.model.as_deref(),
+            req.thinking.as_deref(),
+        )?;
         let chat_id = if req.chat_id == 0 {
             config.allowed_user_ids.first().copied().unwrap_or(0)
         } else {
@@ -106,7 +126,9 @@ impl TaskHub {
             question_count: 0,
             num_turns: 0,
             last_question: String::new(),
-            thinking: String::new(),
+            thinking: non_empty(req.thinking.as_deref())
+                .map(str::to_owned)
+                .unwrap_or_default(),
             reasoning_effort: target.effort.clone().unwrap_or_default(),
             tasks_dir: self.inner.tasks_dir.display().to_string(),
             priority: req.priority.as_str().to_owned(),

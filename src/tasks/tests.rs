@@ -266,19 +266,34 @@ async fn targets_follow_the_overrides() {
     let (tx, _rx) = outbox::outbox();
     let config = AgentConfig::default();
     let env = TurnEnv::new(paths, config.clone(), None, tx);
-    let t = resolve_target(&env, &config, None, None).unwrap();
+    let t = resolve_target(&env, &config, None, None, None).unwrap();
     assert_eq!(
         (t.provider, t.model.as_str()),
         (ProviderKind::Claude, "opus")
     );
-    let t = resolve_target(&env, &config, None, Some("sonnet")).unwrap();
+    let t = resolve_target(&env, &config, None, Some("sonnet"), None).unwrap();
     assert_eq!(
         (t.provider, t.model.as_str()),
         (ProviderKind::Claude, "sonnet")
     );
-    let t = resolve_target(&env, &config, Some("codex"), None).unwrap();
+    let t = resolve_target(&env, &config, Some("codex"), None, None).unwrap();
     assert_eq!(t.provider, ProviderKind::Codex);
     assert!(!t.model.is_empty() && t.effort.is_none());
+    let t = resolve_target(&env, &config, Some("codex"), None, Some("HIGH")).unwrap();
+    assert_eq!(
+        t.effort.as_deref(),
+        Some("high"),
+        "--thinking sets the effort"
+    );
+    let t = resolve_target(&env, &config, None, Some("sonnet"), Some("low")).unwrap();
+    assert_eq!(t.effort.as_deref(), Some("low"));
+    let bad = resolve_target(&env, &config, None, None, Some("galaxy-brain")).unwrap_err();
+    assert!(
+        matches!(&bad, TaskError::BadRequest(m) if m.contains("galaxy-brain") && m.contains("high")),
+        "{bad:?}"
+    );
+    let none = resolve_target(&env, &config, Some("gemini"), None, Some("high")).unwrap_err();
+    assert!(matches!(&none, TaskError::BadRequest(m) if m.contains("no reasoning effort")));
     assert_eq!(default_name("Find flights\nmore"), "Find flights");
     assert!(default_name(&"word ".repeat(20)).ends_with('…'));
 }

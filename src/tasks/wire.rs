@@ -97,6 +97,7 @@ pub async fn answer(hub: Option<&TaskHub>, body: Body) -> Body {
                 prompt: c.prompt,
                 provider: c.provider,
                 model: c.model,
+                thinking: c.thinking,
                 priority: priority_in(c.priority),
                 chat_id: c.chat_id,
                 topic_id: c.topic_id,

@@ -466,10 +466,11 @@ async fn a_delivery_left_pending_by_the_previous_run_arrives_after_the_restart()
 
 /// A task on another provider than the chat's: it runs on that CLI and its result comes
 /// back into the chat's (claude) session.
-async fn task_on(provider: &str, model: &str, api_path: &str) {
+async fn task_on(provider: &str, model: &str, api_path: &str, thinking: Option<&str>) {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let thinking_flag = thinking.map_or_else(String::new, |t| format!("--thinking {t} "));
     let sent = rig.say(&format!(
-        r#"MOCK_TOOL_CMD<<ductor task create --name Other --provider {provider} --model {model} "say hello">>"#
+        r#"MOCK_TOOL_CMD<<ductor task create --name Other --provider {provider} --model {model} {thinking_flag}"say hello">>"#
     ));
     let id = rig.created_task(sent.message_id).await;
     let msgs = rig
@@ -500,6 +501,13 @@ async fn task_on(provider: &str, model: &str, api_path: &str) {
         "ran on {provider}: {}",
         task_run.path
     );
+    if let Some(t) = thinking {
+        assert_eq!(rec["reasoning_effort"], t);
+        assert_eq!(
+            task_run.body["reasoning"]["effort"], t,
+            "the effort reaches the model API"
+        );
+    }
     let injected = reqs
         .iter()
         .find(|r| r.last_user_text.starts_with("[BACKGROUND TASK COMPLETED"))
@@ -533,10 +541,10 @@ async fn task_on(provider: &str, model: &str, api_path: &str) {
 
 #[tokio::test]
 async fn a_codex_task_runs_on_codex_and_reports_back() {
-    task_on("codex", "gpt-5.5", "/responses").await;
+    task_on("codex", "gpt-5.5", "/responses", Some("high")).await;
 }
 
 #[tokio::test]
 async fn a_gemini_task_runs_on_gemini_and_reports_back() {
-    task_on("gemini", "gemini-3.8-flash", "streamGenerateContent").await;
+    task_on("gemini", "gemini-3.8-flash", "streamGenerateContent", None).await;
 }
