@@ -4,6 +4,7 @@
 
 use super::{CHAT, TgRig};
 use crate::support::daemon::{agent_pid, processes_of};
+use crate::support::fake_telegram::Fault;
 use crate::support::mock_llm::Reply;
 use serde_json::Value;
 use std::time::Duration;
@@ -434,7 +435,11 @@ async fn a_delivery_left_pending_by_the_previous_run_arrives_after_the_restart()
     let rig = TgRig::start_prepared(
         "claude",
         "sonnet",
-        |tg, bot| tg.open_private_chat(bot, CHAT),
+        |tg, bot| {
+            tg.open_private_chat(bot, CHAT);
+            // Flood control on the first sends: waited out, nothing dropped.
+            tg.inject_failure("sendMessage", 2, Fault::retry_after(1));
+        },
         |home| {
             std::fs::write(home.root.join("outbox.json"), journal.to_string()).unwrap();
         },

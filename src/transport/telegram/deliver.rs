@@ -7,8 +7,9 @@ use super::format::{callback_data_for, html_to_plain, prepare_reply};
 use super::{Telegram, dispatch, outfiles};
 use crate::session::outbox::{OutboxRx, Outgoing};
 use crate::state::sessions::SessionKey;
-use crate::transport::chat_api::{Button, ChatApi, ChatTarget, OutMessage};
+use crate::transport::chat_api::{ApiError, Button, ChatApi, ChatTarget, OutMessage};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where a delivery for `key` goes.
 fn route(tg: &Telegram, key: SessionKey) -> Option<SessionKey> {
@@ -19,20 +20,71 @@ fn route(tg: &Telegram, key: SessionKey) -> Option<SessionKey> {
     Some(SessionKey::telegram(primary, None))
 }
 
+/// Waits between attempts while Telegram cannot be reached.
+const NETWORK_BACKOFF_SECS: [u64; 6] = [1, 2, 4, 8, 16, 30];
+
+/// The agent is shutting down before the message could be sent: it stays in the
+/// outbox journal for the next start.
+#[derive(Debug)]
+struct Interrupted;
+
+/// Sends one message, waiting out flood control and network trouble (until shutdown);
+/// rejected HTML goes out as plain text. Other refusals (blocked bot, unknown chat) are
+/// logged and given up: retrying cannot help.
+async fn send_patiently(
+    tg: &Telegram,
+    target: ChatTarget,
+    msg: OutMessage,
+) -> Result<(), Interrupted> {
+    let mut msg = msg;
+    let mut network_failures = 0usize;
+    loop {
+        let wait = match tg.api.send(target, msg.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(ApiError::RetryAfter(wait)) => wait,
+            Err(ApiError::Network(e)) => {
+                let step = network_failures.min(NETWORK_BACKOFF_SECS.len() - 1);
+                let wait = Duration::from_secs(NETWORK_BACKOFF_SECS[step]);
+                network_failures += 1;
+                tracing::debug!(error = %e, ?wait, "delivery failed; retrying");
+                wait
+            }
+            Err(ApiError::BadHtml(e) | ApiError::BadRequest(e)) if msg.html => {
+                tracing::warn!(error = %e, "delivery rejected; sending as plain text");
+                msg.text = html_to_plain(&msg.text);
+                msg.html = false;
+                continue;
+            }
+            Err(ApiError::NotFound(_)) if msg.reply_to.is_some() => {
+                msg.reply_to = None;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, chat = target.chat_id, "delivery refused; dropping it");
+                return Ok(());
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = tg.shutdown.cancelled() => return Err(Interrupted),
+        }
+    }
+}
+
 /// Posts Markdown `text` in the conversation `key`.
-pub async fn post(tg: &Telegram, key: &SessionKey, text: &str) {
-    post_reply(tg, key, text, None, None).await;
+async fn post(tg: &Telegram, key: &SessionKey, text: &str) -> Result<(), Interrupted> {
+    post_reply(tg, key, text, None, None).await
 }
 
 /// Posts an answer: `[button:…]` markers become a keyboard on the last message
 /// (callback data `<button_prefix><label>`), `<file:…>` tags are uploaded after it.
-pub async fn post_reply(
+async fn post_reply(
     tg: &Telegram,
     key: &SessionKey,
     text: &str,
     reply_to: Option<i64>,
     button_prefix: Option<&str>,
-) {
+) -> Result<(), Interrupted> {
     let target = ChatTarget {
         chat_id: key.chat_id,
         thread_id: key.topic_id,
@@ -59,15 +111,10 @@ pub async fn post_reply(
         if i == last {
             msg = msg.with_keyboard(Some(keyboard.clone()));
         }
-        if let Err(e) = tg.api.send(target, msg.clone()).await {
-            tracing::warn!(error = %e, "delivery failed; sending as plain text");
-            let mut plain = msg;
-            plain.text = html_to_plain(chunk);
-            plain.html = false;
-            let _ = tg.api.send(target, plain).await;
-        }
+        send_patiently(tg, target, msg).await?;
     }
     outfiles::send_all(tg, target, &reply.files, None).await;
+    Ok(())
 }
 
 /// Consumes the outbox until the agent stops. Each item is acknowledged once it is in
@@ -76,8 +123,10 @@ pub async fn run(tg: Arc<Telegram>, mut outbox: OutboxRx) {
     while let Some(delivery) = outbox.recv().await {
         match delivery.item.clone() {
             Outgoing::Notice { key, text } => {
-                if let Some(key) = route(&tg, key) {
-                    post(&tg, &key, &text).await;
+                if let Some(key) = route(&tg, key)
+                    && post(&tg, &key, &text).await.is_err()
+                {
+                    return;
                 }
                 delivery.done();
             }
@@ -87,8 +136,12 @@ pub async fn run(tg: Arc<Telegram>, mut outbox: OutboxRx) {
                 reply_to,
                 button_prefix,
             } => {
-                if let Some(key) = route(&tg, key) {
-                    post_reply(&tg, &key, &text, reply_to, button_prefix.as_deref()).await;
+                if let Some(key) = route(&tg, key)
+                    && post_reply(&tg, &key, &text, reply_to, button_prefix.as_deref())
+                        .await
+                        .is_err()
+                {
+                    return;
                 }
                 delivery.done();
             }
@@ -104,8 +157,10 @@ pub async fn run(tg: Arc<Telegram>, mut outbox: OutboxRx) {
                     delivery.done();
                     continue;
                 };
-                if let Some(n) = notice {
-                    post(&tg, &key, &n).await;
+                if let Some(n) = notice
+                    && post(&tg, &key, &n).await.is_err()
+                {
+                    return;
                 }
                 dispatch::submit_acknowledged(&tg, key, prompt, move || delivery.done()).await;
             }
