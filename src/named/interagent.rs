@@ -139,8 +139,6 @@ pub fn result_for(
     task_id: &str,
     result: Result<Answer, String>,
 ) -> AskResult {
-    // The chat ids belong to the sender; a third agent posts to its primary chat.
-    let to_sender = ask.reply_to.as_deref().is_none_or(|r| r == ask.sender);
     let (ok, text, session) = match result {
         Ok(a) => {
             let text = match a.notice {
@@ -158,16 +156,35 @@ pub fn result_for(
         text,
         session,
         request_preview: preview(&ask.message),
-        chat_id: if to_sender { ask.chat_id } else { 0 },
-        topic_id: if to_sender { ask.topic_id } else { None },
+        chat_id: ask.chat_id,
+        topic_id: ask.topic_id,
     }
 }
 
-/// On the asking agent: the result of an async request becomes a turn in the chat
-/// it came from; a failure becomes a message there.
+/// Where a result for the chat `chat_id`/`topic_id` of the asking agent goes on this
+/// agent: the same chat when this agent serves it too (a `--reply-to` agent of the same
+/// user or group), else this agent's primary chat (chat id 0).
+fn result_chat(
+    config: &crate::config::AgentConfig,
+    chat_id: i64,
+    topic_id: Option<i64>,
+) -> SessionKey {
+    let served = chat_id != 0
+        && (config.allowed_user_ids.contains(&chat_id)
+            || config.allowed_group_ids.contains(&chat_id));
+    if served {
+        SessionKey::telegram(chat_id, topic_id)
+    } else {
+        SessionKey::telegram(0, None)
+    }
+}
+
+/// On the asking agent (or the `--reply-to` agent): the result of an async request
+/// becomes a turn in the chat it came from; a failure becomes a message there.
 pub fn deliver(env: &TurnEnv, r: &AskResult) {
-    let text = crate::i18n::catalog(&env.config().language);
-    let key = SessionKey::telegram(r.chat_id, r.topic_id);
+    let config = env.config();
+    let text = crate::i18n::catalog(&config.language);
+    let key = result_chat(&config, r.chat_id, r.topic_id);
     let session = if r.session.is_empty() {
         "?".to_owned()
     } else {
@@ -210,6 +227,29 @@ pub fn deliver(env: &TurnEnv, r: &AskResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_go_to_the_originating_chat_only_if_this_agent_serves_it() {
+        let config = crate::config::AgentConfig {
+            allowed_user_ids: vec![11, 12],
+            allowed_group_ids: vec![-1005],
+            ..crate::config::AgentConfig::default()
+        };
+        assert_eq!(
+            result_chat(&config, 12, None),
+            SessionKey::telegram(12, None)
+        );
+        assert_eq!(
+            result_chat(&config, -1005, Some(9)),
+            SessionKey::telegram(-1005, Some(9))
+        );
+        for foreign in [13, -1006, 0] {
+            assert_eq!(
+                result_chat(&config, foreign, Some(4)),
+                SessionKey::telegram(0, None)
+            );
+        }
+    }
 
     #[test]
     fn previews_are_cut_with_an_ellipsis() {

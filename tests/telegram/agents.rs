@@ -139,6 +139,62 @@ async fn an_async_ask_returns_a_task_id_and_the_answer_is_injected_later() {
 }
 
 #[tokio::test]
+async fn an_async_answer_with_reply_to_goes_to_that_agents_chat_with_the_user() {
+    let (rig, bots) = TgRig::start_with_agents(
+        "claude",
+        "sonnet",
+        &[("sub1", "claude", "haiku"), ("sub2", "claude", "haiku")],
+    )
+    .await;
+    let (sub1, sub2) = (bots[0], bots[1]);
+    for bot in [sub1, sub2] {
+        rig.tg.user_sends_text(bot, CHAT, "/help");
+        rig.wait_from(bot, CHAT, "/new").await;
+    }
+    rig.mock.script(
+        "[INTER-AGENT MESSAGE from 'main' to 'sub1']",
+        Reply::text("Checked: the build is green."),
+    );
+    rig.mock.script(
+        "[ASYNC INTER-AGENT RESPONSE from 'sub1'",
+        Reply::text("sub2 here, relaying: the build is green."),
+    );
+    rig.say("MOCK_TOOL_CMD<<ductor ask --async --reply-to sub2 sub1 check the build>>");
+    rig.wait_from(rig.bot, CHAT, "The tool ran").await;
+    // The result lands in sub2's chat with the same user, as a turn of sub2.
+    let answer = rig.wait_from(sub2, CHAT, "Answer from").await;
+    assert!(answer.contains("sub1"), "{:?}", answer.text);
+    rig.wait_from(sub2, CHAT, "sub2 here, relaying").await;
+    let injected = rig
+        .mock
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.last_user_text
+                .contains("[ASYNC INTER-AGENT RESPONSE from 'sub1'")
+        })
+        .expect("injected into sub2's session");
+    assert!(
+        injected
+            .last_user_text
+            .contains("Checked: the build is green.")
+    );
+    // With --reply-to the asked agent's users get no "received" notice, and main gets
+    // no answer.
+    let texts = |bot| -> String {
+        rig.tg
+            .bot_messages(bot, CHAT)
+            .into_iter()
+            .filter_map(|m| m.text)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let sub1_texts = texts(sub1);
+    assert!(!sub1_texts.contains("Async task received"), "{sub1_texts}");
+    assert!(!texts(rig.bot).contains("Answer from"));
+}
+
+#[tokio::test]
 async fn stop_all_stops_runs_on_every_agent() {
     let (rig, bots) =
         TgRig::start_with_agents("claude", "sonnet", &[("sub1", "claude", "haiku")]).await;
