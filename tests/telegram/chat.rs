@@ -241,6 +241,12 @@ async fn status_reports_session_model_and_providers() {
     assert!(text.contains("Claude / sonnet"), "{text}");
     assert!(text.contains("[claude] authenticated"), "{text}");
     assert!(text.contains("● main"), "{text}");
+    assert!(
+        text.contains(
+            "Streaming: edit · tool progress on · thinking indicator on · reasoning stream off"
+        ),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -348,6 +348,7 @@ fn status_providers(tg: &Telegram, out: &mut String) {
             ("mode", mode),
             ("tools", &on_off(tg, s.show_tool_progress)),
             ("thinking", &on_off(tg, s.show_thinking_indicator)),
+            ("reasoning", &on_off(tg, s.show_reasoning_stream)),
         ],
     );
     let _ = writeln!(out, "{streaming}");
