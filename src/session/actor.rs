@@ -16,12 +16,30 @@ enum Cmd {
     Submit(u64, Box<TurnRequest>),
     CancelQueued(u64, oneshot::Sender<bool>),
     Stop {
+        which: Which,
         drop_queue: bool,
         reply: oneshot::Sender<StopReport>,
     },
-    StopNamed(Option<String>, oneshot::Sender<StopReport>),
     IsBusy(oneshot::Sender<bool>),
     Exclusive(Box<dyn FnOnce() + Send>, oneshot::Sender<bool>),
+}
+
+/// Which turns a stop is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Which {
+    /// Every turn of the conversation.
+    All,
+    /// The `@name` follow-ups of one named session (`Some`) or of all of them (`None`).
+    Named(Option<String>),
+}
+
+impl Which {
+    fn covers(&self, named: Option<&String>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Named(want) => named.is_some_and(|n| want.as_ref().is_none_or(|want| want == n)),
+        }
+    }
 }
 
 /// Handle to one conversation's actor.
@@ -51,31 +69,28 @@ impl SessionHandle {
         rx.await.unwrap_or(false)
     }
 
-    /// Stops the running turn (and with `drop_queue` the waiting ones).
-    pub async fn stop(&self, drop_queue: bool) -> StopReport {
+    async fn send_stop(&self, which: Which, drop_queue: bool) -> StopReport {
         let (tx, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(Cmd::Stop {
-                drop_queue,
-                reply: tx,
-            })
-            .await
-            .is_err()
-        {
+        let cmd = Cmd::Stop {
+            which,
+            drop_queue,
+            reply: tx,
+        };
+        if self.tx.send(cmd).await.is_err() {
             return StopReport::default();
         }
         rx.await.unwrap_or_default()
     }
 
+    /// Stops the running turn (and with `drop_queue` the waiting ones).
+    pub async fn stop(&self, drop_queue: bool) -> StopReport {
+        self.send_stop(Which::All, drop_queue).await
+    }
+
     /// Stops the running and the queued follow-ups of named session `name` (of every
     /// named session with `None`); the conversation's own turns are left alone.
     pub async fn stop_named(&self, name: Option<String>) -> StopReport {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Cmd::StopNamed(name, tx)).await.is_err() {
-            return StopReport::default();
-        }
-        rx.await.unwrap_or_default()
+        self.send_stop(Which::Named(name), true).await
     }
 
     /// Stops the running turn, waits until it has ended, then runs `f` (state changes
@@ -189,10 +204,19 @@ impl Actor {
                 self.unindex(entry);
                 let _ = reply.send(found.is_some());
             }
-            Cmd::Stop { drop_queue, reply } => {
+            Cmd::Stop {
+                which,
+                drop_queue,
+                reply,
+            } => {
                 let mut report = StopReport::default();
                 if drop_queue {
-                    while let Some((entry, req)) = self.queue.pop_front() {
+                    let (dropped, kept): (VecDeque<_>, VecDeque<_>) =
+                        std::mem::take(&mut self.queue)
+                            .into_iter()
+                            .partition(|(_, req)| which.covers(req.named.as_ref()));
+                    self.queue = kept;
+                    for (entry, req) in dropped {
                         self.unindex(entry);
                         let _ = req
                             .updates
@@ -202,32 +226,7 @@ impl Actor {
                     }
                 }
                 if let Some(r) = &self.running
-                    && !r.cancel.is_cancelled()
-                {
-                    r.cancel.cancel();
-                    report.stopped_run = true;
-                }
-                let _ = reply.send(report);
-            }
-            Cmd::StopNamed(name, reply) => {
-                let hit = |named: Option<&String>| {
-                    named.is_some_and(|n| name.as_ref().is_none_or(|want| want == n))
-                };
-                let mut report = StopReport::default();
-                let (dropped, kept): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut self.queue)
-                    .into_iter()
-                    .partition(|(_, req)| hit(req.named.as_ref()));
-                self.queue = kept;
-                for (entry, req) in dropped {
-                    self.unindex(entry);
-                    let _ = req
-                        .updates
-                        .send(TurnUpdate::Dropped { by_stop: true })
-                        .await;
-                    report.discarded += 1;
-                }
-                if let Some(r) = &self.running
-                    && hit(r.named.as_ref())
+                    && which.covers(r.named.as_ref())
                     && !r.cancel.is_cancelled()
                 {
                     r.cancel.cancel();

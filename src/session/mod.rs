@@ -78,6 +78,20 @@ pub struct TurnRequest {
     pub updates: mpsc::Sender<TurnUpdate>,
 }
 
+impl TurnRequest {
+    /// A plain turn with `prompt` in the conversation's own session, replying to nothing.
+    pub fn new(prompt: String, updates: mpsc::Sender<TurnUpdate>) -> Self {
+        Self {
+            prompt,
+            target_override: None,
+            reply_to: None,
+            is_recovery: false,
+            named: None,
+            updates,
+        }
+    }
+}
+
 /// Shared, read-mostly environment of all turns of one agent.
 pub struct TurnEnv {
     /// The agent's paths.
@@ -316,14 +330,18 @@ impl SessionManager {
         background + self.stop_chats().await
     }
 
-    async fn stop_chats(&self) -> u32 {
-        let actors: Vec<SessionHandle> = self
-            .actors
+    /// The actors that exist right now.
+    fn handles(&self) -> Vec<SessionHandle> {
+        self.actors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    async fn stop_chats(&self) -> u32 {
+        let actors = self.handles();
         let mut n = 0;
         for a in actors {
             if a.stop(true).await.stopped_run {
@@ -345,13 +363,7 @@ impl SessionManager {
         self.env.shutting_down.store(true, Ordering::Relaxed);
         let stopped = self.stop_everything().await;
         let start = std::time::Instant::now();
-        let actors: Vec<SessionHandle> = self
-            .actors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let actors = self.handles();
         for a in actors {
             while a.is_busy().await && start.elapsed() < limit {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;

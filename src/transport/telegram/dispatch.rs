@@ -368,17 +368,7 @@ pub async fn submit_acknowledged(
         }
     });
     tg.sessions
-        .submit(
-            &key,
-            TurnRequest {
-                prompt,
-                target_override: None,
-                reply_to: None,
-                is_recovery: false,
-                named: None,
-                updates,
-            },
-        )
+        .submit(&key, TurnRequest::new(prompt, updates))
         .await;
 }
 
@@ -396,12 +386,10 @@ pub async fn submit_to(
         .submit(
             &key,
             TurnRequest {
-                prompt,
                 target_override,
                 reply_to,
                 is_recovery,
-                named: None,
-                updates,
+                ..TurnRequest::new(prompt, updates)
             },
         )
         .await;
@@ -423,12 +411,9 @@ pub async fn submit_named(
         .submit(
             &key,
             TurnRequest {
-                prompt,
-                target_override: None,
                 reply_to,
-                is_recovery: false,
                 named: Some(name.to_owned()),
-                updates,
+                ..TurnRequest::new(prompt, updates)
             },
         )
         .await;
