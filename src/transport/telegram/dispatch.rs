@@ -229,6 +229,9 @@ async fn apply_directives(
     inc: &Incoming,
     text: &str,
 ) -> Option<(String, Option<crate::session::store::Target>)> {
+    if !text.trim_start().starts_with('@') {
+        return Some((text.to_owned(), None));
+    }
     let known = tg.env().catalogue.known_ids();
     let d = crate::provider::directives::parse_directives(text, &known);
     if d.provider_override.is_none() && d.model_override.is_none() {
@@ -292,6 +295,7 @@ async fn media_message(tg: Arc<Telegram>, parts: Vec<album::Part>, mut slot: med
         let r = media::receive(&tg.api, tg.paths(), &config, &part.att, chrono::Utc::now()).await;
         received.push(r);
     }
+    media::update_index(tg.paths(), chrono::Utc::now()).await;
     slot.wait().await;
     let mut blocks = Vec::new();
     for (part, r) in parts.iter().zip(received) {

@@ -19,7 +19,6 @@ use super::mime;
 use crate::store::{StoreError, write_atomic};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -45,11 +44,7 @@ fn is_date(name: &str) -> bool {
 }
 
 fn head(path: &Path) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(mime::SNIFF_LEN);
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = f.take(mime::SNIFF_LEN as u64).read_to_end(&mut buf);
-    }
-    buf
+    super::read_head(path).unwrap_or_default()
 }
 
 /// Reads the date directories under `root`: `(date, entries)` sorted by date, then name.

@@ -2,8 +2,8 @@
 //!
 //! [`receive`] downloads an attachment into `workspace/telegram_files/<YYYY-MM-DD>/`
 //! (UTC) under a safe, collision-free name, detects its type from its bytes,
-//! downscales large images, rebuilds `_index.yaml` and runs the configured
-//! transcription hook for recordings. [`prompt_block`] turns the result into the
+//! downscales large images and runs the configured
+//! transcription hook for recordings; [`update_index`] then rebuilds `_index.yaml`. [`prompt_block`] turns the result into the
 //! `[INCOMING FILE]` text the CLI reads. [`upload_kind`] picks how a file the agent
 //! sends goes out (photo, video, audio, voice or document).
 //!
@@ -119,7 +119,22 @@ fn classify(kind: &str, mime: &str) -> Option<MediaClass> {
     }
 }
 
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Rebuilds `telegram_files/_index.yaml` (once per received message or album: it reads
+/// the whole folder).
+pub async fn update_index(paths: &AgentPaths, now: DateTime<Utc>) {
+    let root = paths.telegram_files_dir();
+    let index_root = root.clone();
+    if let Err(e) = blocking(&root, move || {
+        index::rebuild(&index_root, now).map_err(std::io::Error::other)
+    })
+    .await
+    {
+        tracing::warn!(error = %e, "cannot update the media index");
+    }
+}
+
+/// The first [`mime::SNIFF_LEN`] bytes of a file (for type detection).
+pub(super) fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(mime::SNIFF_LEN);
     std::fs::File::open(path)?
         .take(mime::SNIFF_LEN as u64)
@@ -261,14 +276,6 @@ pub async fn receive(
     file.keep();
     let stored = path.clone();
     let size = blocking(&path, move || std::fs::metadata(&stored).map(|m| m.len())).await?;
-    let index_root = root.clone();
-    if let Err(e) = blocking(&root, move || {
-        index::rebuild(&index_root, now).map_err(std::io::Error::other)
-    })
-    .await
-    {
-        tracing::warn!(error = %e, "cannot update the media index");
-    }
     let relative = path
         .strip_prefix(paths.workspace())
         .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
