@@ -38,7 +38,7 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>)
 }
 
 /// Parses a catalogue file into `section.key → text`.
-pub fn parse(text: &str) -> Result<HashMap<String, String>, toml::de::Error> {
+fn parse(text: &str) -> Result<HashMap<String, String>, toml::de::Error> {
     let value: toml::Value = toml::from_str(text)?;
     let mut out = HashMap::new();
     flatten("", &value, &mut out);

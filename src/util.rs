@@ -27,6 +27,11 @@ pub fn random_hex(n: usize) -> String {
     hex(&bytes)
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn truncate_bytes(s: &str, max: usize) -> &str {
+    &s[..s.floor_char_boundary(max)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

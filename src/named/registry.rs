@@ -30,6 +30,16 @@ pub fn is_interagent(name: &str) -> bool {
     name.starts_with("ia.") || name.starts_with("ia-")
 }
 
+/// The live user sessions (not inter-agent, not ended) of `scope`.
+fn user_sessions(
+    file: &NamedSessionsFile,
+    scope: Scope,
+) -> impl Iterator<Item = &NamedSessionRecord> {
+    file.records()
+        .filter(move |r| r.chat_id == scope.chat_id && r.topic_id == scope.topic_id)
+        .filter(|r| !is_interagent(&r.name) && r.status != "ended")
+}
+
 fn matches(r: &NamedSessionRecord, scope: Scope, name: &str) -> bool {
     r.chat_id == scope.chat_id && r.topic_id == scope.topic_id && r.name.eq_ignore_ascii_case(name)
 }
@@ -81,13 +91,8 @@ impl NamedRegistry {
 
     /// User sessions (not inter-agent) of a chat/topic, oldest first.
     pub fn list(&self, scope: Scope) -> Vec<NamedSessionRecord> {
-        self.file.read(|f| {
-            f.records()
-                .filter(|r| r.chat_id == scope.chat_id && r.topic_id == scope.topic_id)
-                .filter(|r| !is_interagent(&r.name) && r.status != "ended")
-                .cloned()
-                .collect()
-        })
+        self.file
+            .read(|f| user_sessions(f, scope).cloned().collect())
     }
 
     /// Whether `name` is taken in `scope`.
@@ -103,13 +108,15 @@ impl NamedRegistry {
         target: &Target,
         prompt: &str,
     ) -> Result<NamedSessionRecord, CreateError> {
-        if self.list(scope).len() >= MAX_USER_SESSIONS {
-            return Err(CreateError::TooMany(MAX_USER_SESSIONS));
-        }
         let record = Self::new_record(scope, name, target, prompt);
-        self.file
-            .update(|f| f.items.push(Lenient::Ok(record.clone())));
-        Ok(record)
+        // Counted and added in one change, so two creations cannot both pass the limit.
+        self.file.update(|f| {
+            if user_sessions(f, scope).count() >= MAX_USER_SESSIONS {
+                return Err(CreateError::TooMany(MAX_USER_SESSIONS));
+            }
+            f.items.push(Lenient::Ok(record.clone()));
+            Ok(record)
+        })
     }
 
     fn new_record(scope: Scope, name: &str, target: &Target, prompt: &str) -> NamedSessionRecord {

@@ -6,7 +6,7 @@
 use super::registry::Scope;
 use crate::agent::cli_run::{self, TimeoutKind};
 use crate::provider::ProviderKind;
-use crate::provider::event::{Event, FailureKind, Outcome};
+use crate::provider::event::{Event, Outcome};
 use crate::session::TurnEnv;
 use crate::session::background::{self, BackgroundSpec};
 use crate::session::outbox::Outgoing;
@@ -107,13 +107,7 @@ pub async fn run_in_session(
         &cancel,
     )
     .await;
-    let stale = matches!(
-        outcome,
-        Outcome::Failed {
-            kind: FailureKind::SessionNotFound,
-            ..
-        }
-    );
+    let stale = outcome.is_stale_session();
     let recovered = stale && resume.is_some() && !cancel.is_cancelled();
     if recovered {
         tracing::warn!(

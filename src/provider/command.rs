@@ -195,7 +195,7 @@ fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
         ]);
     }
     if let Some(append) = append_of(spec) {
-        let text = truncate_bytes(append, INLINE_APPEND_LIMIT);
+        let text = crate::util::truncate_bytes(append, INLINE_APPEND_LIMIT);
         args.extend([
             "-c".into(),
             format!("developer_instructions={}", toml_string(text)),
@@ -260,17 +260,6 @@ fn gemini(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::R
         ],
         temp_files: vec![system],
     })
-}
-
-fn truncate_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn write_private(dir: &Path, stem: &str, content: &str) -> std::io::Result<PathBuf> {

@@ -150,6 +150,26 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The CLI could not be started because its call could not be prepared.
+    pub fn cannot_prepare(e: &std::io::Error) -> Self {
+        Outcome::Failed {
+            kind: FailureKind::Crashed,
+            detail: format!("cannot prepare the CLI call: {e}"),
+            session_id: None,
+        }
+    }
+
+    /// Whether the resumed CLI session no longer exists (reset it and retry once).
+    pub fn is_stale_session(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed {
+                kind: FailureKind::SessionNotFound,
+                ..
+            }
+        )
+    }
+
     /// Session id carried by either variant.
     pub fn session_id(&self) -> Option<&str> {
         match self {

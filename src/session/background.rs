@@ -113,13 +113,7 @@ pub async fn run(
     };
     let request = match cli_run::build_request(&ctx, spec.target.provider, &turn) {
         Ok(r) => r,
-        Err(e) => {
-            return Outcome::Failed {
-                kind: FailureKind::Crashed,
-                detail: format!("cannot prepare the CLI call: {e}"),
-                session_id: None,
-            };
-        }
+        Err(e) => return Outcome::cannot_prepare(&e),
     };
     let id = env.background.register(&spec.label, cancel.clone());
     tracing::info!(label = %spec.label, provider = %spec.target.provider, "background run started");

@@ -100,13 +100,7 @@ pub async fn run_turn(
         Place::Conversation,
     )
     .await;
-    let stale = matches!(
-        outcome,
-        Outcome::Failed {
-            kind: FailureKind::SessionNotFound,
-            ..
-        }
-    );
+    let stale = outcome.is_stale_session();
     if stale && resolved.resume.is_some() && !cancel.is_cancelled() {
         tracing::warn!(%key, "stored session is gone; starting a new one and retrying once");
         env.sessions.reset_bucket(&key, resolved.target.provider);
@@ -220,13 +214,7 @@ async fn run_named_turn(
     env.named.registry.begin(scope, name, &req.prompt);
     let place = Place::Named(scope, name);
     let mut outcome = run_once(env, key, req, &target, resume.clone(), cancel, place).await;
-    let stale = matches!(
-        outcome,
-        Outcome::Failed {
-            kind: FailureKind::SessionNotFound,
-            ..
-        }
-    );
+    let stale = outcome.is_stale_session();
     if stale && resume.is_some() && !cancel.is_cancelled() {
         env.named.registry.reset_session(scope, name, &target);
         let _ = updates.send(TurnUpdate::SessionReset).await;
@@ -289,13 +277,7 @@ async fn run_once(
     };
     let request = match cli_run::build_request(&ctx, target.provider, &spec) {
         Ok(r) => r,
-        Err(e) => {
-            return Outcome::Failed {
-                kind: FailureKind::Crashed,
-                detail: format!("cannot prepare the CLI call: {e}"),
-                session_id: None,
-            };
-        }
+        Err(e) => return Outcome::cannot_prepare(&e),
     };
     let (tx, mut rx) = mpsc::channel::<Event>(256);
     let run = tokio::spawn(runner::run(request, tx, cancel.clone()));

@@ -115,6 +115,13 @@ fn counts(rec: &TaskRecord, chat_id: i64) -> bool {
         && Priority::parse(&rec.priority) != Priority::Interactive
 }
 
+/// How many tasks of `chat_id` count against its limit, `except` one.
+fn running_in(file: &TasksFile, chat_id: i64, except: Option<&str>) -> usize {
+    file.records()
+        .filter(|r| counts(r, chat_id) && Some(r.task_id.as_str()) != except)
+        .count()
+}
+
 /// The tasks of one agent.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -166,12 +173,9 @@ impl Registry {
     }
 
     /// Tasks of `chat_id` that count against the limit, `except` one.
-    pub fn counted_running(&self, chat_id: i64, except: Option<&str>) -> usize {
-        self.file.read(|f| {
-            f.records()
-                .filter(|r| counts(r, chat_id) && Some(r.task_id.as_str()) != except)
-                .count()
-        })
+    #[cfg(test)]
+    fn counted_running(&self, chat_id: i64, except: Option<&str>) -> usize {
+        self.file.read(|f| running_in(f, chat_id, except))
     }
 
     /// Adds `rec` unless it counts against the limit and `max` tasks of its chat
@@ -179,7 +183,7 @@ impl Registry {
     pub fn insert_within_limit(&self, rec: TaskRecord, max: u32) -> Result<(), usize> {
         let counted = Priority::parse(&rec.priority) != Priority::Interactive;
         self.file.update(|f| {
-            let running = f.records().filter(|r| counts(r, rec.chat_id)).count();
+            let running = running_in(f, rec.chat_id, None);
             if counted && running >= max as usize {
                 return Err(running);
             }
@@ -204,10 +208,7 @@ impl Registry {
                 rec.chat_id,
                 Priority::parse(&rec.priority) != Priority::Interactive,
             );
-            let running = file
-                .records()
-                .filter(|r| counts(r, chat) && r.task_id != id)
-                .count();
+            let running = running_in(file, chat, Some(id));
             if counted && running >= max as usize {
                 return Err(running);
             }

@@ -66,14 +66,6 @@ pub fn inside(root: &Path, rel: &str) -> Option<PathBuf> {
     target.starts_with(&root).then_some(target)
 }
 
-fn human_size(n: u64) -> String {
-    match n {
-        0..1024 => format!("{n} B"),
-        1024..1_048_576 => format!("{:.1} KB", n as f64 / 1024.0),
-        _ => format!("{:.1} MB", n as f64 / 1_048_576.0),
-    }
-}
-
 /// The listing of `rel` (HTML) and its keyboard.
 fn render(tg: &Telegram, rel: &str) -> Result<(String, Vec<Vec<Button>>), String> {
     let text = tg.text();
@@ -122,7 +114,7 @@ fn render(tg: &Telegram, rel: &str) -> Result<(String, Vec<Vec<Button>>), String
                 out,
                 "\n📄 {} <i>({})</i>",
                 escape_html(name),
-                human_size(*size)
+                super::media::prompt::human_size(*size)
             );
         }
     }

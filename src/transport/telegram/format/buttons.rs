@@ -45,17 +45,5 @@ pub fn extract_buttons(text: &str) -> (String, ButtonRows) {
 ///
 /// A press sends this text back to the agent as the user's answer.
 pub fn callback_data_for(label: &str) -> String {
-    truncate_bytes(label, CALLBACK_DATA_LIMIT).to_owned()
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
-pub(super) fn truncate_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    crate::util::truncate_bytes(label, CALLBACK_DATA_LIMIT).to_owned()
 }

@@ -278,6 +278,26 @@ impl Editor {
         if index == 0 { self.reply_to } else { None }
     }
 
+    /// Sends `chunk` as message `i` of the reply (new, or in place of a lost or stale one).
+    async fn post(
+        &mut self,
+        i: usize,
+        chunk: &str,
+        kb: Option<Keyboard>,
+        effort: Effort,
+    ) -> Result<(), ApiError> {
+        let id = self
+            .ops
+            .send(chunk, self.reply_for(i), kb.clone(), effort)
+            .await?;
+        let shown = shown_as(id, chunk, kb);
+        match self.live.get_mut(i) {
+            Some(slot) => *slot = shown,
+            None => self.live.push(shown),
+        }
+        Ok(())
+    }
+
     /// Brings the edit-mode messages in line with `chunks` (the last one carrying `keyboard`):
     /// edits what changed, sends what is missing. Surplus messages are left for the caller.
     pub(super) async fn sync(
@@ -294,13 +314,8 @@ impl Editor {
                 None
             };
             let Some(shown) = self.live.get(i) else {
-                match self
-                    .ops
-                    .send(chunk, self.reply_for(i), kb.clone(), effort)
-                    .await
-                {
-                    Ok(id) => self.live.push(shown_as(id, chunk, kb)),
-                    Err(e) => return Pass::Stopped(e),
+                if let Err(e) = self.post(i, chunk, kb, effort).await {
+                    return Pass::Stopped(e);
                 }
                 mark_synced(&mut pass);
                 continue;
@@ -317,26 +332,16 @@ impl Editor {
                 }
                 Err(ApiError::NotFound(_)) => {
                     tracing::debug!(id, "message of the reply was deleted; sending it again");
-                    match self
-                        .ops
-                        .send(chunk, self.reply_for(i), kb.clone(), effort)
-                        .await
-                    {
-                        Ok(new_id) => self.live[i] = shown_as(new_id, chunk, kb),
-                        Err(e) => return Pass::Stopped(e),
+                    if let Err(e) = self.post(i, chunk, kb, effort).await {
+                        return Pass::Stopped(e);
                     }
                 }
                 Err(e @ (ApiError::BadRequest(_) | ApiError::TooLong | ApiError::BadHtml(_))) => {
                     tracing::debug!(id, error = %e, "edit refused");
                     if effort == Effort::Final {
                         // The text must arrive: post the chunk anew and drop the stale message.
-                        match self
-                            .ops
-                            .send(chunk, self.reply_for(i), kb.clone(), effort)
-                            .await
-                        {
-                            Ok(new_id) => self.live[i] = shown_as(new_id, chunk, kb),
-                            Err(e) => return Pass::Stopped(e),
+                        if let Err(e) = self.post(i, chunk, kb, effort).await {
+                            return Pass::Stopped(e);
                         }
                         if let Err(e) = self.ops.delete(id, Effort::Live).await {
                             tracing::debug!(id, error = %e, "could not delete a stale message");
