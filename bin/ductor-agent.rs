@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let home = Home::resolve(args.home.as_deref());
     let paths = home.agent(&args.agent);
-    let level = agent::load_config(&home, &args.agent)
+    let level = ductor::config::load_agent(&home, &args.agent)
         .ok()
         .map(|c| c.log_level);
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -1,33 +1,51 @@
 //! ductor: drive the official coding-agent CLIs (`claude`, `codex`, `gemini`) from chat.
 //!
 //! # Layout
+//! The core is transport-neutral; transports plug in at the edges, the composition
+//! root (`agent`) wires everything and is imported by nothing.
+//!
 //! - [`paths`]: the single source of every path in the ductor home.
 //! - [`store`]: atomic writes, strict config reads, forgiving state loads.
-//! - [`persist`]: a state file with one writer task.
-//! - [`config`]: `config.json`, `agents.json`, `.env`.
+//! - [`persist`]: a state file with one writer.
+//! - [`config`]: `config.json`, `agents.json`, `.env`, the live config of a running agent.
 //! - [`state`]: wire shapes of the state files (`sessions.json`, ...).
 //! - [`home`]: the embedded `defaults/` template and home seeding.
-//! - [`i18n`]: UI strings per language.
+//! - [`i18n`], [`md`]: UI strings (one dialect: Markdown) and building Markdown safely.
 //! - [`ipc`]: the local-socket bus contract, framing and client.
 //! - [`supervisor`]: the `ductor` process: PID lock, bus hub, agent processes.
-//! - [`agent`]: the `ductor-agent` process: one bot.
-//! - [`session`]: conversations: session actors, `sessions.json`, in-flight turns.
-//! - [`named`]: named sessions (`/session`, `@name`) and inter-agent sessions.
+//! - [`address`]: neutral addressing (transport, chat, topic; message references;
+//!   the primary chat), and the directory transports answer it with.
+//! - [`exec`]: the launcher seam where every CLI run leaves the agent (host today).
 //! - [`provider`]: the provider CLIs: command building, stream parsing, one event stream.
-//! - [`tasks`]: background tasks (`ductor task …`): `tasks.json`, task runs, result delivery.
-//! - [`transport`]: chat transports (Telegram) and their formatting.
+//! - [`session`]: the one turn pipeline, one actor per (address, lane), the run board,
+//!   `sessions.json`, in-flight turns, the outbox.
+//! - [`named`]: named sessions (`/session`, `@name`) and inter-agent sessions.
+//! - [`tasks`]: background tasks (`ductor task …`): `tasks.json`, task runs, results.
+//! - [`core`]: one agent's core assembled (engine, conversations, named, tasks).
+//! - [`ops`]: what commands, buttons and messages mean, for every transport: replies
+//!   of Markdown and typed actions.
+//! - [`chat`]: the chat machinery transports share: live rendering of turns, posting,
+//!   outbox delivery, markers, media, sent files.
+//! - [`transport`]: the chat transports (Telegram): ingress and their chat API.
+//! - [`agent`]: the `ductor-agent` process: composition root of one bot.
 //! - [`cli`]: the `ductor` command line.
 //! - [`procs`], [`watch`], [`logging`], [`secret`], [`util`]: process hygiene, file watching,
-//!   tracing set-up and redaction, secret values.
+//!   tracing set-up and redaction, secret values, small helpers.
 
+pub mod address;
 pub mod agent;
+pub mod chat;
 pub mod cli;
 pub mod config;
+pub mod core;
+pub mod exec;
 pub mod home;
 pub mod i18n;
 pub mod ipc;
 pub mod logging;
+pub mod md;
 pub mod named;
+pub mod ops;
 pub mod paths;
 pub mod persist;
 pub mod procs;

@@ -32,6 +32,19 @@ pub fn truncate_bytes(s: &str, max: usize) -> &str {
     &s[..s.floor_char_boundary(max)]
 }
 
+/// `1234 bytes`, `48.2 KB`, `3.1 MB`.
+pub fn human_size(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else if b < KB * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / KB / KB)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

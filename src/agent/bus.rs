@@ -25,7 +25,7 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
             payload: p.payload,
         }),
         Body::StopAll(_) => {
-            let count = ctx.sessions.stop_everything().await;
+            let count = ctx.core.conversations.stop_all().await.stopped as u32;
             tracing::info!(count, "stop_all: stopped runs");
             Body::Stopped(Stopped { count, agents: 1 })
         }
@@ -36,12 +36,13 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
         }
         Body::Notice(n) => {
             tracing::info!(from = ?env.from, "notice: {}", n.text);
-            let key = crate::state::sessions::SessionKey::telegram(0, None);
             let _ = ctx
-                .sessions
-                .env()
+                .core
                 .outbox
-                .send(crate::session::outbox::Outgoing::Notice { key, text: n.text });
+                .send(crate::session::outbox::Outgoing::Notice {
+                    to: crate::address::Destination::Primary,
+                    text: n.text,
+                });
             return;
         }
         Body::Ask(ask) => {
@@ -50,7 +51,7 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
         }
         Body::AskResult(r) => {
             tracing::info!(task = %r.task_id, from = %r.agent, ok = r.ok, "async inter-agent result");
-            crate::named::interagent::deliver(ctx.sessions.env(), &r);
+            ctx.core.named.deliver(ctx.core.directory.as_ref(), &r);
             Body::Ack(Ack {})
         }
         Body::SharedMemory(m) => {
@@ -62,7 +63,7 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
             return;
         }
         b if crate::tasks::wire::is_task_request(&b) => {
-            crate::tasks::wire::serve(ctx.sessions.env(), &ctx.bus, env.id, b);
+            crate::tasks::wire::serve(&ctx.core.tasks, &ctx.bus, env.id, b);
             return;
         }
         other => Body::Error(ErrorBody {
@@ -82,13 +83,13 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
 /// An `ask` from another agent: answered when done (sync), or acknowledged at once
 /// and reported later with `ask_result` (async, `task_id` set).
 async fn ask_request(ctx: &AgentContext, id: u64, ask: Ask) {
-    use crate::named::interagent;
-    let env = ctx.sessions.env().clone();
+    let core = ctx.core.clone();
     let bus = ctx.bus.clone();
+    let home = crate::named::interagent::home_chat(core.directory.as_ref());
     tracing::info!(from = %ask.sender, r#async = ask.task_id.is_some(), "inter-agent request");
     let Some(task_id) = ask.task_id.clone() else {
         tokio::spawn(async move {
-            let body = match interagent::answer(&env, &ask).await {
+            let body = match core.named.answer(&home, &ask).await {
                 Ok(a) => Body::Answer(a),
                 Err(message) => Body::Error(ErrorBody {
                     code: ErrorCode::Internal,
@@ -105,10 +106,10 @@ async fn ask_request(ctx: &AgentContext, id: u64, ask: Ask) {
         tracing::debug!(error = %e, "cannot acknowledge the async request");
         return;
     }
-    interagent::announce(&env, &ask, &task_id);
+    core.named.announce(&ask, &task_id);
     tokio::spawn(async move {
-        let result = interagent::answer(&env, &ask).await;
-        let report = interagent::result_for(&env, &ask, &task_id, result);
+        let result = core.named.answer(&home, &ask).await;
+        let report = core.named.result_for(&ask, &task_id, result);
         let to = ask.reply_to.clone().unwrap_or_else(|| ask.sender.clone());
         let sent = bus
             .request(Some(&to), Body::AskResult(report), RESULT_TIMEOUT)

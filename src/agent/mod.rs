@@ -6,19 +6,22 @@
 //! write another agent's home: shared things go over the bus.
 
 mod bus;
-pub mod cli_run;
 pub mod memory;
 pub mod run_once;
 
-use crate::config::{self, AgentConfig, ConfigError};
+use crate::address::{Directories, Directory};
+use crate::config::{self, ConfigError, LiveConfig};
+use crate::core::{Core, CoreParts};
+use crate::exec::HostLauncher;
 use crate::ipc::message::PeerRole;
 use crate::ipc::{BusClient, IpcError};
-use crate::paths::{AgentPaths, Home, MAIN_AGENT};
-use crate::session::{SessionManager, TurnEnv};
+use crate::ops::Ops;
+use crate::paths::{AgentPaths, Home};
 use crate::{home, supervisor::policy};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// How an agent is started.
@@ -35,12 +38,9 @@ pub struct AgentOptions {
 /// Why an agent could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
-    /// The config cannot be used.
+    /// The config cannot be used (or the agent is not defined).
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The agent is not defined in `agents.json`.
-    #[error("no agent named `{0}` in agents.json")]
-    Unknown(String),
     /// The bus is not reachable (the supervisor is not running).
     #[error("cannot reach the ductor supervisor ({0}); agents are started by `ductor`")]
     Bus(#[from] IpcError),
@@ -53,22 +53,10 @@ impl AgentError {
     /// Process exit code: configuration problems are final (the supervisor gives up).
     pub fn exit_code(&self) -> i32 {
         match self {
-            AgentError::Config(_) | AgentError::Unknown(_) => policy::EXIT_CONFIG,
+            AgentError::Config(_) => policy::EXIT_CONFIG,
             _ => 1,
         }
     }
-}
-
-/// Loads the typed config of agent `name`.
-pub fn load_config(home: &Home, name: &str) -> Result<AgentConfig, AgentError> {
-    let main = config::load_config_file(&home.main().config_file())?;
-    let entries = if name == MAIN_AGENT {
-        Vec::new()
-    } else {
-        config::load_agents(&home.agents_file())?
-    };
-    config::agents::agent_config(home, name, &main.raw, &entries)?
-        .ok_or_else(|| AgentError::Unknown(name.to_owned()))
 }
 
 /// Everything a running agent shares between its tasks.
@@ -78,12 +66,23 @@ pub struct AgentContext {
     pub paths: AgentPaths,
     /// The bus.
     pub bus: BusClient,
-    /// The conversations of this agent.
-    pub sessions: SessionManager,
+    /// The core.
+    pub core: Arc<Core>,
     /// Cancelled when the agent shuts down.
     pub shutdown: CancellationToken,
-    /// Cancelled when the agent should restart (`/restart`): it exits with code 42.
-    pub restart: CancellationToken,
+}
+
+/// The directory of the transports this agent runs.
+fn directory(transports: &[String], config: &LiveConfig) -> Arc<dyn Directory> {
+    let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
+    for t in transports {
+        if t == "telegram" {
+            parts.push(Arc::new(
+                crate::transport::telegram::TelegramDirectory::new(config.clone()),
+            ));
+        }
+    }
+    Arc::new(Directories(parts))
 }
 
 /// Runs the agent until shutdown; returns the process exit code.
@@ -101,31 +100,35 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     };
     let paths = opts.home.agent(&opts.name);
     home::seed_agent_home(&paths).map_err(|e| AgentError::Other(format!("seeding home: {e}")))?;
-    let config = load_config(&opts.home, &opts.name)?;
+    let config = config::load_agent(&opts.home, &opts.name)?;
     crate::logging::register_secret(config.telegram_token.expose());
     deploy_rule_files(&paths);
     memory::sync_from_file(&paths);
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
     let transports = config.transports.clone();
+    let live = LiveConfig::new(config);
+    let directory = directory(&transports, &live);
     let (outbox, outbox_rx) = crate::session::outbox::durable(&paths.outbox_file());
-    let env = Arc::new(TurnEnv::new(
-        paths.clone(),
-        config,
-        Some(bus.clone()),
+    let core = Core::start(CoreParts {
+        paths: paths.clone(),
+        config: live.clone(),
+        launcher: Arc::new(HostLauncher::new(paths.clone(), live)),
+        bus: Some(bus.clone()),
+        directory: directory.clone(),
         outbox,
-    ));
-    let _ = env.tasks.set(crate::tasks::TaskHub::start(&env));
+        catalogue: Arc::new(crate::provider::models::catalogue_for(&paths)),
+    });
     let ctx = AgentContext {
         paths,
         bus,
-        sessions: SessionManager::new(env),
+        core: core.clone(),
         shutdown: CancellationToken::new(),
-        restart: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
-    crate::named::run::resume_interrupted(ctx.sessions.env());
-    let transport = spawn_transports(&ctx, &transports, outbox_rx);
+    core.named.resume_interrupted();
+    let ops = Arc::new(Ops::new(core.clone()));
+    let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory);
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }
@@ -134,7 +137,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
             policy::EXIT_RESTART
         }
         () = ctx.shutdown.cancelled() => 0,
-        () = ctx.restart.cancelled() => {
+        () = core.restart.cancelled() => {
             tracing::info!("restart requested: exiting with code 42");
             policy::EXIT_RESTART
         }
@@ -142,29 +145,30 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         code = transport => code,
     };
     ctx.shutdown.cancel();
-    ctx.sessions.shutdown(Duration::from_secs(7)).await;
-    if let Some(tasks) = ctx.sessions.env().tasks.get() {
-        tasks.shutdown(Duration::from_secs(3)).await;
-    }
+    core.shutdown(Duration::from_secs(7)).await;
     Ok(code)
 }
 
-/// Starts the chat transports; the future resolves with an exit code if one of them
-/// cannot run (a refused bot token is a configuration error).
+/// Starts the chat transports and the outbox router; the future resolves with an exit
+/// code if one of them cannot run (a refused bot token is a configuration error).
 fn spawn_transports(
     ctx: &AgentContext,
+    ops: &Arc<Ops>,
     transports: &[String],
     outbox: crate::session::outbox::OutboxRx,
+    directory: Arc<dyn Directory>,
 ) -> impl std::future::Future<Output = i32> + use<> {
+    let mut lanes = crate::chat::deliver::Lanes::new();
     let telegram = transports.iter().any(|t| t == "telegram").then(|| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lanes.insert(crate::address::TELEGRAM.to_owned(), tx);
         tokio::spawn(crate::transport::telegram::run(
-            ctx.sessions.clone(),
-            Some(ctx.bus.clone()),
+            ops.clone(),
             ctx.shutdown.child_token(),
-            ctx.restart.clone(),
-            outbox,
+            rx,
         ))
     });
+    tokio::spawn(crate::chat::deliver::route(outbox, directory, lanes));
     async move {
         let Some(task) = telegram else {
             return std::future::pending().await;
@@ -185,7 +189,7 @@ fn spawn_transports(
 
 /// Writes the workspace rule files of the providers that can run here.
 fn deploy_rule_files(paths: &AgentPaths) {
-    let auth = cli_run::provider_auth(paths);
+    let auth = crate::provider::auth::for_agent(paths);
     let ready: Vec<_> = auth
         .iter()
         .filter(|(_, s)| s.is_authenticated())

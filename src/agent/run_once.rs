@@ -2,12 +2,12 @@
 //! (one JSON object per line, the outcome last). For debugging a CLI set-up and for
 //! smoke tests; uses the agent's config, home and workspace like a chat turn.
 
-use super::cli_run::{self, RunContext, TimeoutKind};
+use crate::address::Address;
+use crate::exec::{HostLauncher, Launch, Launcher, TimeoutKind};
 use crate::paths::Home;
 use crate::provider::ProviderKind;
 use crate::provider::command::TurnSpec;
 use crate::provider::event::Outcome;
-use crate::provider::runner;
 use std::io::Write;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -37,11 +37,11 @@ pub struct RunOnceArgs {
 
 /// Runs the turn; returns the exit code (0 when it completed).
 pub async fn run(home: &Home, agent: &str, args: RunOnceArgs) -> i32 {
-    let config = match super::load_config(home, agent) {
+    let config = match crate::config::load_agent(home, agent) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ductor-agent: {e}");
-            return e.exit_code();
+            return crate::supervisor::policy::EXIT_CONFIG;
         }
     };
     let paths = home.agent(agent);
@@ -78,20 +78,15 @@ pub async fn run(home: &Home, agent: &str, args: RunOnceArgs) -> i32 {
         resume: args.resume.clone(),
         append_system_prompt: args.system.clone(),
     };
-    let ctx = RunContext {
-        config: &config,
-        paths: &paths,
+    let address = Address::new(crate::address::TELEGRAM, 0, None);
+    let job = Launch {
+        provider,
+        spec,
         cwd: paths.workspace(),
-        identity: cli_run::identity(&config, &paths, 0, None),
+        identity: crate::exec::request::identity(&config, &paths, &address),
         timeout: TimeoutKind::Interactive,
     };
-    let request = match cli_run::build_request(&ctx, provider, &spec) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ductor-agent: {e}");
-            return 1;
-        }
-    };
+    let launcher = HostLauncher::new(paths.clone(), crate::config::LiveConfig::new(config));
     let (tx, mut rx) = mpsc::channel(256);
     let cancel = CancellationToken::new();
     let ctrl_c = cancel.clone();
@@ -100,7 +95,7 @@ pub async fn run(home: &Home, agent: &str, args: RunOnceArgs) -> i32 {
             ctrl_c.cancel();
         }
     });
-    let run = tokio::spawn(runner::run(request, tx, cancel));
+    let run = tokio::spawn(launcher.launch(job, tx, cancel));
     let mut stdout = std::io::stdout();
     while let Some(ev) = rx.recv().await {
         if let Ok(line) = serde_json::to_string(&ev) {

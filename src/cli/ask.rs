@@ -62,6 +62,7 @@ pub async fn run(home_flag: Option<&Path>, args: AskArgs) -> i32 {
 pub fn request(who: &Caller, args: &AskArgs, task_id: Option<String>) -> Ask {
     Ask {
         sender: who.agent.clone(),
+        transport: who.transport.clone(),
         chat_id: who.chat_id,
         topic_id: who.topic_id,
         message: args.message.join(" ").trim().to_owned(),

@@ -11,6 +11,8 @@ pub struct Caller {
     pub home: Home,
     /// The agent to talk to.
     pub agent: String,
+    /// Transport of the calling turn's chat (`DUCTOR_TRANSPORT`, `tg` when unset).
+    pub transport: String,
     /// Chat of the calling turn (0 = the agent's primary chat).
     pub chat_id: i64,
     /// Forum topic of the calling turn.
@@ -56,9 +58,16 @@ pub fn caller(
             })
             .transpose()
     };
+    let transport = get("DUCTOR_TRANSPORT").unwrap_or_else(|| crate::address::TELEGRAM.to_owned());
+    if !transport.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "DUCTOR_TRANSPORT is not a transport tag: `{transport}`"
+        ));
+    }
     Ok(Caller {
         home,
         agent,
+        transport: transport.trim().to_owned(),
         chat_id: number("DUCTOR_CHAT_ID")?.unwrap_or(0),
         topic_id: number("DUCTOR_TOPIC_ID")?,
         task_id: get("DUCTOR_TASK_ID"),
@@ -88,13 +97,19 @@ pub(crate) mod tests {
                 ("DUCTOR_AGENT_NAME", "sub1"),
                 ("DUCTOR_CHAT_ID", "42"),
                 ("DUCTOR_TOPIC_ID", "7"),
+                ("DUCTOR_TRANSPORT", "mx"),
             ]),
         )
         .unwrap();
         assert_eq!(c.home.root(), Path::new("/h"));
         assert_eq!(
-            (c.agent.as_str(), c.chat_id, c.topic_id),
-            ("sub1", 42, Some(7))
+            (
+                c.agent.as_str(),
+                c.transport.as_str(),
+                c.chat_id,
+                c.topic_id
+            ),
+            ("sub1", "mx", 42, Some(7))
         );
         assert!(caller(None, vars(&[("DUCTOR_AGENT_NAME", "x")])).is_err());
         let bad = caller(
@@ -112,6 +127,20 @@ pub(crate) mod tests {
             None,
             vars(&[("DUCTOR_ROOT", "/h"), ("DUCTOR_AGENT_NAME", "m")]),
         );
-        assert_eq!(no_chat.unwrap().chat_id, 0, "no chat = the primary chat");
+        let no_chat = no_chat.unwrap();
+        assert_eq!(no_chat.chat_id, 0, "no chat = the primary chat");
+        assert_eq!(
+            no_chat.transport, "tg",
+            "files and tools that predate transports"
+        );
+        let hostile = caller(
+            None,
+            vars(&[
+                ("DUCTOR_ROOT", "/h"),
+                ("DUCTOR_AGENT_NAME", "m"),
+                ("DUCTOR_TRANSPORT", "tg:1"),
+            ]),
+        );
+        assert!(hostile.unwrap_err().contains("DUCTOR_TRANSPORT"));
     }
 }

@@ -22,6 +22,9 @@ pub enum ConfigError {
         /// `object` or `array`.
         expected: &'static str,
     },
+    /// No agent of that name is defined in `agents.json`.
+    #[error("no agent named `{0}` in agents.json")]
+    UnknownAgent(String),
 }
 
 /// A loaded configuration: the raw document (with unknown keys) and its typed view.

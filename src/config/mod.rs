@@ -5,9 +5,26 @@
 
 pub mod agents;
 pub mod env_file;
+pub mod live;
 pub mod load;
 pub mod model;
 
 pub use agents::{SubAgentEntry, load_agents, merge_sub_agent};
+pub use live::LiveConfig;
 pub use load::{ConfigError, LoadedConfig, load_config_file};
 pub use model::AgentConfig;
+
+use crate::paths::{Home, MAIN_AGENT};
+
+/// The typed config of agent `name` of `home`: `main` from `config.json`, a sub-agent
+/// merged from its `agents.json` entry.
+pub fn load_agent(home: &Home, name: &str) -> Result<AgentConfig, ConfigError> {
+    let main = load_config_file(&home.main().config_file())?;
+    let entries = if name == MAIN_AGENT {
+        Vec::new()
+    } else {
+        load_agents(&home.agents_file())?
+    };
+    agents::agent_config(home, name, &main.raw, &entries)?
+        .ok_or_else(|| ConfigError::UnknownAgent(name.to_owned()))
+}

@@ -118,6 +118,10 @@ impl Body {
     }
 }
 
+fn default_transport() -> String {
+    crate::address::TELEGRAM.to_owned()
+}
+
 /// Who is connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -314,6 +318,9 @@ pub struct UpdateAgent {
 pub struct Ask {
     /// Name of the asking agent.
     pub sender: String,
+    /// Transport of the chat the request came from (`tg` when missing).
+    #[serde(default = "default_transport")]
+    pub transport: String,
     /// The asking agent's chat the request came from (0 = none).
     #[serde(default)]
     pub chat_id: i64,
@@ -370,6 +377,9 @@ pub struct AskResult {
     /// Start of the original message.
     #[serde(default)]
     pub request_preview: String,
+    /// Transport of the original request's chat (`tg` when missing).
+    #[serde(default = "default_transport")]
+    pub transport: String,
     /// Chat of the original request (on the asking agent).
     #[serde(default)]
     pub chat_id: i64,
@@ -458,6 +468,9 @@ pub struct TaskCreate {
     /// Scheduling class.
     #[serde(default)]
     pub priority: TaskPriority,
+    /// Transport of the chat the result goes to (`tg` when missing).
+    #[serde(default = "default_transport")]
+    pub transport: String,
     /// Chat the result goes to (0 = the agent's primary chat).
     #[serde(default)]
     pub chat_id: i64,
@@ -519,6 +532,9 @@ pub struct TaskInfo {
     pub model: String,
     /// Scheduling class.
     pub priority: TaskPriority,
+    /// Transport of the chat its result goes to.
+    #[serde(default = "default_transport")]
+    pub transport: String,
     /// Chat its result goes to.
     pub chat_id: i64,
     /// Forum topic its result goes to.

@@ -1,17 +1,15 @@
 //! Requests between agents (§7.3). The receiving agent answers an `ask` in an
-//! inter-agent session per (sender, chat, topic), non-streaming; an asynchronous
-//! request reports back with `ask_result`, which the asking agent injects into the
-//! chat the request came from (through the session actor, never beside a running
-//! turn).
+//! inter-agent session per (sender, chat, topic), non-streaming, kept in its primary
+//! chat so its user can continue one with `@<session>`; an asynchronous request
+//! reports back with `ask_result`, which the asking agent injects into the chat the
+//! request came from (through its main lane, never beside a running turn).
 
-use super::registry::Scope;
-use super::run::{RunResult, run_in_session};
-use crate::agent::cli_run::TimeoutKind;
+use super::Named;
+use crate::address::{Address, Destination, Directory};
+use crate::exec::TimeoutKind;
 use crate::ipc::message::{Answer, Ask, AskResult};
-use crate::session::TurnEnv;
 use crate::session::outbox::Outgoing;
-use crate::state::sessions::SessionKey;
-use tokio_util::sync::CancellationToken;
+use crate::session::store::default_target;
 
 /// Longest request preview in notices.
 const PREVIEW_CHARS: usize = 200;
@@ -22,15 +20,6 @@ fn preview(s: &str) -> String {
         format!("{}…", p.trim_end())
     } else {
         p
-    }
-}
-
-/// Where this agent keeps its inter-agent sessions: its primary chat (the first
-/// allowed user), so its user can continue one with `@<session>`.
-fn scope(env: &TurnEnv) -> Scope {
-    Scope {
-        chat_id: env.config().allowed_user_ids.first().copied().unwrap_or(0),
-        topic_id: None,
     }
 }
 
@@ -47,208 +36,219 @@ pub fn session_name(ask: &Ask) -> String {
     super::names::interagent(&ask.sender, ask.chat_id, ask.topic_id)
 }
 
-/// Answers `ask` in its inter-agent session (created, replaced after a provider
-/// switch, or started fresh with `new_session`).
-pub async fn answer(env: &TurnEnv, ask: &Ask) -> Result<Answer, String> {
-    let me = env.paths.name().to_owned();
-    let scope = scope(env);
-    let name = session_name(ask);
-    let config = env.config();
-    let target = env.default_target(&config);
-    let text = crate::i18n::catalog(&config.language);
-    let mut notice = None;
-    if ask.new_session {
-        env.named.end(&env.background, scope, &name);
-    } else if let Some(old) = env.named.registry.get(scope, &name)
-        && old.provider != target.provider.as_str()
-    {
-        env.named.end(&env.background, scope, &name);
-        notice = Some(text.f(
-            "interagent.provider_switched",
-            &[("agent", &me), ("provider", target.provider.display_name())],
-        ));
-    }
-    env.named
-        .registry
-        .ensure_interagent(scope, &name, &target, &ask.message);
-    let prompt = wrap(&ask.sender, &me, &ask.message);
-    let run = run_in_session(
-        env,
-        scope,
-        &name,
-        &prompt,
-        TimeoutKind::InterAgent,
-        CancellationToken::new(),
-    )
-    .await
-    .ok_or_else(|| format!("agent `{me}` is shutting down"))?;
-    if run.recovered {
-        notice = Some(text.f("interagent.recovered", &[("agent", &me)]));
-    }
-    outcome(&me, &name, &run, notice)
-}
-
-fn outcome(
-    me: &str,
-    session: &str,
-    run: &RunResult,
-    notice: Option<String>,
-) -> Result<Answer, String> {
-    if run.cancelled {
-        return Err(format!("the request was stopped on `{me}`"));
-    }
-    if !run.ok() {
-        return Err(run.text());
-    }
-    Ok(Answer {
-        agent: me.to_owned(),
-        text: run.text(),
-        session: session.to_owned(),
-        notice,
+/// Where this agent keeps its inter-agent sessions: its primary chat.
+pub fn home_chat(directory: &dyn Directory) -> Address {
+    directory.primary().unwrap_or_else(|| {
+        let transport = directory.transports().into_iter().next();
+        Address::new(
+            transport.as_deref().unwrap_or(crate::address::TELEGRAM),
+            0,
+            None,
+        )
     })
 }
 
-/// Tells this agent's users that an async request arrived (unless it is silent or
-/// its result goes to a third agent).
-pub fn announce(env: &TurnEnv, ask: &Ask, task_id: &str) {
-    if ask.silent || ask.reply_to.is_some() {
-        return;
-    }
-    let text = crate::i18n::catalog(&env.config().language);
-    let what = ask.summary.as_deref().unwrap_or(&ask.message);
-    let note = text.f(
-        "interagent.received_md",
-        &[
-            ("sender", &ask.sender),
-            ("session", &session_name(ask)),
-            ("task", task_id),
-            ("preview", &preview(what)),
-        ],
-    );
-    let s = scope(env);
-    let _ = env.outbox.send(Outgoing::Notice {
-        key: SessionKey::telegram(s.chat_id, s.topic_id),
-        text: note,
-    });
-}
-
-/// The `ask_result` for an async request that ended with `result`.
-pub fn result_for(
-    env: &TurnEnv,
-    ask: &Ask,
-    task_id: &str,
-    result: Result<Answer, String>,
-) -> AskResult {
-    let (ok, text, session) = match result {
-        Ok(a) => {
-            let text = match a.notice {
-                Some(n) => format!("{n}\n\n{}", a.text),
-                None => a.text,
-            };
-            (true, text, a.session)
+impl Named {
+    /// Answers `ask` in its inter-agent session at `home` (created, replaced after a
+    /// provider switch, or started fresh with `new_session`).
+    pub async fn answer(&self, home: &Address, ask: &Ask) -> Result<Answer, String> {
+        let me = self.agent.clone();
+        let name = session_name(ask);
+        let config = self.config.get();
+        let target = default_target(&config);
+        let text = crate::i18n::catalog(&config.language);
+        let mut notice = None;
+        if ask.new_session {
+            self.end(home, &name).await;
+        } else if let Some(old) = self.registry.get(home, &name)
+            && old.provider != target.provider.as_str()
+        {
+            self.end(home, &name).await;
+            notice = Some(text.f(
+                "interagent.provider_switched",
+                &[("agent", &me), ("provider", target.provider.display_name())],
+            ));
         }
-        Err(e) => (false, e, session_name(ask)),
-    };
-    AskResult {
-        task_id: task_id.to_owned(),
-        agent: env.paths.name().to_owned(),
-        ok,
-        text,
-        session,
-        request_preview: preview(&ask.message),
-        chat_id: ask.chat_id,
-        topic_id: ask.topic_id,
+        self.registry
+            .ensure_interagent(home, &name, &target, &ask.message);
+        let prompt = wrap(&ask.sender, &me, &ask.message);
+        let run = self
+            .run(home, &name, prompt, TimeoutKind::InterAgent)
+            .await
+            .ok_or_else(|| format!("agent `{me}` is shutting down"))?;
+        if run.recovered {
+            notice = Some(text.f("interagent.recovered", &[("agent", &me)]));
+        }
+        if run.cancelled {
+            return Err(format!("the request was stopped on `{me}`"));
+        }
+        if !run.ok() {
+            return Err(run.text());
+        }
+        Ok(Answer {
+            agent: me,
+            text: run.text(),
+            session: name,
+            notice,
+        })
     }
-}
 
-/// Where a result for the chat `chat_id`/`topic_id` of the asking agent goes on this
-/// agent: the same chat when this agent serves it too (a `--reply-to` agent of the same
-/// user or group), else this agent's primary chat (chat id 0).
-fn result_chat(
-    config: &crate::config::AgentConfig,
-    chat_id: i64,
-    topic_id: Option<i64>,
-) -> SessionKey {
-    let served = chat_id != 0
-        && (config.allowed_user_ids.contains(&chat_id)
-            || config.allowed_group_ids.contains(&chat_id));
-    if served {
-        SessionKey::telegram(chat_id, topic_id)
-    } else {
-        SessionKey::telegram(0, None)
-    }
-}
-
-/// On the asking agent (or the `--reply-to` agent): the result of an async request
-/// becomes a turn in the chat it came from; a failure becomes a message there.
-pub fn deliver(env: &TurnEnv, r: &AskResult) {
-    let config = env.config();
-    let text = crate::i18n::catalog(&config.language);
-    let key = result_chat(&config, r.chat_id, r.topic_id);
-    let session = if r.session.is_empty() {
-        "?".to_owned()
-    } else {
-        r.session.clone()
-    };
-    if !r.ok {
+    /// Tells this agent's users that an async request arrived (unless it is silent or
+    /// its result goes to a third agent).
+    pub fn announce(&self, ask: &Ask, task_id: &str) {
+        if ask.silent || ask.reply_to.is_some() {
+            return;
+        }
+        let text = crate::i18n::catalog(&self.config.get().language);
+        let what = ask.summary.as_deref().unwrap_or(&ask.message);
         let note = text.f(
-            "interagent.failed_md",
+            "interagent.received_md",
             &[
-                ("agent", &r.agent),
-                ("session", &session),
-                ("error", &preview(&r.text)),
-                ("preview", &r.request_preview),
+                ("sender", &ask.sender),
+                ("session", &session_name(ask)),
+                ("task", task_id),
+                ("preview", &crate::md::escape(&preview(what))),
             ],
         );
-        let _ = env.outbox.send(Outgoing::Notice { key, text: note });
-        return;
+        let _ = self.outbox.send(Outgoing::Notice {
+            to: Destination::Primary,
+            text: note,
+        });
     }
-    let notice = text.f(
-        "interagent.answer_md",
-        &[("agent", &r.agent), ("task", &r.task_id)],
-    );
-    let prompt = format!(
-        "[ASYNC INTER-AGENT RESPONSE from '{agent}' (task {task})]\n{body}\n[END ASYNC INTER-AGENT RESPONSE]\n\n\
-         The user can continue that conversation in {agent}'s chat with `@{session} <message>`.\n\
-         Your original request was: {request}\n\
-         Relay the results that matter to the user.",
-        agent = r.agent,
-        task = r.task_id,
-        body = r.text,
-        request = r.request_preview,
-    );
-    let _ = env.outbox.send(Outgoing::Inject {
-        key,
-        notice: Some(notice),
-        prompt,
-    });
+
+    /// The `ask_result` for an async request that ended with `result`.
+    pub fn result_for(
+        &self,
+        ask: &Ask,
+        task_id: &str,
+        result: Result<Answer, String>,
+    ) -> AskResult {
+        let (ok, text, session) = match result {
+            Ok(a) => {
+                let text = match a.notice {
+                    Some(n) => format!("{n}\n\n{}", a.text),
+                    None => a.text,
+                };
+                (true, text, a.session)
+            }
+            Err(e) => (false, e, session_name(ask)),
+        };
+        AskResult {
+            task_id: task_id.to_owned(),
+            agent: self.agent.clone(),
+            ok,
+            text,
+            session,
+            request_preview: preview(&ask.message),
+            transport: ask.transport.clone(),
+            chat_id: ask.chat_id,
+            topic_id: ask.topic_id,
+        }
+    }
+
+    /// On the asking agent (or the `--reply-to` agent): the result of an async request
+    /// becomes a turn in the chat it came from; a failure becomes a message there.
+    pub fn deliver(&self, directory: &dyn Directory, r: &AskResult) {
+        let config = self.config.get();
+        let text = crate::i18n::catalog(&config.language);
+        let to = result_chat(
+            directory,
+            &Address::new(&r.transport, r.chat_id, r.topic_id),
+        );
+        let session = if r.session.is_empty() {
+            "?".to_owned()
+        } else {
+            r.session.clone()
+        };
+        if !r.ok {
+            let note = text.f(
+                "interagent.failed_md",
+                &[
+                    ("agent", &r.agent),
+                    ("session", &session),
+                    ("error", &crate::md::escape(&preview(&r.text))),
+                    ("preview", &crate::md::escape(&r.request_preview)),
+                ],
+            );
+            let _ = self.outbox.send(Outgoing::Notice { to, text: note });
+            return;
+        }
+        let notice = text.f(
+            "interagent.answer_md",
+            &[("agent", &r.agent), ("task", &r.task_id)],
+        );
+        let prompt = format!(
+            "[ASYNC INTER-AGENT RESPONSE from '{agent}' (task {task})]\n{body}\n[END ASYNC INTER-AGENT RESPONSE]\n\n\
+             The user can continue that conversation in {agent}'s chat with `@{session} <message>`.\n\
+             Your original request was: {request}\n\
+             Relay the results that matter to the user.",
+            agent = r.agent,
+            task = r.task_id,
+            body = r.text,
+            request = r.request_preview,
+        );
+        let _ = self.outbox.send(Outgoing::Inject {
+            to,
+            notice: Some(notice),
+            prompt,
+        });
+    }
+}
+
+/// Where a result for chat `origin` of the asking agent goes on this agent: the same
+/// chat when this agent serves it too (a `--reply-to` agent of the same user or
+/// group), else this agent's primary chat.
+fn result_chat(directory: &dyn Directory, origin: &Address) -> Destination {
+    if origin.chat_id != 0 && directory.serves(origin) {
+        Destination::Chat(origin.clone())
+    } else {
+        Destination::Primary
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
+    struct Served(Vec<i64>);
+
+    impl Directory for Served {
+        fn primary(&self) -> Option<Address> {
+            Some(Address::new("tg", self.0[0], None))
+        }
+        fn serves(&self, address: &Address) -> bool {
+            address.transport == "tg" && self.0.contains(&address.chat_id)
+        }
+        fn transports(&self) -> Vec<String> {
+            vec!["tg".into()]
+        }
+    }
+
     #[test]
     fn results_go_to_the_originating_chat_only_if_this_agent_serves_it() {
-        let config = crate::config::AgentConfig {
-            allowed_user_ids: vec![11, 12],
-            allowed_group_ids: vec![-1005],
-            ..crate::config::AgentConfig::default()
-        };
+        let dir = Served(vec![11, 12, -1005]);
+        let chat = |c, t| Address::new("tg", c, t);
         assert_eq!(
-            result_chat(&config, 12, None),
-            SessionKey::telegram(12, None)
+            result_chat(&dir, &chat(12, None)),
+            Destination::Chat(chat(12, None))
         );
         assert_eq!(
-            result_chat(&config, -1005, Some(9)),
-            SessionKey::telegram(-1005, Some(9))
+            result_chat(&dir, &chat(-1005, Some(9))),
+            Destination::Chat(chat(-1005, Some(9)))
         );
         for foreign in [13, -1006, 0] {
             assert_eq!(
-                result_chat(&config, foreign, Some(4)),
-                SessionKey::telegram(0, None)
+                result_chat(&dir, &chat(foreign, Some(4))),
+                Destination::Primary
             );
         }
+        assert_eq!(
+            result_chat(&dir, &Address::new("mx", 12, None)),
+            Destination::Primary,
+            "a chat of a transport this agent does not serve"
+        );
+        assert_eq!(home_chat(&dir), chat(11, None));
     }
 
     #[test]

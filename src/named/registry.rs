@@ -1,6 +1,7 @@
-//! `named_sessions.json` as a registry keyed by chat **and topic** and name (the
-//! original keyed by chat only, so sessions leaked across forum topics).
+//! `named_sessions.json` as a registry keyed by transport, chat **and topic** and
+//! name (the original keyed by chat only, so sessions leaked across forum topics).
 
+use crate::address::Address;
 use crate::persist::Persisted;
 use crate::session::store::Target;
 use crate::state::Lenient;
@@ -16,32 +17,30 @@ const PREVIEW_CHARS: usize = 60;
 /// Longest stored last prompt.
 const LAST_PROMPT_CHARS: usize = 4000;
 
-/// Where a named session lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Scope {
-    /// Chat id.
-    pub chat_id: i64,
-    /// Forum topic.
-    pub topic_id: Option<i64>,
-}
-
 /// Whether a name belongs to an inter-agent session.
 pub fn is_interagent(name: &str) -> bool {
     name.starts_with("ia.") || name.starts_with("ia-")
 }
 
-/// The live user sessions (not inter-agent, not ended) of `scope`.
-fn user_sessions(
-    file: &NamedSessionsFile,
-    scope: Scope,
-) -> impl Iterator<Item = &NamedSessionRecord> {
+/// The live user sessions (not inter-agent, not ended) of `address`.
+fn user_sessions<'a>(
+    file: &'a NamedSessionsFile,
+    address: &'a Address,
+) -> impl Iterator<Item = &'a NamedSessionRecord> {
     file.records()
-        .filter(move |r| r.chat_id == scope.chat_id && r.topic_id == scope.topic_id)
+        .filter(move |r| at(r, address))
         .filter(|r| !is_interagent(&r.name) && r.status != "ended")
 }
 
-fn matches(r: &NamedSessionRecord, scope: Scope, name: &str) -> bool {
-    r.chat_id == scope.chat_id && r.topic_id == scope.topic_id && r.name.eq_ignore_ascii_case(name)
+/// Whether `r` lives at `address`.
+pub fn at(r: &NamedSessionRecord, address: &Address) -> bool {
+    r.transport == address.transport
+        && r.chat_id == address.chat_id
+        && r.topic_id == address.topic_id
+}
+
+fn matches(r: &NamedSessionRecord, address: &Address, name: &str) -> bool {
+    at(r, address) && r.name.eq_ignore_ascii_case(name)
 }
 
 fn clip(s: &str, n: usize) -> String {
@@ -84,34 +83,34 @@ impl NamedRegistry {
     }
 
     /// A copy of one session.
-    pub fn get(&self, scope: Scope, name: &str) -> Option<NamedSessionRecord> {
+    pub fn get(&self, address: &Address, name: &str) -> Option<NamedSessionRecord> {
         self.file
-            .read(|f| f.records().find(|r| matches(r, scope, name)).cloned())
+            .read(|f| f.records().find(|r| matches(r, address, name)).cloned())
     }
 
     /// User sessions (not inter-agent) of a chat/topic, oldest first.
-    pub fn list(&self, scope: Scope) -> Vec<NamedSessionRecord> {
+    pub fn list(&self, address: &Address) -> Vec<NamedSessionRecord> {
         self.file
-            .read(|f| user_sessions(f, scope).cloned().collect())
+            .read(|f| user_sessions(f, address).cloned().collect())
     }
 
-    /// Whether `name` is taken in `scope`.
-    pub fn exists(&self, scope: Scope, name: &str) -> bool {
-        self.get(scope, name).is_some()
+    /// Whether `name` is taken in `address`.
+    pub fn exists(&self, address: &Address, name: &str) -> bool {
+        self.get(address, name).is_some()
     }
 
     /// Creates a user session named `name` (which the caller made unique).
     pub fn create(
         &self,
-        scope: Scope,
+        address: &Address,
         name: &str,
         target: &Target,
         prompt: &str,
     ) -> Result<NamedSessionRecord, CreateError> {
-        let record = Self::new_record(scope, name, target, prompt);
+        let record = Self::new_record(address, name, target, prompt);
         // Counted and added in one change, so two creations cannot both pass the limit.
         self.file.update(|f| {
-            if user_sessions(f, scope).count() >= MAX_USER_SESSIONS {
+            if user_sessions(f, address).count() >= MAX_USER_SESSIONS {
                 return Err(CreateError::TooMany(MAX_USER_SESSIONS));
             }
             f.items.push(Lenient::Ok(record.clone()));
@@ -119,10 +118,15 @@ impl NamedRegistry {
         })
     }
 
-    fn new_record(scope: Scope, name: &str, target: &Target, prompt: &str) -> NamedSessionRecord {
+    fn new_record(
+        address: &Address,
+        name: &str,
+        target: &Target,
+        prompt: &str,
+    ) -> NamedSessionRecord {
         NamedSessionRecord {
             name: name.to_owned(),
-            chat_id: scope.chat_id,
+            chat_id: address.chat_id,
             provider: target.provider.to_string(),
             model: target.model.clone(),
             session_id: String::new(),
@@ -133,38 +137,33 @@ impl NamedRegistry {
                 .map_or(0.0, |d| d.as_secs_f64()),
             message_count: 0,
             last_prompt: String::new(),
-            transport: "tg".into(),
+            transport: address.transport.clone(),
             reasoning_effort: target.effort.clone(),
-            topic_id: scope.topic_id,
+            topic_id: address.topic_id,
             extra: serde_json::Map::new(),
         }
     }
 
-    /// The inter-agent session `name` in `scope`, created when missing (the oldest
+    /// The inter-agent session `name` in `address`, created when missing (the oldest
     /// idle inter-agent sessions are evicted beyond [`MAX_IA_SESSIONS`]).
     pub fn ensure_interagent(
         &self,
-        scope: Scope,
+        address: &Address,
         name: &str,
         target: &Target,
         prompt: &str,
     ) -> NamedSessionRecord {
-        if let Some(r) = self.get(scope, name) {
+        if let Some(r) = self.get(address, name) {
             return r;
         }
-        let record = Self::new_record(scope, name, target, prompt);
+        let record = Self::new_record(address, name, target, prompt);
         self.file.update(|f| {
             let mut ia: Vec<(usize, f64)> = f
                 .items
                 .iter()
                 .enumerate()
                 .filter_map(|(i, item)| item.ok().map(|r| (i, r)))
-                .filter(|(_, r)| {
-                    r.chat_id == scope.chat_id
-                        && r.topic_id == scope.topic_id
-                        && is_interagent(&r.name)
-                        && r.status != "running"
-                })
+                .filter(|(_, r)| at(r, address) && is_interagent(&r.name) && r.status != "running")
                 .map(|(i, r)| (i, r.created_at))
                 .collect();
             if ia.len() >= MAX_IA_SESSIONS {
@@ -177,13 +176,18 @@ impl NamedRegistry {
         record
     }
 
-    fn update(&self, scope: Scope, name: &str, f: impl FnOnce(&mut NamedSessionRecord)) -> bool {
+    fn update(
+        &self,
+        address: &Address,
+        name: &str,
+        f: impl FnOnce(&mut NamedSessionRecord),
+    ) -> bool {
         self.file.update(|file| {
             match file
                 .items
                 .iter_mut()
                 .filter_map(Lenient::ok_mut)
-                .find(|r| matches(r, scope, name))
+                .find(|r| matches(r, address, name))
             {
                 Some(r) => {
                     f(r);
@@ -195,8 +199,8 @@ impl NamedRegistry {
     }
 
     /// Marks a run starting with `prompt`; false when the session is gone.
-    pub fn begin(&self, scope: Scope, name: &str, prompt: &str) -> bool {
-        self.update(scope, name, |r| {
+    pub fn begin(&self, address: &Address, name: &str, prompt: &str) -> bool {
+        self.update(address, name, |r| {
             "running".clone_into(&mut r.status);
             r.last_prompt = clip(prompt, LAST_PROMPT_CHARS);
         })
@@ -204,8 +208,8 @@ impl NamedRegistry {
 
     /// Records the end of a run: the session id (kept after failures too), one more
     /// message when it succeeded, status back to idle.
-    pub fn finish(&self, scope: Scope, name: &str, session_id: Option<&str>, ok: bool) {
-        self.update(scope, name, |r| {
+    pub fn finish(&self, address: &Address, name: &str, session_id: Option<&str>, ok: bool) {
+        self.update(address, name, |r| {
             if let Some(id) = session_id.filter(|s| !s.is_empty()) {
                 id.clone_into(&mut r.session_id);
             }
@@ -219,16 +223,16 @@ impl NamedRegistry {
     }
 
     /// Keeps the session id a run announced (a run the agent does not survive resumes it).
-    pub fn set_session_id(&self, scope: Scope, name: &str, session_id: &str) {
+    pub fn set_session_id(&self, address: &Address, name: &str, session_id: &str) {
         if session_id.is_empty() {
             return;
         }
-        self.update(scope, name, |r| session_id.clone_into(&mut r.session_id));
+        self.update(address, name, |r| session_id.clone_into(&mut r.session_id));
     }
 
     /// Forgets the CLI session (a stale id, or a provider switch).
-    pub fn reset_session(&self, scope: Scope, name: &str, target: &Target) {
-        self.update(scope, name, |r| {
+    pub fn reset_session(&self, address: &Address, name: &str, target: &Target) {
+        self.update(address, name, |r| {
             r.session_id.clear();
             r.message_count = 0;
             r.provider = target.provider.to_string();
@@ -237,11 +241,11 @@ impl NamedRegistry {
     }
 
     /// Ends (removes) a session.
-    pub fn end(&self, scope: Scope, name: &str) -> bool {
+    pub fn end(&self, address: &Address, name: &str) -> bool {
         self.file.update(|f| {
             let before = f.items.len();
             f.items
-                .retain(|i| i.ok().is_none_or(|r| !matches(r, scope, name)));
+                .retain(|i| i.ok().is_none_or(|r| !matches(r, address, name)));
             before != f.items.len()
         })
     }
@@ -270,19 +274,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("named_sessions.json");
         let (reg, _) = NamedRegistry::load(&path);
-        let a = Scope {
-            chat_id: 1,
-            topic_id: Some(5),
-        };
-        let b = Scope {
-            chat_id: 1,
-            topic_id: None,
-        };
+        let a = &Address::new("tg", 1, Some(5));
+        let b = &Address::new("tg", 1, None);
+        let other_transport = &Address::new("mx", 1, Some(5));
         reg.create(a, "redowl", &target(), "p").unwrap();
         assert!(reg.get(a, "redowl").is_some());
         assert!(
             reg.get(b, "redowl").is_none(),
             "topics do not share sessions"
+        );
+        assert!(
+            reg.get(other_transport, "redowl").is_none(),
+            "transports do not share sessions"
         );
         for i in 0..9 {
             reg.create(a, &format!("s{i}"), &target(), "p").unwrap();

@@ -76,6 +76,32 @@ impl AuthEnv<'_> {
     }
 }
 
+/// Availability of every provider as the CLIs of the agent at `paths` would see it:
+/// ductor's environment plus the agent's `.env`, no network, nothing spawned.
+pub fn for_agent(paths: &crate::paths::AgentPaths) -> BTreeMap<ProviderKind, AuthStatus> {
+    let mut env: HashMap<String, String> = std::env::vars().collect();
+    for (k, v) in crate::config::env_file::load(&paths.env_file()) {
+        env.entry(k).or_insert(v);
+    }
+    let home = env
+        .get("HOME")
+        .filter(|h| !h.is_empty())
+        .map_or_else(crate::paths::user_home, PathBuf::from);
+    check_all(AuthEnv {
+        env: &env,
+        home: &home,
+    })
+}
+
+/// The providers the agent at `paths` can run now (installed and logged in).
+pub fn ready(paths: &crate::paths::AgentPaths) -> Vec<ProviderKind> {
+    for_agent(paths)
+        .into_iter()
+        .filter(|(_, s)| s.is_authenticated())
+        .map(|(p, _)| p)
+        .collect()
+}
+
 /// Finds an executable `name` in a `PATH`-style list of directories.
 pub fn which(name: &str, path_var: &str) -> Option<PathBuf> {
     if name.is_empty() || name.contains('/') {

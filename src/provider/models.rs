@@ -446,6 +446,23 @@ impl ModelCatalogue {
     }
 }
 
+/// The models the agent at `paths` can offer: codex from ductor's or codex's own
+/// cache (else the fallback list), gemini from the installed package (else the
+/// fallback list).
+pub fn catalogue_for(paths: &crate::paths::AgentPaths) -> ModelCatalogue {
+    let home = crate::paths::user_home();
+    let codex_home = std::env::var_os("CODEX_HOME")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| home.join(".codex"), PathBuf::from);
+    let codex = codex_models(&paths.codex_models_cache(), &codex_home);
+    let path = std::env::var("PATH").unwrap_or_default();
+    let gemini = super::auth::which("gemini", &path)
+        .and_then(|bin| gemini_package_dir(&bin))
+        .map(|dir| discover_gemini_models(&dir))
+        .unwrap_or_default();
+    ModelCatalogue::new(codex, gemini)
+}
+
 /// Which provider runs `model`: claude names and `claude-*` → claude; gemini
 /// aliases, known gemini models, `gemini-*` and `auto-gemini-*` → gemini; anything
 /// else → codex.

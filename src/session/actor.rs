@@ -1,158 +1,107 @@
-//! The session actor: one task per conversation that runs at most one turn at a
-//! time and queues the others. Commands come through [`SessionHandle`].
+//! The actor of one (address, lane): runs at most one turn at a time through the
+//! pipeline and queues the others, stops on request, and retires itself after a
+//! while without work so the actor map does not grow forever. Commands come through
+//! [`super::Conversations`], which also records every turn on the run board.
 
-use super::{StopReport, TurnEnv, TurnRequest, TurnUpdate, turn};
-use crate::state::sessions::SessionKey;
+use super::lane::Lane;
+use super::runs::RunBoard;
+use super::{Engine, StopReport, TurnRequest, TurnUpdate, pipeline};
+use crate::address::Address;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Which conversation each queued entry belongs to (for the cancel buttons).
-pub type QueueIndex = Arc<Mutex<HashMap<u64, SessionKey>>>;
+/// An actor without work for this long leaves the map.
+pub const IDLE_RETIRE: Duration = Duration::from_mins(10);
 
-enum Cmd {
+/// Commands an actor understands.
+pub(super) enum Cmd {
+    /// Queue or start a turn (already on the board as `entry`).
     Submit(u64, Box<TurnRequest>),
+    /// Drop a queued turn; answers whether it was still queued.
     CancelQueued(u64, oneshot::Sender<bool>),
+    /// Stop the running turn and maybe the queue.
     Stop {
+        /// Which turns.
         which: Which,
+        /// Also discard the queued ones.
         drop_queue: bool,
+        /// Discard silently: queued turns get no `Dropped` update (shutdown: their
+        /// senders see the channel close and keep what they journaled).
+        silent: bool,
+        /// Answer.
         reply: oneshot::Sender<StopReport>,
     },
-    IsBusy(oneshot::Sender<bool>),
+    /// Stop the running turn, wait for it, run the closure, go on with the queue.
     Exclusive(Box<dyn FnOnce() + Send>, oneshot::Sender<bool>),
 }
 
 /// Which turns a stop is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Which {
-    /// Every turn of the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Which {
+    /// Every turn.
     All,
-    /// The `@name` follow-ups of one named session (`Some`) or of all of them (`None`).
-    Named(Option<String>),
+    /// Turns streamed into a chat (not background runs).
+    Foreground,
 }
 
 impl Which {
-    fn covers(&self, named: Option<&String>) -> bool {
+    fn covers(self, foreground: bool) -> bool {
         match self {
             Self::All => true,
-            Self::Named(want) => named.is_some_and(|n| want.as_ref().is_none_or(|want| want == n)),
+            Self::Foreground => foreground,
         }
     }
 }
 
-/// Handle to one conversation's actor.
-#[derive(Clone)]
-pub struct SessionHandle {
-    tx: mpsc::Sender<Cmd>,
-}
-
-impl std::fmt::Debug for SessionHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionHandle")
-    }
-}
-
-impl SessionHandle {
-    /// Queues or starts a turn.
-    pub async fn submit(&self, entry: u64, req: TurnRequest) {
-        let _ = self.tx.send(Cmd::Submit(entry, Box::new(req))).await;
-    }
-
-    /// Cancels a queued entry; false when it is not queued (any more).
-    pub async fn cancel_queued(&self, entry: u64) -> bool {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Cmd::CancelQueued(entry, tx)).await.is_err() {
-            return false;
-        }
-        rx.await.unwrap_or(false)
-    }
-
-    async fn send_stop(&self, which: Which, drop_queue: bool) -> StopReport {
-        let (tx, rx) = oneshot::channel();
-        let cmd = Cmd::Stop {
-            which,
-            drop_queue,
-            reply: tx,
-        };
-        if self.tx.send(cmd).await.is_err() {
-            return StopReport::default();
-        }
-        rx.await.unwrap_or_default()
-    }
-
-    /// Stops the running turn (and with `drop_queue` the waiting ones).
-    pub async fn stop(&self, drop_queue: bool) -> StopReport {
-        self.send_stop(Which::All, drop_queue).await
-    }
-
-    /// Stops the running and the queued follow-ups of named session `name` (of every
-    /// named session with `None`); the conversation's own turns are left alone.
-    pub async fn stop_named(&self, name: Option<String>) -> StopReport {
-        self.send_stop(Which::Named(name), true).await
-    }
-
-    /// Stops the running turn, waits until it has ended, then runs `f` (state changes
-    /// like `/new` that must not race a turn recording its result). Returns whether a
-    /// turn was stopped.
-    pub async fn exclusive(&self, f: Box<dyn FnOnce() + Send>) -> bool {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Cmd::Exclusive(f, tx)).await.is_err() {
-            return false;
-        }
-        rx.await.unwrap_or(false)
-    }
-
-    /// Whether a turn runs right now.
-    pub async fn is_busy(&self) -> bool {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Cmd::IsBusy(tx)).await.is_err() {
-            return false;
-        }
-        rx.await.unwrap_or(false)
-    }
-}
+/// The actor map, shared by [`super::Conversations`] and the actors (which remove
+/// themselves). Each entry carries a generation so an actor never removes a newer one.
+pub(super) type ActorMap = Mutex<HashMap<(Address, Lane), (u64, mpsc::Sender<Cmd>)>>;
 
 struct Running {
+    entry: u64,
     task: JoinHandle<()>,
     cancel: CancellationToken,
-    /// The named session the turn belongs to (`@name` follow-ups).
-    named: Option<String>,
+    foreground: bool,
 }
 
-struct Actor {
-    key: SessionKey,
-    env: Arc<TurnEnv>,
+pub(super) struct Actor {
+    pub key: (Address, Lane),
+    pub generation: u64,
+    pub engine: Arc<Engine>,
+    pub board: Arc<RunBoard>,
+    pub map: Arc<ActorMap>,
     queue: VecDeque<(u64, Box<TurnRequest>)>,
     running: Option<Running>,
-    index: QueueIndex,
-}
-
-/// Spawns the actor of `key`.
-pub fn spawn(key: SessionKey, env: Arc<TurnEnv>, index: QueueIndex) -> SessionHandle {
-    let (tx, rx) = mpsc::channel(64);
-    let actor = Actor {
-        key,
-        env,
-        queue: VecDeque::new(),
-        running: None,
-        index,
-    };
-    tokio::spawn(actor.run(rx));
-    SessionHandle { tx }
 }
 
 impl Actor {
-    fn unindex(&self, entry: u64) {
-        self.index
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&entry);
+    /// An actor for `key`; run it with [`Actor::run`].
+    pub(super) fn new(
+        key: (Address, Lane),
+        generation: u64,
+        engine: Arc<Engine>,
+        board: Arc<RunBoard>,
+        map: Arc<ActorMap>,
+    ) -> Self {
+        Self {
+            key,
+            generation,
+            engine,
+            board,
+            map,
+            queue: VecDeque::new(),
+            running: None,
+        }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+    /// Serves commands until every sender is gone or the actor retires.
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
         loop {
+            let idle = self.running.is_none() && self.queue.is_empty();
             let finished = async {
                 match self.running.as_mut() {
                     Some(r) => {
@@ -167,46 +116,69 @@ impl Actor {
                     None => break,
                 },
                 () = finished => {
-                    self.running = None;
+                    if let Some(r) = self.running.take() {
+                        self.board.remove(r.entry);
+                    }
                     self.start_next();
+                }
+                () = tokio::time::sleep(IDLE_RETIRE), if idle => {
+                    if self.retire(&rx) {
+                        return;
+                    }
                 }
             }
         }
         if let Some(r) = self.running.take() {
             r.cancel.cancel();
             let _ = r.task.await;
+            self.board.remove(r.entry);
         }
+    }
+
+    /// Leaves the map if nothing is waiting in the channel. Senders only send while
+    /// holding the map lock (or while the channel is non-empty), so once removed under
+    /// that lock no command can reach this actor any more.
+    fn retire(&self, rx: &mpsc::Receiver<Cmd>) -> bool {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if !rx.is_empty() {
+            return false;
+        }
+        if map
+            .get(&self.key)
+            .is_some_and(|(g, _)| *g == self.generation)
+        {
+            map.remove(&self.key);
+        }
+        tracing::debug!(address = %self.key.0, lane = %self.key.1, "idle actor retired");
+        true
     }
 
     async fn handle(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Submit(entry, req) => {
                 if self.running.is_some() || !self.queue.is_empty() {
-                    self.index
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(entry, self.key.clone());
                     let _ = req.updates.send(TurnUpdate::Queued { entry }).await;
                     self.queue.push_back((entry, req));
                 } else {
-                    self.start(*req);
+                    self.start(entry, *req);
                 }
             }
             Cmd::CancelQueued(entry, reply) => {
                 let pos = self.queue.iter().position(|(e, _)| *e == entry);
                 let found = pos.and_then(|p| self.queue.remove(p));
-                if let Some((_, req)) = &found {
+                if let Some((entry, req)) = &found {
+                    self.board.remove(*entry);
                     let _ = req
                         .updates
                         .send(TurnUpdate::Dropped { by_stop: false })
                         .await;
                 }
-                self.unindex(entry);
                 let _ = reply.send(found.is_some());
             }
             Cmd::Stop {
                 which,
                 drop_queue,
+                silent,
                 reply,
             } => {
                 let mut report = StopReport::default();
@@ -214,34 +186,34 @@ impl Actor {
                     let (dropped, kept): (VecDeque<_>, VecDeque<_>) =
                         std::mem::take(&mut self.queue)
                             .into_iter()
-                            .partition(|(_, req)| which.covers(req.named.as_ref()));
+                            .partition(|(_, req)| which.covers(req.is_foreground()));
                     self.queue = kept;
                     for (entry, req) in dropped {
-                        self.unindex(entry);
-                        let _ = req
-                            .updates
-                            .send(TurnUpdate::Dropped { by_stop: true })
-                            .await;
+                        self.board.remove(entry);
+                        if !silent {
+                            let _ = req
+                                .updates
+                                .send(TurnUpdate::Dropped { by_stop: true })
+                                .await;
+                        }
                         report.discarded += 1;
                     }
                 }
                 if let Some(r) = &self.running
-                    && which.covers(r.named.as_ref())
+                    && which.covers(r.foreground)
                     && !r.cancel.is_cancelled()
                 {
                     r.cancel.cancel();
-                    report.stopped_run = true;
+                    report.stopped += 1;
                 }
                 let _ = reply.send(report);
-            }
-            Cmd::IsBusy(reply) => {
-                let _ = reply.send(self.running.is_some());
             }
             Cmd::Exclusive(f, reply) => {
                 let stopped = match self.running.take() {
                     Some(r) => {
                         r.cancel.cancel();
                         let _ = r.task.await;
+                        self.board.remove(r.entry);
                         true
                     }
                     None => false,
@@ -255,24 +227,25 @@ impl Actor {
 
     fn start_next(&mut self) {
         if let Some((entry, req)) = self.queue.pop_front() {
-            self.unindex(entry);
-            self.start(*req);
+            self.start(entry, *req);
         }
     }
 
-    fn start(&mut self, req: TurnRequest) {
+    fn start(&mut self, entry: u64, req: TurnRequest) {
         let cancel = CancellationToken::new();
-        let named = req.named.clone();
-        let task = tokio::spawn(turn::run_turn(
-            self.env.clone(),
-            self.key.clone(),
+        let foreground = req.is_foreground();
+        self.board.started(entry);
+        let task = tokio::spawn(pipeline::run_turn(
+            self.engine.clone(),
+            self.key.0.clone(),
             req,
             cancel.clone(),
         ));
         self.running = Some(Running {
+            entry,
             task,
             cancel,
-            named,
+            foreground,
         });
     }
 }

@@ -3,11 +3,11 @@
 //! restart are turns that were interrupted; each is announced once (then marked
 //! `is_recovery`) and kept for a day so the chat's "Retry" button can re-run it.
 
+use crate::address::Address;
 use crate::persist::Persisted;
 use crate::session::freshness;
 use crate::state::Lenient;
 use crate::state::inflight::{InflightFile, InflightTurn};
-use crate::state::sessions::SessionKey;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 
@@ -29,13 +29,13 @@ impl InflightStore {
     }
 
     /// Records that a turn of `key` started.
-    pub fn begin(&self, key: &SessionKey, turn: InflightTurn) {
+    pub fn begin(&self, key: &Address, turn: InflightTurn) {
         self.file
             .update(|f| f.turns.insert(key.to_string(), Lenient::Ok(turn)));
     }
 
     /// Records that the turn of `key` ended.
-    pub fn complete(&self, key: &SessionKey) {
+    pub fn complete(&self, key: &Address) {
         self.file.update(|f| f.turns.remove(&key.to_string()));
     }
 
@@ -44,6 +44,7 @@ impl InflightStore {
     /// older or stale entries are dropped.
     pub fn take_interrupted(
         &self,
+        transport: &str,
         max_age: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Vec<(String, InflightTurn)> {
@@ -53,6 +54,9 @@ impl InflightStore {
                 let Lenient::Ok(turn) = entry else {
                     return false;
                 };
+                if turn.transport != transport {
+                    return true;
+                }
                 let age = freshness::parse_time(&turn.started_at)
                     .map_or(chrono::Duration::MAX, |t| now - t);
                 if turn.is_recovery {
@@ -104,21 +108,27 @@ mod tests {
         let path = dir.path().join("inflight_turns.json");
         let store = InflightStore::load(&path);
         let now = Utc::now();
-        let key = SessionKey::telegram(1, Some(9));
+        let key = Address::new("tg", 1, Some(9));
         store.begin(&key, turn(&freshness::format_time(now)));
         store.begin(
-            &SessionKey::telegram(2, None),
+            &Address::new("tg", 2, None),
             turn("2020-01-01T00:00:00+00:00"),
         );
         store.flush().await;
         // Restart.
         let store = InflightStore::load(&path);
-        let found = store.take_interrupted(chrono::Duration::minutes(20), now);
+        assert!(
+            store
+                .take_interrupted("mx", chrono::Duration::minutes(20), now)
+                .is_empty(),
+            "another transport's turns are not announced here"
+        );
+        let found = store.take_interrupted("tg", chrono::Duration::minutes(20), now);
         assert_eq!(found.len(), 1, "the old one is dropped");
         assert_eq!(found[0].0, "tg:1:9");
         assert!(
             store
-                .take_interrupted(chrono::Duration::minutes(20), now)
+                .take_interrupted("tg", chrono::Duration::minutes(20), now)
                 .is_empty()
         );
         assert_eq!(store.take_for_retry("tg:1:9").unwrap().prompt, "do it");

@@ -1,48 +1,60 @@
-//! Conversations: one actor per (transport, chat, topic) owns the running CLI turn
-//! and the queue of waiting ones, so two runs never share a CLI session. Every
-//! entry point (chat messages, buttons, later automation and the API) submits
-//! turns through [`SessionManager`]; results come back as [`TurnUpdate`]s that the
-//! transport renders.
+//! Conversations: the one turn pipeline and the actors that own it. Every run —
+//! a chat turn, a named session, a background task, an inter-agent request — is a
+//! [`TurnRequest`] for an (address, [`Lane`]); one actor per pair runs its turns one
+//! at a time ([`actor`]), through one pipeline (`pipeline`): plan, launch, record,
+//! stale-session retry, report. Where a lane's CLI session lives is the lane's
+//! [`Binding`] (this module's own for the main lane; named sessions and tasks bring
+//! theirs). The [`runs::RunBoard`] knows every queued and running turn.
 //!
-//! Owns `sessions.json` ([`store`]) and `inflight_turns.json` ([`inflight`]).
-//! Must not talk to a chat transport directly.
+//! Owns `sessions.json` ([`store`]), `inflight_turns.json` ([`inflight`]) and the
+//! outbox journal ([`outbox`]). Must not talk to a transport, nor import the
+//! modules that use it (named sessions, tasks, commands).
 
 pub mod actor;
-pub mod background;
+pub mod conversation;
 pub mod freshness;
 pub mod inflight;
+pub mod lane;
 pub mod outbox;
+mod pipeline;
 pub mod prompt;
+pub mod runs;
 pub mod store;
-pub mod turn;
 
-use crate::config::AgentConfig;
+#[cfg(test)]
+mod tests;
+
+use crate::address::Address;
+use crate::address::MessageRef;
+use crate::config::LiveConfig;
+use crate::exec::{Launcher, TimeoutKind};
 use crate::ipc::BusClient;
 use crate::paths::AgentPaths;
 use crate::provider::ProviderKind;
-use crate::provider::event::Event;
-use crate::state::sessions::SessionKey;
-use actor::SessionHandle;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use crate::provider::event::{Event, Outcome};
+use actor::{Actor, ActorMap, Cmd, Which};
+use runs::{RunBoard, RunInfo, RunState};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 use store::{SessionStore, Target};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 pub use inflight::InflightStore;
-pub use turn::TurnFinish;
+pub use lane::{Lane, LaneKind};
 
 /// What a turn reports while it waits, runs and ends.
 #[derive(Debug, Clone)]
 pub enum TurnUpdate {
-    /// The actor is busy: the turn waits as queue entry `entry`.
+    /// The lane is busy: the turn waits as queue entry `entry`.
     Queued {
         /// Entry id (for the cancel button).
         entry: u64,
     },
-    /// The turn leaves the queue without running (cancelled, or discarded by `/stop`).
+    /// The turn leaves the queue without running (cancelled, or discarded by a stop).
     Dropped {
-        /// True when `/stop` discarded it, false when its own Cancel button did.
+        /// True when a stop discarded it, false when its own Cancel button did.
         by_stop: bool,
     },
     /// The turn starts running.
@@ -60,122 +72,197 @@ pub enum TurnUpdate {
     Finished(Box<TurnFinish>),
 }
 
+/// How a finished turn ended.
+#[derive(Debug, Clone)]
+pub struct TurnFinish {
+    /// The outcome of the (last) run; a refusal of the lane is a `Failed` with its sentence.
+    pub outcome: Outcome,
+    /// Provider/model the turn ran on.
+    pub target: Target,
+    /// Whether it was stopped on request.
+    pub cancelled: bool,
+    /// The stored session was gone and a fresh one was started.
+    pub recovered: bool,
+    /// The lane refused the turn before anything ran (the outcome's detail says why).
+    pub refused: bool,
+    /// Wall time from the start of the turn.
+    pub elapsed: Duration,
+}
+
+impl TurnFinish {
+    /// Whether the CLI completed.
+    pub fn ok(&self) -> bool {
+        matches!(self.outcome, Outcome::Completed { .. })
+    }
+
+    /// The answer, or a one-line description of the failure.
+    pub fn text(&self) -> String {
+        match &self.outcome {
+            Outcome::Completed { text, .. } => text.clone(),
+            Outcome::Failed { kind, detail, .. } => {
+                let detail = detail.trim();
+                if detail.is_empty() {
+                    format!("{kind:?}")
+                } else {
+                    detail.to_owned()
+                }
+            }
+        }
+    }
+}
+
 /// A turn to run.
 #[derive(Debug, Clone)]
 pub struct TurnRequest {
+    /// The lane it runs in.
+    pub lane: Lane,
     /// The prompt for the CLI.
     pub prompt: String,
-    /// One-turn provider/model (`@model` directive); `None` = the conversation's.
+    /// One-turn provider/model (`@model` directive, main lane only).
     pub target_override: Option<Target>,
-    /// Message the reply answers (kept for recovery).
-    pub reply_to: Option<i64>,
+    /// The message the turn answers (kept for recovery).
+    pub reply_to: Option<MessageRef>,
     /// Whether this re-runs an interrupted turn.
     pub is_recovery: bool,
-    /// Run in this named session of the conversation (`@name` follow-up) instead of
-    /// the conversation's own session.
-    pub named: Option<String>,
+    /// Which timeout applies; `Interactive` turns are streamed into a chat
+    /// (`/stop` and `/interrupt` reach them), the others run in the background.
+    pub timeout: TimeoutKind,
     /// Where the turn reports.
     pub updates: mpsc::Sender<TurnUpdate>,
 }
 
 impl TurnRequest {
-    /// A plain turn with `prompt` in the conversation's own session, replying to nothing.
-    pub fn new(prompt: String, updates: mpsc::Sender<TurnUpdate>) -> Self {
+    /// An interactive turn with `prompt` in `lane`, replying to nothing.
+    pub fn new(lane: Lane, prompt: String, updates: mpsc::Sender<TurnUpdate>) -> Self {
         Self {
+            lane,
             prompt,
             target_override: None,
             reply_to: None,
             is_recovery: false,
-            named: None,
+            timeout: TimeoutKind::Interactive,
             updates,
         }
     }
+
+    /// Whether it streams into a chat.
+    pub fn is_foreground(&self) -> bool {
+        self.timeout == TimeoutKind::Interactive
+    }
 }
 
-/// Shared, read-mostly environment of all turns of one agent.
-pub struct TurnEnv {
+/// What a lane's binding decided for one turn.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Provider/model/effort.
+    pub target: Target,
+    /// Session id to resume (`None` = a new CLI session).
+    pub resume: Option<String>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Give a new session the preamble (memory, roster).
+    pub preamble: bool,
+    /// `DUCTOR_TASK_ID` of the run.
+    pub task_id: Option<String>,
+}
+
+/// Where the CLI session of one kind of lane lives, and what a turn records there.
+/// The pipeline calls these in order: `plan`, `begin`, `session_started` (whenever
+/// the CLI names its session), `reset` (before the one retry), `finish`.
+pub trait Binding: Send + Sync + std::fmt::Debug {
+    /// What the turn runs with; `Err(sentence)` refuses it (the user sees the sentence).
+    fn plan(&self, address: &Address, req: &TurnRequest) -> Result<Plan, String>;
+    /// The turn starts.
+    fn begin(&self, _address: &Address, _req: &TurnRequest, _plan: &Plan) {}
+    /// The CLI announced its session id.
+    fn session_started(
+        &self,
+        address: &Address,
+        lane: &Lane,
+        provider: ProviderKind,
+        session_id: &str,
+    );
+    /// The stored session was gone: forget it before the retry.
+    fn reset(&self, address: &Address, lane: &Lane, target: &Target);
+    /// The turn ended with `outcome`; when `shutting_down`, leave what lets the next
+    /// start recover it.
+    fn finish(
+        &self,
+        address: &Address,
+        req: &TurnRequest,
+        plan: &Plan,
+        outcome: &Outcome,
+        shutting_down: bool,
+    );
+}
+
+/// The bindings of the lanes besides the main one.
+#[derive(Debug, Clone)]
+pub struct Bindings {
+    /// Named sessions (`named_sessions.json`).
+    pub named: Arc<dyn Binding>,
+    /// Background tasks (`tasks.json`).
+    pub task: Arc<dyn Binding>,
+}
+
+/// What every run of one agent needs: paths, config, the launcher, the bindings.
+#[derive(Debug)]
+pub struct Engine {
     /// The agent's paths.
     pub paths: AgentPaths,
-    config: RwLock<Arc<AgentConfig>>,
+    /// The agent's config.
+    pub config: LiveConfig,
     /// `sessions.json`.
     pub sessions: SessionStore,
     /// `inflight_turns.json`.
     pub inflight: InflightStore,
-    /// The bus (for the agent roster); `None` when running without a supervisor.
-    pub bus: Option<BusClient>,
-    /// Models per provider (for `/model` and `@model`).
-    pub catalogue: crate::provider::models::ModelCatalogue,
-    /// Runs that do not stream into a chat (tasks, named sessions, inter-agent).
-    pub background: background::BackgroundRuns,
-    /// Deliveries to the chats (results of background work).
-    pub outbox: outbox::OutboxTx,
-    /// Named and inter-agent sessions (`named_sessions.json`).
-    pub named: crate::named::NamedSessions,
-    /// Background tasks, set once the agent started them (unset in bare environments).
-    pub tasks: std::sync::OnceLock<crate::tasks::TaskHub>,
-    shutting_down: std::sync::atomic::AtomicBool,
+    launcher: Arc<dyn Launcher>,
+    bus: Option<BusClient>,
+    main: conversation::ConversationBinding,
+    others: Bindings,
+    shutting_down: AtomicBool,
 }
 
-impl std::fmt::Debug for TurnEnv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnEnv")
-            .field("agent", &self.paths.name())
-            .finish_non_exhaustive()
-    }
-}
-
-impl TurnEnv {
-    /// Builds the environment, loading the agent's state files.
+impl Engine {
+    /// An engine over the agent's state files. Must be called inside a tokio runtime.
     pub fn new(
         paths: AgentPaths,
-        config: AgentConfig,
+        config: LiveConfig,
+        launcher: Arc<dyn Launcher>,
         bus: Option<BusClient>,
-        outbox: outbox::OutboxTx,
+        others: Bindings,
     ) -> Self {
+        let sessions = SessionStore::load(&paths.sessions_file());
+        let inflight = InflightStore::load(&paths.inflight_file());
         Self {
-            background: background::BackgroundRuns::default(),
-            outbox,
-            named: crate::named::NamedSessions::load(&paths.named_sessions_file()),
-            tasks: std::sync::OnceLock::new(),
-            sessions: SessionStore::load(&paths.sessions_file()),
-            catalogue: crate::agent::cli_run::model_catalogue(&paths),
-            inflight: InflightStore::load(&paths.inflight_file()),
+            main: conversation::ConversationBinding {
+                paths: paths.clone(),
+                config: config.clone(),
+                sessions: sessions.clone(),
+                inflight: inflight.clone(),
+            },
             paths,
-            config: RwLock::new(Arc::new(config)),
+            config,
+            sessions,
+            inflight,
+            launcher,
             bus,
-            shutting_down: std::sync::atomic::AtomicBool::new(false),
+            others,
+            shutting_down: AtomicBool::new(false),
         }
     }
 
-    /// The current config.
-    pub fn config(&self) -> Arc<AgentConfig> {
-        self.config
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    fn binding(&self, kind: LaneKind) -> &dyn Binding {
+        match kind {
+            LaneKind::Main => &self.main,
+            LaneKind::Named => self.others.named.as_ref(),
+            LaneKind::Task => self.others.task.as_ref(),
+        }
     }
 
-    /// Replaces the config (hot reload, `/model`).
-    pub fn set_config(&self, config: AgentConfig) {
-        *self
-            .config
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
-    }
-
-    /// Whether the agent is shutting down (interrupted turns stay in-flight so the
-    /// next start can offer to retry them).
+    /// Whether the agent is shutting down (interrupted runs are left recoverable).
     pub fn shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)
-    }
-
-    /// The configured default provider/model/effort.
-    pub fn default_target(&self, config: &AgentConfig) -> Target {
-        Target {
-            provider: config.provider.parse().unwrap_or(ProviderKind::Claude),
-            model: config.model.clone(),
-            effort: Some(config.reasoning_effort.clone()).filter(|e| !e.is_empty()),
-        }
     }
 
     /// Names of the agents running now (from the supervisor; just this agent without one).
@@ -185,10 +272,7 @@ impl TurnEnv {
             return own;
         };
         let req = crate::ipc::Body::HealthRequest(crate::ipc::message::HealthRequest {});
-        match bus
-            .request(None, req, std::time::Duration::from_secs(2))
-            .await
-        {
+        match bus.request(None, req, Duration::from_secs(2)).await {
             Ok(crate::ipc::Body::Health(h)) => h
                 .agents
                 .into_iter()
@@ -200,186 +284,332 @@ impl TurnEnv {
     }
 }
 
-/// All session actors of one agent.
-#[derive(Debug, Clone)]
-pub struct SessionManager {
-    env: Arc<TurnEnv>,
-    actors: Arc<Mutex<HashMap<SessionKey, SessionHandle>>>,
-    queue_index: actor::QueueIndex,
-    next_entry: Arc<AtomicU64>,
-}
-
-/// What `/stop` did.
+/// What a stop did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StopReport {
-    /// A running turn was stopped.
-    pub stopped_run: bool,
+    /// Running turns that were stopped.
+    pub stopped: usize,
     /// Queued turns that were discarded.
     pub discarded: usize,
 }
 
-impl SessionManager {
-    /// A manager over `env`.
-    pub fn new(env: Arc<TurnEnv>) -> Self {
+impl StopReport {
+    /// Whether anything was stopped or discarded.
+    pub fn any(&self) -> bool {
+        self.stopped > 0 || self.discarded > 0
+    }
+
+    fn add(&mut self, other: StopReport) {
+        self.stopped += other.stopped;
+        self.discarded += other.discarded;
+    }
+}
+
+struct Shared {
+    engine: Arc<Engine>,
+    map: Arc<ActorMap>,
+    board: Arc<RunBoard>,
+    next_entry: AtomicU64,
+    next_generation: AtomicU64,
+}
+
+/// All conversations of one agent: submit turns, stop them, see what runs.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Conversations {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Conversations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conversations")
+            .field("agent", &self.shared.engine.paths.name())
+            .finish_non_exhaustive()
+    }
+}
+
+fn preview(prompt: &str) -> String {
+    prompt.chars().take(60).collect()
+}
+
+impl Conversations {
+    /// The conversations of `engine`.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        // Entry ids start at the current time so a cancel button from before a restart
+        // can never hit a new turn.
         let start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_secs() * 1000);
         Self {
-            env,
-            actors: Arc::default(),
-            queue_index: Arc::default(),
-            next_entry: Arc::new(AtomicU64::new(start)),
+            shared: Arc::new(Shared {
+                engine,
+                map: Arc::default(),
+                board: Arc::default(),
+                next_entry: AtomicU64::new(start),
+                next_generation: AtomicU64::new(1),
+            }),
         }
     }
 
-    /// The shared environment.
-    pub fn env(&self) -> &Arc<TurnEnv> {
-        &self.env
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.shared.engine
     }
 
-    fn actor(&self, key: &SessionKey) -> SessionHandle {
-        let mut actors = self
-            .actors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        actors
-            .entry(key.clone())
-            .or_insert_with(|| {
-                actor::spawn(key.clone(), self.env.clone(), self.queue_index.clone())
-            })
-            .clone()
+    /// What is queued and running.
+    pub fn board(&self) -> &RunBoard {
+        &self.shared.board
     }
 
-    fn existing(&self, key: &SessionKey) -> Option<SessionHandle> {
-        self.actors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .cloned()
-    }
-
-    /// Submits a turn; it runs now or after the ones already waiting.
-    pub async fn submit(&self, key: &SessionKey, req: TurnRequest) {
-        let entry = self.next_entry.fetch_add(1, Ordering::Relaxed);
-        self.actor(key).submit(entry, req).await;
-    }
-
-    /// Cancels a queued turn by its entry id. Returns false if it is gone
-    /// (already running, finished, or lost in a restart).
-    pub async fn cancel_queued(&self, entry: u64) -> bool {
-        let key = self
-            .queue_index
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&entry)
-            .cloned();
-        match key.and_then(|k| self.existing(&k)) {
-            Some(actor) => actor.cancel_queued(entry).await,
-            None => false,
-        }
-    }
-
-    /// Stops the running turn of `key` and discards its queue.
-    pub async fn stop(&self, key: &SessionKey) -> StopReport {
-        match self.existing(key) {
-            Some(actor) => actor.stop(true).await,
-            None => StopReport::default(),
-        }
-    }
-
-    /// Stops the `@name` follow-ups of named session `name` (or of all named sessions) in
-    /// conversation `key`, running or queued.
-    pub async fn stop_named(&self, key: &SessionKey, name: Option<&str>) -> StopReport {
-        match self.existing(key) {
-            Some(actor) => actor.stop_named(name.map(str::to_owned)).await,
-            None => StopReport::default(),
-        }
-    }
-
-    /// Interrupts the running turn of `key`; queued turns stay.
-    pub async fn interrupt(&self, key: &SessionKey) -> bool {
-        match self.existing(key) {
-            Some(actor) => actor.stop(false).await.stopped_run,
-            None => false,
-        }
-    }
-
-    /// Interrupts the running turns of every topic of `chat_id` (`/interrupt` is chat-wide).
-    pub async fn interrupt_chat(&self, chat_id: i64) -> usize {
-        let keys: Vec<SessionKey> = self
-            .actors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .keys()
-            .filter(|k| k.chat_id == chat_id)
-            .cloned()
-            .collect();
-        let mut n = 0;
-        for k in keys {
-            if self.interrupt(&k).await {
-                n += 1;
+    /// Sends `cmd` to the actor of `key`, creating it if needed. Returns the command
+    /// when no actor may be created (only `Submit` creates one).
+    async fn send(&self, key: (Address, Lane), cmd: Cmd, create: bool) -> Result<(), Cmd> {
+        let mut cmd = cmd;
+        for _ in 0..3 {
+            let tx = {
+                let mut map = self
+                    .shared
+                    .map
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let tx = match map.get(&key) {
+                    Some((_, tx)) => tx.clone(),
+                    None if create => self.spawn_actor(&mut map, key.clone()),
+                    None => return Err(cmd),
+                };
+                // Sending under the map lock: an idle actor retires under the same
+                // lock only while its channel is empty (see `Actor::retire`).
+                match tx.try_send(cmd) {
+                    Ok(()) => return Ok(()),
+                    Err(mpsc::error::TrySendError::Full(c)) => {
+                        cmd = c;
+                        tx
+                    }
+                    Err(mpsc::error::TrySendError::Closed(c)) => {
+                        map.remove(&key);
+                        cmd = c;
+                        continue;
+                    }
+                }
+            };
+            // The channel is full, so the actor is not idle and cannot retire meanwhile.
+            match tx.send(cmd).await {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(c)) => cmd = c,
             }
         }
-        n
+        Err(cmd)
     }
 
-    /// Stops everything on this agent (`stop_all`): chat turns, their queues and every
-    /// background run; returns the runs stopped.
-    pub async fn stop_everything(&self) -> u32 {
-        let background = self.env.background.cancel_where(|_| true);
-        background + self.stop_chats().await
+    fn spawn_actor(
+        &self,
+        map: &mut std::collections::HashMap<(Address, Lane), (u64, mpsc::Sender<Cmd>)>,
+        key: (Address, Lane),
+    ) -> mpsc::Sender<Cmd> {
+        let (tx, rx) = mpsc::channel(64);
+        let generation = self.shared.next_generation.fetch_add(1, Ordering::Relaxed);
+        let actor = Actor::new(
+            key.clone(),
+            generation,
+            self.shared.engine.clone(),
+            self.shared.board.clone(),
+            self.shared.map.clone(),
+        );
+        tokio::spawn(actor.run(rx));
+        map.insert(key, (generation, tx.clone()));
+        tx
     }
 
-    /// The actors that exist right now.
-    fn handles(&self) -> Vec<SessionHandle> {
-        self.actors
+    /// The actors that exist now, filtered by key.
+    fn keys(&self, pred: impl Fn(&Address, &Lane) -> bool) -> Vec<(Address, Lane)> {
+        self.shared
+            .map
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .filter(|(a, l)| pred(a, l))
             .cloned()
             .collect()
     }
 
-    async fn stop_chats(&self) -> u32 {
-        let actors = self.handles();
-        let mut n = 0;
-        for a in actors {
-            if a.stop(true).await.stopped_run {
-                n += 1;
+    /// How many actors exist (each owns one lane of one conversation).
+    pub fn actor_count(&self) -> usize {
+        self.shared
+            .map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Submits a turn at `address`; it runs now or after the ones waiting in its lane.
+    /// Returns its entry id.
+    pub async fn submit(&self, address: &Address, req: TurnRequest) -> u64 {
+        let entry = self.shared.next_entry.fetch_add(1, Ordering::Relaxed);
+        self.shared.board.add(RunInfo {
+            entry,
+            address: address.clone(),
+            lane: req.lane.clone(),
+            state: RunState::Queued,
+            foreground: req.is_foreground(),
+            since: Instant::now(),
+            preview: preview(&req.prompt),
+        });
+        let key = (address.clone(), req.lane.clone());
+        if self
+            .send(key, Cmd::Submit(entry, Box::new(req)), true)
+            .await
+            .is_err()
+        {
+            tracing::error!(%address, "no actor could take the turn");
+            self.shared.board.remove(entry);
+        }
+        entry
+    }
+
+    /// Runs a turn and waits for its end; `None` when it never finished (dropped from
+    /// the queue, or cut off by shutdown). `on_event` sees the CLI's events.
+    pub async fn run(
+        &self,
+        address: &Address,
+        lane: Lane,
+        prompt: String,
+        timeout: TimeoutKind,
+        mut on_event: impl FnMut(&Event) + Send,
+    ) -> Option<TurnFinish> {
+        let (tx, mut rx) = mpsc::channel(256);
+        let req = TurnRequest {
+            timeout,
+            ..TurnRequest::new(lane, prompt, tx)
+        };
+        self.submit(address, req).await;
+        while let Some(update) = rx.recv().await {
+            match update {
+                TurnUpdate::Event(ev) => on_event(&ev),
+                TurnUpdate::Finished(f) => return Some(*f),
+                TurnUpdate::Dropped { .. } => return None,
+                _ => {}
             }
         }
-        n
+        None
     }
 
-    /// Stops the running turn of `key` (waiting until it ended), then runs `f`.
-    /// Returns whether a turn was stopped.
-    pub async fn exclusive(&self, key: &SessionKey, f: impl FnOnce() + Send + 'static) -> bool {
-        self.actor(key).exclusive(Box::new(f)).await
-    }
-
-    /// Shutdown: stops every turn (they stay recorded as in-flight), waits up to
-    /// `limit` for them to end, and flushes the state files.
-    pub async fn shutdown(&self, limit: std::time::Duration) {
-        self.env.shutting_down.store(true, Ordering::Relaxed);
-        let stopped = self.stop_everything().await;
-        let start = std::time::Instant::now();
-        let actors = self.handles();
-        for a in actors {
-            while a.is_busy().await && start.elapsed() < limit {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+    /// Cancels a queued turn by its entry id; false when it is not queued (any more).
+    pub async fn cancel_queued(&self, entry: u64) -> bool {
+        let Some(key) = self.shared.board.locate(entry) else {
+            return false;
+        };
+        let (tx, rx) = oneshot::channel();
+        if self
+            .send(key, Cmd::CancelQueued(entry, tx), false)
+            .await
+            .is_err()
+        {
+            return false;
         }
-        tracing::info!(stopped, "turns stopped for shutdown");
-        self.env.sessions.flush().await;
-        self.env.inflight.flush().await;
-        self.env.named.registry.flush().await;
+        rx.await.unwrap_or(false)
     }
 
-    /// Whether a turn of `key` is running right now.
-    pub async fn is_busy(&self, key: &SessionKey) -> bool {
-        match self.existing(key) {
-            Some(actor) => actor.is_busy().await,
-            None => false,
+    async fn stop_key(
+        &self,
+        key: (Address, Lane),
+        which: Which,
+        drop_queue: bool,
+        silent: bool,
+    ) -> StopReport {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Cmd::Stop {
+            which,
+            drop_queue,
+            silent,
+            reply: tx,
+        };
+        if self.send(key, cmd, false).await.is_err() {
+            return StopReport::default();
         }
+        rx.await.unwrap_or_default()
+    }
+
+    async fn stop_where(
+        &self,
+        pred: impl Fn(&Address, &Lane) -> bool,
+        which: Which,
+        drop_queue: bool,
+        silent: bool,
+    ) -> StopReport {
+        let mut report = StopReport::default();
+        for key in self.keys(pred) {
+            report.add(self.stop_key(key, which, drop_queue, silent).await);
+        }
+        report
+    }
+
+    /// `/stop`: stops what streams into `address` (its own turns and `@name`
+    /// follow-ups) and discards what waits there; background runs go on.
+    pub async fn stop(&self, address: &Address) -> StopReport {
+        self.stop_where(|a, _| a == address, Which::Foreground, true, false)
+            .await
+    }
+
+    /// Stops everything of `lane` at `address`, running and queued.
+    pub async fn stop_lane(&self, address: &Address, lane: &Lane) -> StopReport {
+        self.stop_key((address.clone(), lane.clone()), Which::All, true, false)
+            .await
+    }
+
+    /// Stops the streamed follow-ups of every named session at `address`.
+    pub async fn stop_named_foreground(&self, address: &Address) -> StopReport {
+        self.stop_where(
+            |a, l| a == address && l.kind() == LaneKind::Named,
+            Which::Foreground,
+            true,
+            false,
+        )
+        .await
+    }
+
+    /// `/interrupt`: stops the running streamed turns of every topic of the chat of
+    /// `address`; queued ones stay. Returns how many were stopped.
+    pub async fn interrupt_chat(&self, address: &Address) -> usize {
+        self.stop_where(|a, _| a.same_chat(address), Which::Foreground, false, false)
+            .await
+            .stopped
+    }
+
+    /// `stop_all`: every turn of every lane, queues included.
+    pub async fn stop_all(&self) -> StopReport {
+        self.stop_where(|_, _| true, Which::All, true, false).await
+    }
+
+    /// Stops the running main-lane turn of `address` (waiting until it ended), then
+    /// runs `f` (state changes like `/new` that must not race a turn recording its
+    /// result). Returns whether a turn was stopped.
+    pub async fn exclusive(&self, address: &Address, f: impl FnOnce() + Send + 'static) -> bool {
+        let (tx, rx) = oneshot::channel();
+        let key = (address.clone(), Lane::Main);
+        let cmd = Cmd::Exclusive(Box::new(f), tx);
+        match self.send(key, cmd, true).await {
+            Ok(()) => rx.await.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    /// Whether a turn of `lane` at `address` runs right now.
+    pub fn is_running(&self, address: &Address, lane: &Lane) -> bool {
+        self.shared.board.is_running(address, lane)
+    }
+
+    /// Shutdown: every run is stopped (bindings keep what lets the next start recover
+    /// it), queued turns are discarded silently (what was journaled stays journaled),
+    /// then waits up to `limit` for the runs to end and flushes the state files.
+    pub async fn shutdown(&self, limit: Duration) {
+        let engine = &self.shared.engine;
+        engine.shutting_down.store(true, Ordering::Relaxed);
+        let report = self.stop_where(|_, _| true, Which::All, true, true).await;
+        if !self.shared.board.wait_idle(limit).await {
+            tracing::warn!("runs did not end in time");
+        }
+        tracing::info!(stopped = report.stopped, "runs stopped for shutdown");
+        engine.sessions.flush().await;
+        engine.inflight.flush().await;
     }
 }

@@ -1,21 +1,23 @@
 //! Messages from the agent's background work (tasks, inter-agent answers, named
-//! sessions, supervisor notices) to its chats. The transport owns the receiving end:
-//! a notice is posted as it is; an injection posts its notice and then runs the
-//! prompt as a turn in the conversation's session (through its actor, so never
-//! concurrently with a running turn), where the user sees the agent's reply.
+//! sessions, supervisor notices) to its chats. The agent routes each item to the
+//! transport that owns its destination; the transport posts a notice as it is, and
+//! for an injection posts its notice and then runs the prompt as a turn in the
+//! conversation's main lane (through its actor, so never beside a running turn),
+//! where the user sees the agent's reply.
 //!
-//! The outbox is durable: every item is journaled in `outbox.json` (atomically) until
-//! the transport reports it [`Delivery::done`] — a notice once posted, an injection
-//! once its turn started (from then on `inflight_turns.json` covers it). Items still
-//! pending when the agent stops or dies are delivered again on the next start, so a
-//! task result that finished during a restart is not lost (at-least-once: a crash
-//! between posting and acknowledging may repeat a notice).
+//! The outbox is durable: every item is journaled in `outbox.json` (by one writer
+//! task, like every state file) until the transport reports it [`Delivery::done`] —
+//! a notice once posted, an injection once its turn started (from then on
+//! `inflight_turns.json` covers it). Items still pending when the agent stops or dies
+//! are delivered again on the next start (at-least-once: a crash between posting and
+//! acknowledging may repeat a notice).
 
-use crate::state::sessions::SessionKey;
+use crate::address::{Destination, MessageRef};
+use crate::persist::Persisted;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 /// One delivery to a chat.
@@ -25,27 +27,37 @@ pub enum Outgoing {
     /// A message (Markdown) for the users of a conversation.
     Notice {
         /// Where to post it.
-        key: SessionKey,
+        #[serde(rename = "key")]
+        to: Destination,
         /// Markdown text.
         text: String,
     },
     /// A result (Markdown with `<file:…>` tags and `[button:…]` markers) for a
-    /// conversation, replying to `reply_to`; button presses send
-    /// `<button_prefix><label>` back (plain label when no prefix).
+    /// conversation, replying to `reply_to`; its buttons are follow-ups in named
+    /// session `session` (plain answers when `None`).
     Post {
         /// Where to post it.
-        key: SessionKey,
+        #[serde(rename = "key")]
+        to: Destination,
         /// Markdown text.
         text: String,
         /// Message it answers.
-        reply_to: Option<i64>,
-        /// Callback-data prefix of the buttons (`ns:<name>:`).
-        button_prefix: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageRef>,
+        /// The named session its buttons continue.
+        #[serde(
+            default,
+            rename = "button_prefix",
+            with = "session_prefix",
+            skip_serializing_if = "Option::is_none"
+        )]
+        session: Option<String>,
     },
     /// An optional notice, then a turn with `prompt` in the conversation's session.
     Inject {
         /// The conversation.
-        key: SessionKey,
+        #[serde(rename = "key")]
+        to: Destination,
         /// Markdown notice posted first.
         notice: Option<String>,
         /// Prompt of the turn.
@@ -53,32 +65,58 @@ pub enum Outgoing {
     },
 }
 
+impl Outgoing {
+    /// Where the item goes.
+    pub fn destination(&self) -> &Destination {
+        match self {
+            Self::Notice { to, .. } | Self::Post { to, .. } | Self::Inject { to, .. } => to,
+        }
+    }
+}
+
+/// The journal keeps the buttons' session as the original callback prefix
+/// (`ns:<name>:`), which is what earlier versions wrote.
+mod session_prefix {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    // serde's `with` contract hands the field by reference.
+    #[allow(clippy::ref_option)]
+    pub fn serialize<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(name) => s.serialize_str(&format!("ns:{name}:")),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let raw = Option::<String>::deserialize(d)?;
+        Ok(raw.and_then(|p| {
+            p.strip_prefix("ns:")
+                .map(|n| n.trim_end_matches(':').to_owned())
+                .filter(|n| !n.is_empty())
+        }))
+    }
+}
+
 /// The journal file: items not yet delivered, by id.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct JournalFile {
     #[serde(default)]
     pending: BTreeMap<u64, Outgoing>,
 }
 
-/// Pending items, mirrored to a file when there is one.
+/// Pending items: in memory only, or mirrored to a file by its writer task.
 #[derive(Debug)]
-struct Journal {
-    path: Option<PathBuf>,
-    state: Mutex<(u64, JournalFile)>,
+enum Journal {
+    Memory(Mutex<JournalFile>),
+    File(Persisted<JournalFile>),
 }
 
 impl Journal {
-    fn change(&self, f: impl FnOnce(&mut u64, &mut JournalFile)) {
-        let mut guard = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (next, file) = &mut *guard;
-        f(next, file);
-        if let Some(path) = &self.path
-            && let Err(e) = crate::store::write_json(path, file)
-        {
-            tracing::warn!(error = %e, "cannot write the outbox journal; pending deliveries may be lost on restart");
+    fn change<R>(&self, f: impl FnOnce(&mut JournalFile) -> R) -> R {
+        match self {
+            Self::Memory(m) => f(&mut m.lock().unwrap_or_else(PoisonError::into_inner)),
+            Self::File(p) => p.update(f),
         }
     }
 }
@@ -96,9 +134,7 @@ pub struct Delivery {
 impl Delivery {
     /// The item reached its chat (or its turn started): forget it.
     pub fn done(self) {
-        self.journal.change(|_, file| {
-            file.pending.remove(&self.id);
-        });
+        self.journal.change(|file| file.pending.remove(&self.id));
     }
 }
 
@@ -107,6 +143,7 @@ impl Delivery {
 pub struct OutboxTx {
     tx: mpsc::UnboundedSender<Delivery>,
     journal: Arc<Journal>,
+    next: Arc<Mutex<u64>>,
 }
 
 /// The receiver is gone (the agent is shutting down); the item stays journaled.
@@ -115,14 +152,16 @@ pub struct OutboxTx {
 pub struct Closed;
 
 impl OutboxTx {
-    /// Journals `item` and hands it to the transport.
+    /// Journals `item` and hands it to the router. Never blocks: the journal is
+    /// written by its own task.
     pub fn send(&self, item: Outgoing) -> Result<(), Closed> {
-        let mut id = 0;
-        self.journal.change(|next, file| {
-            id = *next;
+        let id = {
+            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
             *next += 1;
-            file.pending.insert(id, item.clone());
-        });
+            *next - 1
+        };
+        self.journal
+            .change(|file| file.pending.insert(id, item.clone()));
         self.tx
             .send(Delivery {
                 item,
@@ -131,9 +170,16 @@ impl OutboxTx {
             })
             .map_err(|_| Closed)
     }
+
+    /// Waits until the journal on disk reflects every change so far.
+    pub async fn flush(&self) {
+        if let Journal::File(p) = self.journal.as_ref() {
+            p.flush().await;
+        }
+    }
 }
 
-/// Receiving half, owned by the transport.
+/// Receiving half, owned by the agent's router.
 #[derive(Debug)]
 pub struct OutboxRx {
     rx: mpsc::UnboundedReceiver<Delivery>,
@@ -151,18 +197,16 @@ impl OutboxRx {
     }
 }
 
-fn channel(path: Option<PathBuf>, pending: JournalFile) -> (OutboxTx, OutboxRx) {
+fn channel(journal: Journal) -> (OutboxTx, OutboxRx) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let next = pending.pending.keys().next_back().map_or(0, |k| k + 1);
-    let items: Vec<(u64, Outgoing)> = pending
-        .pending
-        .iter()
-        .map(|(id, item)| (*id, item.clone()))
-        .collect();
-    let journal = Arc::new(Journal {
-        path,
-        state: Mutex::new((next, pending)),
+    let items: Vec<(u64, Outgoing)> = journal.change(|f| {
+        f.pending
+            .iter()
+            .map(|(id, item)| (*id, item.clone()))
+            .collect()
     });
+    let next = items.last().map_or(0, |(id, _)| id + 1);
+    let journal = Arc::new(journal);
     for (id, item) in items {
         // The receiver is alive right here.
         let _ = tx.send(Delivery {
@@ -171,34 +215,44 @@ fn channel(path: Option<PathBuf>, pending: JournalFile) -> (OutboxTx, OutboxRx) 
             journal: journal.clone(),
         });
     }
-    (OutboxTx { tx, journal }, OutboxRx { rx })
+    (
+        OutboxTx {
+            tx,
+            journal,
+            next: Arc::new(Mutex::new(next)),
+        },
+        OutboxRx { rx },
+    )
 }
 
 /// An outbox kept in memory only (tests, tools without an agent home).
 pub fn outbox() -> (OutboxTx, OutboxRx) {
-    channel(None, JournalFile::default())
+    channel(Journal::Memory(Mutex::default()))
 }
 
 /// The agent's durable outbox, journaled in `path`; items left pending by the previous
 /// run come out first. A corrupt journal is moved aside (see [`crate::store::load_state`]).
+/// Must be called inside a tokio runtime.
 pub fn durable(path: &Path) -> (OutboxTx, OutboxRx) {
-    let (pending, _report) = crate::store::load_state::<JournalFile>(path);
-    if !pending.pending.is_empty() {
+    let file: Persisted<JournalFile> = Persisted::load(path);
+    let pending = file.read(|f| f.pending.len());
+    if pending > 0 {
         tracing::info!(
-            count = pending.pending.len(),
+            count = pending,
             "delivering what the previous run left in the outbox"
         );
     }
-    channel(Some(path.to_path_buf()), pending)
+    channel(Journal::File(file))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::Address;
 
     fn notice(text: &str) -> Outgoing {
         Outgoing::Notice {
-            key: SessionKey::telegram(5, Some(7)),
+            to: Destination::Chat(Address::new("tg", 5, Some(7))),
             text: text.into(),
         }
     }
@@ -211,7 +265,7 @@ mod tests {
             let (tx, mut rx) = durable(&path);
             tx.send(notice("one")).unwrap();
             tx.send(Outgoing::Inject {
-                key: SessionKey::telegram(5, None),
+                to: Destination::Chat(Address::new("tg", 5, None)),
                 notice: None,
                 prompt: "result".into(),
             })
@@ -220,6 +274,7 @@ mod tests {
             rx.recv().await.unwrap().done();
             // Taken but not acknowledged: the agent died while delivering it.
             let _ = rx.recv().await.unwrap();
+            tx.flush().await;
         }
         let (tx, mut rx) = durable(&path);
         let first = rx.recv().await.unwrap();
@@ -232,13 +287,14 @@ mod tests {
         let fourth = rx.recv().await.unwrap();
         assert_eq!(fourth.item, notice("four"));
         fourth.done();
+        tx.flush().await;
         drop((tx, rx));
         let (_tx, mut rx) = durable(&path);
         assert!(rx.try_recv().is_err(), "nothing left");
     }
 
-    #[test]
-    fn a_corrupt_journal_is_moved_aside() {
+    #[tokio::test]
+    async fn a_corrupt_journal_is_moved_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outbox.json");
         std::fs::write(&path, "{not json").unwrap();
@@ -251,7 +307,35 @@ mod tests {
             .collect();
         assert_eq!(moved.len(), 1);
         tx.send(notice("x")).unwrap();
+        tx.flush().await;
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"tg:5:7\""), "{text}");
+    }
+
+    #[test]
+    fn journals_of_the_previous_version_load() {
+        let old = r#"{"pending": {
+            "3": {"kind": "notice", "key": "tg:0", "text": "hi"},
+            "4": {"kind": "post", "key": "tg:5:7", "text": "r", "reply_to": 12, "button_prefix": "ns:redowl:"},
+            "5": {"kind": "inject", "key": "tg:5", "notice": null, "prompt": "p"}
+        }}"#;
+        let file: JournalFile = serde_json::from_str(old).unwrap();
+        assert_eq!(file.pending[&3].destination(), &Destination::Primary);
+        match &file.pending[&4] {
+            Outgoing::Post {
+                to,
+                reply_to,
+                session,
+                ..
+            } => {
+                assert_eq!(to, &Destination::Chat(Address::new("tg", 5, Some(7))));
+                assert_eq!(reply_to.as_ref().and_then(MessageRef::as_i64), Some(12));
+                assert_eq!(session.as_deref(), Some("redowl"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let again = serde_json::to_value(&file).unwrap();
+        assert_eq!(again["pending"]["4"]["button_prefix"], "ns:redowl:");
+        assert_eq!(again["pending"]["4"]["reply_to"], 12);
     }
 }

@@ -3,9 +3,9 @@
 //! `append_system_prompt_files`, and — for a forum topic bound to a project
 //! directory — where the agent's own workspace is. Also picks that directory.
 
+use crate::address::Address;
 use crate::config::AgentConfig;
 use crate::paths::{AgentPaths, expand_tilde};
-use crate::state::sessions::SessionKey;
 use std::path::PathBuf;
 
 /// Largest memory file inlined into the system prompt.
@@ -39,7 +39,7 @@ fn read_capped(path: &std::path::Path, cap: usize) -> Option<String> {
 pub fn working_dir(
     config: &AgentConfig,
     paths: &AgentPaths,
-    key: &SessionKey,
+    key: &Address,
     topic_name: Option<&str>,
 ) -> PathBuf {
     let Some(topic) = key.topic_id else {
@@ -132,7 +132,7 @@ mod tests {
             "Backend".into(),
             serde_json::Value::String(project.display().to_string()),
         );
-        let key = SessionKey::telegram(-100, Some(7));
+        let key = Address::new("tg", -100, Some(7));
         let cwd = working_dir(&config, &paths, &key, Some("Backend"));
         assert_eq!(cwd, project);
         assert_eq!(

@@ -4,12 +4,13 @@
 //! actor or by a command serialised through that actor.
 
 use super::freshness::{self, Staleness};
+use crate::address::Address;
 use crate::config::AgentConfig;
 use crate::persist::Persisted;
 use crate::provider::ProviderKind;
 use crate::provider::event::Usage;
 use crate::state::Lenient;
-use crate::state::sessions::{ProviderBucket, SessionKey, SessionRecord, SessionsFile};
+use crate::state::sessions::{ProviderBucket, SessionRecord, SessionsFile};
 use chrono::{DateTime, Utc};
 use std::path::Path;
 
@@ -22,6 +23,15 @@ pub struct Target {
     pub model: String,
     /// Reasoning effort (`None` = the CLI's default).
     pub effort: Option<String>,
+}
+
+/// The configured default provider/model/effort of an agent.
+pub fn default_target(config: &AgentConfig) -> Target {
+    Target {
+        provider: config.provider.parse().unwrap_or(ProviderKind::Claude),
+        model: config.model.clone(),
+        effort: Some(config.reasoning_effort.clone()).filter(|e| !e.is_empty()),
+    }
 }
 
 /// What a turn should run with.
@@ -43,7 +53,7 @@ pub struct SessionStore {
     file: Persisted<SessionsFile>,
 }
 
-fn new_record(key: &SessionKey, target: &Target, now: DateTime<Utc>) -> SessionRecord {
+fn new_record(key: &Address, target: &Target, now: DateTime<Utc>) -> SessionRecord {
     SessionRecord {
         transport: key.transport.clone(),
         chat_id: key.chat_id,
@@ -85,7 +95,7 @@ impl SessionStore {
     }
 
     /// A copy of the record of `key`.
-    pub fn get(&self, key: &SessionKey) -> Option<SessionRecord> {
+    pub fn get(&self, key: &Address) -> Option<SessionRecord> {
         self.file.read(|f| f.get(key).cloned())
     }
 
@@ -95,11 +105,7 @@ impl SessionStore {
             .read(|f| f.0.values().filter_map(Lenient::ok).cloned().collect())
     }
 
-    fn with_record<R>(
-        &self,
-        key: &SessionKey,
-        f: impl FnOnce(&mut SessionRecord) -> R,
-    ) -> Option<R> {
+    fn with_record<R>(&self, key: &Address, f: impl FnOnce(&mut SessionRecord) -> R) -> Option<R> {
         self.file.update(|file| {
             file.0
                 .get_mut(&key.to_string())
@@ -109,7 +115,7 @@ impl SessionStore {
     }
 
     /// The target stored for a conversation, if it has one.
-    pub fn target(&self, key: &SessionKey) -> Option<Target> {
+    pub fn target(&self, key: &Address) -> Option<Target> {
         self.get(key).and_then(|r| {
             Some(Target {
                 provider: r.provider.parse().ok()?,
@@ -125,7 +131,7 @@ impl SessionStore {
     /// turn without changing the conversation's default.
     pub fn resolve(
         &self,
-        key: &SessionKey,
+        key: &Address,
         default: &Target,
         override_target: Option<&Target>,
         config: &AgentConfig,
@@ -192,7 +198,7 @@ impl SessionStore {
     /// Records a completed turn: session id, one more message, cost and tokens.
     pub fn record_success(
         &self,
-        key: &SessionKey,
+        key: &Address,
         provider: ProviderKind,
         session_id: Option<&str>,
         usage: &Usage,
@@ -214,7 +220,7 @@ impl SessionStore {
     /// message resumes it (no message counted).
     pub fn preserve_id(
         &self,
-        key: &SessionKey,
+        key: &Address,
         provider: ProviderKind,
         session_id: Option<&str>,
         now: DateTime<Utc>,
@@ -236,14 +242,14 @@ impl SessionStore {
 
     /// Clears one provider bucket (the next turn of that provider starts fresh).
     /// Returns the session id that was dropped.
-    pub fn reset_bucket(&self, key: &SessionKey, provider: ProviderKind) -> Option<String> {
+    pub fn reset_bucket(&self, key: &Address, provider: ProviderKind) -> Option<String> {
         self.with_record(key, |r| r.provider_sessions.remove(provider.as_str()))
             .flatten()
             .map(|b: ProviderBucket| b.session_id)
     }
 
     /// Sets the conversation's provider/model/effort (creating the record).
-    pub fn set_target(&self, key: &SessionKey, target: &Target, now: DateTime<Utc>) {
+    pub fn set_target(&self, key: &Address, target: &Target, now: DateTime<Utc>) {
         self.file.update(|file| {
             let skey = key.to_string();
             if !matches!(file.0.get(&skey), Some(Lenient::Ok(_))) {
@@ -260,7 +266,7 @@ impl SessionStore {
 
     /// Caches a forum topic's name (creating the topic's record, which then takes
     /// the configured provider and model on its first turn).
-    pub fn set_topic_name(&self, key: &SessionKey, name: &str) {
+    pub fn set_topic_name(&self, key: &Address, name: &str) {
         self.file.update(|file| {
             let skey = key.to_string();
             if !matches!(file.0.get(&skey), Some(Lenient::Ok(_))) {
@@ -299,7 +305,7 @@ mod tests {
     async fn buckets_per_provider_and_resume() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::load(&dir.path().join("sessions.json"));
-        let key = SessionKey::telegram(1, None);
+        let key = Address::new("tg", 1, None);
         let cfg = AgentConfig::default();
         let now = Utc::now();
         let claude = target(ProviderKind::Claude, "opus");
@@ -347,7 +353,7 @@ mod tests {
     async fn idle_session_starts_over() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::load(&dir.path().join("sessions.json"));
-        let key = SessionKey::telegram(1, Some(5));
+        let key = Address::new("tg", 1, Some(5));
         let cfg = AgentConfig {
             idle_timeout_minutes: 10,
             ..AgentConfig::default()

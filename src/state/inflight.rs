@@ -33,9 +33,9 @@ pub struct InflightTurn {
     /// The full prompt, so "Retry" can re-run it.
     #[serde(default)]
     pub prompt: String,
-    /// Message id of the user's message (reply target).
+    /// The user's message (reply target): a number for Telegram, as the original wrote it.
     #[serde(default)]
-    pub message_id: Option<i64>,
+    pub message_id: Option<crate::address::MessageRef>,
     /// Start time (ISO 8601).
     #[serde(default)]
     pub started_at: String,

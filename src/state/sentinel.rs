@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 /// start to tell the chat the agent is back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestartSentinel {
+    /// Transport of the chat to notify (`tg` when missing, as in the original's files).
+    #[serde(default = "tg")]
+    pub transport: String,
     /// Chat to notify.
     pub chat_id: i64,
     /// Forum topic to notify.
@@ -17,6 +20,10 @@ pub struct RestartSentinel {
     /// When it was written (ISO 8601 UTC).
     #[serde(default)]
     pub timestamp: String,
+}
+
+fn tg() -> String {
+    crate::address::TELEGRAM.to_owned()
 }
 
 /// `startup_state.json`: boot id of the last start, to tell reboots from restarts.

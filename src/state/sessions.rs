@@ -6,78 +6,8 @@ use super::Lenient;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// Identity of a conversation: transport, chat and optional forum topic.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionKey {
-    /// Short transport tag (`tg`, `mx`, `api`).
-    pub transport: String,
-    /// Chat id (negative for groups).
-    pub chat_id: i64,
-    /// Forum topic id, if the conversation is a topic.
-    pub topic_id: Option<i64>,
-}
-
-impl SessionKey {
-    /// A Telegram conversation.
-    pub fn telegram(chat_id: i64, topic_id: Option<i64>) -> Self {
-        Self {
-            transport: "tg".into(),
-            chat_id,
-            topic_id,
-        }
-    }
-
-    /// Parses a storage key: `tg:123`, `tg:123:45`, or the legacy `123` / `-100123:45`
-    /// (Telegram). Returns `None` for anything else.
-    pub fn parse(key: &str) -> Option<Self> {
-        let parts: Vec<&str> = key.split(':').collect();
-        let (transport, rest) = match parts.first()?.parse::<i64>() {
-            Ok(_) => ("tg", &parts[..]),
-            Err(_) => (parts[0], &parts[1..]),
-        };
-        if transport.is_empty() || !transport.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return None;
-        }
-        match rest {
-            [chat] => Some(Self {
-                transport: transport.into(),
-                chat_id: chat.parse().ok()?,
-                topic_id: None,
-            }),
-            [chat, topic] => Some(Self {
-                transport: transport.into(),
-                chat_id: chat.parse().ok()?,
-                topic_id: Some(topic.parse().ok()?),
-            }),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for SessionKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.topic_id {
-            Some(t) => write!(f, "{}:{}:{}", self.transport, self.chat_id, t),
-            None => write!(f, "{}:{}", self.transport, self.chat_id),
-        }
-    }
-}
-
-impl Serialize for SessionKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for SessionKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Self::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("not a conversation key: {text:?}")))
-    }
-}
+pub use crate::address::Address as SessionKey;
 
 /// One provider's resume state inside a session.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -215,21 +145,6 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn keys_parse_and_roundtrip() {
-        for (raw, want) in [
-            ("tg:123", "tg:123"),
-            ("tg:123:45", "tg:123:45"),
-            ("mx:999", "mx:999"),
-            ("123", "tg:123"),
-            ("-100123:45", "tg:-100123:45"),
-        ] {
-            assert_eq!(SessionKey::parse(raw).unwrap().to_string(), want, "{raw}");
-        }
-        assert!(SessionKey::parse("tg:x").is_none());
-        assert!(SessionKey::parse("a:b:c:d").is_none());
-    }
-
-    #[test]
     fn legacy_file_is_migrated() {
         let legacy = json!({
             "123": {"chat_id": 123, "provider": "codex", "model": "gpt-5.5",
@@ -239,11 +154,11 @@ mod tests {
         });
         let mut file: SessionsFile = serde_json::from_value(legacy).unwrap();
         assert!(file.migrate());
-        let rec = file.get(&SessionKey::telegram(123, None)).unwrap();
+        let rec = file.get(&SessionKey::new("tg", 123, None)).unwrap();
         assert_eq!(rec.provider_sessions["codex"].session_id, "abc");
         assert_eq!(rec.provider_sessions["codex"].message_count, 3);
         assert!(rec.extra.is_empty());
-        assert!(file.get(&SessionKey::telegram(-100, Some(7))).is_some());
+        assert!(file.get(&SessionKey::new("tg", -100, Some(7))).is_some());
         assert!(!file.migrate(), "second migration is a no-op");
     }
 

@@ -8,6 +8,10 @@ use serde_json::{Map, Value};
 pub struct TaskRecord {
     /// 8 hex characters.
     pub task_id: String,
+    /// Transport of the chat that created it (`tg` when missing; not written for
+    /// Telegram, so the original's files stay as they were).
+    #[serde(default = "tg", skip_serializing_if = "is_tg")]
+    pub transport: String,
     /// Chat that created it (results go back there).
     #[serde(default)]
     pub chat_id: i64,
@@ -77,6 +81,14 @@ pub struct TaskRecord {
     /// Keys this version does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn tg() -> String {
+    crate::address::TELEGRAM.to_owned()
+}
+
+fn is_tg(s: &str) -> bool {
+    s == crate::address::TELEGRAM
 }
 
 super::list_file!(

@@ -3,8 +3,7 @@
 //! orphans go (task folders without a task, finished tasks without a folder) and
 //! retention applies (`finished_retention_hours`, `finished_keep_last`).
 
-use super::{TaskHub, delivery, folder, registry, status_of};
-use crate::session::TurnEnv;
+use super::{TaskHub, folder, registry, status_of};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -15,16 +14,15 @@ pub const INTERVAL: Duration = Duration::from_hours(5);
 pub const RESTART_REASON: &str = "ductor restarted while the task was running";
 
 /// Start-up: fail interrupted tasks (notifying their chats), then sweep.
-pub fn on_start(hub: &TaskHub, env: &TurnEnv) {
+pub fn on_start(hub: &TaskHub) {
     let failed = hub
-        .inner
-        .registry
+        .registry_ref()
         .fail_interrupted(registry::now(), RESTART_REASON);
     for rec in &failed {
         tracing::warn!(task = %rec.task_id, "task was cut off by a restart");
-        delivery::interrupted(env, rec);
+        hub.deliver_interrupted(rec);
     }
-    sweep(hub, env);
+    sweep(hub);
 }
 
 /// Runs [`sweep`] every [`INTERVAL`] until the hub shuts down.
@@ -36,17 +34,15 @@ pub fn spawn(hub: &TaskHub) {
                 () = hub.inner.stop.cancelled() => return,
                 () = tokio::time::sleep(INTERVAL) => {}
             }
-            if let Ok(env) = hub.env() {
-                sweep(&hub, &env);
-            }
+            sweep(&hub);
         }
     });
 }
 
 /// Removes orphans and tasks past retention; returns how many tasks went.
-pub fn sweep(hub: &TaskHub, env: &TurnEnv) -> usize {
+pub fn sweep(hub: &TaskHub) -> usize {
     let dir = &hub.inner.tasks_dir;
-    let reg = &hub.inner.registry;
+    let reg = hub.registry_ref();
     let known: HashSet<String> = reg.all_ids().into_iter().collect();
     for id in folder::orphans(dir, &known) {
         tracing::info!(folder = %id, "removing a task folder without a task");
@@ -60,7 +56,8 @@ pub fn sweep(hub: &TaskHub, env: &TurnEnv) -> usize {
                 && !folder::dir(dir, &r.task_id).is_dir()
         })
         .len();
-    let tasks = &env.config().tasks;
+    let config = hub.inner.parts.config.get();
+    let tasks = &config.tasks;
     for id in reg.expired(
         registry::now(),
         tasks.finished_retention_hours,

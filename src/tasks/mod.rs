@@ -1,21 +1,24 @@
 //! Background tasks (reference §7.2): an agent's CLI delegates long work with
-//! `ductor task create …`; the task runs as its own non-streaming CLI session and
-//! its result comes back into the chat that started it, as a notice plus a prompt
-//! injected into that chat's session.
+//! `ductor task create …`; the task runs as its own non-streaming CLI session (a
+//! [`crate::session::Lane::Task`] of the chat that started it, through the conversation pipeline)
+//! and its result comes back into that chat, as a notice plus a prompt injected
+//! into the chat's main lane.
 //!
 //! [`TaskHub`] is the single owner of `tasks.json` ([`registry`]) and of
 //! `workspace/tasks/<id>/` ([`folder`]). `submit` creates and resumes tasks and
 //! forwards questions, `control` cancels and deletes, `runner` drives the runs,
 //! [`delivery`] talks to the chats only through the agent's outbox, [`prompt`] holds
 //! the texts the models read, [`maintenance`] recovers after restarts and applies
-//! retention, [`wire`] maps the bus messages. Must not talk to a chat transport
-//! directly or touch another agent's home.
+//! retention, [`wire`] maps the bus messages, [`binding`] tells the pipeline where a
+//! task's CLI session lives. Must not talk to a chat transport directly or touch
+//! another agent's home.
 //!
-//! Locking: the map of active runs (a short `std` mutex) is taken before the
-//! registry's, and every decision that depends on both (start, resume, the end of a
-//! run, cancel, delete) happens under it, so a resume cannot slip between a run's
-//! end and its status update.
+//! Locking: the map of tasks with a run in flight (a short `std` mutex) is taken
+//! before the registry's, and every decision that depends on both (start, resume,
+//! the end of a run, cancel, delete) happens under it, so a resume cannot slip
+//! between a run's end and its status update.
 
+pub mod binding;
 mod control;
 pub mod delivery;
 pub mod folder;
@@ -26,12 +29,17 @@ mod runner;
 mod submit;
 pub mod wire;
 
-use crate::session::TurnEnv;
+use crate::address::{Address, Directory};
+use crate::config::LiveConfig;
+use crate::provider::models::ModelCatalogue;
+use crate::session::Conversations;
+use crate::session::outbox::OutboxTx;
 use crate::state::tasks::TaskRecord;
+pub use binding::TaskBinding;
 pub use registry::{Priority, Registry, Status, status_of};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -83,10 +91,8 @@ pub struct NewTask {
     pub thinking: Option<String>,
     /// Scheduling class.
     pub priority: Priority,
-    /// Chat the result goes to (0 = the primary chat).
-    pub chat_id: i64,
-    /// Forum topic the result goes to.
-    pub topic_id: Option<i64>,
+    /// Chat the result goes to (chat id 0 = the primary chat).
+    pub origin: Option<Address>,
 }
 
 /// What a resume did.
@@ -99,20 +105,39 @@ pub enum Resumed {
     Queued,
 }
 
-/// A run in progress (or about to start).
+/// A task with a run in flight (or about to start).
 struct Active {
-    cancel: CancellationToken,
+    /// Where its runs happen (the lane's address).
+    address: Address,
     /// The task asked a question during this run.
     asked: bool,
     /// An answer that arrived while the run was still going.
     follow_up: Option<String>,
+    /// A cancel was requested: no further run starts.
+    cancelled: bool,
     /// Becomes true when the run has ended and the registry says how.
     ended: watch::Receiver<bool>,
 }
 
+/// What the hub needs from the rest of the agent.
+#[derive(Debug, Clone)]
+pub struct HubParts {
+    /// `tasks.json`, shared with the task binding.
+    pub registry: Registry,
+    /// Where runs happen.
+    pub conversations: Conversations,
+    /// Where results go.
+    pub outbox: OutboxTx,
+    /// The agent's config.
+    pub config: LiveConfig,
+    /// Models per provider (`--model`, `--thinking`).
+    pub catalogue: Arc<ModelCatalogue>,
+    /// The primary chat (tasks started outside a chat report there).
+    pub directory: Arc<dyn Directory>,
+}
+
 struct Inner {
-    env: Weak<TurnEnv>,
-    registry: Registry,
+    parts: HubParts,
     tasks_dir: PathBuf,
     agent: String,
     active: Mutex<HashMap<String, Active>>,
@@ -134,54 +159,55 @@ impl std::fmt::Debug for TaskHub {
     }
 }
 
+/// The address a task's runs and deliveries belong to.
+pub fn address_of(rec: &TaskRecord) -> Address {
+    Address::new(&rec.transport, rec.chat_id, rec.thread_id)
+}
+
 fn activate(
     active: &mut HashMap<String, Active>,
     id: &str,
-) -> (CancellationToken, watch::Sender<bool>) {
-    let cancel = CancellationToken::new();
+    address: Address,
+) -> watch::Sender<bool> {
     let (tx, rx) = watch::channel(false);
     active.insert(
         id.to_owned(),
         Active {
-            cancel: cancel.clone(),
+            address,
             asked: false,
             follow_up: None,
+            cancelled: false,
             ended: rx,
         },
     );
-    (cancel, tx)
+    tx
 }
 
 impl TaskHub {
-    /// Loads `tasks.json`, fails tasks a previous process left `running` (telling their
-    /// chats), cleans up, and starts the 5-hourly maintenance. Inside a tokio runtime.
-    pub fn start(env: &Arc<TurnEnv>) -> Self {
+    /// The hub over `parts`: fails tasks a previous process left `running` (telling
+    /// their chats), cleans up, and starts the 5-hourly maintenance. Inside a tokio
+    /// runtime.
+    pub fn start(parts: HubParts) -> Self {
+        let paths = parts.conversations.engine().paths.clone();
         let hub = Self {
             inner: Arc::new(Inner {
-                env: Arc::downgrade(env),
-                registry: Registry::load(&env.paths.tasks_file()),
-                tasks_dir: env.paths.tasks_dir(),
-                agent: env.paths.name().to_owned(),
+                tasks_dir: paths.tasks_dir(),
+                agent: paths.name().to_owned(),
+                parts,
                 active: Mutex::default(),
                 tracker: TaskTracker::new(),
                 stop: CancellationToken::new(),
             }),
         };
-        maintenance::on_start(&hub, env);
+        maintenance::on_start(&hub);
         maintenance::spawn(&hub);
         hub
-    }
-
-    fn env(&self) -> Result<Arc<TurnEnv>, TaskError> {
-        self.inner
-            .env
-            .upgrade()
-            .ok_or_else(|| TaskError::Internal("the agent is shutting down".into()))
     }
 
     /// The stored record of task `id`.
     fn record(&self, id: &str) -> Result<TaskRecord, TaskError> {
         self.inner
+            .parts
             .registry
             .get(id)
             .ok_or_else(|| TaskError::NotFound(id.to_owned()))
@@ -194,9 +220,18 @@ impl TaskHub {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn registry_ref(&self) -> &Registry {
+        &self.inner.parts.registry
+    }
+
     /// The registry (read access for views).
     pub fn registry(&self) -> &Registry {
-        &self.inner.registry
+        self.registry_ref()
+    }
+
+    /// Whether tasks are enabled in the current config.
+    pub fn enabled(&self) -> bool {
+        self.inner.parts.config.get().tasks.enabled
     }
 
     /// The folder holding the task folders.
@@ -204,23 +239,20 @@ impl TaskHub {
         &self.inner.tasks_dir
     }
 
-    /// The tasks of `chat_id` (all when `None`), newest first.
-    pub fn list(&self, chat_id: Option<i64>) -> Vec<TaskRecord> {
-        let mut all = self.inner.registry.all();
-        if let Some(chat) = chat_id {
-            all.retain(|r| r.chat_id == chat);
+    /// The tasks of the chat of `address` (all when `None`), newest first.
+    pub fn list(&self, address: Option<&Address>) -> Vec<TaskRecord> {
+        let mut all = self.registry_ref().all();
+        if let Some(a) = address {
+            all.retain(|r| r.chat_id == a.chat_id && r.transport == a.transport);
         }
         all
     }
 
-    /// Shutdown: stops maintenance, stops the runs (they stay `running` on disk, so
-    /// the next start reports them as cut off), waits for them briefly and flushes
-    /// `tasks.json`.
+    /// Shutdown: stops maintenance, waits briefly for the drivers of the runs (the
+    /// conversations' shutdown stopped the runs; they stay `running` on disk, so the
+    /// next start reports them as cut off) and flushes `tasks.json`.
     pub async fn shutdown(&self, limit: Duration) {
         self.inner.stop.cancel();
-        for a in self.active().values() {
-            a.cancel.cancel();
-        }
         self.inner.tracker.close();
         if tokio::time::timeout(limit, self.inner.tracker.wait())
             .await
@@ -228,7 +260,7 @@ impl TaskHub {
         {
             tracing::warn!("task runs did not end in time");
         }
-        self.inner.registry.flush().await;
+        self.registry_ref().flush().await;
     }
 }
 

@@ -109,16 +109,17 @@ pub fn is_task_id(s: &str) -> bool {
 }
 
 /// Whether a record occupies one of its chat's `max_parallel` slots.
-fn counts(rec: &TaskRecord, chat_id: i64) -> bool {
+fn counts(rec: &TaskRecord, transport: &str, chat_id: i64) -> bool {
     rec.chat_id == chat_id
+        && rec.transport == transport
         && status_of(rec) == Status::Running
         && Priority::parse(&rec.priority) != Priority::Interactive
 }
 
 /// How many tasks of `chat_id` count against its limit, `except` one.
-fn running_in(file: &TasksFile, chat_id: i64, except: Option<&str>) -> usize {
+fn running_in(file: &TasksFile, transport: &str, chat_id: i64, except: Option<&str>) -> usize {
     file.records()
-        .filter(|r| counts(r, chat_id) && Some(r.task_id.as_str()) != except)
+        .filter(|r| counts(r, transport, chat_id) && Some(r.task_id.as_str()) != except)
         .count()
 }
 
@@ -175,7 +176,8 @@ impl Registry {
     /// Tasks of `chat_id` that count against the limit, `except` one.
     #[cfg(test)]
     fn counted_running(&self, chat_id: i64, except: Option<&str>) -> usize {
-        self.file.read(|f| running_in(f, chat_id, except))
+        self.file
+            .read(|f| running_in(f, crate::address::TELEGRAM, chat_id, except))
     }
 
     /// Adds `rec` unless it counts against the limit and `max` tasks of its chat
@@ -183,7 +185,7 @@ impl Registry {
     pub fn insert_within_limit(&self, rec: TaskRecord, max: u32) -> Result<(), usize> {
         let counted = Priority::parse(&rec.priority) != Priority::Interactive;
         self.file.update(|f| {
-            let running = running_in(f, rec.chat_id, None);
+            let running = running_in(f, &rec.transport, rec.chat_id, None);
             if counted && running >= max as usize {
                 return Err(running);
             }
@@ -204,11 +206,12 @@ impl Registry {
             let Some(rec) = file.records().find(|r| r.task_id == id) else {
                 return Ok(None);
             };
-            let (chat, counted) = (
+            let (transport, chat, counted) = (
+                rec.transport.clone(),
                 rec.chat_id,
                 Priority::parse(&rec.priority) != Priority::Interactive,
             );
-            let running = running_in(file, chat, Some(id));
+            let running = running_in(file, &transport, chat, Some(id));
             if counted && running >= max as usize {
                 return Err(running);
             }

@@ -1,22 +1,16 @@
-//! One task's runs: each is a non-streaming CLI turn on the parent agent's config
-//! (label `task:<id>`, so `stop_all` reaches it; timeout `tasks.timeout_seconds`;
-//! `DUCTOR_TASK_ID` set), in the agent workspace. When a run ends the outcome is
-//! classified under the hub's lock — an answer that arrived meanwhile starts the
-//! next run at once — and the ending is delivered to the parent chat.
+//! One task's runs: each is a non-streaming turn in the task's lane (timeout
+//! `tasks.timeout_seconds`, `DUCTOR_TASK_ID` set, the stale-session retry of the
+//! pipeline included). When a run ends the outcome is classified under the hub's
+//! lock — an answer that arrived meanwhile starts the next run at once — and the
+//! ending is delivered to the parent chat.
 
-use super::delivery::{self, Ending};
-use super::{Status, TaskHub, folder, prompt, registry};
-use crate::agent::cli_run::{self, TimeoutKind};
-use crate::provider::ProviderKind;
+use super::delivery::Ending;
+use super::{Status, TaskHub, address_of, folder, prompt, registry};
+use crate::exec::TimeoutKind;
 use crate::provider::event::{Event, FailureKind, Outcome};
-use crate::session::TurnEnv;
-use crate::session::background::{self, BackgroundSpec};
-use crate::session::store::Target;
+use crate::session::Lane;
 use crate::state::tasks::TaskRecord;
-use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 /// What to do after a run.
 enum Step {
@@ -29,18 +23,6 @@ enum Step {
     },
 }
 
-fn target_of(rec: &TaskRecord, env: &TurnEnv) -> Target {
-    let default = env.default_target(&env.config());
-    Target {
-        provider: rec
-            .provider
-            .parse::<ProviderKind>()
-            .unwrap_or(default.provider),
-        model: rec.model.clone(),
-        effort: Some(rec.reasoning_effort.clone()).filter(|e| !e.is_empty()),
-    }
-}
-
 /// A failure's reason as shown to the parent.
 fn reason(kind: FailureKind, detail: &str, timeout_secs: f64) -> String {
     match kind {
@@ -50,77 +32,41 @@ fn reason(kind: FailureKind, detail: &str, timeout_secs: f64) -> String {
     }
 }
 
+/// How one run ended, as the hub books it.
+struct RunEnd {
+    outcome: Outcome,
+    secs: f64,
+    turns: u32,
+    /// The run never finished (shutdown cut it off).
+    cut_off: bool,
+}
+
 impl TaskHub {
     /// Runs task `id` in the background, starting with `prompt`.
-    pub(super) fn spawn(
-        &self,
-        env: Arc<TurnEnv>,
-        id: String,
-        prompt: String,
-        resume: Option<String>,
-        cancel: CancellationToken,
-        ended: watch::Sender<bool>,
-    ) {
+    pub(super) fn spawn(&self, id: String, prompt: String, ended: watch::Sender<bool>) {
         let hub = self.clone();
         self.inner.tracker.spawn(async move {
-            hub.drive(&env, &id, prompt, resume, &cancel).await;
+            hub.drive(&id, prompt).await;
             ended.send_replace(true);
         });
     }
 
-    async fn drive(
-        &self,
-        env: &Arc<TurnEnv>,
-        id: &str,
-        mut prompt: String,
-        mut resume: Option<String>,
-        cancel: &CancellationToken,
-    ) {
+    async fn drive(&self, id: &str, mut prompt: String) {
         loop {
-            let Some(rec) = self.inner.registry.get(id) else {
+            let Some(rec) = self.registry_ref().get(id) else {
                 self.active().remove(id);
                 return;
             };
-            let config = env.config();
-            let mut identity = cli_run::identity(&config, &env.paths, rec.chat_id, rec.thread_id);
-            identity.task_id = Some(id.to_owned());
-            let spec = BackgroundSpec {
-                label: format!("task:{id}"),
-                target: target_of(&rec, env),
-                prompt: std::mem::take(&mut prompt),
-                resume: resume.take(),
-                append_system_prompt: None,
-                identity,
-                timeout: TimeoutKind::Task,
-                cwd: None,
-            };
-            let started = Instant::now();
-            let mut tools = 0u32;
-            let registry = &self.inner.registry;
-            let outcome = background::run(env, spec, cancel.clone(), |ev| match ev {
-                Event::SessionStarted { session_id } => {
-                    registry.update(id, |r| r.session_id.clone_from(session_id));
-                }
-                Event::ToolStarted { .. } => tools += 1,
-                _ => {}
-            })
-            .await;
-            let run_secs = started.elapsed().as_secs_f64();
-            match self.after_run(env, id, &outcome, run_secs, tools + 1) {
+            let end = self.run_once(&rec, std::mem::take(&mut prompt)).await;
+            match self.after_run(id, &end) {
                 Step::Continue(next) => {
                     let memory = folder::memory_path(&self.inner.tasks_dir, id);
                     prompt = prompt::resume_prompt(&next, &memory);
-                    resume = self
-                        .inner
-                        .registry
-                        .get(id)
-                        .map(|r| r.session_id)
-                        .filter(|s| !s.is_empty());
                     tracing::info!(task = %id, "task continues with the parent's answer");
                 }
                 Step::End { rec, ending } => {
                     if let (Some(rec), Some(ending)) = (rec, ending) {
-                        delivery::ending(env, &self.inner.tasks_dir, &rec, &ending, run_secs);
+                        self.deliver_ending(&rec, &ending, end.secs);
                     }
                     return;
                 }
@@ -128,30 +74,72 @@ impl TaskHub {
         }
     }
 
+    async fn run_once(&self, rec: &TaskRecord, prompt: String) -> RunEnd {
+        let cancelled_before = self.active().get(&rec.task_id).is_none_or(|a| a.cancelled);
+        if cancelled_before {
+            return RunEnd {
+                outcome: Outcome::Failed {
+                    kind: FailureKind::Cancelled,
+                    detail: "cancelled before its run started".into(),
+                    session_id: None,
+                },
+                secs: 0.0,
+                turns: 0,
+                cut_off: false,
+            };
+        }
+        let mut tools = 0u32;
+        let lane = Lane::Task(rec.task_id.clone());
+        let finish = self
+            .inner
+            .parts
+            .conversations
+            .run(&address_of(rec), lane, prompt, TimeoutKind::Task, |ev| {
+                if matches!(ev, Event::ToolStarted { .. }) {
+                    tools += 1;
+                }
+            })
+            .await;
+        match finish {
+            Some(f) => RunEnd {
+                secs: f.elapsed.as_secs_f64(),
+                outcome: f.outcome,
+                turns: tools + 1,
+                cut_off: false,
+            },
+            None => RunEnd {
+                outcome: Outcome::Failed {
+                    kind: FailureKind::Cancelled,
+                    detail: "cut off".into(),
+                    session_id: None,
+                },
+                secs: 0.0,
+                turns: 0,
+                cut_off: true,
+            },
+        }
+    }
+
     /// Books the run and decides, under the hub's lock, how the task goes on.
-    fn after_run(
-        &self,
-        env: &TurnEnv,
-        id: &str,
-        outcome: &Outcome,
-        run_secs: f64,
-        turns: u32,
-    ) -> Step {
-        let registry = &self.inner.registry;
-        let timeout = env.config().tasks.timeout_seconds;
+    fn after_run(&self, id: &str, end: &RunEnd) -> Step {
+        let registry = self.registry_ref();
+        let timeout = self.inner.parts.config.get().tasks.timeout_seconds;
         let mut active = self.active();
+        let outcome = &end.outcome;
         let session = outcome.session_id().map(str::to_owned);
         let has_session = registry
             .update(id, |r| {
-                r.num_turns += turns;
-                r.elapsed_seconds += run_secs;
+                r.num_turns += end.turns;
+                r.elapsed_seconds += end.secs;
                 if let Some(s) = &session {
                     r.session_id.clone_from(s);
                 }
                 !r.session_id.is_empty()
             })
             .unwrap_or(false);
-        let stopping = self.inner.stop.is_cancelled() || env.shutting_down();
+        let stopping = end.cut_off || self.inner.stop.is_cancelled();
+        let entry = active.get_mut(id);
+        // A run that completed just before a cancel keeps its result.
         let cancelled = matches!(
             outcome,
             Outcome::Failed {
@@ -159,10 +147,11 @@ impl TaskHub {
                 ..
             }
         );
-        let entry = active.get_mut(id);
+        let flagged = entry.as_ref().is_some_and(|a| a.cancelled);
         let asked = entry.as_ref().is_some_and(|a| a.asked);
         if let Some(a) = entry
             && !cancelled
+            && !flagged
             && !stopping
             && has_session
             && let Some(next) = a.follow_up.take()
@@ -172,6 +161,9 @@ impl TaskHub {
         }
         active.remove(id);
         let (status, ending, result) = match outcome {
+            // Cut off by shutdown: stays `running`, the next start reports it.
+            _ if stopping => (Status::Running, None, None),
+            _ if cancelled => (Status::Cancelled, Some(Ending::Cancelled), None),
             Outcome::Completed { text, .. } if asked => (Status::Waiting, None, Some(text)),
             Outcome::Completed { text, .. } => (
                 Status::Done,
@@ -180,11 +172,6 @@ impl TaskHub {
                 }),
                 Some(text),
             ),
-            // Cut off by shutdown: stays `running`, the next start reports it.
-            Outcome::Failed { .. } if cancelled && stopping => (Status::Running, None, None),
-            Outcome::Failed { .. } if cancelled => {
-                (Status::Cancelled, Some(Ending::Cancelled), None)
-            }
             Outcome::Failed { kind, detail, .. } => (
                 Status::Failed,
                 Some(Ending::Failed {
@@ -208,7 +195,7 @@ impl TaskHub {
             Box::new(r.clone())
         });
         drop(active);
-        tracing::info!(task = %id, status = status.as_str(), secs = run_secs.round(), "task run ended");
+        tracing::info!(task = %id, status = status.as_str(), secs = end.secs.round(), "task run ended");
         Step::End { rec, ending }
     }
 }

@@ -2,13 +2,14 @@
 //! question) and forwarding a task's question to its chat.
 
 use super::{
-    NewTask, Resumed, Status, TaskError, TaskHub, activate, delivery, folder, prompt, registry,
+    NewTask, Resumed, Status, TaskError, TaskHub, activate, address_of, folder, prompt, registry,
     status_of,
 };
+use crate::address::Address;
 use crate::config::AgentConfig;
 use crate::provider::ProviderKind;
-use crate::session::TurnEnv;
-use crate::session::store::Target;
+use crate::provider::models::ModelCatalogue;
+use crate::session::store::{Target, default_target};
 use crate::state::tasks::TaskRecord;
 
 /// First line of `prompt`, shortened, as a default name.
@@ -28,13 +29,13 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 /// Provider/model/effort of a new task: overrides, else the agent's defaults (a
 /// model alone picks its provider; another provider alone gets its default model).
 pub(super) fn resolve_target(
-    env: &TurnEnv,
+    catalogue: &ModelCatalogue,
     config: &AgentConfig,
     provider: Option<&str>,
     model: Option<&str>,
     thinking: Option<&str>,
 ) -> Result<Target, TaskError> {
-    let default = env.default_target(config);
+    let default = default_target(config);
     let model = non_empty(model);
     let provider = match non_empty(provider) {
         Some(p) => p.parse::<ProviderKind>().map_err(|_| {
@@ -43,21 +44,20 @@ pub(super) fn resolve_target(
             ))
         })?,
         None => model.map_or(default.provider, |m| {
-            crate::provider::models::provider_for_model(m, &env.catalogue)
+            crate::provider::models::provider_for_model(m, catalogue)
         }),
     };
     let model = match model {
         Some(m) => m.to_owned(),
         None if provider == default.provider => default.model.clone(),
-        None => env
-            .catalogue
+        None => catalogue
             .default_model(provider)
             .unwrap_or_default()
             .to_owned(),
     };
     let effort = match non_empty(thinking) {
         Some(t) => {
-            let accepted = env.catalogue.efforts(provider, &model);
+            let accepted = catalogue.efforts(provider, &model);
             let Some(e) = accepted.iter().find(|e| e.eq_ignore_ascii_case(t)) else {
                 return Err(TaskError::BadRequest(if accepted.is_empty() {
                     format!("{provider} has no reasoning effort setting; leave out --thinking")
@@ -84,8 +84,8 @@ impl TaskHub {
     /// Creates a task and starts its run. Refused when tasks are disabled or the
     /// chat already runs `tasks.max_parallel` counted tasks (nothing is queued).
     pub fn create(&self, req: &NewTask) -> Result<TaskRecord, TaskError> {
-        let env = self.env()?;
-        let config = env.config();
+        let parts = &self.inner.parts;
+        let config = parts.config.get();
         if !config.tasks.enabled {
             return Err(TaskError::Disabled);
         }
@@ -94,21 +94,23 @@ impl TaskHub {
             return Err(TaskError::BadRequest("the task prompt is empty".into()));
         }
         let target = resolve_target(
-            &env,
+            &parts.catalogue,
             &config,
             req.provider.as_deref(),
             req.model.as_deref(),
             req.thinking.as_deref(),
         )?;
-        let chat_id = if req.chat_id == 0 {
-            config.allowed_user_ids.first().copied().unwrap_or(0)
-        } else {
-            req.chat_id
-        };
-        let id = self.inner.registry.unused_id();
+        let origin = req
+            .origin
+            .clone()
+            .filter(|a| a.chat_id != 0)
+            .or_else(|| parts.directory.primary())
+            .unwrap_or_else(|| Address::new(crate::address::TELEGRAM, 0, None));
+        let id = self.registry_ref().unused_id();
         let rec = TaskRecord {
             task_id: id.clone(),
-            chat_id,
+            transport: origin.transport.clone(),
+            chat_id: origin.chat_id,
             parent_agent: self.inner.agent.clone(),
             name: non_empty(req.name.as_deref())
                 .map_or_else(|| default_name(text), |n| folder::clip(n, 60)),
@@ -132,31 +134,30 @@ impl TaskHub {
             reasoning_effort: target.effort.clone().unwrap_or_default(),
             tasks_dir: self.inner.tasks_dir.display().to_string(),
             priority: req.priority.as_str().to_owned(),
-            thread_id: req.topic_id,
+            thread_id: origin.topic_id,
             extra: serde_json::Map::new(),
         };
         folder::create(&self.inner.tasks_dir, &rec)
             .map_err(|e| TaskError::Internal(format!("cannot create the task folder: {e}")))?;
-        let (cancel, ended) = {
+        let ended = {
             let mut active = self.active();
             if let Err(running) = self
-                .inner
-                .registry
+                .registry_ref()
                 .insert_within_limit(rec.clone(), config.tasks.max_parallel)
             {
                 drop(active);
                 folder::remove(&self.inner.tasks_dir, &id);
-                tracing::info!(chat = chat_id, running, "task refused: limit reached");
+                tracing::info!(chat = %origin, running, "task refused: limit reached");
                 return Err(TaskError::LimitReached {
                     max: config.tasks.max_parallel,
                 });
             }
-            activate(&mut active, &id)
+            activate(&mut active, &id, origin.clone())
         };
         let memory = folder::memory_path(&self.inner.tasks_dir, &id);
         let prompt = prompt::task_prompt(text, &id, &memory);
         tracing::info!(task = %id, name = %rec.name, provider = %rec.provider, model = %rec.model, "task created");
-        self.spawn(env, id, prompt, None, cancel, ended);
+        self.spawn(id, prompt, ended);
         Ok(rec)
     }
 
@@ -164,8 +165,7 @@ impl TaskHub {
     /// previous run still executes, unless that run asked a question (then the
     /// follow-up is queued behind it).
     pub fn resume(&self, id: &str, text: &str) -> Result<Resumed, TaskError> {
-        let env = self.env()?;
-        let config = env.config();
+        let config = self.inner.parts.config.get();
         if !config.tasks.enabled {
             return Err(TaskError::Disabled);
         }
@@ -198,8 +198,7 @@ impl TaskHub {
             )));
         }
         match self
-            .inner
-            .registry
+            .registry_ref()
             .restart_within_limit(id, config.tasks.max_parallel, |r| {
                 r.error.clear();
                 r.completed_at = None;
@@ -212,26 +211,18 @@ impl TaskHub {
                 });
             }
         }
-        let (cancel, ended) = activate(&mut active, id);
+        let ended = activate(&mut active, id, address_of(&rec));
         drop(active);
         let memory = folder::memory_path(&self.inner.tasks_dir, id);
         let prompt = prompt::resume_prompt(text, &memory);
         tracing::info!(task = %id, "task resumed");
-        self.spawn(
-            env,
-            id.to_owned(),
-            prompt,
-            Some(rec.session_id),
-            cancel,
-            ended,
-        );
+        self.spawn(id.to_owned(), prompt, ended);
         Ok(Resumed::Started)
     }
 
     /// Forwards a question of task `id` to its chat; returns at once. The task
     /// becomes `waiting` when its run ends (unless an answer already arrived).
     pub fn ask_parent(&self, id: &str, question: &str) -> Result<(), TaskError> {
-        let env = self.env()?;
         let question = question.trim();
         if question.is_empty() {
             return Err(TaskError::BadRequest("the question is empty".into()));
@@ -245,7 +236,7 @@ impl TaskHub {
                 }
                 None => false,
             };
-            self.inner.registry.update(id, |r| {
+            self.registry_ref().update(id, |r| {
                 r.question_count += 1;
                 r.last_question = folder::clip(question, 200);
                 if !running && !status_of(r).is_finished() {
@@ -256,7 +247,7 @@ impl TaskHub {
         }
         .ok_or_else(|| TaskError::NotFound(id.to_owned()))?;
         tracing::info!(task = %id, "task asks its parent");
-        delivery::question(&env, &rec, question);
+        self.deliver_question(&rec, question);
         Ok(())
     }
 }

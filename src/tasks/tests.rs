@@ -2,6 +2,7 @@
 //! cleanup, cancel/delete rules, questions and refusals.
 
 use super::*;
+use crate::address::{Address, Destination};
 use crate::config::AgentConfig;
 use crate::provider::ProviderKind;
 use crate::session::outbox::{self, OutboxRx, Outgoing};
@@ -9,8 +10,7 @@ use serde_json::json;
 use submit::{default_name, resolve_target};
 
 struct Rig {
-    _dir: tempfile::TempDir,
-    env: Arc<TurnEnv>,
+    inner: crate::core::testing::Rig,
     hub: TaskHub,
     outbox: OutboxRx,
 }
@@ -33,31 +33,26 @@ fn task(id: &str, status: &str, completed_h_ago: f64) -> serde_json::Value {
 
 /// A hub over a home whose `tasks.json` holds `tasks`; task folders exist for `folders`.
 fn rig(tasks: &[serde_json::Value], folders: &[&str], config: AgentConfig) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = crate::paths::Home::new(dir.path()).main();
-    crate::home::seed_agent_home(&paths).unwrap();
-    std::fs::write(paths.tasks_file(), json!({ "tasks": tasks }).to_string()).unwrap();
-    for f in folders {
-        std::fs::create_dir_all(paths.tasks_dir().join(f)).unwrap();
-        std::fs::write(
-            paths.tasks_dir().join(f).join("TASKMEMORY.md"),
-            "partial notes",
-        )
-        .unwrap();
-        let old = std::time::SystemTime::now() - Duration::from_mins(2);
-        let handle = std::fs::File::open(paths.tasks_dir().join(f)).unwrap();
-        handle.set_modified(old).unwrap();
-    }
-    let (tx, rx) = outbox::outbox();
-    let env = Arc::new(TurnEnv::new(paths, config, None, tx));
-    let hub = TaskHub::start(&env);
-    let _ = env.tasks.set(hub.clone());
-    Rig {
-        _dir: dir,
-        env,
-        hub,
-        outbox: rx,
-    }
+    let tasks = tasks.to_vec();
+    let folders: Vec<String> = folders.iter().map(|f| (*f).to_owned()).collect();
+    let mut inner = crate::core::testing::rig(config, move |paths| {
+        std::fs::write(paths.tasks_file(), json!({ "tasks": tasks }).to_string()).unwrap();
+        for f in &folders {
+            std::fs::create_dir_all(paths.tasks_dir().join(f)).unwrap();
+            std::fs::write(
+                paths.tasks_dir().join(f).join("TASKMEMORY.md"),
+                "partial notes",
+            )
+            .unwrap();
+            let old = std::time::SystemTime::now() - Duration::from_mins(2);
+            let handle = std::fs::File::open(paths.tasks_dir().join(f)).unwrap();
+            handle.set_modified(old).unwrap();
+        }
+    });
+    let hub = inner.core.tasks.clone();
+    let (_, empty) = outbox::outbox();
+    let outbox = std::mem::replace(&mut inner.outbox, empty);
+    Rig { inner, hub, outbox }
 }
 
 impl Rig {
@@ -66,7 +61,7 @@ impl Rig {
     }
 
     fn folder(&self, id: &str) -> bool {
-        self.env.paths.tasks_dir().join(id).is_dir()
+        self.inner.paths().tasks_dir().join(id).is_dir()
     }
 }
 
@@ -85,8 +80,8 @@ async fn a_restart_fails_running_tasks_tells_their_chats_and_cleans_up() {
     assert_eq!(a.status, "failed");
     assert_eq!(a.error, maintenance::RESTART_REASON);
     match r.outbox.try_recv().unwrap().item {
-        Outgoing::Notice { key, text } => {
-            assert_eq!((key.chat_id, key.topic_id), (42, Some(3)));
+        Outgoing::Notice { to, text } => {
+            assert_eq!(to, Destination::Chat(Address::new("tg", 42, Some(3))));
             assert!(
                 text.contains("T-0000000a") && text.contains("restarted"),
                 "{text}"
@@ -159,7 +154,7 @@ async fn cancel_and_delete_follow_the_status() {
     }
     r.hub.delete("0000000a").unwrap();
     assert!(r.status("0000000a").is_none() && !r.folder("0000000a"));
-    assert_eq!(r.hub.delete_finished(42), 1);
+    assert_eq!(r.hub.delete_finished(&Address::new("tg", 42, None)), 1);
     assert!(r.hub.list(None).is_empty() && !r.folder("0000000b"));
 }
 
@@ -177,12 +172,8 @@ async fn a_question_is_injected_with_the_task_id_and_how_to_answer() {
         (1, "Which colour?")
     );
     match r.outbox.try_recv().unwrap().item {
-        Outgoing::Inject {
-            key,
-            notice,
-            prompt,
-        } => {
-            assert_eq!(key.chat_id, 42);
+        Outgoing::Inject { to, notice, prompt } => {
+            assert_eq!(to, Destination::Chat(Address::new("tg", 42, Some(3))));
             assert_eq!(
                 notice.as_deref(),
                 Some("**Task `0000000a` has a question:** Which colour?")
@@ -261,11 +252,11 @@ async fn refusals_are_typed() {
 
 #[tokio::test]
 async fn targets_follow_the_overrides() {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = crate::paths::Home::new(dir.path()).main();
-    let (tx, _rx) = outbox::outbox();
     let config = AgentConfig::default();
-    let env = TurnEnv::new(paths, config.clone(), None, tx);
+    let env = crate::provider::models::ModelCatalogue::new(
+        crate::provider::models::codex_fallback_models(),
+        Vec::new(),
+    );
     let t = resolve_target(&env, &config, None, None, None).unwrap();
     assert_eq!(
         (t.provider, t.model.as_str()),

@@ -4,13 +4,12 @@
 //! [`crate::ipc::message`] and the domain types here, at the edge.
 
 use super::{NewTask, Priority, TaskError, TaskHub, status_of};
+use crate::address::Address;
 use crate::ipc::BusClient;
 use crate::ipc::message::{
     Ack, Body, ErrorBody, ErrorCode, TaskCreated, TaskInfo, TaskListResult, TaskPriority, TaskState,
 };
-use crate::session::TurnEnv;
 use crate::state::tasks::TaskRecord;
-use std::sync::Arc;
 
 impl TaskError {
     /// The bus error code of this refusal.
@@ -61,6 +60,7 @@ pub fn info(r: &TaskRecord) -> TaskInfo {
         provider: r.provider.clone(),
         model: r.model.clone(),
         priority: priority_out(Priority::parse(&r.priority)),
+        transport: r.transport.clone(),
         chat_id: r.chat_id,
         topic_id: r.thread_id,
         created_at: r.created_at,
@@ -99,8 +99,7 @@ pub async fn answer(hub: Option<&TaskHub>, body: Body) -> Body {
                 model: c.model,
                 thinking: c.thinking,
                 priority: priority_in(c.priority),
-                chat_id: c.chat_id,
-                topic_id: c.topic_id,
+                origin: Some(Address::new(&c.transport, c.chat_id, c.topic_id)),
             })
             .map(|r| {
                 Body::TaskCreated(TaskCreated {
@@ -136,10 +135,10 @@ fn error(e: &TaskError) -> Body {
 
 /// Answers request `re` in the background (a cancel waits for the run to end, and
 /// the agent's bus loop must not wait with it).
-pub fn serve(env: &Arc<TurnEnv>, bus: &BusClient, re: u64, body: Body) {
-    let (env, bus) = (env.clone(), bus.clone());
+pub fn serve(hub: &TaskHub, bus: &BusClient, re: u64, body: Body) {
+    let (hub, bus) = (hub.clone(), bus.clone());
     tokio::spawn(async move {
-        let reply = answer(env.tasks.get(), body).await;
+        let reply = answer(Some(&hub), body).await;
         if let Err(e) = bus.reply(re, reply).await {
             tracing::debug!(error = %e, "could not answer a task request");
         }

@@ -110,7 +110,7 @@ fn roundtrip<T: DeserializeOwned + Serialize + Default>(name: &str) -> T {
 fn original_state_files_round_trip_unchanged() {
     let sessions: SessionsFile = roundtrip("sessions.json");
     let rec = sessions
-        .get(&SessionKey::telegram(-1_001_234_567_890, Some(42)))
+        .get(&SessionKey::new("tg", -1_001_234_567_890, Some(42)))
         .unwrap();
     assert_eq!(rec.topic_name.as_deref(), Some("ductor-rs"));
     assert_eq!(rec.provider_sessions["gemini"].message_count, 7);
@@ -129,7 +129,7 @@ fn legacy_sessions_are_migrated() {
     let (mut sessions, _): (SessionsFile, _) = store::load_state(&fixture("sessions.legacy.json"));
     assert!(sessions.migrate());
     let dm = sessions
-        .get(&SessionKey::telegram(123_456_789, None))
+        .get(&SessionKey::new("tg", 123_456_789, None))
         .unwrap();
     assert_eq!(dm.provider_sessions["claude"].message_count, 12);
     assert_eq!(
@@ -137,7 +137,7 @@ fn legacy_sessions_are_migrated() {
         "5f3c2b1a-1111-2222-3333-444455556666"
     );
     let topic = sessions
-        .get(&SessionKey::telegram(-1_001_234_567_890, Some(42)))
+        .get(&SessionKey::new("tg", -1_001_234_567_890, Some(42)))
         .unwrap();
     assert_eq!(topic.provider_sessions["codex"].total_tokens, 900);
     let keys: Vec<&String> = sessions.0.keys().collect();

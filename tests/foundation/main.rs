@@ -11,4 +11,5 @@ mod bus;
 mod cli;
 mod golden;
 mod ipc_schema;
+mod layering;
 mod supervisor;

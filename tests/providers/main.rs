@@ -1,5 +1,5 @@
 //! Provider runner end to end: the genuine `claude`, `codex` and `gemini` binaries
-//! against the project's mock model API, through `ductor::agent::cli_run` and the
+//! against the project's mock model API, through `ductor::exec::request` and the
 //! per-run reaper, exactly as an agent runs a turn. After every case no process of
 //! the run may be left.
 
@@ -8,8 +8,9 @@ mod support;
 
 mod cases;
 
-use ductor::agent::cli_run::{self, RunContext, TimeoutKind};
+use ductor::address::Address;
 use ductor::config::AgentConfig;
+use ductor::exec::{Launch, TimeoutKind, request};
 use ductor::paths::Home;
 use ductor::provider::ProviderKind;
 use ductor::provider::command::TurnSpec;
@@ -101,13 +102,6 @@ impl Rig {
         tokio::task::JoinHandle<Outcome>,
     ) {
         let paths = self.home.main();
-        let ctx = RunContext {
-            config: &self.config,
-            paths: &paths,
-            cwd: paths.workspace(),
-            identity: cli_run::identity(&self.config, &paths, 42, None),
-            timeout: TimeoutKind::Interactive,
-        };
         let spec = TurnSpec {
             prompt: prompt.into(),
             model: Some(model_for(provider).into()),
@@ -115,7 +109,14 @@ impl Rig {
             resume,
             append_system_prompt: self.append_system_prompt.clone(),
         };
-        let mut req = cli_run::build_request(&ctx, provider, &spec).unwrap();
+        let job = Launch {
+            provider,
+            spec,
+            cwd: paths.workspace(),
+            identity: request::identity(&self.config, &paths, &Address::new("tg", 42, None)),
+            timeout: TimeoutKind::Interactive,
+        };
+        let mut req = request::build_request(&self.config, &paths, &job).unwrap();
         let mut env: std::collections::BTreeMap<OsString, OsString> = req.env.into_iter().collect();
         for (k, v) in self.cli.vars() {
             env.insert(k.into(), v.into());

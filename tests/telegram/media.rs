@@ -6,11 +6,11 @@ use super::{CHAT, TgRig};
 use crate::support::daemon::token;
 use crate::support::fake_telegram::{FakeTelegram, Fault};
 use crate::support::mock_llm::Reply;
+use ductor::chat::media::{self, MediaError};
 use ductor::config::AgentConfig;
 use ductor::paths::Home;
 use ductor::transport::telegram::api::TgApi;
 use ductor::transport::telegram::incoming::Attachment;
-use ductor::transport::telegram::media::{self, MediaError};
 use image::{ImageFormat, Rgb, RgbImage};
 use serde_json::json;
 use std::io::Cursor;
@@ -402,6 +402,7 @@ async fn get_file_refusing_a_big_file_is_a_typed_error_and_leaves_nothing() {
     let paths = Home::new(home.path()).main();
     let err = media::receive(
         &api,
+        &paths.telegram_files_dir(),
         &paths,
         &AgentConfig::default(),
         &att,
@@ -428,9 +429,16 @@ async fn a_large_image_is_replaced_by_a_downscaled_copy() {
     let mut config = AgentConfig::default();
     config.image.max_dimension = 100;
     let now = "2025-05-01T23:59:00Z".parse().unwrap();
-    let r = media::receive(&api, &paths, &config, &att, now)
-        .await
-        .unwrap();
+    let r = media::receive(
+        &api,
+        &paths.telegram_files_dir(),
+        &paths,
+        &config,
+        &att,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.relative, "telegram_files/2025-05-01/diagram.webp");
     assert_eq!(r.mime, "image/webp");
     assert_eq!(r.resized, Some((100, 50)));
@@ -453,9 +461,16 @@ async fn a_large_image_is_replaced_by_a_downscaled_copy() {
     let mut broken = png;
     broken.truncate(60);
     let (_tg2, api2, att2) = fake_with_document(broken.clone(), "broken.png", "image/png").await;
-    let r = media::receive(&api2, &paths, &config, &att2, now)
-        .await
-        .unwrap();
+    let r = media::receive(
+        &api2,
+        &paths.telegram_files_dir(),
+        &paths,
+        &config,
+        &att2,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.relative, "telegram_files/2025-05-01/broken.png");
     assert_eq!(std::fs::read(&r.path).unwrap(), broken);
 }

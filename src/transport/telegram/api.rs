@@ -1,10 +1,14 @@
-//! The Telegram Bot API client: teloxide's `Bot` with our timeouts and base URL,
-//! the [`ChatApi`] implementation used by the streaming editor, and the other calls
-//! the transport makes (typing, reactions, callback answers, commands, files).
-//! Every error is classified into [`ApiError`].
+//! The Telegram Bot API client: teloxide's `Bot` with our timeouts and base URL, the
+//! [`ChatApi`] the shared chat machinery writes through (messages, typing, reactions,
+//! files), the [`Fetch`] it downloads media with, and the calls only the transport
+//! makes (callback answers, the command menu). Every error is classified into
+//! [`ApiError`]; button actions travel as their compact form (callback data).
 
 use super::media::{self, UploadKind};
-use crate::transport::chat_api::{ApiError, BoxFut, Button, ChatApi, ChatTarget, OutMessage};
+use crate::address::{Address, MessageRef};
+use crate::chat::api::{ApiError, BoxFut, ChatApi, OutMessage};
+use crate::chat::media::{Attachment, Fetch, MediaError};
+use crate::ops::Button;
 use std::path::Path;
 use std::time::Duration;
 use teloxide::payloads::{
@@ -71,7 +75,7 @@ fn classify_api(api: &TgError) -> ApiError {
         | TgError::MessageCantBeEdited
         | TgError::MessageCantBeDeleted => ApiError::NotFound(api.to_string()),
         TgError::MessageIsTooLong | TgError::EditedMessageIsTooLong => ApiError::TooLong,
-        TgError::CantParseEntities(s) => ApiError::BadHtml(s.clone()),
+        TgError::CantParseEntities(s) => ApiError::BadMarkup(s.clone()),
         TgError::BotBlocked
         | TgError::BotKicked
         | TgError::BotKickedFromSupergroup
@@ -85,7 +89,7 @@ fn classify_api(api: &TgError) -> ApiError {
             if lower.contains("not modified") {
                 ApiError::NotModified
             } else if lower.contains("can't parse entities") {
-                ApiError::BadHtml(s.clone())
+                ApiError::BadMarkup(s.clone())
             } else if lower.contains("not found") {
                 ApiError::NotFound(s.clone())
             } else if lower.contains("too long") {
@@ -103,13 +107,26 @@ fn classify_api(api: &TgError) -> ApiError {
 fn markup(keyboard: &[Vec<Button>]) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(keyboard.iter().map(|row| {
         row.iter()
-            .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.data.clone()))
+            .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.action.encode()))
             .collect::<Vec<_>>()
     }))
 }
 
-fn thread(to: ChatTarget) -> Option<ThreadId> {
-    to.thread_id.map(|t| ThreadId(MessageId(t as i32)))
+fn thread(to: &Address) -> Option<ThreadId> {
+    to.topic_id.map(|t| ThreadId(MessageId(t as i32)))
+}
+
+/// A Telegram message id.
+fn message_id(id: &MessageRef) -> Result<MessageId, ApiError> {
+    id.as_i64()
+        .and_then(|n| i32::try_from(n).ok())
+        .map(MessageId)
+        .ok_or_else(|| ApiError::NotFound(format!("`{id}` is not a Telegram message")))
+}
+
+fn reply_parameters(id: Option<&MessageRef>) -> Option<ReplyParameters> {
+    let id = message_id(id?).ok()?;
+    Some(ReplyParameters::new(id).allow_sending_without_reply())
 }
 
 impl TgApi {
@@ -131,36 +148,6 @@ impl TgApi {
     /// The underlying teloxide bot.
     pub fn bot(&self) -> &Bot {
         &self.bot
-    }
-
-    /// Shows "typing…" in the chat (lasts ~5 s).
-    pub async fn typing(&self, to: ChatTarget) {
-        let mut req = self
-            .bot
-            .send_chat_action(ChatId(to.chat_id), ChatAction::Typing);
-        if let Some(t) = thread(to) {
-            req = req.message_thread_id(t);
-        }
-        if let Err(e) = req.await {
-            tracing::debug!(error = %classify(&e), "typing action failed");
-        }
-    }
-
-    /// Sets (or with `None` removes) the bot's reaction on a message.
-    pub async fn react(&self, chat_id: i64, message_id: i64, emoji: Option<&str>) {
-        let reaction: Vec<ReactionType> = emoji
-            .map(|e| ReactionType::Emoji {
-                emoji: e.to_owned(),
-            })
-            .into_iter()
-            .collect();
-        let req = self
-            .bot
-            .set_message_reaction(ChatId(chat_id), MessageId(message_id as i32))
-            .reaction(reaction);
-        if let Err(e) = req.await {
-            tracing::debug!(error = %classify(&e), "reaction failed");
-        }
     }
 
     /// Answers a callback query (stops the button's spinner).
@@ -192,12 +179,12 @@ impl TgApi {
     /// Sends a file as a photo, video, audio, voice note or document, chosen by its
     /// bytes, then its extension (§6.6, [`media::upload_kind`]); a typed upload that
     /// Telegram refuses is retried as a document. Uses a client with a long timeout.
-    pub async fn send_file(
+    async fn upload(
         &self,
-        to: ChatTarget,
+        to: &Address,
         path: &Path,
-        reply_to: Option<i64>,
-    ) -> Result<i64, ApiError> {
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ApiError> {
         let (head, size) = file_head(path)
             .await
             .map_err(|e| ApiError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
@@ -209,8 +196,7 @@ impl TgApi {
         }
         let kind = media::upload_kind(path, &head, size);
         let bot = media::download::transfer_bot(&self.bot);
-        let reply = reply_to
-            .map(|id| ReplyParameters::new(MessageId(id as i32)).allow_sending_without_reply());
+        let reply = reply_parameters(reply_to);
         macro_rules! upload {
             ($method:ident) => {{
                 let mut req = bot.$method(ChatId(to.chat_id), InputFile::file(path));
@@ -220,7 +206,7 @@ impl TgApi {
                 if let Some(r) = reply.clone() {
                     req = req.reply_parameters(r);
                 }
-                req.await.map(|m| i64::from(m.id.0))
+                req.await.map(|m| MessageRef::from(i64::from(m.id.0)))
             }};
         }
         let typed = match kind {
@@ -250,59 +236,133 @@ async fn file_head(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
     use tokio::io::AsyncReadExt;
     let file = tokio::fs::File::open(path).await?;
     let size = file.metadata().await?.len();
-    let mut head = Vec::with_capacity(media::mime::SNIFF_LEN);
-    file.take(media::mime::SNIFF_LEN as u64)
+    let mut head = Vec::with_capacity(crate::chat::media::mime::SNIFF_LEN);
+    file.take(crate::chat::media::mime::SNIFF_LEN as u64)
         .read_to_end(&mut head)
         .await?;
     Ok((head, size))
 }
 
 impl ChatApi for TgApi {
-    fn send(&self, to: ChatTarget, msg: OutMessage) -> BoxFut<'_, Result<i64, ApiError>> {
+    fn send<'a>(
+        &'a self,
+        to: &'a Address,
+        msg: OutMessage,
+    ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
         Box::pin(async move {
             let mut req = self.bot.send_message(ChatId(to.chat_id), msg.text);
-            if msg.html {
+            if msg.markup {
                 req = req.parse_mode(ParseMode::Html);
             }
             if let Some(t) = thread(to) {
                 req = req.message_thread_id(t);
             }
-            if let Some(id) = msg.reply_to {
-                req = req.reply_parameters(
-                    ReplyParameters::new(MessageId(id as i32)).allow_sending_without_reply(),
-                );
+            if let Some(r) = reply_parameters(msg.reply_to.as_ref()) {
+                req = req.reply_parameters(r);
             }
-            if let Some(k) = &msg.keyboard {
+            if let Some(k) = &msg.buttons {
                 req = req.reply_markup(markup(k));
             }
             req.await
-                .map(|m| i64::from(m.id.0))
+                .map(|m| MessageRef::from(i64::from(m.id.0)))
                 .map_err(|e| classify(&e))
         })
     }
 
-    fn edit(&self, to: ChatTarget, id: i64, msg: OutMessage) -> BoxFut<'_, Result<(), ApiError>> {
+    fn edit<'a>(
+        &'a self,
+        to: &'a Address,
+        id: &'a MessageRef,
+        msg: OutMessage,
+    ) -> BoxFut<'a, Result<(), ApiError>> {
         Box::pin(async move {
-            let mut req =
-                self.bot
-                    .edit_message_text(ChatId(to.chat_id), MessageId(id as i32), msg.text);
-            if msg.html {
+            let id = message_id(id)?;
+            let mut req = self.bot.edit_message_text(ChatId(to.chat_id), id, msg.text);
+            if msg.markup {
                 req = req.parse_mode(ParseMode::Html);
             }
-            if let Some(k) = &msg.keyboard {
+            if let Some(k) = &msg.buttons {
                 req = req.reply_markup(markup(k));
             }
             req.await.map(|_| ()).map_err(|e| classify(&e))
         })
     }
 
-    fn delete(&self, to: ChatTarget, id: i64) -> BoxFut<'_, Result<(), ApiError>> {
+    fn delete<'a>(
+        &'a self,
+        to: &'a Address,
+        id: &'a MessageRef,
+    ) -> BoxFut<'a, Result<(), ApiError>> {
         Box::pin(async move {
+            let id = message_id(id)?;
             self.bot
-                .delete_message(ChatId(to.chat_id), MessageId(id as i32))
+                .delete_message(ChatId(to.chat_id), id)
                 .await
                 .map(|_| ())
                 .map_err(|e| classify(&e))
         })
+    }
+
+    fn typing<'a>(&'a self, to: &'a Address) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            let mut req = self
+                .bot
+                .send_chat_action(ChatId(to.chat_id), ChatAction::Typing);
+            if let Some(t) = thread(to) {
+                req = req.message_thread_id(t);
+            }
+            if let Err(e) = req.await {
+                tracing::debug!(error = %classify(&e), "typing action failed");
+            }
+        })
+    }
+
+    fn react<'a>(
+        &'a self,
+        to: &'a Address,
+        id: &'a MessageRef,
+        emoji: Option<&'a str>,
+    ) -> BoxFut<'a, ()> {
+        Box::pin(async move {
+            let Ok(id) = message_id(id) else {
+                return;
+            };
+            let reaction: Vec<ReactionType> = emoji
+                .map(|e| ReactionType::Emoji {
+                    emoji: e.to_owned(),
+                })
+                .into_iter()
+                .collect();
+            let req = self
+                .bot
+                .set_message_reaction(ChatId(to.chat_id), id)
+                .reaction(reaction);
+            if let Err(e) = req.await {
+                tracing::debug!(error = %classify(&e), "reaction failed");
+            }
+        })
+    }
+
+    fn send_file<'a>(
+        &'a self,
+        to: &'a Address,
+        path: &'a Path,
+        reply_to: Option<MessageRef>,
+    ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
+        Box::pin(async move { self.upload(to, path, reply_to.as_ref()).await })
+    }
+}
+
+impl Fetch for TgApi {
+    fn limit(&self) -> u64 {
+        media::download::DOWNLOAD_LIMIT
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        att: &'a Attachment,
+        dst: &'a Path,
+    ) -> BoxFut<'a, Result<u64, MediaError>> {
+        Box::pin(media::download::fetch(&self.bot, &att.file_id, dst))
     }
 }

@@ -1,22 +1,25 @@
-//! Routing of updates (§6.1): authorisation first (unauthorised input is counted
-//! and otherwise ignored), duplicates dropped, group addressing, commands, then the
-//! message becomes a turn for its conversation's session actor.
+//! Routing of updates (§6.1): authorisation first (unauthorised input is counted and
+//! otherwise ignored), duplicates dropped, group addressing, then the command layer:
+//! commands, plain messages, media. A conversation's input is handled in order; what
+//! may take long (most commands, media downloads, input behind them) runs beside the
+//! poll loop, so one slow chat never holds up the others.
 
 use super::activity::ChatInfo;
 use super::auth::{self, ChatKind};
 use super::incoming::{Incoming, addressed_text, parse_command};
-use super::{Telegram, album, callbacks, commands, media, render};
-use crate::session::TurnRequest;
-use crate::state::sessions::SessionKey;
-use crate::transport::chat_api::{ChatApi, ChatTarget, OutMessage};
+use super::{Telegram, address, album, callbacks};
+use crate::address::{Address, MessageRef};
+use crate::chat::api::OutMessage;
+use crate::chat::media;
+use crate::ops::{self, Ctx, Sender};
+use std::future::Future;
 use std::sync::Arc;
 use teloxide::types::{Message, Update, UpdateKind};
-use tokio::sync::mpsc;
 
 /// Whether a raw message would be served (used to count old backlog messages).
 pub fn is_authorised_message(tg: &Telegram, msg: &Message) -> bool {
     let inc = Incoming::from_message(msg, tg.me.id);
-    auth::allowed(&tg.env().config(), inc.chat_kind, inc.chat_id, inc.user_id)
+    auth::allowed(&tg.config(), inc.chat_kind, inc.chat_id, inc.user_id)
 }
 
 /// Handles one update.
@@ -32,7 +35,7 @@ pub async fn update(tg: &Arc<Telegram>, update: Update) {
 /// The bot was added to or removed from a chat: record it, and leave chats that
 /// are not allowed (with a short notice).
 async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
-    let config = tg.env().config();
+    let config = tg.config();
     let chat_id = m.chat.id.0;
     let (chat_type, allowed) = if m.chat.is_channel() {
         ("channel", config.allowed_channel_ids.contains(&chat_id))
@@ -56,16 +59,9 @@ async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
         let note = tg
             .text()
             .f("groups.not_allowed", &[("chat", &chat_id.to_string())]);
-        let target = ChatTarget {
-            chat_id,
-            thread_id: None,
-        };
         let _ = tg
-            .api
-            .send(
-                target,
-                OutMessage::plain(super::format::html_to_plain(&note)),
-            )
+            .fe
+            .send_message(&address(chat_id, None), OutMessage::plain(note), false)
             .await;
         if let Err(e) = teloxide::prelude::Requester::leave_chat(tg.api.bot(), m.chat.id).await {
             tracing::warn!(error = %super::api::classify(&e), "cannot leave the chat");
@@ -91,9 +87,49 @@ fn info(inc: &Incoming) -> ChatInfo<'_> {
     }
 }
 
-/// The conversation key of a message.
-pub fn key_of(inc: &Incoming) -> SessionKey {
-    SessionKey::telegram(inc.chat_id, inc.thread_id)
+/// The conversation of a message.
+pub fn address_of(inc: &Incoming) -> Address {
+    address(inc.chat_id, inc.thread_id)
+}
+
+/// The command layer's view of a message.
+pub fn ctx<'a>(tg: &'a Telegram, inc: &Incoming) -> Ctx<'a> {
+    Ctx {
+        ops: tg.ops(),
+        address: address_of(inc),
+        sender: Sender {
+            first_name: inc.first_name.clone(),
+        },
+        message: Some(MessageRef::from(inc.message_id)),
+    }
+}
+
+/// Runs `work` for conversation `key` after everything of it that came before; beside
+/// the poll loop.
+pub fn in_order(
+    tg: &Arc<Telegram>,
+    key: &Address,
+    work: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut slot = tg.order.enter(key);
+    tokio::spawn(async move {
+        slot.wait().await;
+        work.await;
+        drop(slot);
+    });
+}
+
+/// Runs `work` right here when nothing of the conversation waits, else in order after it.
+async fn now_or_in_order(
+    tg: &Arc<Telegram>,
+    key: &Address,
+    work: impl Future<Output = ()> + Send + 'static,
+) {
+    if tg.order.busy(key) {
+        in_order(tg, key, work);
+    } else {
+        work.await;
+    }
 }
 
 async fn message(tg: &Arc<Telegram>, msg: &Message) {
@@ -101,7 +137,7 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
     if inc.from_bot {
         return;
     }
-    let config = tg.env().config();
+    let config = tg.config();
     if !auth::allowed(&config, inc.chat_kind, inc.chat_id, inc.user_id) {
         tracing::info!(chat = inc.chat_id, user = ?inc.user_id, "ignored message from an unauthorised chat or user");
         tg.activity.rejected(info(&inc));
@@ -121,8 +157,14 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         return;
     }
     tg.activity.seen(info(&inc));
+    let key = address_of(&inc);
     if let Some(name) = &inc.topic_name {
-        tg.env().sessions.set_topic_name(&key_of(&inc), name);
+        tg.ops()
+            .core
+            .conversations
+            .engine()
+            .sessions
+            .set_topic_name(&key, name);
         return;
     }
     let Some(text) = text_for_us(tg, &inc, &config) else {
@@ -140,12 +182,15 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         return;
     };
     if let Some((cmd, args)) = parse_command(&text, &tg.me.username)
-        && commands::handle(tg, &inc, &cmd, args).await
+        && command(tg, &inc, &cmd, args.to_owned())
     {
         return;
     }
-    if config.abort_words && commands::is_abort_word(&text) {
-        commands::stop(tg, &inc).await;
+    if ops::is_abort(tg.ops(), &text) {
+        let r = ops::message(&ctx(tg, &inc), &text, None).await;
+        tg.fe
+            .respond(&key, Some(MessageRef::from(inc.message_id)), r)
+            .await;
         return;
     }
     if let Some(att) = inc.attachment.clone() {
@@ -159,37 +204,56 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         );
         return;
     }
-    if let Some((name, rest)) = super::named::addressed(tg, &key_of(&inc), &text) {
-        let prompt = build_prompt(&inc, &rest);
-        super::named::follow_up(tg, key_of(&inc), Some(inc.message_id), &name, prompt).await;
-        return;
-    }
-    let Some((text, target_override)) = apply_directives(tg, &inc, &text).await else {
-        return;
-    };
-    let prompt = build_prompt(&inc, &text);
-    if prompt.trim().is_empty() {
-        return;
-    }
-    let key = key_of(&inc);
-    // Behind a media download of this chat, the text waits for its turn.
-    let slot = tg
-        .media_order
-        .busy(&key)
-        .then(|| tg.media_order.enter(&key));
-    let waits = slot.is_some();
-    let tg = tg.clone();
-    let submit = async move {
-        if let Some(mut slot) = slot {
-            slot.wait().await;
+    let t = tg.clone();
+    let line = key.clone();
+    now_or_in_order(tg, &line, async move {
+        let quote = inc.reply_to.as_ref().map(|q| q.text.clone());
+        let r = ops::message(&ctx(&t, &inc), &text, quote.as_deref()).await;
+        t.fe.respond(&key, Some(MessageRef::from(inc.message_id)), r)
+            .await;
+    })
+    .await;
+}
+
+/// Handles `/cmd args`; false when the command is not ours (it then goes to the agent).
+fn command(tg: &Arc<Telegram>, inc: &Incoming, cmd: &str, args: String) -> bool {
+    let key = address_of(inc);
+    let t = tg.clone();
+    let inc = inc.clone();
+    match cmd {
+        "where" | "leave" => {
+            let cmd = cmd.to_owned();
+            let line = key.clone();
+            in_order(tg, &line, async move {
+                let reply = if cmd == "where" {
+                    super::info::where_(&t)
+                } else {
+                    super::info::leave(&t, &args).await
+                };
+                t.fe.post_reply(&key, &reply, Some(MessageRef::from(inc.message_id)))
+                    .await;
+            });
+            true
         }
-        let reply_to = Some(inc.message_id);
-        submit_to(&tg, key, reply_to, prompt, target_override, false).await;
-    };
-    if waits {
-        tokio::spawn(submit);
-    } else {
-        submit.await;
+        _ => {
+            let Some(spec) = ops::table::lookup(cmd) else {
+                return false;
+            };
+            let line = key.clone();
+            let work = async move {
+                let Some(r) = ops::command(&ctx(&t, &inc), spec.name, &args).await else {
+                    return;
+                };
+                t.fe.respond(&key, Some(MessageRef::from(inc.message_id)), r)
+                    .await;
+            };
+            if spec.immediate {
+                tokio::spawn(work);
+            } else {
+                in_order(tg, &line, work);
+            }
+            true
+        }
     }
 }
 
@@ -222,53 +286,18 @@ fn text_for_us(
     Some(stripped)
 }
 
-/// Leading `@model`/`@provider` directives: a one-turn override. A message of
-/// directives only is answered with what the next message would use (`None`).
-async fn apply_directives(
-    tg: &Telegram,
-    inc: &Incoming,
-    text: &str,
-) -> Option<(String, Option<crate::session::store::Target>)> {
-    if !text.trim_start().starts_with('@') {
-        return Some((text.to_owned(), None));
-    }
-    let known = tg.env().catalogue.known_ids();
-    let d = crate::provider::directives::parse_directives(text, &known);
-    if d.provider_override.is_none() && d.model_override.is_none() {
-        return Some((text.to_owned(), None));
-    }
-    let target =
-        super::model::directive_target(tg, d.provider_override, d.model_override.as_deref());
-    if d.is_directive_only {
-        if let Some(t) = &target {
-            let name = if t.model.is_empty() {
-                t.provider.to_string()
-            } else {
-                t.model.clone()
-            };
-            let html = tg.text().f(
-                "model.next_uses",
-                &[("model", &super::format::escape_html(&name))],
-            );
-            super::commands::reply(tg, inc, html, None).await;
-        }
-        return None;
-    }
-    Some((d.text, target))
-}
-
-/// Starts storing a media message (beside the poll loop; a slot keeps this chat's order).
+/// Starts storing a media message (beside the poll loop, in the conversation's order).
 /// A part of an album joins the album that is being collected, or opens it.
 fn start_media(tg: &Arc<Telegram>, part: album::Part) {
-    let key = key_of(&part.inc);
+    let key = address_of(&part.inc);
     let Some(group) = part.inc.media_group_id.clone() else {
-        let slot = tg.media_order.enter(&key);
+        let slot = tg.order.enter(&key);
         tokio::spawn(media_message(tg.clone(), vec![part], slot));
         return;
     };
     let chat = part.inc.chat_id;
     if let Some(rx) = tg.albums.add(&group, part) {
-        let slot = tg.media_order.enter(&key);
+        let slot = tg.order.enter(&key);
         let tg = tg.clone();
         tokio::spawn(async move {
             let parts = tg.albums.collect(chat, &group, rx, album::QUIET).await;
@@ -284,157 +313,43 @@ async fn media_message(tg: Arc<Telegram>, parts: Vec<album::Part>, mut slot: med
     let Some(first) = parts.first() else {
         return;
     };
-    let target = ChatTarget {
-        chat_id: first.inc.chat_id,
-        thread_id: first.inc.thread_id,
-    };
-    tg.api.typing(target).await;
-    let config = tg.env().config();
+    let to = address_of(&first.inc);
+    crate::chat::api::ChatApi::typing(tg.api.as_ref(), &to).await;
+    let config = tg.config();
+    let paths = tg.ops().core.paths.clone();
+    let files_dir = paths.telegram_files_dir();
     let mut received = Vec::with_capacity(parts.len());
     for part in &parts {
-        let r = media::receive(&tg.api, tg.paths(), &config, &part.att, chrono::Utc::now()).await;
+        let r = media::receive(
+            tg.api.as_ref(),
+            &files_dir,
+            &paths,
+            &config,
+            &part.att,
+            chrono::Utc::now(),
+        )
+        .await;
         received.push(r);
     }
-    media::update_index(tg.paths(), chrono::Utc::now()).await;
+    media::update_index(&files_dir, chrono::Utc::now()).await;
     slot.wait().await;
     let mut blocks = Vec::new();
+    let limit = super::media::download::DOWNLOAD_LIMIT;
     for (part, r) in parts.iter().zip(received) {
         match r {
             Ok(r) => blocks.push(media::prompt_block(&r, &part.caption, tg.text())),
             Err(e) => {
                 tracing::warn!(chat = part.inc.chat_id, kind = part.att.kind, error = %e, "incoming file refused");
-                let reply = OutMessage::plain(e.user_message(tg.text()))
-                    .replying_to(Some(part.inc.message_id));
-                if let Err(e) = tg.api.send(target, reply).await {
-                    tracing::warn!(error = %e, "cannot tell the user about the refused file");
-                }
+                let reply = OutMessage::plain(e.user_message(tg.text(), limit))
+                    .replying_to(Some(MessageRef::from(part.inc.message_id)));
+                let _ = tg.fe.send_message(&to, reply, false).await;
             }
         }
     }
     if !blocks.is_empty() {
-        submit(
-            &tg,
-            &first.inc,
-            build_prompt(&first.inc, &blocks.join("\n\n")),
-        )
-        .await;
+        let quote = first.inc.reply_to.as_ref().map(|q| q.text.clone());
+        let prompt = ops::with_quote(quote.as_deref(), &blocks.join("\n\n"));
+        let submit = ops::Submit::main(prompt, Some(MessageRef::from(first.inc.message_id)));
+        tg.fe.submit(&to, submit).await;
     }
-}
-
-/// The prompt for a message: the quoted message first when the user replied to one.
-fn build_prompt(inc: &Incoming, text: &str) -> String {
-    match &inc.reply_to {
-        Some(q) if !q.text.trim().is_empty() => {
-            let quoted: String = q
-                .text
-                .lines()
-                .map(|l| format!("> {l}"))
-                .collect::<Vec<_>>()
-                .join("\n");
-            format!(
-                "The user is replying to this quoted message:\n{quoted}\n\nThe user's message:\n{text}"
-            )
-        }
-        _ => text.to_owned(),
-    }
-}
-
-/// Starts a turn for `inc` with `prompt` and renders it.
-pub async fn submit(tg: &Arc<Telegram>, inc: &Incoming, prompt: String) {
-    submit_to(tg, key_of(inc), Some(inc.message_id), prompt, None, false).await;
-}
-
-/// Starts a turn in conversation `key` and calls `ack` once the turn has left the queue:
-/// started (from then on an interruption is recorded in `inflight_turns.json`) or
-/// dropped by the user. A turn still queued when the agent stops is never acknowledged.
-pub async fn submit_acknowledged(
-    tg: &Arc<Telegram>,
-    key: SessionKey,
-    prompt: String,
-    ack: impl FnOnce() + Send + 'static,
-) {
-    let render = rendered(tg, &key, None, None);
-    let (updates, mut rx) = mpsc::channel(256);
-    tokio::spawn(async move {
-        let mut ack = Some(ack);
-        while let Some(update) = rx.recv().await {
-            if matches!(
-                update,
-                crate::session::TurnUpdate::Started { .. }
-                    | crate::session::TurnUpdate::Dropped { .. }
-            ) && let Some(ack) = ack.take()
-            {
-                ack();
-            }
-            if render.send(update).await.is_err() {
-                break;
-            }
-        }
-    });
-    tg.sessions
-        .submit(&key, TurnRequest::new(prompt, updates))
-        .await;
-}
-
-/// Starts a turn in conversation `key`, replying to `reply_to`.
-pub async fn submit_to(
-    tg: &Arc<Telegram>,
-    key: SessionKey,
-    reply_to: Option<i64>,
-    prompt: String,
-    target_override: Option<crate::session::store::Target>,
-    is_recovery: bool,
-) {
-    let updates = rendered(tg, &key, reply_to, None);
-    tg.sessions
-        .submit(
-            &key,
-            TurnRequest {
-                target_override,
-                reply_to,
-                is_recovery,
-                ..TurnRequest::new(prompt, updates)
-            },
-        )
-        .await;
-}
-
-/// Starts a streamed follow-up in named session `name` of conversation `key`; the
-/// answer is tagged `[name | provider]`.
-pub async fn submit_named(
-    tg: &Arc<Telegram>,
-    key: SessionKey,
-    reply_to: Option<i64>,
-    prompt: String,
-    name: &str,
-    provider: &str,
-) {
-    let tag = format!("**[{name} | {provider}]**");
-    let updates = rendered(tg, &key, reply_to, Some(tag));
-    tg.sessions
-        .submit(
-            &key,
-            TurnRequest {
-                reply_to,
-                named: Some(name.to_owned()),
-                ..TurnRequest::new(prompt, updates)
-            },
-        )
-        .await;
-}
-
-/// A channel whose updates are rendered in the chat of `key`.
-fn rendered(
-    tg: &Arc<Telegram>,
-    key: &SessionKey,
-    reply_to: Option<i64>,
-    tag: Option<String>,
-) -> mpsc::Sender<crate::session::TurnUpdate> {
-    let (tx, rx) = mpsc::channel(256);
-    let target = ChatTarget {
-        chat_id: key.chat_id,
-        thread_id: key.topic_id,
-    };
-    tokio::spawn(render::turn_tagged(tg.clone(), target, reply_to, tag, rx));
-    tx
 }

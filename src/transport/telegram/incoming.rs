@@ -2,6 +2,8 @@
 //! transport does not depend on teloxide's types.
 
 use super::auth::ChatKind;
+use super::media::download::known_size;
+pub use crate::chat::media::Attachment;
 use chrono::{DateTime, Utc};
 use teloxide::types::{Message, MessageKind};
 
@@ -14,23 +16,6 @@ pub struct Quoted {
     pub from_bot: bool,
     /// Its text or caption (or the selected quote).
     pub text: String,
-}
-
-/// A file attached to a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attachment {
-    /// Telegram file id (for `getFile`).
-    pub file_id: String,
-    /// Stable unique id (for file names).
-    pub unique_id: String,
-    /// `photo`, `document`, `voice`, `audio`, `video`, `video_note`, `sticker`.
-    pub kind: &'static str,
-    /// Original file name, when Telegram has one.
-    pub file_name: Option<String>,
-    /// MIME type announced by Telegram.
-    pub mime: Option<String>,
-    /// Size in bytes, when known.
-    pub size: Option<u64>,
 }
 
 /// One incoming message.
@@ -94,7 +79,7 @@ fn attachment(msg: &Message) -> Option<Attachment> {
             kind: "photo",
             file_name: None,
             mime: Some("image/jpeg".into()),
-            size: Some(u64::from(best.file.size)),
+            size: known_size(Some(u64::from(best.file.size))),
         });
     }
     if let Some(d) = msg.document() {
@@ -104,7 +89,7 @@ fn attachment(msg: &Message) -> Option<Attachment> {
             kind: "document",
             file_name: d.file_name.clone(),
             mime: d.mime_type.as_ref().map(ToString::to_string),
-            size: Some(u64::from(d.file.size)),
+            size: known_size(Some(u64::from(d.file.size))),
         });
     }
     if let Some(v) = msg.voice() {
@@ -114,7 +99,7 @@ fn attachment(msg: &Message) -> Option<Attachment> {
             kind: "voice",
             file_name: None,
             mime: v.mime_type.as_ref().map(ToString::to_string),
-            size: Some(u64::from(v.file.size)),
+            size: known_size(Some(u64::from(v.file.size))),
         });
     }
     if let Some(a) = msg.audio() {
@@ -124,7 +109,7 @@ fn attachment(msg: &Message) -> Option<Attachment> {
             kind: "audio",
             file_name: a.file_name.clone(),
             mime: a.mime_type.as_ref().map(ToString::to_string),
-            size: Some(u64::from(a.file.size)),
+            size: known_size(Some(u64::from(a.file.size))),
         });
     }
     if let Some(v) = msg.video() {
@@ -134,7 +119,7 @@ fn attachment(msg: &Message) -> Option<Attachment> {
             kind: "video",
             file_name: v.file_name.clone(),
             mime: v.mime_type.as_ref().map(ToString::to_string),
-            size: Some(u64::from(v.file.size)),
+            size: known_size(Some(u64::from(v.file.size))),
         });
     }
     if let Some(v) = msg.video_note() {
@@ -144,7 +129,7 @@ fn attachment(msg: &Message) -> Option<Attachment> {
             kind: "video_note",
             file_name: None,
             mime: Some("video/mp4".into()),
-            size: Some(u64::from(v.file.size)),
+            size: known_size(Some(u64::from(v.file.size))),
         });
     }
     if let Some(s) = msg.sticker() {
@@ -154,7 +139,7 @@ fn attachment(msg: &Message) -> Option<Attachment> {
             kind: "sticker",
             file_name: None,
             mime: None,
-            size: Some(u64::from(s.file.size)),
+            size: known_size(Some(u64::from(s.file.size))),
         });
     }
     None

@@ -1,46 +1,44 @@
 //! The Telegram transport: long polling through the Bot API (`telegram_api_url`),
-//! access control, commands and buttons, and rendering of turns as live-edited
-//! replies. One [`Telegram`] per agent process.
+//! access control, and the translation of updates into the command layer's input
+//! (commands, button presses, messages, media) — everything else (rendering turns,
+//! posting replies, delivering the outbox) is the shared chat machinery, which
+//! writes through this transport's [`api::TgApi`] and [`format::Html`] dialect.
 //!
-//! Owns `chat_activity.json` and `telegram_state.json` of its agent, and (through
-//! [`media`]) the received files in `workspace/telegram_files/`. Turns go to the
-//! session actors; it never runs a CLI itself.
+//! Owns `chat_activity.json` and `telegram_state.json` of its agent, and the received
+//! files in `workspace/telegram_files/`. Never runs a CLI itself.
 
 pub mod activity;
-pub mod agents;
 pub mod album;
 pub mod api;
 pub mod auth;
 pub mod callbacks;
-pub mod commands;
-pub mod deliver;
 pub mod dispatch;
 pub mod format;
 pub mod incoming;
 pub mod info;
 pub mod media;
-pub mod model;
-pub mod named;
-pub mod outfiles;
 pub mod poll;
-pub mod recovery;
-pub mod render;
-pub mod showfiles;
-pub mod stream;
-pub mod tasks;
 
-use crate::i18n::{self, Catalog};
-use crate::ipc::BusClient;
-use crate::paths::AgentPaths;
-use crate::session::{SessionManager, TurnEnv};
+use crate::address::{Address, Directory, TELEGRAM};
+use crate::chat::Frontend;
+use crate::chat::media::Sequencer;
+use crate::config::LiveConfig;
+use crate::ops::Ops;
+use crate::session::outbox::Delivery;
 use activity::ChatActivity;
 use api::TgApi;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// How many recent (chat, message) pairs are remembered to drop duplicates.
 const DEDUP_CAPACITY: usize = 1000;
+
+/// The address of a Telegram chat (and forum topic).
+pub fn address(chat_id: i64, topic_id: Option<i64>) -> Address {
+    Address::new(TELEGRAM, chat_id, topic_id)
+}
 
 /// The bot's own identity (from `getMe`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,30 +72,54 @@ impl Dedup {
     }
 }
 
+/// Which Telegram chats this agent serves, from its allow lists: the primary chat is
+/// the first allowed user's.
+#[derive(Debug, Clone)]
+pub struct TelegramDirectory {
+    config: LiveConfig,
+}
+
+impl TelegramDirectory {
+    /// The directory over the agent's (live) config.
+    pub fn new(config: LiveConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl Directory for TelegramDirectory {
+    fn primary(&self) -> Option<Address> {
+        let config = self.config.get();
+        config.allowed_user_ids.first().map(|u| address(*u, None))
+    }
+
+    fn serves(&self, a: &Address) -> bool {
+        let config = self.config.get();
+        a.transport == TELEGRAM
+            && (config.allowed_user_ids.contains(&a.chat_id)
+                || config.allowed_group_ids.contains(&a.chat_id))
+    }
+
+    fn transports(&self) -> Vec<String> {
+        vec![TELEGRAM.to_owned()]
+    }
+}
+
 /// Everything the transport shares between its tasks.
 pub struct Telegram {
+    /// The shared chat machinery, writing through [`TgApi`].
+    pub fe: Arc<Frontend>,
     /// The Bot API client.
     pub api: Arc<TgApi>,
     /// The bot's identity.
     pub me: Me,
-    /// The conversations.
-    pub sessions: SessionManager,
     /// `chat_activity.json`.
     pub activity: ChatActivity,
     /// Duplicate update filter.
     pub dedup: Mutex<Dedup>,
-    /// Keeps messages behind a media download in order.
-    pub media_order: media::Sequencer,
+    /// Keeps each conversation's input in order while earlier input is handled.
+    pub order: Sequencer,
     /// Albums being collected into one turn.
     pub albums: album::Albums,
-    /// The bus (roster, `/status`), when a supervisor runs.
-    pub bus: Option<BusClient>,
-    /// Cancelled at shutdown.
-    pub shutdown: CancellationToken,
-    /// Cancelled to ask the agent to restart (exit code 42).
-    pub restart: CancellationToken,
-    /// Long `/showfiles` paths behind short callback tokens.
-    pub path_tokens: showfiles::PathTokens,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -109,19 +131,19 @@ impl std::fmt::Debug for Telegram {
 }
 
 impl Telegram {
-    /// The shared turn environment.
-    pub fn env(&self) -> &Arc<TurnEnv> {
-        self.sessions.env()
+    /// The command layer.
+    pub fn ops(&self) -> &Ops {
+        &self.fe.ops
     }
 
-    /// The agent's paths.
-    pub fn paths(&self) -> &AgentPaths {
-        &self.env().paths
+    /// The agent's config now.
+    pub fn config(&self) -> Arc<crate::config::AgentConfig> {
+        self.fe.core().config.get()
     }
 
     /// UI strings in the configured language.
-    pub fn text(&self) -> &'static Catalog {
-        i18n::catalog(&self.env().config().language)
+    pub fn text(&self) -> &'static crate::i18n::Catalog {
+        self.fe.text()
     }
 }
 
@@ -137,14 +159,13 @@ pub enum StartError {
 }
 
 /// Connects (retrying while the network is down), then serves until shutdown.
+/// `deliveries` are the outbox items the agent routed to Telegram.
 pub async fn run(
-    sessions: SessionManager,
-    bus: Option<BusClient>,
+    ops: Arc<Ops>,
     shutdown: CancellationToken,
-    restart: CancellationToken,
-    outbox: crate::session::outbox::OutboxRx,
+    deliveries: mpsc::UnboundedReceiver<(Address, Delivery)>,
 ) -> Result<(), StartError> {
-    let config = sessions.env().config();
+    let config = ops.core.config.get();
     let api = Arc::new(
         TgApi::new(config.telegram_token.expose(), &config.telegram_api_url)
             .map_err(StartError::Config)?,
@@ -153,25 +174,47 @@ pub async fn run(
         return Ok(());
     };
     tracing::info!(bot = %me.username, "connected to Telegram");
-    let paths = sessions.env().paths.clone();
+    let paths = ops.core.paths.clone();
+    let fe = Arc::new(Frontend {
+        ops,
+        api: api.clone(),
+        markup: Arc::new(format::Html),
+        transport: TELEGRAM.to_owned(),
+        shutdown: shutdown.clone(),
+    });
     let tg = Arc::new(Telegram {
+        fe: fe.clone(),
         api,
         me,
         activity: ChatActivity::load(&paths.chat_activity_file()),
-        sessions,
         dedup: Mutex::default(),
-        media_order: media::Sequencer::default(),
+        order: Sequencer::default(),
         albums: album::Albums::default(),
-        bus,
-        shutdown: shutdown.clone(),
-        restart,
-        path_tokens: showfiles::PathTokens::default(),
     });
-    commands::publish_menu(&tg).await;
-    recovery::on_start(&tg).await;
-    tokio::spawn(deliver::run(tg.clone(), outbox));
+    publish_menu(&tg).await;
+    announce_recovery(&tg).await;
+    tokio::spawn(crate::chat::deliver::run(fe, deliveries));
     poll::run(tg.clone()).await;
-    tg.env().sessions.flush().await;
-    tg.env().inflight.flush().await;
     Ok(())
+}
+
+/// Publishes the command menu in the configured language.
+async fn publish_menu(tg: &Telegram) {
+    if let Err(e) = tg.api.set_commands(&tg.ops().menu()).await {
+        tracing::warn!(error = %e, "cannot publish the command menu");
+    }
+}
+
+/// What a restarted agent tells its Telegram chats (restart notice, Retry buttons).
+async fn announce_recovery(tg: &Telegram) {
+    for a in crate::ops::recovery::on_start(tg.ops(), TELEGRAM) {
+        if tg
+            .fe
+            .post_reply(&a.address, &a.reply, a.reply_to.clone())
+            .await
+            .is_none()
+        {
+            tracing::warn!(chat = %a.address, "cannot announce after the restart");
+        }
+    }
 }

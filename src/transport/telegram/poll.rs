@@ -4,9 +4,9 @@
 //! handled when younger than [`MAX_BACKLOG_AGE`]; older ones get one note per chat.
 
 use super::api::{POLL_TIMEOUT_SECS, TgApi, classify};
-use super::{Me, StartError, Telegram, dispatch};
+use super::{Me, StartError, Telegram, address, dispatch};
+use crate::chat::api::{ApiError, OutMessage};
 use crate::persist::Persisted;
-use crate::transport::chat_api::{ApiError, ChatApi, ChatTarget, OutMessage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,7 +66,7 @@ pub async fn connect(api: &TgApi, shutdown: &CancellationToken) -> Result<Option
 /// Polls until shutdown, dispatching every update.
 pub async fn run(tg: Arc<Telegram>) {
     let state: Persisted<PollState> =
-        Persisted::load(&tg.paths().root().join("telegram_state.json"));
+        Persisted::load(&tg.ops().core.paths.root().join("telegram_state.json"));
     let mut offset = state.read(|s| s.last_update_id).saturating_add(1);
     let mut attempt = 0;
     let allowed = vec![
@@ -83,7 +83,7 @@ pub async fn run(tg: Arc<Telegram>) {
             .timeout(POLL_TIMEOUT_SECS)
             .allowed_updates(allowed.clone());
         let res = tokio::select! {
-            () = tg.shutdown.cancelled() => break,
+            () = tg.fe.shutdown.cancelled() => break,
             r = req => r,
         };
         let updates = match res {
@@ -100,7 +100,7 @@ pub async fn run(tg: Arc<Telegram>) {
                 attempt += 1;
                 tracing::warn!(error = %err, ?wait, "getUpdates failed; retrying");
                 tokio::select! {
-                    () = tg.shutdown.cancelled() => break,
+                    () = tg.fe.shutdown.cancelled() => break,
                     () = tokio::time::sleep(wait) => {}
                 }
                 continue;
@@ -131,10 +131,11 @@ pub async fn run(tg: Arc<Telegram>) {
             let text = tg
                 .text()
                 .f("session.old_ignored", &[("count", &count.to_string())]);
-            let target = ChatTarget { chat_id, thread_id };
-            if let Err(e) = tg.api.send(target, OutMessage::plain(text)).await {
-                tracing::warn!(error = %e, "cannot send the old-messages note");
-            }
+            let to = address(chat_id, thread_id);
+            let _ = tg
+                .fe
+                .send_message(&to, OutMessage::plain(text), false)
+                .await;
         }
     }
     state.flush().await;

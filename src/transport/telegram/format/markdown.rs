@@ -4,16 +4,12 @@
 //! [`Writer`]), tags are opened only when text is written inside them (no empty elements) and
 //! closed in reverse order. Raw HTML in the Markdown is shown as text, never passed through.
 
-use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Parser, Tag, TagEnd};
 
 use super::escape::escape_attr;
 use super::writer::{Sep, Writer};
 
-/// The Markdown dialect we parse: `CommonMark` plus GFM tables, strikethrough and task lists.
-/// Shared with the marker extractors so "inside code" means the same thing everywhere.
-pub(super) fn options() -> Options {
-    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
-}
+use crate::chat::markers::options;
 
 /// Converts an agent's Markdown answer to HTML that Telegram's `parse_mode: "HTML"` accepts.
 ///

@@ -3,7 +3,7 @@
 //! MP4 videos videos, MP3/M4A audio, Ogg/Opus voice notes; everything else (and
 //! anything Telegram refuses in its typed form) a document.
 
-use super::mime;
+use crate::chat::media::mime;
 use std::path::Path;
 
 /// Largest photo `sendPhoto` accepts.

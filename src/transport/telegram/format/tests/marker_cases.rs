@@ -1,9 +1,15 @@
 //! `[button:…]` and `<file:…>` markers (reference §6.6, §6.7, §14.2 item 22) and the streaming view.
 
-use super::super::{
-    CALLBACK_DATA_LIMIT, callback_data_for, extract_buttons, extract_file_tags, markdown_to_html,
-    prepare_reply, stream_safe_prefix,
-};
+use super::super::{markdown_to_html, prepare_reply};
+use crate::chat::markers::{extract_buttons, extract_file_tags, stream_safe_prefix};
+use crate::ops::Action;
+
+/// The callback data of an agent's button labelled `label`.
+fn callback_data_for(label: &str) -> String {
+    Action::Answer(label.to_owned()).encode()
+}
+
+const CALLBACK_DATA_LIMIT: usize = crate::ops::action::MAX_ENCODED;
 
 fn rows(rows: &[&[&str]]) -> Vec<Vec<String>> {
     rows.iter()

@@ -1,11 +1,9 @@
 //! Property-style tests over generated Markdown: whatever the agent writes, Telegram gets
 //! well-formed HTML in chunks within the limit, and no text is lost.
 
-use super::super::{
-    extract_buttons, extract_file_tags, html_to_plain, markdown_to_html, split_html,
-    stream_safe_prefix, visible_len,
-};
+use super::super::{html_to_plain, markdown_to_html, split_html, visible_len};
 use super::checker::{Rng, check, visible};
+use crate::chat::markers::{extract_buttons, extract_file_tags, stream_safe_prefix};
 
 /// Pieces the generator glues together: Markdown syntax, HTML-ish characters, wide characters.
 const PIECES: &[&str] = &[

@@ -1,0 +1,198 @@
+//! Posting in a chat: the command layer's responses (a reply to the command, what
+//! happens to a pressed message, the turn to run, a restart) and agent texts with
+//! markers (background results: `[button:…]` become buttons, `<file:…>` are sent
+//! after the text). Background deliveries wait out flood control and network trouble
+//! until shutdown; rejected markup goes out as plain text.
+
+use super::Frontend;
+use super::api::{ApiError, OutMessage};
+use super::markers::prepare;
+use crate::address::{Address, MessageRef};
+use crate::ops::{Action, Button, Buttons, Pressed, Reply, Response};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Waits between attempts while the chat service cannot be reached.
+const NETWORK_BACKOFF_SECS: [u64; 6] = [1, 2, 4, 8, 16, 30];
+
+/// The agent is shutting down before the message could be sent (a journaled delivery
+/// stays pending for the next start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("interrupted by shutdown")]
+pub struct Interrupted;
+
+impl Frontend {
+    /// Sends one message. Patient: waits out flood control and network trouble (until
+    /// shutdown). Always: rejected markup is sent as plain text, a vanished reply
+    /// target is dropped. Other refusals (blocked bot, unknown chat) are logged and
+    /// given up: retrying cannot help.
+    pub async fn send_message(
+        &self,
+        to: &Address,
+        msg: OutMessage,
+        patient: bool,
+    ) -> Result<Option<MessageRef>, Interrupted> {
+        let mut msg = msg;
+        let mut network_failures = 0usize;
+        loop {
+            let wait = match self.api.send(to, msg.clone()).await {
+                Ok(id) => return Ok(Some(id)),
+                Err(ApiError::RetryAfter(wait)) if patient => wait,
+                Err(ApiError::Network(e)) if patient => {
+                    let step = network_failures.min(NETWORK_BACKOFF_SECS.len() - 1);
+                    network_failures += 1;
+                    tracing::debug!(error = %e, "delivery failed; retrying");
+                    Duration::from_secs(NETWORK_BACKOFF_SECS[step])
+                }
+                Err(ApiError::BadMarkup(e) | ApiError::BadRequest(e)) if msg.markup => {
+                    tracing::warn!(error = %e, "message rejected; sending as plain text");
+                    msg.text = self.markup.to_plain(&msg.text);
+                    msg.markup = false;
+                    continue;
+                }
+                Err(ApiError::NotFound(_)) if msg.reply_to.is_some() => {
+                    msg.reply_to = None;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, chat = %to, "message refused; dropping it");
+                    return Ok(None);
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.shutdown.cancelled() => return Err(Interrupted),
+            }
+        }
+    }
+
+    /// Posts `reply` (Markdown, no markers) as new messages, the first answering
+    /// `reply_to`, the buttons under the last. Returns the last message.
+    pub async fn post_reply(
+        &self,
+        to: &Address,
+        reply: &Reply,
+        reply_to: Option<MessageRef>,
+    ) -> Option<MessageRef> {
+        let m = &self.markup;
+        let chunks = m.split(&m.render(&reply.markdown), m.limit());
+        self.send_chunks(to, &chunks, Some(reply.buttons.clone()), reply_to, false)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn send_chunks(
+        &self,
+        to: &Address,
+        chunks: &[String],
+        buttons: Option<Buttons>,
+        reply_to: Option<MessageRef>,
+        patient: bool,
+    ) -> Result<Option<MessageRef>, Interrupted> {
+        let last = chunks.len().saturating_sub(1);
+        let mut sent = None;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut msg = OutMessage::markup(chunk.clone());
+            if i == 0 {
+                msg = msg.replying_to(reply_to.clone());
+            }
+            if i == last {
+                msg = msg.with_buttons(buttons.clone());
+            }
+            sent = self.send_message(to, msg, patient).await?;
+        }
+        Ok(sent)
+    }
+
+    /// Posts an agent text: `[button:…]` markers become buttons (follow-ups in named
+    /// session `session` when given, plain answers otherwise), `<file:…>` tags are
+    /// uploaded after it. Waits out flood control and network trouble.
+    pub async fn post_agent_text(
+        &self,
+        to: &Address,
+        markdown: &str,
+        reply_to: Option<MessageRef>,
+        session: Option<&str>,
+    ) -> Result<(), Interrupted> {
+        let prepared = prepare(self.markup.as_ref(), markdown);
+        let buttons: Buttons = prepared
+            .buttons
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|label| {
+                        let action = match session {
+                            Some(name) => Action::SessionButton {
+                                name: name.to_owned(),
+                                label: label.clone(),
+                            },
+                            None => Action::Answer(label.clone()),
+                        };
+                        Button::new(label.clone(), action)
+                    })
+                    .collect()
+            })
+            .collect();
+        self.send_chunks(to, &prepared.chunks, Some(buttons), reply_to, true)
+            .await?;
+        super::turn::send_files(self, to, &prepared.files).await;
+        Ok(())
+    }
+
+    /// Carries out the response to a command or message at `to` (`message` = the
+    /// user's message, which the reply answers).
+    pub async fn respond(self: &Arc<Self>, to: &Address, message: Option<MessageRef>, r: Response) {
+        if let Some(reply) = &r.reply {
+            self.post_reply(to, reply, message).await;
+        }
+        if let Some(submit) = r.submit {
+            self.submit(to, submit).await;
+        }
+        if r.restart {
+            self.core().restart.cancel();
+        }
+    }
+
+    /// Carries out the response to a press on message `pressed` (whose visible text
+    /// is `pressed_text`); returns the note for the button, if any.
+    pub async fn respond_pressed(
+        self: &Arc<Self>,
+        to: &Address,
+        pressed: &MessageRef,
+        pressed_text: &str,
+        r: Response,
+    ) -> Option<String> {
+        let m = &self.markup;
+        let edit = match &r.pressed {
+            Pressed::Keep => None,
+            Pressed::Replace(reply) => {
+                let chunks = m.split(&m.render(&reply.markdown), m.limit());
+                let first = chunks.into_iter().next().unwrap_or_default();
+                Some(OutMessage::markup(first).with_buttons(Some(reply.buttons.clone())))
+            }
+            Pressed::Annotate(note) => Some(OutMessage::markup(format!(
+                "{}\n\n{}",
+                m.escape(pressed_text),
+                m.italic(&m.escape(note))
+            ))),
+            Pressed::Settle => Some(OutMessage::plain(pressed_text)),
+        };
+        if let Some(msg) = edit {
+            match self.api.edit(to, pressed, msg).await {
+                Ok(()) | Err(ApiError::NotModified) => {}
+                Err(e) => tracing::debug!(error = %e, "cannot update the pressed message"),
+            }
+        }
+        if let Some(reply) = &r.reply {
+            self.post_reply(to, reply, Some(pressed.clone())).await;
+        }
+        if let Some(submit) = r.submit {
+            self.submit(to, submit).await;
+        }
+        if r.restart {
+            self.core().restart.cancel();
+        }
+        r.toast
+    }
+}

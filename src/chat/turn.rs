@@ -1,0 +1,447 @@
+//! Running and rendering one turn in a chat: the queue indicator with its Cancel
+//! button, the typing action every 4 s, status reactions, the live-edited answer
+//! (through the streaming editor), one clear sentence per failure, and `<file:…>`
+//! attachments.
+
+use super::Frontend;
+use super::api::OutMessage;
+use super::stream::{self, Finish, StreamSettings, SystemIndicator};
+use crate::address::{Address, MessageRef};
+use crate::exec::TimeoutKind;
+use crate::ops::{Action, Button, Submit};
+use crate::provider::ProviderKind;
+use crate::provider::event::{Event, FailureKind, Outcome};
+use crate::session::{TurnFinish, TurnRequest, TurnUpdate};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Interval of the typing action.
+const TYPING_EVERY: Duration = Duration::from_secs(4);
+
+/// The command a user runs on the host to log a CLI in again.
+pub fn login_command(p: ProviderKind) -> &'static str {
+    match p {
+        ProviderKind::Claude => "claude /login",
+        ProviderKind::Codex => "codex login",
+        ProviderKind::Gemini => "gemini",
+    }
+}
+
+/// The command that installs a CLI.
+pub fn install_command(p: ProviderKind) -> &'static str {
+    match p {
+        ProviderKind::Claude => "npm install -g @anthropic-ai/claude-code",
+        ProviderKind::Codex => "npm install -g @openai/codex",
+        ProviderKind::Gemini => "npm install -g @google/gemini-cli",
+    }
+}
+
+fn first_line(s: &str) -> String {
+    let line = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    line.chars().take(300).collect()
+}
+
+/// The user-facing sentence for a failed turn (plain text).
+pub fn failure_sentence(
+    fe: &Frontend,
+    kind: FailureKind,
+    detail: &str,
+    p: ProviderKind,
+    retried: bool,
+) -> String {
+    let text = fe.text();
+    let name = p.display_name();
+    let timeout_minutes = (fe.core().config.get().timeouts.normal / 60.0)
+        .round()
+        .max(1.0);
+    match kind {
+        FailureKind::AuthExpired => text.f(
+            "errors.auth_expired",
+            &[("provider", name), ("command", login_command(p))],
+        ),
+        FailureKind::RateLimited => text.f("errors.rate_limited", &[("provider", name)]),
+        FailureKind::ContextTooLong => text.f("errors.context_too_long", &[("provider", name)]),
+        FailureKind::SessionNotFound if retried => {
+            text.f("errors.session_lost", &[("provider", name)])
+        }
+        FailureKind::CliMissing => text.f(
+            "errors.cli_missing",
+            &[("provider", name), ("install", install_command(p))],
+        ),
+        FailureKind::Timeout => text.f(
+            "errors.timeout",
+            &[
+                ("provider", name),
+                ("minutes", &format!("{timeout_minutes:.0}")),
+            ],
+        ),
+        FailureKind::Crashed => text.f(
+            "errors.crashed",
+            &[("provider", name), ("detail", &first_line(detail))],
+        ),
+        FailureKind::SessionNotFound | FailureKind::Other | FailureKind::Cancelled => text.f(
+            "errors.other",
+            &[("provider", name), ("detail", &first_line(detail))],
+        ),
+    }
+}
+
+/// Emoji for the status reaction while a tool of this name runs.
+fn tool_emoji(name: &str) -> &'static str {
+    let n = name.to_ascii_lowercase();
+    if ["read", "grep", "glob", "ls", "search", "find", "view"]
+        .iter()
+        .any(|p| n.starts_with(p))
+    {
+        "👀"
+    } else if [
+        "edit",
+        "write",
+        "multiedit",
+        "str_replace",
+        "replace",
+        "file_change",
+    ]
+    .iter()
+    .any(|p| n.starts_with(p))
+    {
+        "✍"
+    } else if ["bash", "shell", "run", "exec", "command"]
+        .iter()
+        .any(|p| n.starts_with(p))
+    {
+        "👨\u{200d}💻"
+    } else {
+        "🤔"
+    }
+}
+
+struct Reactions {
+    enabled: bool,
+    message: Option<MessageRef>,
+    current: Option<&'static str>,
+}
+
+impl Reactions {
+    async fn set(&mut self, fe: &Frontend, to: &Address, emoji: Option<&'static str>) {
+        let (true, Some(msg)) = (self.enabled, &self.message) else {
+            return;
+        };
+        if self.current == emoji {
+            return;
+        }
+        self.current = emoji;
+        fe.api.react(to, msg, emoji).await;
+    }
+}
+
+fn spawn_typing(fe: Arc<Frontend>, to: Address) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            fe.api.typing(&to).await;
+            tokio::time::sleep(TYPING_EVERY).await;
+        }
+    })
+}
+
+/// An italic line in the chat's markup.
+fn italic(fe: &Frontend, text: &str) -> String {
+    fe.markup.italic(&fe.markup.escape(text))
+}
+
+/// Posts "[Message in queue...]" with its Cancel button; returns the message.
+async fn queue_indicator(
+    fe: &Frontend,
+    to: &Address,
+    reply_to: Option<MessageRef>,
+    entry: u64,
+) -> Option<MessageRef> {
+    let text = fe.text();
+    let buttons = vec![vec![Button::new(
+        text.t("queue.cancel_button"),
+        Action::CancelQueued(entry),
+    )]];
+    let msg = OutMessage::markup(italic(fe, &text.t("queue.indicator")))
+        .replying_to(reply_to)
+        .with_buttons(Some(buttons));
+    fe.api.send(to, msg).await.ok()
+}
+
+impl Frontend {
+    /// Starts the turn `submit` at `address`, rendered here. Returns its entry id.
+    pub async fn submit(self: &Arc<Self>, address: &Address, submit: Submit) -> u64 {
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(render(
+            self.clone(),
+            address.clone(),
+            submit.reply_to.clone(),
+            submit.tag.clone(),
+            rx,
+        ));
+        let req = TurnRequest {
+            target_override: submit.target_override,
+            reply_to: submit.reply_to,
+            is_recovery: submit.is_recovery,
+            timeout: TimeoutKind::Interactive,
+            ..TurnRequest::new(submit.lane, submit.prompt, tx)
+        };
+        self.core().conversations.submit(address, req).await
+    }
+
+    /// Starts a main-lane turn with `prompt` at `address` and calls `ack` once it has
+    /// left the queue: started (from then on an interruption is recorded in
+    /// `inflight_turns.json`) or dropped by the user. A turn still queued when the
+    /// agent stops is never acknowledged.
+    pub async fn submit_acknowledged(
+        self: &Arc<Self>,
+        address: &Address,
+        prompt: String,
+        ack: impl FnOnce() + Send + 'static,
+    ) {
+        let (render_tx, render_rx) = mpsc::channel(256);
+        tokio::spawn(render(self.clone(), address.clone(), None, None, render_rx));
+        let (tx, mut rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut ack = Some(ack);
+            while let Some(update) = rx.recv().await {
+                if matches!(
+                    update,
+                    TurnUpdate::Started { .. } | TurnUpdate::Dropped { .. }
+                ) && let Some(ack) = ack.take()
+                {
+                    ack();
+                }
+                if render_tx.send(update).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let req = TurnRequest::new(crate::session::Lane::Main, prompt, tx);
+        self.core().conversations.submit(address, req).await;
+    }
+}
+
+/// The chat side of one turn while it is rendered.
+struct View {
+    fe: Arc<Frontend>,
+    to: Address,
+    reply_to: Option<MessageRef>,
+    tag: Option<String>,
+    streaming: StreamSettings,
+    queue_msg: Option<MessageRef>,
+    editor: Option<stream::EditorHandle>,
+    typing: Option<JoinHandle<()>>,
+    started: Instant,
+    retried: bool,
+    saw_text: bool,
+    reactions: Reactions,
+}
+
+/// Renders the updates of one turn whose answer starts with `tag` (Markdown; `@name`
+/// follow-ups show `**[name | provider]**`), until it ends.
+pub async fn render(
+    fe: Arc<Frontend>,
+    to: Address,
+    reply_to: Option<MessageRef>,
+    tag: Option<String>,
+    mut rx: mpsc::Receiver<TurnUpdate>,
+) {
+    let config = fe.core().config.get();
+    let mut view = View {
+        reactions: Reactions {
+            enabled: config.scene.status_reaction,
+            message: reply_to.clone(),
+            current: None,
+        },
+        streaming: StreamSettings::from_config(&config.streaming),
+        fe,
+        to,
+        reply_to,
+        tag,
+        queue_msg: None,
+        editor: None,
+        typing: None,
+        started: Instant::now(),
+        retried: false,
+        saw_text: false,
+    };
+    let stream_text = config.streaming.enabled;
+    while let Some(update) = rx.recv().await {
+        match update {
+            TurnUpdate::Queued { entry } => {
+                view.queue_msg =
+                    queue_indicator(&view.fe, &view.to, view.reply_to.clone(), entry).await;
+            }
+            TurnUpdate::Dropped { by_stop } => {
+                view.dropped(by_stop).await;
+                return;
+            }
+            TurnUpdate::Started { .. } => view.started().await,
+            TurnUpdate::Event(ev) => {
+                if let Event::ToolStarted { name, .. } = &ev {
+                    view.reactions
+                        .set(&view.fe, &view.to, Some(tool_emoji(name)))
+                        .await;
+                }
+                let text_event = matches!(ev, Event::TextDelta { .. } | Event::Text { .. });
+                if let Some(ed) = &view.editor
+                    && (stream_text || !text_event)
+                {
+                    view.saw_text |= text_event;
+                    ed.event(ev).await;
+                }
+            }
+            TurnUpdate::SessionReset => {
+                view.retried = true;
+                if let Some(ed) = &view.editor {
+                    ed.system(SystemIndicator::Recovering).await;
+                }
+            }
+            TurnUpdate::Finished(fin) => {
+                view.finished(&fin).await;
+                return;
+            }
+        }
+    }
+    if let Some(t) = view.typing.take() {
+        t.abort();
+    }
+}
+
+impl View {
+    /// The turn left the queue without running: the queue indicator says so.
+    async fn dropped(&self, by_stop: bool) {
+        if let Some(id) = &self.queue_msg {
+            let key = if by_stop {
+                "queue.discarded"
+            } else {
+                "queue.cancelled"
+            };
+            let msg = OutMessage::markup(italic(&self.fe, &self.fe.text().t(key)));
+            let _ = self.fe.api.edit(&self.to, id, msg).await;
+        }
+    }
+
+    /// The turn runs: the queue indicator goes, typing and the live reply start.
+    async fn started(&mut self) {
+        if let Some(id) = self.queue_msg.take() {
+            let _ = self.fe.api.delete(&self.to, &id).await;
+        }
+        self.started = Instant::now();
+        self.typing = Some(spawn_typing(self.fe.clone(), self.to.clone()));
+        self.reactions.set(&self.fe, &self.to, Some("🤔")).await;
+        let ed = stream::start(
+            self.fe.api.clone(),
+            self.fe.markup.clone(),
+            self.to.clone(),
+            self.reply_to.clone(),
+            self.streaming.clone(),
+        );
+        if let Some(t) = &self.tag {
+            ed.event(Event::Text { text: t.clone() }).await;
+        }
+        self.editor = Some(ed);
+    }
+
+    /// The turn ended: the final reply, its files, or the sentence why it failed.
+    async fn finished(&mut self, fin: &TurnFinish) {
+        let fe = &self.fe;
+        if let Some(t) = self.typing.take() {
+            t.abort();
+        }
+        if self.retried {
+            let note = fe.text().f(
+                "session.restored_failed",
+                &[("provider", fin.target.provider.display_name())],
+            );
+            let _ = fe.api.send(&self.to, OutMessage::plain(note)).await;
+        }
+        let finish = finish_of(fe, fin, self.started.elapsed(), self.retried);
+        if let (Some(ed), Some(_), false, Outcome::Completed { text, .. }) =
+            (&self.editor, &self.tag, self.saw_text, &fin.outcome)
+        {
+            // Nothing streamed: the tag alone must not hide the answer.
+            ed.event(Event::Text { text: text.clone() }).await;
+        }
+        match self.editor.take() {
+            Some(ed) => {
+                let delivered = ed.finish(finish).await;
+                send_files(fe, &self.to, &delivered.files).await;
+            }
+            None => {
+                // Refused before it started: say why.
+                if let Finish::Failed { message } = finish {
+                    let msg = OutMessage::plain(message).replying_to(self.reply_to.clone());
+                    let _ = fe.api.send(&self.to, msg).await;
+                }
+            }
+        }
+        self.reactions.set(&self.fe, &self.to, None).await;
+    }
+}
+
+/// Sends the files a reply named.
+pub async fn send_files(fe: &Frontend, to: &Address, files: &[String]) {
+    let core = fe.core();
+    super::outfiles::send_all(
+        fe.api.as_ref(),
+        fe.text(),
+        &core.config.get(),
+        &core.paths,
+        to,
+        files,
+        None,
+    )
+    .await;
+}
+
+fn footer(fe: &Frontend, fin: &TurnFinish, took: Duration) -> Option<String> {
+    if !fe.core().config.get().scene.technical_footer {
+        return None;
+    }
+    let Outcome::Completed { usage, .. } = &fin.outcome else {
+        return None;
+    };
+    let mut parts = vec![
+        fin.target.model.clone(),
+        format!(
+            "{} tokens ({}/{})",
+            usage.total_tokens(),
+            usage.input_tokens,
+            usage.output_tokens
+        ),
+    ];
+    if let Some(c) = usage.cost_usd.filter(|c| *c > 0.0) {
+        parts.push(format!("${c:.4}"));
+    }
+    parts.push(format!("{:.1}s", took.as_secs_f64()));
+    Some(format!("\n---\n{}", parts.join(" | ")))
+}
+
+fn finish_of(fe: &Frontend, fin: &TurnFinish, took: Duration, retried: bool) -> Finish {
+    match &fin.outcome {
+        Outcome::Completed { text, .. } => Finish::Completed {
+            fallback_text: text.clone(),
+            footer: footer(fe, fin, took),
+            empty_placeholder: fe.text().t("session.empty"),
+        },
+        Outcome::Failed {
+            kind: FailureKind::Cancelled,
+            ..
+        } => Finish::Cancelled,
+        Outcome::Failed { .. } if fin.cancelled => Finish::Cancelled,
+        // A lane that refused the turn: its sentence is the detail.
+        Outcome::Failed { detail, .. } if fin.refused => Finish::Failed {
+            message: detail.clone(),
+        },
+        Outcome::Failed { kind, detail, .. } => Finish::Failed {
+            message: failure_sentence(fe, *kind, detail, fin.target.provider, retried),
+        },
+    }
+}

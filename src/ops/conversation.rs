@@ -1,0 +1,155 @@
+//! The conversation itself: `/start` (welcome screen and its prompt buttons),
+//! `/new`, `/reset`, `/stop`, `/interrupt`, the Cancel button of a queued message
+//! and the Retry button of an interrupted turn.
+
+use super::{Action, Button, Ctx, Pressed, Reply, Response, Submit};
+use crate::md;
+use crate::session::store::default_target;
+
+/// `/start`.
+pub fn start(ctx: &Ctx<'_>) -> Response {
+    let text = ctx.text();
+    let core = ctx.core();
+    let config = core.config.get();
+    let ready: Vec<&str> = crate::provider::auth::ready(&core.paths)
+        .into_iter()
+        .map(crate::provider::ProviderKind::display_name)
+        .collect();
+    let auth_line = if ready.is_empty() {
+        text.t("start.auth_none")
+    } else {
+        text.f(
+            "start.auth_ok",
+            &[
+                ("providers", &ready.join(" + ")),
+                ("model", &md::code(&config.model)),
+            ],
+        )
+    };
+    let body = text.f(
+        "start.welcome",
+        &[
+            ("name", &md::escape(&ctx.sender.first_name)),
+            ("agent", &md::escape(core.paths.name())),
+            ("auth", &auth_line),
+        ],
+    );
+    let buttons = (1..=3u8)
+        .map(|i| {
+            vec![Button::new(
+                text.t(&format!("start.button{i}")),
+                Action::Welcome(i),
+            )]
+        })
+        .collect();
+    Response::reply(Reply::text(body).with_buttons(buttons))
+}
+
+/// A welcome-screen button: its prompt becomes the user's message.
+pub fn welcome(ctx: &Ctx<'_>, n: u8) -> Response {
+    let text = ctx.text();
+    let prompt = text.t(&format!("start.prompt{n}"));
+    if prompt.starts_with("start.") {
+        return Response::none();
+    }
+    let label = text.t(&format!("start.button{n}"));
+    Response {
+        pressed: Pressed::Annotate(text.f("session.user_answer", &[("label", &label)])),
+        submit: Some(Submit::main(prompt, ctx.message.clone())),
+        ..Response::default()
+    }
+}
+
+/// `/new` (reset the configured default provider's bucket and go back to the
+/// configured model) and `/reset` (reset the active provider's bucket). Waits for a
+/// running turn of the conversation to stop first.
+pub async fn new(ctx: &Ctx<'_>, back_to_default: bool) -> Response {
+    let core = ctx.core();
+    let engine = core.conversations.engine();
+    let default = default_target(&core.config.get());
+    let active = engine
+        .sessions
+        .target(&ctx.address)
+        .unwrap_or_else(|| default.clone());
+    let provider = if back_to_default {
+        default.provider
+    } else {
+        active.provider
+    };
+    let store = engine.sessions.clone();
+    let key = ctx.address.clone();
+    core.conversations
+        .exclusive(&ctx.address, move || {
+            store.reset_bucket(&key, provider);
+            if back_to_default {
+                store.set_target(&key, &default, chrono::Utc::now());
+            }
+        })
+        .await;
+    Response::say(md::escape(
+        &ctx.text()
+            .f("session.reset", &[("provider", provider.display_name())]),
+    ))
+}
+
+/// `/stop`: stop what streams into this conversation and discard its queue.
+pub async fn stop(ctx: &Ctx<'_>) -> Response {
+    let core = ctx.core();
+    let report = core.conversations.stop(&ctx.address).await;
+    let text = ctx.text();
+    let msg = if report.any() {
+        let provider = core
+            .conversations
+            .engine()
+            .sessions
+            .target(&ctx.address)
+            .unwrap_or_else(|| default_target(&core.config.get()))
+            .provider;
+        text.f("stop.stopped", &[("provider", provider.display_name())])
+    } else {
+        text.t("stop.nothing")
+    };
+    Response::say(md::escape(&msg))
+}
+
+/// `/interrupt`: stop what runs in every topic of this chat; the queue stays.
+pub async fn interrupt(ctx: &Ctx<'_>) -> Response {
+    let n = ctx.core().conversations.interrupt_chat(&ctx.address).await;
+    let text = ctx.text();
+    let msg = if n > 0 {
+        text.f("interrupt.done", &[("count", &n.to_string())])
+    } else {
+        text.t("interrupt.nothing")
+    };
+    Response::say(md::escape(&msg))
+}
+
+/// The Cancel button of a queued message.
+pub async fn cancel_queued(ctx: &Ctx<'_>, entry: u64) -> Response {
+    if ctx.core().conversations.cancel_queued(entry).await {
+        return Response::none();
+    }
+    let gone = ctx.text().t("queue.gone");
+    Response {
+        toast: Some(gone.clone()),
+        pressed: Pressed::Replace(Reply::text(md::escape(&gone))),
+        ..Response::default()
+    }
+}
+
+/// The Retry button of a turn a restart interrupted: the same prompt again, in the
+/// same session.
+pub fn retry(ctx: &Ctx<'_>, key: &str) -> Response {
+    let inflight = &ctx.core().conversations.engine().inflight;
+    match inflight.take_for_retry(key) {
+        Some(turn) => Response {
+            pressed: Pressed::Settle,
+            submit: Some(Submit {
+                is_recovery: true,
+                ..Submit::main(turn.prompt, turn.message_id.or(ctx.message.clone()))
+            }),
+            ..Response::default()
+        },
+        None => Response::replace(Reply::text(md::escape(&ctx.text().t("session.retry_gone")))),
+    }
+}

@@ -1,0 +1,357 @@
+//! What chat input means, for every transport: commands ([`table`]), button presses
+//! ([`action::Action`]) and plain messages (`@model` directives, `@name` follow-ups,
+//! abort words). A handler returns a [`Response`] — Markdown text with typed
+//! buttons, what happens to a pressed message, and maybe a turn to run — and the
+//! transport renders it (Telegram: HTML and an inline keyboard).
+//!
+//! One file per command group: `conversation` (`/start`, `/help`, `/new`, `/reset`,
+//! `/stop`, `/interrupt`, retries), `status`, `model` (`/model`, `/effort`,
+//! directives, switching and its persistence), `named` (`/session`, `/sessions`,
+//! `@name`), `tasks`, `agents`, `info` (`/memory`, `/info`, `/diagnose`,
+//! `/agent_commands`, `/restart`), `files` (`/showfiles`), `recovery` (what a
+//! restarted agent tells its chats). Must not import a transport.
+
+pub mod action;
+mod agents;
+mod conversation;
+mod files;
+mod info;
+mod model;
+mod named;
+pub mod recovery;
+mod status;
+pub mod table;
+mod tasks;
+
+use crate::address::{Address, MessageRef};
+use crate::core::Core;
+use crate::session::Lane;
+use crate::session::store::Target;
+pub use action::{Action, ModelStep};
+use std::sync::Arc;
+pub use table::{COMMANDS, Command, CommandSpec};
+
+/// A button: its label and what pressing it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    /// The label.
+    pub label: String,
+    /// The action.
+    pub action: Action,
+}
+
+impl Button {
+    /// A button.
+    pub fn new(label: impl Into<String>, action: Action) -> Self {
+        Self {
+            label: label.into(),
+            action,
+        }
+    }
+}
+
+/// Rows of buttons.
+pub type Buttons = Vec<Vec<Button>>;
+
+/// A message to show: Markdown and buttons.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reply {
+    /// The text (Markdown).
+    pub markdown: String,
+    /// Button rows (empty: none).
+    pub buttons: Buttons,
+}
+
+impl Reply {
+    /// A reply without buttons.
+    pub fn text(markdown: impl Into<String>) -> Self {
+        Self {
+            markdown: markdown.into(),
+            buttons: Vec::new(),
+        }
+    }
+
+    /// The same reply with `buttons`.
+    #[must_use]
+    pub fn with_buttons(mut self, buttons: Buttons) -> Self {
+        self.buttons = buttons;
+        self
+    }
+}
+
+/// What happens to the message whose button was pressed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Pressed {
+    /// Nothing.
+    #[default]
+    Keep,
+    /// It shows this instead (menus that change in place).
+    Replace(Reply),
+    /// It keeps its text with `note` appended (in italics) and loses its buttons.
+    Annotate(String),
+    /// It keeps its text and loses its buttons.
+    Settle,
+}
+
+/// A turn to run in this conversation, streamed into the chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submit {
+    /// The lane (the conversation's own, or a named session's).
+    pub lane: Lane,
+    /// The prompt.
+    pub prompt: String,
+    /// The message the answer replies to.
+    pub reply_to: Option<MessageRef>,
+    /// A one-turn provider/model (`@model`).
+    pub target_override: Option<Target>,
+    /// Whether it re-runs an interrupted turn.
+    pub is_recovery: bool,
+    /// Markdown the answer starts with (`**[name | provider]**` for `@name`).
+    pub tag: Option<String>,
+}
+
+impl Submit {
+    /// A plain turn in the main lane.
+    pub fn main(prompt: String, reply_to: Option<MessageRef>) -> Self {
+        Self {
+            lane: Lane::Main,
+            prompt,
+            reply_to,
+            target_override: None,
+            is_recovery: false,
+            tag: None,
+        }
+    }
+}
+
+/// What a command, a button press or a message amounts to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Response {
+    /// A message to post (a command's answer replies to the command).
+    pub reply: Option<Reply>,
+    /// For a button press: what happens to the pressed message.
+    pub pressed: Pressed,
+    /// For a button press: a short note shown by the button (where the transport can).
+    pub toast: Option<String>,
+    /// A turn to run here.
+    pub submit: Option<Submit>,
+    /// Restart the agent once the reply is out (`/restart`).
+    pub restart: bool,
+}
+
+impl Response {
+    /// Nothing to do.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Answer with `reply`.
+    pub fn reply(reply: Reply) -> Self {
+        Self {
+            reply: Some(reply),
+            ..Self::default()
+        }
+    }
+
+    /// Answer with Markdown `text`.
+    pub fn say(text: impl Into<String>) -> Self {
+        Self::reply(Reply::text(text))
+    }
+
+    /// Run `submit`.
+    pub fn run(submit: Submit) -> Self {
+        Self {
+            submit: Some(submit),
+            ..Self::default()
+        }
+    }
+
+    /// Replace the pressed message with `reply`.
+    pub fn replace(reply: Reply) -> Self {
+        Self {
+            pressed: Pressed::Replace(reply),
+            ..Self::default()
+        }
+    }
+}
+
+/// The command layer of one agent: the core plus the little state the commands keep
+/// (short tokens for long `/showfiles` paths). Shared by all transports.
+#[derive(Debug)]
+pub struct Ops {
+    /// The core.
+    pub core: Arc<Core>,
+    files: files::PathTokens,
+}
+
+impl Ops {
+    /// The command layer over `core`.
+    pub fn new(core: Arc<Core>) -> Self {
+        Self {
+            core,
+            files: files::PathTokens::default(),
+        }
+    }
+
+    /// The command menu in the configured language.
+    pub fn menu(&self) -> Vec<(&'static str, String)> {
+        table::menu(self.core.text())
+    }
+}
+
+/// Who wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sender {
+    /// First name (for the welcome screen).
+    pub first_name: String,
+}
+
+/// One piece of input in one conversation.
+#[derive(Debug, Clone)]
+pub struct Ctx<'a> {
+    /// The command layer.
+    pub ops: &'a Ops,
+    /// The conversation.
+    pub address: Address,
+    /// Who wrote or pressed.
+    pub sender: Sender,
+    /// The message (the command, or the one whose button was pressed).
+    pub message: Option<MessageRef>,
+}
+
+impl Ctx<'_> {
+    fn core(&self) -> &Core {
+        &self.ops.core
+    }
+
+    fn text(&self) -> &'static crate::i18n::Catalog {
+        self.core().text()
+    }
+}
+
+/// Handles `/name args`; `None` when `name` is no command (the text then goes to the agent).
+pub async fn command(ctx: &Ctx<'_>, name: &str, args: &str) -> Option<Response> {
+    let spec = table::lookup(name)?;
+    Some(match spec.command {
+        Command::Start => conversation::start(ctx),
+        Command::Help => Response::say(ctx.text().t("help.text")),
+        Command::New => conversation::new(ctx, true).await,
+        Command::Reset => conversation::new(ctx, false).await,
+        Command::Stop => conversation::stop(ctx).await,
+        Command::Interrupt => conversation::interrupt(ctx).await,
+        Command::Status => status::status(ctx).await,
+        Command::Model => model::command(ctx, args).await,
+        Command::Effort => model::effort_command(ctx),
+        Command::Memory => info::memory(ctx),
+        Command::Info => info::info(ctx),
+        Command::Diagnose => info::diagnose(ctx),
+        Command::AgentCommands => Response::say(ctx.text().t("agents.commands")),
+        Command::Restart => info::restart(ctx),
+        Command::ShowFiles => files::command(ctx, args),
+        Command::Session => named::session_command(ctx, args),
+        Command::Sessions => named::sessions_command(ctx),
+        Command::Tasks => tasks::command(ctx),
+        Command::Agents => agents::list(ctx).await,
+        Command::AgentStart | Command::AgentStop | Command::AgentRestart => {
+            agents::control(ctx, spec.command, args).await
+        }
+        Command::StopAll => agents::stop_all(ctx).await,
+    })
+}
+
+/// Handles a button press on `ctx.message`.
+pub async fn action(ctx: &Ctx<'_>, action: Action) -> Response {
+    match action {
+        Action::Welcome(n) => conversation::welcome(ctx, n),
+        Action::CancelQueued(entry) => conversation::cancel_queued(ctx, entry).await,
+        Action::Retry(key) => conversation::retry(ctx, &key),
+        Action::Model(step) => model::action(ctx, step).await,
+        Action::SessionsRefresh | Action::SessionEnd(_) | Action::SessionsEndAll => {
+            named::manager_action(ctx, &action).await
+        }
+        Action::SessionButton { name, label } => named::button(ctx, &name, label),
+        Action::TasksRefresh
+        | Action::TaskCancel(_)
+        | Action::TasksCancelAll
+        | Action::TasksCleanup => tasks::action(ctx, &action).await,
+        Action::Browse(raw) => files::browse(ctx, &raw),
+        Action::RequestFiles(raw) => files::request(ctx, &raw),
+        Action::Answer(label) => {
+            let note = ctx.text().f("session.user_answer", &[("label", &label)]);
+            Response {
+                pressed: Pressed::Annotate(note),
+                submit: Some(Submit::main(label, ctx.message.clone())),
+                ..Response::default()
+            }
+        }
+    }
+}
+
+/// Bare words that abort when `abort_words` is on (§13.4).
+pub fn is_abort_word(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "stop",
+        "abort",
+        "cancel",
+        "halt",
+        "hold",
+        "wait",
+        "quit",
+        "exit",
+        "stopp",
+        "warte",
+        "abbruch",
+        "abbrechen",
+        "aufhören",
+    ];
+    let t = text.trim().to_lowercase();
+    !t.contains(char::is_whitespace) && WORDS.contains(&t.as_str())
+}
+
+/// Whether `text` is an abort word that stops like `/stop` (when `abort_words` is on);
+/// transports handle it at once, not behind the chat's earlier messages.
+pub fn is_abort(ops: &Ops, text: &str) -> bool {
+    ops.core.config.get().abort_words && is_abort_word(text)
+}
+
+/// The prompt for a message: the quoted message first when the user replied to one.
+pub fn with_quote(quote: Option<&str>, text: &str) -> String {
+    match quote {
+        Some(q) if !q.trim().is_empty() => {
+            let quoted: String = q
+                .lines()
+                .map(|l| format!("> {l}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            format!(
+                "The user is replying to this quoted message:\n{quoted}\n\nThe user's message:\n{text}"
+            )
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// Handles a plain message (no command): an abort word stops, `@name …` continues a
+/// named session, leading `@model`/`@provider` directives pick a one-turn target,
+/// anything else becomes a turn. `quote` is the text of the message it replies to.
+pub async fn message(ctx: &Ctx<'_>, text: &str, quote: Option<&str>) -> Response {
+    if is_abort(ctx.ops, text) {
+        return conversation::stop(ctx).await;
+    }
+    if let Some(r) = named::addressed(ctx, text, quote) {
+        return r;
+    }
+    let (text, target) = match model::directives(ctx, text) {
+        model::Directed::Plain => (text.to_owned(), None),
+        model::Directed::Only(reply) => return Response::say(reply),
+        model::Directed::Turn(text, target) => (text, Some(target)),
+    };
+    let prompt = with_quote(quote, &text);
+    if prompt.trim().is_empty() {
+        return Response::none();
+    }
+    Response::run(Submit {
+        target_override: target,
+        ..Submit::main(prompt, ctx.message.clone())
+    })
+}

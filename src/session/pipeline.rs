@@ -1,0 +1,125 @@
+//! The one turn pipeline every run goes through, whatever its lane: plan (the lane's
+//! binding resolves provider, model, session and working directory, or refuses) →
+//! run through the launcher → record → on a stale session, reset it and retry once →
+//! report. Everything the user sees leaves as [`TurnUpdate`]s; nothing here knows
+//! which transport, if any, listens.
+
+use super::{Engine, Plan, TurnFinish, TurnRequest, TurnUpdate};
+use crate::address::Address;
+use crate::exec::Launch;
+use crate::provider::command::TurnSpec;
+use crate::provider::event::{Event, FailureKind, Outcome};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Runs `req` at `address` to its end (inside the lane's actor).
+pub(super) async fn run_turn(
+    engine: Arc<Engine>,
+    address: Address,
+    req: TurnRequest,
+    cancel: CancellationToken,
+) {
+    let started = Instant::now();
+    let binding = engine.binding(req.lane.kind());
+    let updates = req.updates.clone();
+    let plan = match binding.plan(&address, &req) {
+        Ok(p) => p,
+        Err(refusal) => {
+            let finish = TurnFinish {
+                outcome: Outcome::Failed {
+                    kind: FailureKind::Other,
+                    detail: refusal,
+                    session_id: None,
+                },
+                target: super::store::default_target(&engine.config.get()),
+                cancelled: false,
+                recovered: false,
+                refused: true,
+                elapsed: started.elapsed(),
+            };
+            let _ = updates.send(TurnUpdate::Finished(Box::new(finish))).await;
+            return;
+        }
+    };
+    let _ = updates
+        .send(TurnUpdate::Started {
+            target: plan.target.clone(),
+            resume: plan.resume.clone(),
+        })
+        .await;
+    binding.begin(&address, &req, &plan);
+    let mut outcome = attempt(&engine, &address, &req, &plan, plan.resume.clone(), &cancel).await;
+    let mut recovered = false;
+    if outcome.is_stale_session() && plan.resume.is_some() && !cancel.is_cancelled() {
+        tracing::warn!(%address, lane = %req.lane, "stored session is gone; starting a new one and retrying once");
+        binding.reset(&address, &req.lane, &plan.target);
+        let _ = updates.send(TurnUpdate::SessionReset).await;
+        recovered = true;
+        outcome = attempt(&engine, &address, &req, &plan, None, &cancel).await;
+    }
+    let shutting_down = engine.shutting_down();
+    binding.finish(&address, &req, &plan, &outcome, shutting_down);
+    if shutting_down {
+        // The binding left its record in place: the next start recovers the run.
+        return;
+    }
+    let finish = TurnFinish {
+        outcome,
+        target: plan.target,
+        cancelled: cancel.is_cancelled(),
+        recovered,
+        refused: false,
+        elapsed: started.elapsed(),
+    };
+    let _ = updates.send(TurnUpdate::Finished(Box::new(finish))).await;
+}
+
+/// One CLI run of the turn (the first, or the retry with a fresh session).
+async fn attempt(
+    engine: &Engine,
+    address: &Address,
+    req: &TurnRequest,
+    plan: &Plan,
+    resume: Option<String>,
+    cancel: &CancellationToken,
+) -> Outcome {
+    let config = engine.config.get();
+    let append = if resume.is_none() && plan.preamble {
+        let roster = engine.roster().await;
+        super::prompt::new_session_preamble(&config, &engine.paths, &roster, &plan.cwd)
+    } else {
+        None
+    };
+    let mut identity = crate::exec::request::identity(&config, &engine.paths, address);
+    identity.task_id.clone_from(&plan.task_id);
+    let job = Launch {
+        provider: plan.target.provider,
+        spec: TurnSpec {
+            prompt: req.prompt.clone(),
+            model: Some(plan.target.model.clone()).filter(|m| !m.is_empty()),
+            effort: plan.target.effort.clone(),
+            resume,
+            append_system_prompt: append,
+        },
+        cwd: plan.cwd.clone(),
+        identity,
+        timeout: req.timeout,
+    };
+    let binding = engine.binding(req.lane.kind());
+    let (tx, mut rx) = mpsc::channel::<Event>(256);
+    let run = tokio::spawn(engine.launcher.launch(job, tx, cancel.clone()));
+    while let Some(ev) = rx.recv().await {
+        if let Event::SessionStarted { session_id } = &ev {
+            // Kept at once: if the agent dies mid-turn, the next start resumes it.
+            binding.session_started(address, &req.lane, plan.target.provider, session_id);
+        }
+        let _ = req.updates.send(TurnUpdate::Event(ev)).await;
+    }
+    run.await.unwrap_or_else(|e| Outcome::Failed {
+        kind: FailureKind::Crashed,
+        detail: format!("the run task failed: {e}"),
+        session_id: None,
+    })
+}
