@@ -217,6 +217,15 @@ pub trait Directory: Send + Sync + fmt::Debug {
     fn serves(&self, address: &Address) -> bool;
     /// The transport tags this agent serves, in order of preference.
     fn transports(&self) -> Vec<String>;
+
+    /// The primary chat, or — when no chat is configured yet — chat 0 of the first
+    /// transport, where deliveries wait unseen instead of being lost.
+    fn primary_or_none_yet(&self) -> Address {
+        self.primary().unwrap_or_else(|| {
+            let transport = self.transports().into_iter().next();
+            Address::new(transport.as_deref().unwrap_or(TELEGRAM), 0, None)
+        })
+    }
 }
 
 /// The directories of several transports as one: the primary chat is the first

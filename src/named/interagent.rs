@@ -38,14 +38,7 @@ pub fn session_name(ask: &Ask) -> String {
 
 /// Where this agent keeps its inter-agent sessions: its primary chat.
 pub fn home_chat(directory: &dyn Directory) -> Address {
-    directory.primary().unwrap_or_else(|| {
-        let transport = directory.transports().into_iter().next();
-        Address::new(
-            transport.as_deref().unwrap_or(crate::address::TELEGRAM),
-            0,
-            None,
-        )
-    })
+    directory.primary_or_none_yet()
 }
 
 impl Named {

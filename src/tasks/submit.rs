@@ -5,7 +5,6 @@ use super::{
     NewTask, Resumed, Status, TaskError, TaskHub, activate, address_of, folder, prompt, registry,
     status_of,
 };
-use crate::address::Address;
 use crate::config::AgentConfig;
 use crate::provider::ProviderKind;
 use crate::provider::models::ModelCatalogue;
@@ -104,8 +103,7 @@ impl TaskHub {
             .origin
             .clone()
             .filter(|a| a.chat_id != 0)
-            .or_else(|| parts.directory.primary())
-            .unwrap_or_else(|| Address::new(crate::address::TELEGRAM, 0, None));
+            .unwrap_or_else(|| parts.directory.primary_or_none_yet());
         let id = self.registry_ref().unused_id();
         let rec = TaskRecord {
             task_id: id.clone(),

@@ -169,3 +169,57 @@ fn corrupt_state_file_is_moved_aside_with_a_warning() {
         serde_json::json!({"task_id": 5})
     );
 }
+
+fn current(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/current")
+        .join(name)
+}
+
+/// Loads a file of today's format and writes it back: nothing may change.
+fn current_roundtrip<T: DeserializeOwned + Serialize + Default>(name: &str) -> T {
+    let (state, report): (T, _) = store::load_state(&current(name));
+    assert_eq!(report, LoadReport::Loaded, "{name}");
+    let back = serde_json::to_value(&state).unwrap();
+    let orig: Value = serde_json::from_slice(&std::fs::read(current(name)).unwrap()).unwrap();
+    assert_eq!(back, orig, "{name} changes on a load/save round trip");
+    state
+}
+
+#[test]
+fn todays_files_with_transports_round_trip_unchanged() {
+    use ductor::address::MessageRef;
+    use ductor::state::inflight::InflightFile;
+    use ductor::state::sentinel::RestartSentinel;
+    let tasks: TasksFile = current_roundtrip("tasks.json");
+    let recs: Vec<_> = tasks.records().collect();
+    assert_eq!(
+        (recs[0].transport.as_str(), recs[0].chat_id),
+        ("mx", 4_242_424_242)
+    );
+    assert_eq!(
+        recs[1].transport, "tg",
+        "a task without a transport is Telegram's"
+    );
+    let named: NamedSessionsFile = current_roundtrip("named_sessions.json");
+    assert_eq!(named.records().next().unwrap().transport, "mx");
+    let inflight: InflightFile = current_roundtrip("inflight_turns.json");
+    let turns: Vec<_> = inflight.turns.values().filter_map(|t| t.ok()).collect();
+    assert_eq!(
+        turns[0].message_id,
+        Some(MessageRef::new("$event:matrix.example.org"))
+    );
+    assert_eq!(
+        turns[1].message_id.as_ref().and_then(MessageRef::as_i64),
+        Some(991)
+    );
+    let sentinel: RestartSentinel =
+        serde_json::from_slice(&std::fs::read(current("restart-sentinel.json")).unwrap()).unwrap();
+    assert_eq!(
+        (sentinel.transport.as_str(), sentinel.topic_id),
+        ("mx", None)
+    );
+    let old: RestartSentinel =
+        serde_json::from_str(r#"{"chat_id": 5, "message": "Restarted."}"#).unwrap();
+    assert_eq!(old.transport, "tg", "the original's sentinel is Telegram's");
+}

@@ -108,3 +108,23 @@ fn examples_cover_every_message_and_round_trip() {
         .collect();
     assert_eq!(on_disk, types, "stale example files");
 }
+
+#[test]
+fn frames_of_the_previous_build_without_transports_still_parse() {
+    use ductor::ipc::message::Body;
+    let old = [
+        r#"{"v":1,"id":7,"type":"ask","sender":"main","chat_id":5,"message":"hi"}"#,
+        r#"{"v":1,"id":8,"type":"ask_result","task_id":"t1","agent":"sub1","ok":true,"text":"x","chat_id":5}"#,
+        r#"{"v":1,"id":9,"type":"task_create","prompt":"p","chat_id":5}"#,
+    ];
+    for frame in old {
+        let env: Envelope = serde_json::from_str(frame).unwrap_or_else(|e| panic!("{frame}: {e}"));
+        let transport = match env.body {
+            Body::Ask(a) => a.transport,
+            Body::AskResult(r) => r.transport,
+            Body::TaskCreate(c) => c.transport,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(transport, "tg", "{frame}");
+    }
+}
