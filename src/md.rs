@@ -17,6 +17,13 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// `s` on one line (line breaks and runs of whitespace become one space), escaped:
+/// for values shown inside a line (errors, previews), which must not start a list, a
+/// heading or a code block of their own.
+pub fn one_line(s: &str) -> String {
+    escape(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// `s` as an inline code span: fenced with more backticks than it contains, padded
 /// when it starts or ends with a backtick; line breaks become spaces.
 pub fn code(s: &str) -> String {
@@ -50,6 +57,15 @@ mod tests {
     fn escaped_text_has_no_markup() {
         assert_eq!(escape("a_b *c* [d](e) <f>"), r"a\_b \*c\* \[d\](e) \<f\>");
         assert_eq!(escape("plain text 1.5"), "plain text 1.5");
+    }
+
+    #[test]
+    fn one_line_values_cannot_start_blocks() {
+        assert_eq!(
+            one_line("boom\n- not a list\n    code"),
+            "boom - not a list code"
+        );
+        assert_eq!(one_line("a_b"), "a\\_b");
     }
 
     #[test]

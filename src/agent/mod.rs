@@ -126,7 +126,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         shutdown: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
-    core.named.resume_interrupted();
+    core.named.resume_interrupted().await;
     let ops = Arc::new(Ops::new(core.clone()));
     let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory);
     let code = tokio::select! {

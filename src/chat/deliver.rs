@@ -42,7 +42,7 @@ pub async fn route(mut outbox: OutboxRx, directory: Arc<dyn Directory>, lanes: L
 
 /// Consumes `rx` until the agent stops.
 pub async fn run(fe: Arc<Frontend>, mut rx: mpsc::UnboundedReceiver<(Address, Delivery)>) {
-    while let Some((to, delivery)) = rx.recv().await {
+    while let Some((to, mut delivery)) = rx.recv().await {
         match delivery.item.clone() {
             Outgoing::Notice { text, .. } => {
                 if fe.post_agent_text(&to, &text, None, None).await.is_err() {
@@ -66,10 +66,11 @@ pub async fn run(fe: Arc<Frontend>, mut rx: mpsc::UnboundedReceiver<(Address, De
                 delivery.done();
             }
             Outgoing::Inject { notice, prompt, .. } => {
-                if let Some(n) = notice
-                    && fe.post_agent_text(&to, &n, None, None).await.is_err()
-                {
-                    return;
+                if let Some(n) = notice {
+                    if fe.post_agent_text(&to, &n, None, None).await.is_err() {
+                        return;
+                    }
+                    delivery.notice_posted();
                 }
                 fe.submit_acknowledged(&to, prompt, move || delivery.done())
                     .await;

@@ -164,12 +164,17 @@ impl Frontend {
         r: Response,
     ) -> Option<String> {
         let m = &self.markup;
+        // A replacement longer than one message: the pressed message shows the first
+        // part, the rest follows as new messages with the buttons under the last.
+        let mut overflow = Vec::new();
         let edit = match &r.pressed {
             Pressed::Keep => None,
             Pressed::Replace(reply) => {
-                let chunks = m.split(&m.render(&reply.markdown), m.limit());
-                let first = chunks.into_iter().next().unwrap_or_default();
-                Some(OutMessage::markup(first).with_buttons(Some(reply.buttons.clone())))
+                let mut chunks = m.split(&m.render(&reply.markdown), m.limit()).into_iter();
+                let first = chunks.next().unwrap_or_default();
+                overflow = chunks.collect();
+                let buttons = overflow.is_empty().then(|| reply.buttons.clone());
+                Some(OutMessage::markup(first).with_buttons(buttons))
             }
             Pressed::Annotate(note) => Some(OutMessage::markup(format!(
                 "{}\n\n{}",
@@ -183,6 +188,11 @@ impl Frontend {
                 Ok(()) | Err(ApiError::NotModified) => {}
                 Err(e) => tracing::debug!(error = %e, "cannot update the pressed message"),
             }
+        }
+        if let (false, Pressed::Replace(reply)) = (overflow.is_empty(), &r.pressed) {
+            let _ = self
+                .send_chunks(to, &overflow, Some(reply.buttons.clone()), None, false)
+                .await;
         }
         if let Some(reply) = &r.reply {
             self.post_reply(to, reply, Some(pressed.clone())).await;

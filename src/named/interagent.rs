@@ -65,10 +65,13 @@ impl Named {
         self.registry
             .ensure_interagent(home, &name, &target, &ask.message);
         let prompt = wrap(&ask.sender, &me, &ask.message);
-        let run = self
-            .run(home, &name, prompt, TimeoutKind::InterAgent)
-            .await
-            .ok_or_else(|| format!("agent `{me}` is shutting down"))?;
+        let run = match self.run(home, &name, prompt, TimeoutKind::InterAgent).await {
+            crate::session::Ran::Finished(f) => f,
+            crate::session::Ran::Dropped => {
+                return Err(format!("the request was stopped on `{me}`"));
+            }
+            crate::session::Ran::CutOff => return Err(format!("agent `{me}` is shutting down")),
+        };
         if run.recovered {
             notice = Some(text.f("interagent.recovered", &[("agent", &me)]));
         }
@@ -159,8 +162,8 @@ impl Named {
                 &[
                     ("agent", &r.agent),
                     ("session", &session),
-                    ("error", &crate::md::escape(&preview(&r.text))),
-                    ("preview", &crate::md::escape(&r.request_preview)),
+                    ("error", &crate::md::one_line(&preview(&r.text))),
+                    ("preview", &crate::md::one_line(&r.request_preview)),
                 ],
             );
             let _ = self.outbox.send(Outgoing::Notice { to, text: note });

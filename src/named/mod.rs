@@ -17,7 +17,7 @@ use crate::config::LiveConfig;
 use crate::exec::TimeoutKind;
 use crate::session::outbox::{OutboxTx, Outgoing};
 use crate::session::store::Target;
-use crate::session::{Conversations, Lane, TurnFinish};
+use crate::session::{Conversations, Job, Lane, Ran, TurnFinish};
 use crate::state::named_sessions::NamedSessionRecord;
 use registry::{CreateError, NamedRegistry};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -96,11 +96,14 @@ impl Named {
             .has_work(address, &Lane::named(name))
     }
 
-    /// Background runs of named sessions in the chat of `address` (all topics).
+    /// Background runs of the user's named sessions in the chat of `address` (all
+    /// topics; inter-agent sessions do not count).
     fn background_runs(&self, address: &Address) -> usize {
-        self.conversations
-            .board()
-            .count(|e| e.address.same_chat(address) && e.lane.name().is_some() && !e.foreground)
+        self.conversations.board().count(|e| {
+            e.address.same_chat(address)
+                && e.lane.name().is_some_and(|n| !registry::is_interagent(n))
+                && !e.foreground
+        })
     }
 
     fn check_background_slot(&self, address: &Address) -> Result<(), NamedError> {
@@ -112,7 +115,7 @@ impl Named {
 
     /// Starts a new session at `address` on `target` with `prompt` in the background;
     /// its result is posted there, replying to `reply_to`. Returns the new session.
-    pub fn start(
+    pub async fn start(
         &self,
         address: &Address,
         target: &Target,
@@ -128,18 +131,14 @@ impl Named {
             .registry
             .create(address, &name, target, prompt)
             .map_err(|CreateError::TooMany(max)| NamedError::TooMany(max))?;
-        self.spawn_background(
-            address.clone(),
-            record.name.clone(),
-            prompt.to_owned(),
-            reply_to,
-        );
+        self.spawn_background(address, &record.name, prompt, reply_to)
+            .await;
         Ok(record)
     }
 
     /// Sends session `name` a follow-up that runs in the background (after a turn
     /// of it still going).
-    pub fn follow_up_background(
+    pub async fn follow_up_background(
         &self,
         address: &Address,
         name: &str,
@@ -153,12 +152,8 @@ impl Named {
             return Err(NamedError::EmptyPrompt);
         }
         self.check_background_slot(address)?;
-        self.spawn_background(
-            address.clone(),
-            record.name.clone(),
-            prompt.to_owned(),
-            reply_to,
-        );
+        self.spawn_background(address, &record.name, prompt, reply_to)
+            .await;
         Ok(record)
     }
 
@@ -196,33 +191,45 @@ impl Named {
         n
     }
 
-    /// Runs `prompt` in session `name` at `address` and waits for the end (`None`
-    /// when it never finished: dropped, or cut off by shutdown).
+    /// The job of running `prompt` in session `name`.
+    fn job(name: &str, prompt: String, timeout: TimeoutKind) -> Job {
+        Job {
+            lane: Lane::named(name),
+            prompt,
+            timeout,
+            cancel: None,
+        }
+    }
+
+    /// Runs `prompt` in session `name` at `address` and waits for the end.
     pub async fn run(
         &self,
         address: &Address,
         name: &str,
         prompt: String,
         timeout: TimeoutKind,
-    ) -> Option<TurnFinish> {
+    ) -> Ran {
         self.conversations
-            .run(address, Lane::named(name), prompt, timeout, |_| {})
+            .run(address, Self::job(name, prompt, timeout), |_| {})
             .await
     }
 
-    fn spawn_background(
+    /// Submits a background run (it counts against the limit from here on) and posts
+    /// its result when it ends; a run that a stop dropped or a shutdown cut off posts
+    /// nothing (the shutdown leaves it to the next start).
+    async fn spawn_background(
         &self,
-        address: Address,
-        name: String,
-        prompt: String,
+        address: &Address,
+        name: &str,
+        prompt: &str,
         reply_to: Option<MessageRef>,
     ) {
+        let job = Self::job(name, prompt.to_owned(), TimeoutKind::Background);
+        let ended = self.conversations.start_run(address, job, |_| {}).await;
         let named = self.clone();
+        let (address, name, prompt) = (address.clone(), name.to_owned(), prompt.to_owned());
         tokio::spawn(async move {
-            let Some(finish) = named
-                .run(&address, &name, prompt.clone(), TimeoutKind::Background)
-                .await
-            else {
+            let Ran::Finished(finish) = ended.await else {
                 return;
             };
             let text = named.result_markdown(&name, &finish, &prompt);
@@ -268,7 +275,7 @@ impl Named {
 
     /// Runs the last prompt of every user session a restart interrupted again (§1.8);
     /// inter-agent sessions just become idle (their asker is gone).
-    pub fn resume_interrupted(&self) {
+    pub async fn resume_interrupted(&self) {
         let text = crate::i18n::catalog(&self.config.get().language);
         let records = std::mem::take(
             &mut *self
@@ -290,12 +297,8 @@ impl Named {
                 to: Destination::Chat(address.clone()),
                 text: text.f("named.resuming_md", &[("name", &record.name)]),
             });
-            self.spawn_background(
-                address,
-                record.name.clone(),
-                record.last_prompt.clone(),
-                None,
-            );
+            self.spawn_background(&address, &record.name, &record.last_prompt, None)
+                .await;
         }
     }
 }

@@ -82,7 +82,7 @@ pub async fn list(ctx: &Ctx<'_>) -> Response {
             let _ = write!(
                 out,
                 "\n{}",
-                text.f("agents.last_error", &[("error", &md::escape(&short))])
+                text.f("agents.last_error", &[("error", &md::one_line(&short))])
             );
         }
     }

@@ -248,7 +248,7 @@ pub async fn command(ctx: &Ctx<'_>, name: &str, args: &str) -> Option<Response> 
         Command::AgentCommands => Response::say(ctx.text().t("agents.commands")),
         Command::Restart => info::restart(ctx),
         Command::ShowFiles => files::command(ctx, args),
-        Command::Session => named::session_command(ctx, args),
+        Command::Session => named::session_command(ctx, args).await,
         Command::Sessions => named::sessions_command(ctx),
         Command::Tasks => tasks::command(ctx),
         Command::Agents => agents::list(ctx).await,

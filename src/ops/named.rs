@@ -58,7 +58,7 @@ pub fn addressed(ctx: &Ctx<'_>, text: &str, quote: Option<&str>) -> Option<Respo
 }
 
 /// `/session …`.
-pub fn session_command(ctx: &Ctx<'_>, args: &str) -> Response {
+pub async fn session_command(ctx: &Ctx<'_>, args: &str) -> Response {
     let core = ctx.core();
     let text = ctx.text();
     let args = args.trim();
@@ -71,12 +71,11 @@ pub fn session_command(ctx: &Ctx<'_>, args: &str) -> Response {
         if prompt.is_empty() {
             return Response::say(text.t("named.usage"));
         }
-        return match core.named.follow_up_background(
-            &ctx.address,
-            &record.name,
-            prompt,
-            ctx.message.clone(),
-        ) {
+        return match core
+            .named
+            .follow_up_background(&ctx.address, &record.name, prompt, ctx.message.clone())
+            .await
+        {
             Ok(r) => {
                 Response::say(text.f("named.follow_up_queued", &[("name", &md::escape(&r.name))]))
             }
@@ -97,6 +96,7 @@ pub fn session_command(ctx: &Ctx<'_>, args: &str) -> Response {
     match core
         .named
         .start(&ctx.address, &target, &prompt, ctx.message.clone())
+        .await
     {
         Ok(record) => {
             let model = if target.model.is_empty() {
@@ -144,7 +144,7 @@ fn manager(ctx: &Ctx<'_>) -> Reply {
                     ("provider", &md::escape(&r.provider)),
                     ("model", &md::escape(&r.model)),
                     ("messages", &r.message_count.to_string()),
-                    ("preview", &md::escape(&preview)),
+                    ("preview", &md::one_line(&preview)),
                 ],
             )
         );

@@ -71,6 +71,7 @@ fn interrupted(ops: &Ops, transport: &str) -> Vec<Announcement> {
         .filter(|(_, turn)| turn.chat_id != 0)
         .map(|(key, turn)| {
             let preview: String = turn.prompt_preview.chars().take(100).collect();
+            let preview = preview.split_whitespace().collect::<Vec<_>>().join(" ");
             let body = md::escape(&text.f(
                 "session.interrupted",
                 &[("preview", &format!("“{preview}”"))],

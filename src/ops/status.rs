@@ -130,7 +130,7 @@ fn background_lines(ctx: &Ctx<'_>, out: &mut String) {
             out,
             "{} {} _({secs}s)_",
             md::code(&r.lane.to_string()),
-            md::escape(&preview),
+            md::one_line(&preview),
         );
     }
 }

@@ -51,13 +51,13 @@ fn line(text: &Catalog, r: &TaskRecord, now: f64) -> String {
         duration(secs)
     );
     if status == Status::Failed && !r.error.is_empty() {
-        let _ = write!(out, " · {}", md::escape(&clip(&r.error, 80)));
+        let _ = write!(out, " · {}", md::one_line(&clip(&r.error, 80)));
     }
     if status == Status::Waiting && !r.last_question.is_empty() {
         let _ = write!(
             out,
             "\n\u{a0}\u{a0}\u{a0}\u{a0}↳ _{}_",
-            md::escape(&clip(&r.last_question, 80))
+            md::one_line(&clip(&r.last_question, 80))
         );
     }
     out

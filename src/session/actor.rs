@@ -232,7 +232,10 @@ impl Actor {
     }
 
     fn start(&mut self, entry: u64, req: TurnRequest) {
-        let cancel = CancellationToken::new();
+        let cancel = req
+            .cancel
+            .as_ref()
+            .map_or_else(CancellationToken::new, CancellationToken::child_token);
         let foreground = req.is_foreground();
         self.board.started(entry);
         let task = tokio::spawn(pipeline::run_turn(

@@ -40,6 +40,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 use store::{SessionStore, Target};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 pub use inflight::InflightStore;
 pub use lane::{Lane, LaneKind};
@@ -127,6 +128,9 @@ pub struct TurnRequest {
     /// Which timeout applies; `Interactive` turns are streamed into a chat
     /// (`/stop` and `/interrupt` reach them), the others run in the background.
     pub timeout: TimeoutKind,
+    /// The caller's own stop: once cancelled, the turn stops (or, still queued, never
+    /// launches its CLI).
+    pub cancel: Option<CancellationToken>,
     /// Where the turn reports.
     pub updates: mpsc::Sender<TurnUpdate>,
 }
@@ -141,6 +145,7 @@ impl TurnRequest {
             reply_to: None,
             is_recovery: false,
             timeout: TimeoutKind::Interactive,
+            cancel: None,
             updates,
         }
     }
@@ -282,6 +287,30 @@ impl Engine {
             _ => own,
         }
     }
+}
+
+/// A background turn for [`Conversations::run`].
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The lane.
+    pub lane: Lane,
+    /// The prompt.
+    pub prompt: String,
+    /// Which timeout applies.
+    pub timeout: TimeoutKind,
+    /// The caller's stop (see [`TurnRequest::cancel`]).
+    pub cancel: Option<CancellationToken>,
+}
+
+/// How a turn run with [`Conversations::run`] ended.
+#[derive(Debug, Clone)]
+pub enum Ran {
+    /// It ran to its end (completed, failed, stopped while running, or refused).
+    Finished(TurnFinish),
+    /// A stop discarded it from the queue before it started.
+    Dropped,
+    /// The agent shut down before it ended; its lane's binding keeps it recoverable.
+    CutOff,
 }
 
 /// What a stop did.
@@ -466,31 +495,43 @@ impl Conversations {
         entry
     }
 
-    /// Runs a turn and waits for its end; `None` when it never finished (dropped from
-    /// the queue, or cut off by shutdown). `on_event` sees the CLI's events.
+    /// Submits `job` and returns a future that waits for its end; the turn is on the
+    /// board (it counts and can be stopped) before this returns. `on_event` sees the
+    /// CLI's events.
+    pub async fn start_run(
+        &self,
+        address: &Address,
+        job: Job,
+        mut on_event: impl FnMut(&Event) + Send + 'static,
+    ) -> impl std::future::Future<Output = Ran> + Send + 'static {
+        let (tx, mut rx) = mpsc::channel(256);
+        let req = TurnRequest {
+            timeout: job.timeout,
+            cancel: job.cancel,
+            ..TurnRequest::new(job.lane, job.prompt, tx)
+        };
+        self.submit(address, req).await;
+        async move {
+            while let Some(update) = rx.recv().await {
+                match update {
+                    TurnUpdate::Event(ev) => on_event(&ev),
+                    TurnUpdate::Finished(f) => return Ran::Finished(*f),
+                    TurnUpdate::Dropped { .. } => return Ran::Dropped,
+                    _ => {}
+                }
+            }
+            Ran::CutOff
+        }
+    }
+
+    /// Runs `job` and waits for its end (see [`Conversations::start_run`]).
     pub async fn run(
         &self,
         address: &Address,
-        lane: Lane,
-        prompt: String,
-        timeout: TimeoutKind,
-        mut on_event: impl FnMut(&Event) + Send,
-    ) -> Option<TurnFinish> {
-        let (tx, mut rx) = mpsc::channel(256);
-        let req = TurnRequest {
-            timeout,
-            ..TurnRequest::new(lane, prompt, tx)
-        };
-        self.submit(address, req).await;
-        while let Some(update) = rx.recv().await {
-            match update {
-                TurnUpdate::Event(ev) => on_event(&ev),
-                TurnUpdate::Finished(f) => return Some(*f),
-                TurnUpdate::Dropped { .. } => return None,
-                _ => {}
-            }
-        }
-        None
+        job: Job,
+        on_event: impl FnMut(&Event) + Send + 'static,
+    ) -> Ran {
+        self.start_run(address, job, on_event).await.await
     }
 
     /// Cancels a queued turn by its entry id; false when it is not queued (any more).
@@ -604,8 +645,14 @@ impl Conversations {
     pub async fn shutdown(&self, limit: Duration) {
         let engine = &self.shared.engine;
         engine.shutting_down.store(true, Ordering::Relaxed);
-        let report = self.stop_where(|_, _| true, Which::All, true, true).await;
-        if !self.shared.board.wait_idle(limit).await {
+        let deadline = tokio::time::Instant::now() + limit;
+        let stop = self.stop_where(|_, _| true, Which::All, true, true);
+        // An actor busy with an `/new` waiting for its turn must not hold up shutdown.
+        let report = tokio::time::timeout_at(deadline, stop)
+            .await
+            .unwrap_or_default();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !self.shared.board.wait_idle(left).await {
             tracing::warn!("runs did not end in time");
         }
         tracing::info!(stopped = report.stopped, "runs stopped for shutdown");

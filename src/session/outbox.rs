@@ -136,6 +136,19 @@ impl Delivery {
     pub fn done(self) {
         self.journal.change(|file| file.pending.remove(&self.id));
     }
+
+    /// An injection's notice is in the chat: a redelivery after a restart runs only
+    /// its turn (the notice is not posted twice).
+    pub fn notice_posted(&mut self) {
+        if let Outgoing::Inject { notice, .. } = &mut self.item {
+            *notice = None;
+        }
+        self.journal.change(|file| {
+            if let Some(Outgoing::Inject { notice, .. }) = file.pending.get_mut(&self.id) {
+                *notice = None;
+            }
+        });
+    }
 }
 
 /// Sending half, held by everything that produces chat messages.
@@ -310,6 +323,36 @@ mod tests {
         tx.flush().await;
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"tg:5:7\""), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_posted_notice_is_not_posted_again_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.json");
+        {
+            let (tx, mut rx) = durable(&path);
+            tx.send(Outgoing::Inject {
+                to: Destination::Primary,
+                notice: Some("Task done".into()),
+                prompt: "relay it".into(),
+            })
+            .unwrap();
+            let mut d = rx.recv().await.unwrap();
+            d.notice_posted();
+            // The agent stops while the turn still waits in the queue.
+            drop(d);
+            tx.flush().await;
+        }
+        let (_tx, mut rx) = durable(&path);
+        let again = rx.recv().await.unwrap();
+        assert_eq!(
+            again.item,
+            Outgoing::Inject {
+                to: Destination::Primary,
+                notice: None,
+                prompt: "relay it".into(),
+            }
+        );
     }
 
     #[test]

@@ -85,6 +85,14 @@ async fn attempt(
     resume: Option<String>,
     cancel: &CancellationToken,
 ) -> Outcome {
+    if cancel.is_cancelled() {
+        // Stopped while it waited: the CLI is never started.
+        return Outcome::Failed {
+            kind: FailureKind::Cancelled,
+            detail: "stopped before it started".into(),
+            session_id: resume,
+        };
+    }
     let config = engine.config.get();
     let append = if resume.is_none() && plan.preamble {
         let roster = engine.roster().await;

@@ -324,11 +324,13 @@ async fn a_stale_named_session_is_reset_and_retried_once() {
         .registry()
         .set_session_id(&chat(), "redowl", "gone-2");
     forgetful(&r);
-    let fin = core
+    let Ran::Finished(fin) = core
         .named
         .run(&chat(), "redowl", "go on".into(), TimeoutKind::Background)
         .await
-        .expect("finished");
+    else {
+        panic!("the run ends")
+    };
     assert!(fin.recovered && fin.ok());
     assert_retried_once(&r, "gone-2");
     assert_eq!(
@@ -400,4 +402,99 @@ async fn idle_actors_leave_the_map_and_come_back_on_demand() {
     let (_, mut rx) = submit(conv, &chat(), Lane::Main, "two", TimeoutKind::Interactive).await;
     assert!(finished(&mut rx).await.ok());
     assert_eq!(conv.actor_count(), 1);
+}
+
+#[tokio::test]
+async fn a_turn_stopped_while_it_waits_never_starts_its_cli() {
+    let r = rig(AgentConfig::default(), |_| {});
+    let conv = &r.core.conversations;
+    let gate = hold_all(&r);
+    let (_, mut first) = submit(conv, &chat(), Lane::Main, "one", TimeoutKind::Interactive).await;
+    assert!(matches!(next(&mut first).await, TurnUpdate::Started { .. }));
+    let stop = CancellationToken::new();
+    let (tx, mut waiting) = mpsc::channel(64);
+    let req = TurnRequest {
+        cancel: Some(stop.clone()),
+        ..TurnRequest::new(Lane::Main, "two".into(), tx)
+    };
+    conv.submit(&chat(), req).await;
+    assert!(matches!(
+        next(&mut waiting).await,
+        TurnUpdate::Queued { .. }
+    ));
+    stop.cancel();
+    gate.notify_waiters();
+    assert!(finished(&mut first).await.ok());
+    let fin = finished(&mut waiting).await;
+    assert!(fin.cancelled && !fin.ok());
+    assert_eq!(
+        r.launcher.launched().len(),
+        1,
+        "the stopped turn never launched"
+    );
+}
+
+#[tokio::test]
+async fn interrupted_named_runs_resume_within_the_background_limit() {
+    let sessions: Vec<serde_json::Value> = (0..8)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("s{i}"), "chat_id": USER, "provider": "claude",
+                "model": "opus", "status": "running", "last_prompt": format!("go {i}"),
+                "topic_id": if i % 2 == 0 { serde_json::Value::Null } else { serde_json::json!(i) },
+            })
+        })
+        .collect();
+    let r = rig(AgentConfig::default(), move |paths| {
+        std::fs::write(
+            paths.named_sessions_file(),
+            serde_json::json!({ "sessions": sessions }).to_string(),
+        )
+        .unwrap();
+    });
+    let _gate = hold_all(&r);
+    r.core.named.resume_interrupted().await;
+    let background = r
+        .core
+        .conversations
+        .board()
+        .count(|e| e.address.same_chat(&chat()) && !e.foreground);
+    assert_eq!(background, crate::named::MAX_BACKGROUND_PER_CHAT);
+    let target = store::default_target(&r.core.config.get());
+    let refused = r
+        .core
+        .named
+        .start(&chat(), &target, "one more", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        crate::named::NamedError::TooManyBackground(crate::named::MAX_BACKGROUND_PER_CHAT)
+    );
+    // Inter-agent requests do not take the user's slots.
+    r.core.conversations.stop_all().await;
+    running(&r.core.conversations, 0).await;
+    r.core
+        .named
+        .registry()
+        .ensure_interagent(&chat(), "ia.sub1.t0.x1", &target, "q");
+    let named = r.core.named.clone();
+    tokio::spawn(async move {
+        named
+            .run(
+                &chat(),
+                "ia.sub1.t0.x1",
+                "q".into(),
+                TimeoutKind::InterAgent,
+            )
+            .await
+    });
+    running(&r.core.conversations, 1).await;
+    for i in 0..crate::named::MAX_BACKGROUND_PER_CHAT {
+        r.core
+            .named
+            .start(&chat(), &target, &format!("job {i}"), None)
+            .await
+            .expect("a user slot");
+    }
 }

@@ -13,7 +13,7 @@ impl TaskHub {
         let running = {
             let mut active = self.active();
             if let Some(a) = active.get_mut(id) {
-                a.cancelled = true;
+                a.cancel.cancel();
                 Some((a.address.clone(), a.ended.clone()))
             } else {
                 let rec = self.record(id)?;

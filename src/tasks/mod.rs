@@ -113,8 +113,9 @@ struct Active {
     asked: bool,
     /// An answer that arrived while the run was still going.
     follow_up: Option<String>,
-    /// A cancel was requested: no further run starts.
-    cancelled: bool,
+    /// A cancel was requested: the run stops (even one still waiting in its lane) and
+    /// no further run starts.
+    cancel: CancellationToken,
     /// Becomes true when the run has ended and the registry says how.
     ended: watch::Receiver<bool>,
 }
@@ -176,7 +177,7 @@ fn activate(
             address,
             asked: false,
             follow_up: None,
-            cancelled: false,
+            cancel: CancellationToken::new(),
             ended: rx,
         },
     );

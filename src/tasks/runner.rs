@@ -8,12 +8,14 @@ use super::delivery::Ending;
 use super::{Status, TaskHub, address_of, folder, prompt, registry};
 use crate::exec::TimeoutKind;
 use crate::provider::event::{Event, FailureKind, Outcome};
-use crate::session::Lane;
+use crate::session::{Job, Lane, Ran};
 use crate::state::tasks::TaskRecord;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::watch;
 
 /// What to do after a run.
-enum Step {
+pub(super) enum Step {
     /// Run again in the same session with this prompt.
     Continue(String),
     /// The task stops here; deliver `ending` (if any) for `rec`.
@@ -33,12 +35,12 @@ fn reason(kind: FailureKind, detail: &str, timeout_secs: f64) -> String {
 }
 
 /// How one run ended, as the hub books it.
-struct RunEnd {
-    outcome: Outcome,
-    secs: f64,
-    turns: u32,
+pub(super) struct RunEnd {
+    pub(super) outcome: Outcome,
+    pub(super) secs: f64,
+    pub(super) turns: u32,
     /// The run never finished (shutdown cut it off).
-    cut_off: bool,
+    pub(super) cut_off: bool,
 }
 
 impl TaskHub {
@@ -75,53 +77,53 @@ impl TaskHub {
     }
 
     async fn run_once(&self, rec: &TaskRecord, prompt: String) -> RunEnd {
-        let cancelled_before = self.active().get(&rec.task_id).is_none_or(|a| a.cancelled);
-        if cancelled_before {
-            return RunEnd {
-                outcome: Outcome::Failed {
-                    kind: FailureKind::Cancelled,
-                    detail: "cancelled before its run started".into(),
-                    session_id: None,
-                },
-                secs: 0.0,
-                turns: 0,
-                cut_off: false,
-            };
-        }
-        let mut tools = 0u32;
-        let lane = Lane::Task(rec.task_id.clone());
-        let finish = self
+        let cancelled = |detail: &str, cut_off| RunEnd {
+            outcome: Outcome::Failed {
+                kind: FailureKind::Cancelled,
+                detail: detail.to_owned(),
+                session_id: None,
+            },
+            secs: 0.0,
+            turns: 0,
+            cut_off,
+        };
+        // The task's own stop: a cancel that comes while the run still waits in its lane
+        // keeps its CLI from ever starting.
+        let Some(cancel) = self.active().get(&rec.task_id).map(|a| a.cancel.clone()) else {
+            return cancelled("the task is no longer active", false);
+        };
+        let tools = Arc::new(AtomicU32::new(0));
+        let counted = tools.clone();
+        let job = Job {
+            lane: Lane::Task(rec.task_id.clone()),
+            prompt,
+            timeout: TimeoutKind::Task,
+            cancel: Some(cancel),
+        };
+        let ran = self
             .inner
             .parts
             .conversations
-            .run(&address_of(rec), lane, prompt, TimeoutKind::Task, |ev| {
+            .run(&address_of(rec), job, move |ev| {
                 if matches!(ev, Event::ToolStarted { .. }) {
-                    tools += 1;
+                    counted.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .await;
-        match finish {
-            Some(f) => RunEnd {
+        match ran {
+            Ran::Finished(f) => RunEnd {
                 secs: f.elapsed.as_secs_f64(),
                 outcome: f.outcome,
-                turns: tools + 1,
+                turns: tools.load(Ordering::Relaxed) + 1,
                 cut_off: false,
             },
-            None => RunEnd {
-                outcome: Outcome::Failed {
-                    kind: FailureKind::Cancelled,
-                    detail: "cut off".into(),
-                    session_id: None,
-                },
-                secs: 0.0,
-                turns: 0,
-                cut_off: true,
-            },
+            Ran::Dropped => cancelled("stopped before it started", false),
+            Ran::CutOff => cancelled("cut off by shutdown", true),
         }
     }
 
     /// Books the run and decides, under the hub's lock, how the task goes on.
-    fn after_run(&self, id: &str, end: &RunEnd) -> Step {
+    pub(super) fn after_run(&self, id: &str, end: &RunEnd) -> Step {
         let registry = self.registry_ref();
         let timeout = self.inner.parts.config.get().tasks.timeout_seconds;
         let mut active = self.active();
@@ -147,8 +149,9 @@ impl TaskHub {
                 ..
             }
         );
-        let flagged = entry.as_ref().is_some_and(|a| a.cancelled);
+        let flagged = entry.as_ref().is_some_and(|a| a.cancel.is_cancelled());
         let asked = entry.as_ref().is_some_and(|a| a.asked);
+        let answer_pending = entry.as_ref().is_some_and(|a| a.follow_up.is_some());
         if let Some(a) = entry
             && !cancelled
             && !flagged
@@ -164,6 +167,10 @@ impl TaskHub {
             // Cut off by shutdown: stays `running`, the next start reports it.
             _ if stopping => (Status::Running, None, None),
             _ if cancelled => (Status::Cancelled, Some(Ending::Cancelled), None),
+            // Cancelled between its question and the answer's run: it does not wait on.
+            _ if flagged && (asked || answer_pending) => {
+                (Status::Cancelled, Some(Ending::Cancelled), None)
+            }
             Outcome::Completed { text, .. } if asked => (Status::Waiting, None, Some(text)),
             Outcome::Completed { text, .. } => (
                 Status::Done,

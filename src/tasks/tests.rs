@@ -288,3 +288,38 @@ async fn targets_follow_the_overrides() {
     assert_eq!(default_name("Find flights\nmore"), "Find flights");
     assert!(default_name(&"word ".repeat(20)).ends_with('…'));
 }
+
+#[tokio::test]
+async fn a_cancel_racing_the_answer_to_a_question_cancels_the_task() {
+    let r = rig(
+        &[task("0000000a", "waiting", 0.0)],
+        &["0000000a"],
+        AgentConfig::default(),
+    );
+    // The task runs, asks, and gets its answer queued behind the run; then the user
+    // cancels just as the run completes (the stop finds nothing left to stop).
+    {
+        let mut active = r.hub.active();
+        let _ended = activate(&mut active, "0000000a", Address::new("tg", 42, Some(3)));
+        let a = active.get_mut("0000000a").unwrap();
+        a.asked = true;
+        a.follow_up = Some("blue".into());
+        a.cancel.cancel();
+    }
+    let end = runner::RunEnd {
+        outcome: crate::provider::event::Outcome::Completed {
+            text: "asked".into(),
+            session_id: Some("sess-1".into()),
+            usage: crate::provider::event::Usage::default(),
+            permission_denials: Vec::new(),
+        },
+        secs: 1.0,
+        turns: 1,
+        cut_off: false,
+    };
+    assert!(matches!(
+        r.hub.after_run("0000000a", &end),
+        runner::Step::End { .. }
+    ));
+    assert_eq!(r.status("0000000a").as_deref(), Some("cancelled"));
+}

@@ -237,3 +237,17 @@ fn incomplete_markdown_mid_stream_stays_well_formed() {
         ("> quote\n- ", "<blockquote>quote</blockquote>\n\n•"),
     ]);
 }
+
+#[test]
+fn ui_lines_keep_their_indent_and_escapes() {
+    // The UI catalogue indents continuation lines with no-break spaces (plain spaces
+    // would be stripped as Markdown indentation) and escapes user values.
+    assert_cases(&[
+        (
+            "**name** · 3 message(s)\n\u{a0}\u{a0}\u{a0}\u{a0}_Fix the export_",
+            "<b>name</b> · 3 message(s)\n\u{a0}\u{a0}\u{a0}\u{a0}<i>Fix the export</i>",
+        ),
+        ("\\[OK\\] **a\\_b \\<x\\>**", "[OK] <b>a_b &lt;x&gt;</b>"),
+        ("Usage: /session <prompt>", "Usage: /session &lt;prompt&gt;"),
+    ]);
+}
