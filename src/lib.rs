@@ -5,6 +5,7 @@
 //! root (`agent`) wires everything and is imported by nothing.
 //!
 //! - [`paths`]: the single source of every path in the ductor home.
+//! - [`access`]: which files may leave the machine (roots, the deny-list of secrets).
 //! - [`store`]: atomic writes, strict config reads, forgiving state loads.
 //! - [`persist`]: a state file with one writer.
 //! - [`config`]: `config.json`, `agents.json`, `.env`, the live config of a running agent.
@@ -32,6 +33,7 @@
 //! - [`procs`], [`watch`], [`logging`], [`secret`], [`util`]: process hygiene, file watching,
 //!   tracing set-up and redaction, secret values, small helpers.
 
+pub mod access;
 pub mod address;
 pub mod agent;
 pub mod chat;

@@ -4,10 +4,10 @@
 //! markup, its length limit, splitting, a plain-text fallback). Telegram implements
 //! both with its HTML; tests use in-memory fakes (with paused time).
 
+use crate::access::Opened;
 use crate::address::{Address, MessageRef};
 use crate::ops::Buttons;
 use std::future::Future;
-use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -124,11 +124,11 @@ pub trait ChatApi: Send + Sync {
     ) -> BoxFut<'a, ()> {
         Box::pin(async {})
     }
-    /// Uploads a file (already checked against the agent's file rules).
+    /// Uploads a file opened and checked by the agent's file rules, from that handle.
     fn send_file<'a>(
         &'a self,
         to: &'a Address,
-        path: &'a Path,
+        file: Opened,
         reply_to: Option<MessageRef>,
     ) -> BoxFut<'a, Result<MessageRef, ApiError>>;
 }

@@ -136,7 +136,7 @@ impl Frontend {
             .collect();
         self.send_chunks(to, &prepared.chunks, Some(buttons), reply_to, true)
             .await?;
-        super::turn::send_files(self, to, &prepared.files).await;
+        super::turn::send_files(self, to, None, &prepared.files).await;
         Ok(())
     }
 

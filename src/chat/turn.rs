@@ -235,6 +235,7 @@ struct View {
     tag: Option<String>,
     streaming: StreamSettings,
     queue_msg: Option<MessageRef>,
+    cwd: Option<std::path::PathBuf>,
     editor: Option<stream::EditorHandle>,
     typing: Option<JoinHandle<()>>,
     started: Instant,
@@ -265,6 +266,7 @@ pub async fn render(
         reply_to,
         tag,
         queue_msg: None,
+        cwd: None,
         editor: None,
         typing: None,
         started: Instant::now(),
@@ -282,7 +284,10 @@ pub async fn render(
                 view.dropped(by_stop).await;
                 return;
             }
-            TurnUpdate::Started { .. } => view.started().await,
+            TurnUpdate::Started { cwd, .. } => {
+                view.cwd = Some(cwd);
+                view.started().await;
+            }
             TurnUpdate::Event(ev) => {
                 if let Event::ToolStarted { name, .. } = &ev {
                     view.reactions
@@ -372,7 +377,7 @@ impl View {
         match self.editor.take() {
             Some(ed) => {
                 let delivered = ed.finish(finish).await;
-                send_files(fe, &self.to, &delivered.files).await;
+                send_files(fe, &self.to, self.cwd.as_deref(), &delivered.files).await;
             }
             None => {
                 // Refused before it started: say why.
@@ -386,14 +391,27 @@ impl View {
     }
 }
 
-/// Sends the files a reply named.
-pub async fn send_files(fe: &Frontend, to: &Address, files: &[String]) {
+/// Sends the files a reply named; relative paths resolve against `cwd` (the
+/// agent's workspace when `None`).
+pub async fn send_files(
+    fe: &Frontend,
+    to: &Address,
+    cwd: Option<&std::path::Path>,
+    files: &[String],
+) {
+    if files.is_empty() {
+        return;
+    }
     let core = fe.core();
+    let config = core.config.get();
+    let access = crate::access::FileAccess::new(&config, &core.paths);
+    let workspace = core.paths.workspace();
     super::outfiles::send_all(
         fe.api.as_ref(),
         fe.text(),
-        &core.config.get(),
-        &core.paths,
+        &config,
+        &access,
+        cwd.unwrap_or(&workspace),
         to,
         files,
         None,

@@ -27,6 +27,7 @@ pub const OVERRIDE_KEYS: &[&str] = &[
     "cli_timeout",
     "reasoning_effort",
     "file_access",
+    "file_access_allow",
     "streaming",
     "docker",
     "heartbeat",

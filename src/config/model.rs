@@ -42,6 +42,9 @@ pub struct AgentConfig {
     pub reasoning_effort: String,
     /// Roots allowed for outgoing `<file:...>` sends: `all`, `home` or `workspace`.
     pub file_access: String,
+    /// Paths exempt from the deny-list of secrets (ductor's config, CLI credentials,
+    /// `~/.ssh`, …) that applies whatever `file_access` says.
+    pub file_access_allow: Vec<String>,
     /// Workspace files appended to every turn's system prompt (≤ 256 KiB each).
     pub append_system_prompt_files: Vec<String>,
     /// Forum topic → working directory bindings (§5.8).
@@ -142,6 +145,7 @@ impl Default for AgentConfig {
             cli_timeout: 1800.0,
             reasoning_effort: "medium".into(),
             file_access: "all".into(),
+            file_access_allow: Vec::new(),
             append_system_prompt_files: Vec::new(),
             project_roots: serde_json::Map::new(),
             gemini_api_key: None,

@@ -1,7 +1,9 @@
 //! `/showfiles`: a file browser over the agent's home (§2.2 `sf:`/`sf!`). Paths
 //! travel in the buttons relative to the home (a short token when they would not
 //! fit); anything that resolves outside the home — through `..` or a symlink — is
-//! refused. "Send me files from here" asks the agent for them.
+//! refused, and so is every folder or file that holds secrets (the deny-list of
+//! [`crate::access`]: ductor's `config/`, `.env`, `run/`, `agents.json`, …): they are
+//! not listed and cannot be opened. "Send me files from here" asks the agent for them.
 
 use super::{Action, Button, Ctx, Pressed, Reply, Response, Submit};
 use crate::md;
@@ -72,12 +74,20 @@ fn render(ctx: &Ctx<'_>, rel: &str) -> Result<Reply, String> {
     let tokens = &ctx.ops.files;
     let root = ctx.core().paths.root().to_path_buf();
     let dir = inside(&root, rel).ok_or_else(|| text.t("files.refused"))?;
+    let access = crate::access::FileAccess::new(&ctx.core().config.get(), &ctx.core().paths);
+    if access.is_secret(&dir) {
+        return Err(text.t("files.secret_dir"));
+    }
     if !dir.is_dir() {
         return Err(text.t("files.gone"));
     }
     let mut entries: Vec<(bool, String, u64)> = std::fs::read_dir(&dir)
         .map_err(|_| text.t("files.gone"))?
         .flatten()
+        .filter(|e| {
+            let p = e.path();
+            !access.is_secret(&p.canonicalize().unwrap_or(p))
+        })
         .map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let meta = e.metadata().ok();
@@ -158,7 +168,11 @@ pub fn request(ctx: &Ctx<'_>, raw: &str) -> Response {
         .ops
         .files
         .resolve(raw)
-        .and_then(|rel| inside(ctx.core().paths.root(), &rel));
+        .and_then(|rel| inside(ctx.core().paths.root(), &rel))
+        .filter(|dir| {
+            !crate::access::FileAccess::new(&ctx.core().config.get(), &ctx.core().paths)
+                .is_secret(dir)
+        });
     let Some(dir) = dir else {
         return Response::replace(Reply::text(md::escape(&text.t("files.gone"))));
     };

@@ -64,6 +64,8 @@ pub enum TurnUpdate {
         target: Target,
         /// Session id it resumes (`None` = new session).
         resume: Option<String>,
+        /// Its working directory (relative `<file:…>` paths of its answer start here).
+        cwd: PathBuf,
     },
     /// An event of the CLI run.
     Event(Event),

@@ -47,6 +47,7 @@ pub(super) async fn run_turn(
         .send(TurnUpdate::Started {
             target: plan.target.clone(),
             resume: plan.resume.clone(),
+            cwd: plan.cwd.clone(),
         })
         .await;
     binding.begin(&address, &req, &plan);

@@ -27,6 +27,34 @@ pub enum Ending {
     Cancelled,
 }
 
+/// Longest result put into the parent's turn; the rest stays in the task folder.
+pub const INLINE_RESULT: usize = 32 * 1024;
+
+/// `result` for the parent's prompt: whole when short, else its start and where the
+/// whole result was saved (`RESULT.md` in the task folder).
+pub(super) fn inline_result(tasks_dir: &std::path::Path, id: &str, result: &str) -> String {
+    if result.len() <= INLINE_RESULT {
+        return result.to_owned();
+    }
+    let path = folder::dir(tasks_dir, id).join("RESULT.md");
+    let saved = crate::store::write_atomic(&path, result.as_bytes());
+    let head = crate::util::truncate_bytes(result, INLINE_RESULT);
+    match saved {
+        Ok(()) => format!(
+            "{head}\n\n[… cut at {INLINE_RESULT} bytes; the whole result ({} bytes) is in {}]",
+            result.len(),
+            path.display()
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot save a long task result");
+            format!(
+                "{head}\n\n[… cut at {INLINE_RESULT} bytes of {}]",
+                result.len()
+            )
+        }
+    }
+}
+
 fn key(rec: &TaskRecord) -> Destination {
     Destination::from_address(address_of(rec))
 }
@@ -66,7 +94,13 @@ impl TaskHub {
                         ("model", &rec.model),
                     ],
                 )),
-                prompt: prompt::completed(rec, result, memory.as_deref(), &memory_path, run_secs),
+                prompt: prompt::completed(
+                    rec,
+                    &inline_result(tasks_dir, &rec.task_id, result),
+                    memory.as_deref(),
+                    &memory_path,
+                    run_secs,
+                ),
             },
             Ending::Failed { reason } => Outgoing::Inject {
                 to: key(rec),

@@ -323,3 +323,23 @@ async fn a_cancel_racing_the_answer_to_a_question_cancels_the_task() {
     ));
     assert_eq!(r.status("0000000a").as_deref(), Some("cancelled"));
 }
+
+#[test]
+fn a_long_result_is_cut_with_a_pointer_to_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("0000000a")).unwrap();
+    let long = "ä".repeat(delivery::INLINE_RESULT);
+    let shown = delivery::inline_result(dir.path(), "0000000a", &long);
+    assert!(
+        shown.len() < delivery::INLINE_RESULT + 300,
+        "{}",
+        shown.len()
+    );
+    let saved = dir.path().join("0000000a/RESULT.md");
+    assert!(shown.contains(&saved.display().to_string()));
+    assert_eq!(std::fs::read_to_string(saved).unwrap(), long);
+    assert_eq!(
+        delivery::inline_result(dir.path(), "0000000a", "short"),
+        "short"
+    );
+}

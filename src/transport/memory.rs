@@ -185,13 +185,13 @@ impl ChatApi for MemoryChat {
     fn send_file<'a>(
         &'a self,
         to: &'a Address,
-        path: &'a std::path::Path,
+        file: crate::access::Opened,
         reply_to: Option<MessageRef>,
     ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
         Box::pin(async move {
             Ok(self.put(Message {
                 to: to.clone(),
-                text: format!("[file {}]", path.display()),
+                text: format!("[file {}]", file.path.display()),
                 buttons: Vec::new(),
                 reply_to,
             }))

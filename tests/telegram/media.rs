@@ -474,3 +474,42 @@ async fn a_large_image_is_replaced_by_a_downscaled_copy() {
     assert_eq!(r.relative, "telegram_files/2025-05-01/broken.png");
     assert_eq!(std::fs::read(&r.path).unwrap(), broken);
 }
+
+#[tokio::test]
+async fn a_quoted_tag_naming_the_config_sends_nothing_secret() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let out = rig.workspace().join("output_to_user");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("chart.txt"), "fine").unwrap();
+    let config = rig.home.root.join("config/config.json");
+    // A tool's output the model merely quotes, plus a relative path in its working dir.
+    rig.mock.script(
+        "MOCK_QUOTE",
+        Reply::text(format!(
+            "The tool printed: <file:{}>\nAnd here is the chart: <file:output_to_user/chart.txt>",
+            config.display()
+        )),
+    );
+    rig.say("MOCK_QUOTE");
+    rig.wait_msg(CHAT, "holds secrets").await;
+    let uploads = rig
+        .tg
+        .wait_until(TURN, |w| {
+            let u = w.uploads().to_vec();
+            (!u.is_empty()).then_some(u)
+        })
+        .await;
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0].file_name.as_deref(), Some("chart.txt"));
+    assert_eq!(&uploads[0].data[..], b"fine");
+    let token = std::fs::read_to_string(&config).unwrap();
+    assert!(token.contains("telegram_token"));
+    let bot = rig.bot;
+    let all = rig
+        .tg
+        .wait_until(TURN, move |w| Some(w.visible_messages(bot, CHAT)))
+        .await;
+    for m in all {
+        assert!(!m.contains("AAtesttoken"), "the token leaked: {m:?}");
+    }
+}

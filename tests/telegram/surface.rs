@@ -12,7 +12,7 @@ const TURN: Duration = Duration::from_mins(1);
 
 impl TgRig {
     /// Waits for a bot message in `chat` (any thread) containing `needle`.
-    async fn wait_msg(&self, chat: i64, needle: &str) -> MessageView {
+    pub(crate) async fn wait_msg(&self, chat: i64, needle: &str) -> MessageView {
         let bot = self.bot;
         let needle = needle.to_owned();
         self.tg
@@ -26,7 +26,7 @@ impl TgRig {
     }
 
     /// Waits until message `id` contains `needle`.
-    async fn wait_edit(&self, chat: i64, id: i32, needle: &str) -> MessageView {
+    pub(crate) async fn wait_edit(&self, chat: i64, id: i32, needle: &str) -> MessageView {
         let bot = self.bot;
         let needle = needle.to_owned();
         self.tg
@@ -195,6 +195,17 @@ async fn showfiles_browses_into_folders_and_refuses_escapes() {
         .await;
     rig.say("/showfiles ../..");
     rig.wait_msg(CHAT, "outside the ductor home").await;
+    // Secrets are neither listed nor opened.
+    assert!(
+        !root
+            .callback_data()
+            .iter()
+            .any(|d| d == "sf:config" || d == "sf:run"),
+        "{:?}",
+        root.callback_data()
+    );
+    rig.say("/showfiles config");
+    rig.wait_msg(CHAT, "holds secrets").await;
 }
 
 #[tokio::test]

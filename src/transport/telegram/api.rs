@@ -5,6 +5,7 @@
 //! [`ApiError`]; button actions travel as their compact form (callback data).
 
 use super::media::{self, UploadKind};
+use crate::access::Opened;
 use crate::address::{Address, MessageRef};
 use crate::chat::api::{ApiError, BoxFut, ChatApi, OutMessage};
 use crate::chat::media::{Attachment, Fetch, MediaError};
@@ -182,24 +183,39 @@ impl TgApi {
     async fn upload(
         &self,
         to: &Address,
-        path: &Path,
+        opened: Opened,
         reply_to: Option<&MessageRef>,
     ) -> Result<MessageRef, ApiError> {
-        let (head, size) = file_head(path)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+        let path = opened.path.clone();
+        let size = opened.size;
         if size > media::outgoing::UPLOAD_LIMIT {
             return Err(ApiError::BadRequest(format!(
                 "{} is over the 50 MB upload limit",
                 path.display()
             )));
         }
-        let kind = media::upload_kind(path, &head, size);
+        let head = file_head(&opened.file)
+            .map_err(|e| ApiError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+        let kind = media::upload_kind(&path, &head, size);
+        let name = path
+            .file_name()
+            .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
         let bot = media::download::transfer_bot(&self.bot);
         let reply = reply_parameters(reply_to);
+        // Every attempt reads the file that was checked, from its start: the path is
+        // never opened again.
+        let input = || -> Result<InputFile, ApiError> {
+            let mut handle = opened.file.try_clone().map_err(|e| {
+                ApiError::BadRequest(format!("cannot read {}: {e}", path.display()))
+            })?;
+            std::io::Seek::rewind(&mut handle).map_err(|e| {
+                ApiError::BadRequest(format!("cannot read {}: {e}", path.display()))
+            })?;
+            Ok(InputFile::read(tokio::fs::File::from_std(handle)).file_name(name.clone()))
+        };
         macro_rules! upload {
             ($method:ident) => {{
-                let mut req = bot.$method(ChatId(to.chat_id), InputFile::file(path));
+                let mut req = bot.$method(ChatId(to.chat_id), input()?);
                 if let Some(t) = thread(to) {
                     req = req.message_thread_id(t);
                 }
@@ -231,16 +247,19 @@ impl TgApi {
     }
 }
 
-/// The first bytes of a file (for type detection) and its size.
-async fn file_head(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
-    use tokio::io::AsyncReadExt;
-    let file = tokio::fs::File::open(path).await?;
-    let size = file.metadata().await?.len();
-    let mut head = Vec::with_capacity(crate::chat::media::mime::SNIFF_LEN);
-    file.take(crate::chat::media::mime::SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .await?;
-    Ok((head, size))
+/// The first bytes of an open file (for type detection), read without moving it.
+fn file_head(file: &std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut head = vec![0u8; crate::chat::media::mime::SNIFF_LEN];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read_at(&mut head[filled..], filled as u64)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    head.truncate(filled);
+    Ok(head)
 }
 
 impl ChatApi for TgApi {
@@ -346,10 +365,10 @@ impl ChatApi for TgApi {
     fn send_file<'a>(
         &'a self,
         to: &'a Address,
-        path: &'a Path,
+        file: Opened,
         reply_to: Option<MessageRef>,
     ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
-        Box::pin(async move { self.upload(to, path, reply_to.as_ref()).await })
+        Box::pin(async move { self.upload(to, file, reply_to.as_ref()).await })
     }
 }
 

@@ -291,7 +291,7 @@ impl ChatApi for FakeChat {
     fn send_file<'a>(
         &'a self,
         _to: &'a Address,
-        _path: &'a std::path::Path,
+        _file: crate::access::Opened,
         _reply_to: Option<MessageRef>,
     ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
         Box::pin(async { Err(ApiError::BadRequest("no files in the fake chat".into())) })
