@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         return exit(ductor::provider::shim::run(program, &raw[4..]));
     }
     let args = Args::parse();
+    ductor::procs::restrict_umask();
     let home = Home::resolve(args.home.as_deref());
     let paths = home.agent(&args.agent);
     let level = ductor::config::load_agent(&home, &args.agent)

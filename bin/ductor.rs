@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    ductor::procs::restrict_umask();
     let home = cli.home();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,6 +61,7 @@ fn main() -> ExitCode {
         Some(Command::Task(cmd)) => {
             runtime.block_on(ductor::cli::task::run(cli.home.as_deref(), cmd))
         }
+        Some(Command::Doctor) => ductor::cli::doctor::run(&home),
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0

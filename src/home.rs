@@ -4,6 +4,7 @@
 
 use crate::paths::AgentPaths;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 mod embedded {
@@ -49,6 +50,17 @@ pub fn seed_agent_home(paths: &AgentPaths) -> io::Result<Vec<String>> {
     for dir in REQUIRED_DIRS {
         std::fs::create_dir_all(root.join(dir))?;
     }
+    // The home holds tokens, sessions and the user's data: private, also when an
+    // earlier version created it with open permissions.
+    for dir in [
+        paths.home().root().to_path_buf(),
+        root.to_path_buf(),
+        paths.workspace(),
+        paths.logs_dir(),
+        paths.config_dir(),
+    ] {
+        make_private(&dir, 0o700)?;
+    }
     let mut created = Vec::new();
     for (rel, content) in DEFAULT_FILES {
         let Some(rel) = rel.strip_prefix("home/") else {
@@ -65,6 +77,22 @@ pub fn seed_agent_home(paths: &AgentPaths) -> io::Result<Vec<String>> {
     Ok(created)
 }
 
+/// Takes group and other permissions away from `path` (owner bits are kept).
+fn make_private(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    let current = meta.permissions().mode() & 0o7777;
+    if current & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(current & mode))?;
+    }
+    Ok(())
+}
+
 /// Writes `content` to `path` only if nothing is there (not even a broken symlink).
 fn seed_file(path: &Path, content: &[u8]) -> io::Result<bool> {
     if path.symlink_metadata().is_ok() {
@@ -76,6 +104,7 @@ fn seed_file(path: &Path, content: &[u8]) -> io::Result<bool> {
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(path)
     {
         Ok(mut f) => {
@@ -111,6 +140,24 @@ mod tests {
                 .join("tools/agent_tools")
                 .is_dir()
         );
+    }
+
+    #[test]
+    fn the_home_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("h"));
+        std::fs::create_dir_all(home.main().workspace()).unwrap();
+        std::fs::set_permissions(
+            home.main().workspace(),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        seed_agent_home(&home.main()).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(home.root()), 0o700);
+        assert_eq!(mode(&home.main().workspace()), 0o700, "tightened");
+        assert_eq!(mode(&home.main().main_memory()), 0o600);
     }
 
     #[test]

@@ -166,6 +166,46 @@ pub fn try_reap(pid: i32) -> bool {
     )
 }
 
+/// The umask the user started ductor with (CLIs get it back), set once by
+/// [`restrict_umask`].
+static USER_UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Environment variable carrying the user's umask to agents and to the per-run reaper.
+pub const USER_UMASK_VAR: &str = "DUCTOR_USER_UMASK";
+
+/// Makes every file and directory this process creates private to the user (umask
+/// `077`) and remembers the user's own umask — taken from [`USER_UMASK_VAR`] when a
+/// parent ductor process passed it on — for the CLIs, which write the user's files.
+pub fn restrict_umask() {
+    use nix::sys::stat::{Mode, umask};
+    let previous = umask(Mode::from_bits_truncate(0o077)).bits();
+    let user = std::env::var(USER_UMASK_VAR)
+        .ok()
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .filter(|m| *m <= 0o777)
+        .unwrap_or(previous);
+    let _ = USER_UMASK.set(user);
+}
+
+/// The user's umask (octal text) for child processes; `None` when ductor did not
+/// restrict its own.
+pub fn user_umask() -> Option<String> {
+    USER_UMASK.get().map(|m| format!("{m:03o}"))
+}
+
+/// Applies the umask a parent ductor process passed in [`USER_UMASK_VAR`] (the
+/// reaper, before it starts a CLI).
+pub fn apply_user_umask() {
+    use nix::sys::stat::{Mode, umask};
+    if let Some(mode) = std::env::var(USER_UMASK_VAR)
+        .ok()
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .filter(|m| *m <= 0o777)
+    {
+        umask(Mode::from_bits_truncate(mode as nix::libc::mode_t));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod ask;
 pub mod caller;
+pub mod doctor;
 pub mod lifecycle;
 pub mod shared_memory;
 pub mod status;
@@ -64,6 +65,8 @@ pub enum Command {
     /// Background tasks (run by an agent's CLI: create, resume, ask-parent, list, cancel, delete).
     #[command(subcommand)]
     Task(task::TaskCommand),
+    /// Check this home: secrets other users can read, the config, the provider CLIs.
+    Doctor,
     /// Print a shell completion script.
     Completions {
         /// Shell to generate for.

@@ -47,7 +47,13 @@ pub fn run(program: &OsString, args: &[OsString]) -> i32 {
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     }
     install_ignore_handlers();
-    let status = match std::process::Command::new(program).args(args).status() {
+    // ductor's own files are private (umask 077); the CLI writes the user's files.
+    procs::apply_user_umask();
+    let status = match std::process::Command::new(program)
+        .args(args)
+        .env_remove(procs::USER_UMASK_VAR)
+        .status()
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ductor: cannot start {}: {e}", program.to_string_lossy());

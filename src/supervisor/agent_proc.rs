@@ -104,6 +104,9 @@ fn spawn_child(name: &str, ctx: &SpawnContext) -> std::io::Result<Child> {
     for _ in 0..ctx.verbosity {
         cmd.arg("-v");
     }
+    if let Some(umask) = crate::procs::user_umask() {
+        cmd.env(crate::procs::USER_UMASK_VAR, umask);
+    }
     #[cfg(target_os = "linux")]
     {
         // SAFETY: the closure runs between fork and exec and only calls prctl(2),

@@ -103,6 +103,9 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
     let loaded = check_config(&home)?;
     let _lock = pidlock::PidLock::acquire(&home.pid_file(), home.root())?;
     home::seed_agent_home(&home.main()).map_err(startup)?;
+    for f in crate::cli::doctor::permission_findings(&home) {
+        tracing::warn!("{}", f.text);
+    }
     let entries = config::load_agents(&home.agents_file())?;
     let listener = BusListener::bind(&home.bus_socket()).map_err(startup)?;
     procs::become_subreaper();

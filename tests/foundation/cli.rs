@@ -172,3 +172,39 @@ fn completions_and_version() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("started and supervised by `ductor`"));
 }
+
+#[test]
+fn ductor_keeps_its_files_private_and_gives_the_cli_the_users_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TestHome::new();
+    // An open home from an earlier version, and a config others can read.
+    std::fs::set_permissions(&home.root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = home.root.join("config/config.json");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = home.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("config.json holds secrets") && report.contains("chmod 700"),
+        "{report}"
+    );
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&home.root, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = home.run(&["doctor"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!report.contains("holds secrets"), "{report}");
+    // The per-run reaper restores the user's umask for the CLI (ductor's own is 077).
+    let bin = crate::support::daemon::bin("ductor-agent");
+    let out = std::process::Command::new(bin)
+        .args([
+            "__reap",
+            "--",
+            "sh",
+            "-c",
+            "umask; echo ${DUCTOR_USER_UMASK:-gone}",
+        ])
+        .env("DUCTOR_USER_UMASK", "027")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0027\ngone\n");
+}
