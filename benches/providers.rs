@@ -70,6 +70,7 @@ async fn runner_overhead() {
                 args: vec![],
                 env: vec![],
                 temp_files: vec![],
+                stdin: None,
             },
             cwd: dir.path().to_path_buf(),
             env: std::env::vars_os()

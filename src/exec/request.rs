@@ -102,6 +102,10 @@ pub fn build_request(
         &paths.tmp_dir(),
     )?;
     let mut provider_env = invocation.env.clone();
+    if let Some(umask) = crate::procs::user_umask() {
+        // The reaper gives the CLI the user's umask back (ductor's own is 077).
+        provider_env.push((crate::procs::USER_UMASK_VAR.into(), umask));
+    }
     if job.provider == ProviderKind::Gemini
         && std::env::var_os("GEMINI_API_KEY").is_none()
         && let Some(key) = &config.gemini_api_key

@@ -1,11 +1,12 @@
 //! Building the command line of one CLI turn from the config, the session and the
 //! per-turn overrides. Pure: no process is started here.
 //!
-//! The prompt is always a single argv element placed after the options (`--`
-//! separated where the CLI supports it) so user text can never become a flag; stdin
-//! is the null device. Extra system instructions go where each CLI takes them:
-//! claude `--append-system-prompt` (a file when large), codex
-//! `-c developer_instructions=…`, gemini a system prompt file named by
+//! The prompt goes in through the CLI's stdin, never into argv: `/proc/*/cmdline`
+//! shows argv to every user of the machine, and Linux limits one argument to 128 KiB
+//! (a large injected task result would fail to start with `E2BIG`). Extra system
+//! instructions go where each CLI takes them: claude a 0600 file
+//! (`--append-system-prompt-file`), codex `-c developer_instructions=…` (codex has no
+//! file form; capped at [`INLINE_APPEND_LIMIT`]), gemini a system prompt file named by
 //! `GEMINI_SYSTEM_MD`. That file *replaces* gemini's built-in prompt, so it starts with
 //! ductor's own base prompt (`defaults/rules/gemini_system.md`, which lists the run's
 //! tools through gemini's `${AvailableTools}` substitution) and is written for every
@@ -60,6 +61,8 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
     /// Files written for this turn; the runner deletes them afterwards.
     pub temp_files: Vec<PathBuf>,
+    /// What the CLI reads on stdin (the prompt); `None` = the null device.
+    pub stdin: Option<String>,
 }
 
 fn effort_of(spec: &TurnSpec) -> Option<&str> {
@@ -125,16 +128,12 @@ fn claude(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::R
         args.extend(["--effort".into(), effort.to_owned()]);
     }
     if let Some(append) = append_of(spec) {
-        if append.len() > INLINE_APPEND_LIMIT {
-            let path = write_private(scratch, "append-system-prompt", append)?;
-            args.extend([
-                "--append-system-prompt-file".into(),
-                path.display().to_string(),
-            ]);
-            temp_files.push(path);
-        } else {
-            args.extend(["--append-system-prompt".into(), append.to_owned()]);
-        }
+        let path = write_private(scratch, "append-system-prompt", append)?;
+        args.extend([
+            "--append-system-prompt-file".into(),
+            path.display().to_string(),
+        ]);
+        temp_files.push(path);
     }
     if let Some(n) = opts.max_turns {
         args.extend(["--max-turns".into(), n.to_string()]);
@@ -143,13 +142,12 @@ fn claude(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::R
         args.extend(["--max-budget-usd".into(), usd.to_string()]);
     }
     args.extend(opts.extra_args.iter().cloned());
-    args.push("--".into());
-    args.push(spec.prompt.clone());
     Ok(Invocation {
         program: "claude".into(),
         args,
         env,
         temp_files,
+        stdin: Some(spec.prompt.clone()),
     })
 }
 
@@ -205,13 +203,14 @@ fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
     if let Some(id) = spec.resume.as_deref().filter(|s| !s.is_empty()) {
         args.extend(["resume".into(), id.to_owned()]);
     }
-    args.push("--".into());
-    args.push(spec.prompt.clone());
+    // `-`: the prompt comes from stdin.
+    args.push("-".into());
     Invocation {
         program: "codex".into(),
         args,
         env: Vec::new(),
         temp_files: Vec::new(),
+        stdin: Some(spec.prompt.clone()),
     }
 }
 
@@ -248,7 +247,8 @@ fn gemini(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::R
         args.extend(["--resume".into(), id.to_owned()]);
     }
     args.extend(opts.extra_args.iter().cloned());
-    args.push(format!("--prompt={}", spec.prompt));
+    // Headless with the prompt from stdin (gemini joins piped input and `--prompt`).
+    args.push("--prompt=".into());
     let system = write_private(scratch, "gemini-system", &gemini_system_prompt(spec))?;
     Ok(Invocation {
         program: "gemini".into(),
@@ -259,6 +259,7 @@ fn gemini(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::R
             ("GEMINI_CLI_NO_RELAUNCH".into(), "true".into()),
         ],
         temp_files: vec![system],
+        stdin: Some(spec.prompt.clone()),
     })
 }
 
@@ -325,11 +326,18 @@ mod tests {
                 "bypassPermissions",
                 "--effort",
                 "high",
-                "--append-system-prompt",
-                "memory",
-                "--",
-                "--help me"
+                "--append-system-prompt-file",
+                &inv.temp_files[0].display().to_string(),
             ]
+        );
+        assert_eq!(
+            inv.stdin.as_deref(),
+            Some("--help me"),
+            "the prompt is not in argv"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&inv.temp_files[0]).unwrap(),
+            "memory"
         );
         assert_eq!(inv.env, [("IS_SANDBOX".to_owned(), "1".to_owned())]);
         s.resume = Some("abc".into());
@@ -342,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn claude_large_append_goes_to_a_private_file() {
+    fn claude_appends_go_to_a_private_file_whatever_their_size() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = spec("hi");
         s.append_system_prompt = Some("x".repeat(INLINE_APPEND_LIMIT + 1));
@@ -388,10 +396,10 @@ mod tests {
                 "gpt-5.5",
                 "-c",
                 "model_reasoning_effort=\"high\"",
-                "--",
-                "hi"
+                "-"
             ]
         );
+        assert_eq!(inv.stdin.as_deref(), Some("hi"));
         s.resume = Some("0199".into());
         s.append_system_prompt = Some("say \"hi\"\nplease".into());
         let inv = build(ProviderKind::Codex, &s, &opts("default"), dir.path()).unwrap();
@@ -400,10 +408,7 @@ mod tests {
             inv.args
                 .contains(&"developer_instructions=\"say \\\"hi\\\"\\nplease\"".to_owned())
         );
-        assert_eq!(
-            inv.args[inv.args.len() - 4..],
-            ["resume", "0199", "--", "hi"]
-        );
+        assert_eq!(inv.args[inv.args.len() - 3..], ["resume", "0199", "-"]);
         let inv = build(ProviderKind::Codex, &s, &opts("acceptEdits"), dir.path()).unwrap();
         assert!(
             inv.args
@@ -413,7 +418,7 @@ mod tests {
     }
 
     #[test]
-    fn gemini_prompt_is_one_argument_and_the_system_prompt_a_file() {
+    fn gemini_prompt_goes_to_stdin_and_the_system_prompt_to_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = spec("-x hi");
         s.model = Some("flash".into());
@@ -435,9 +440,10 @@ mod tests {
                 "id1",
                 "--include-directories",
                 "/x",
-                "--prompt=-x hi"
+                "--prompt="
             ]
         );
+        assert_eq!(inv.stdin.as_deref(), Some("-x hi"));
         let [system] = inv.temp_files.as_slice() else {
             panic!("one system prompt file: {:?}", inv.temp_files);
         };

@@ -26,6 +26,9 @@ pub const CANCEL_GRACE: Duration = Duration::from_secs(5);
 /// Output seen this recently lets a timeout be extended.
 pub const ACTIVITY_WINDOW: Duration = Duration::from_secs(30);
 const STDERR_TAIL_BYTES: usize = 8 * 1024;
+/// How long output may still arrive after the CLI exited (a leftover holding its pipes
+/// must not keep the turn open).
+pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// The timeout of a turn (`timeouts` config block).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -213,7 +216,11 @@ fn spawn(req: &RunRequest) -> Result<tokio::process::Child, Outcome> {
         .env_clear()
         .envs(req.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&req.cwd)
-        .stdin(Stdio::null())
+        .stdin(if req.invocation.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -320,6 +327,17 @@ async fn drive(
         procs_kill(pgid);
         return failed(FailureKind::Crashed, "no stdout/stderr pipe");
     };
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), req.invocation.stdin.clone()) {
+        // The prompt goes in through stdin (never in argv, where other users see it);
+        // written beside the reading so a CLI that answers early cannot deadlock us.
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            if let Err(e) = stdin.write_all(input.as_bytes()).await {
+                tracing::debug!(error = %e, "the CLI closed its stdin early");
+            }
+            let _ = stdin.shutdown().await;
+        });
+    }
     let stderr_task = tokio::spawn(read_tail(stderr));
     let mut lines = BoundedLines::new(stdout, MAX_LINE);
     let mut parser = parse::parser_for(req.provider);
@@ -327,7 +345,12 @@ async fn drive(
     let mut end = RunEnd::default();
     let mut clock = Clock::new(&req.timeout);
     let mut stdout_open = true;
+    let mut exited: Option<std::io::Result<std::process::ExitStatus>> = None;
+    let mut drain_until: Option<Instant> = None;
     let status = loop {
+        if let Some(status) = exited.take_if(|_| !stdout_open) {
+            break status;
+        }
         tokio::select! {
             line = lines.next(), if stdout_open => match line {
                 Ok(Some(line)) => {
@@ -346,7 +369,14 @@ async fn drive(
                 }
                 Ok(None) | Err(_) => stdout_open = false,
             },
-            status = child.wait(), if !stdout_open => break status,
+            status = child.wait(), if exited.is_none() => {
+                exited = Some(status);
+                drain_until = Some(Instant::now() + DRAIN_GRACE);
+            }
+            () = sleep_opt(drain_until), if exited.is_some() && stdout_open => {
+                tracing::warn!("the CLI exited but its output stays open (a leftover process holds it); ending the turn");
+                stdout_open = false;
+            }
             () = cancel.cancelled(), if !end.cancelled && !end.timed_out => {
                 tracing::info!("cancelling CLI run");
                 end.cancelled = true;
@@ -371,7 +401,13 @@ async fn drive(
         }
     };
     procs_kill(pgid);
-    end.stderr_tail = stderr_task.await.unwrap_or_default();
+    let mut stderr_task = stderr_task;
+    end.stderr_tail = if let Ok(tail) = tokio::time::timeout(DRAIN_GRACE, &mut stderr_task).await {
+        tail.unwrap_or_default()
+    } else {
+        stderr_task.abort();
+        String::new()
+    };
     if let Some(missing) = record_exit(req, status, &mut end) {
         return missing;
     }
@@ -435,6 +471,14 @@ fn outcome_kind(o: &Outcome) -> &'static str {
     }
 }
 
+/// Sleeps until `at`, or forever.
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn procs_signal(pgid: i32, sig: Signal) {
     crate::procs::signal_group(pgid, sig);
 }
@@ -467,6 +511,7 @@ mod tests {
                 args: vec![],
                 env: vec![],
                 temp_files: vec![],
+                stdin: None,
             },
             cwd: std::env::temp_dir(),
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
@@ -484,6 +529,56 @@ mod tests {
                 }
             ),
             "{out:?}"
+        );
+    }
+
+    /// A CLI that leaves a process behind in another session (so the group kill
+    /// cannot reach it) still holding stdout: the turn ends shortly after the CLI
+    /// itself exits instead of waiting for the leftover to close the pipe.
+    #[tokio::test]
+    async fn a_leftover_holding_stdout_does_not_hold_the_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("leftover.pid");
+        let script = format!(
+            r#"setsid sleep 30 & echo $! > {pid}
+echo '{{"type":"system","subtype":"init","session_id":"s-1"}}'
+echo '{{"type":"result","subtype":"success","is_error":false,"result":"done","session_id":"s-1"}}'
+exit 0"#,
+            pid = pidfile.display()
+        );
+        let req = RunRequest {
+            provider: ProviderKind::Claude,
+            invocation: Invocation {
+                program: "/bin/sh".into(),
+                args: vec!["-c".into(), script],
+                env: vec![],
+                temp_files: vec![],
+                stdin: None,
+            },
+            cwd: dir.path().to_path_buf(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            timeout: TimeoutPolicy::fixed(Duration::from_mins(1)),
+            reaper: None,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let started = std::time::Instant::now();
+        let out = run(req, tx, CancellationToken::new()).await;
+        let took = started.elapsed();
+        let leftover: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(leftover), Signal::SIGKILL);
+        drain.await.unwrap();
+        match out {
+            Outcome::Completed { text, .. } => assert_eq!(text, "done"),
+            other @ Outcome::Failed { .. } => panic!("expected the result, got {other:?}"),
+        }
+        assert!(
+            took < Duration::from_secs(20),
+            "the turn waited for the leftover process ({took:?})"
         );
     }
 }

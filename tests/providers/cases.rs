@@ -221,6 +221,28 @@ async fn system_prompt_reaches_the_model(p: ProviderKind) {
     assert!(scratch.is_empty(), "turn files removed: {scratch:?}");
 }
 
+/// A prompt over Linux's 128 KiB limit for one argument reaches the model whole (it
+/// goes in through stdin, never through argv).
+async fn huge_prompt(p: ProviderKind) {
+    let rig = Rig::new(&format!("{p}-huge")).await;
+    let body = "lorem ipsum dolor sit amet ".repeat(6_000);
+    let prompt = format!("Say hello BEGIN-MARK {body} END-MARK");
+    assert!(prompt.len() > 128 * 1024);
+    let r = rig.turn(p, &prompt, None).await;
+    assert!(r.text().contains("Hello from mock-llm"), "{}", r.text());
+    let seen = rig
+        .mock
+        .requests()
+        .into_iter()
+        .map(|q| q.last_user_text)
+        .find(|t| t.contains("BEGIN-MARK"))
+        .expect("the prompt reached the model");
+    assert!(
+        seen.contains("END-MARK") && seen.contains(&body),
+        "the prompt arrived whole"
+    );
+}
+
 macro_rules! cases {
     ($($provider:ident => $p:expr),*) => {
         $(
@@ -238,6 +260,7 @@ macro_rules! cases {
                 #[tokio::test] async fn background_process_is_killed_after_the_turn() { background_process_of_a_finished_run_is_killed($p).await }
                 #[tokio::test] async fn child_environment_carries_the_turn_identity() { child_sees_the_turn_identity($p).await }
                 #[tokio::test] async fn system_prompt_reaches_the_model() { super::system_prompt_reaches_the_model($p).await }
+                #[tokio::test] async fn a_prompt_over_the_argument_limit_arrives_whole() { huge_prompt($p).await }
             }
         )*
     };
