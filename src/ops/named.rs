@@ -51,10 +51,10 @@ fn follow_up(ctx: &Ctx<'_>, name: &str, prompt: String) -> Response {
 }
 
 /// `@name rest` when `name` is a session of this conversation.
-pub fn addressed(ctx: &Ctx<'_>, text: &str, quote: Option<&str>) -> Option<Response> {
+pub fn addressed(ctx: &Ctx<'_>, text: &str, origin: &super::Origin) -> Option<Response> {
     let (word, rest) = at_word(text)?;
     let record = ctx.core().named.get(&ctx.address, word)?;
-    Some(follow_up(ctx, &record.name, super::with_quote(quote, rest)))
+    Some(follow_up(ctx, &record.name, super::framed(origin, rest)))
 }
 
 /// `/session …`.

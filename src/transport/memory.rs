@@ -273,10 +273,10 @@ impl Memory {
                 let (cmd, args) = rest.split_once(' ').unwrap_or((rest, ""));
                 match ops::command(&ctx, cmd, args).await {
                     Some(r) => r,
-                    None => ops::message(&ctx, text, None).await,
+                    None => ops::message(&ctx, text, &ops::Origin::default()).await,
                 }
             }
-            None => ops::message(&ctx, text, None).await,
+            None => ops::message(&ctx, text, &ops::Origin::default()).await,
         };
         self.fe.respond(&self.address, Some(id), response).await;
     }

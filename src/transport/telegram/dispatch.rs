@@ -181,13 +181,16 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
         }
         return;
     };
-    if let Some((cmd, args)) = parse_command(&text, &tg.me.username)
+    // Someone else's words, forwarded, are never a command or a stop word.
+    let forwarded = inc.forwarded_from.is_some();
+    if !forwarded
+        && let Some((cmd, args)) = parse_command(&text, &tg.me.username)
         && command(tg, &inc, &cmd, args.to_owned())
     {
         return;
     }
-    if ops::is_abort(tg.ops(), &text) {
-        let r = ops::message(&ctx(tg, &inc), &text, None).await;
+    if !forwarded && ops::is_abort(tg.ops(), &text) {
+        let r = ops::message(&ctx(tg, &inc), &text, &ops::Origin::default()).await;
         tg.fe
             .respond(&key, Some(MessageRef::from(inc.message_id)), r)
             .await;
@@ -207,8 +210,7 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
     let t = tg.clone();
     let line = key.clone();
     now_or_in_order(tg, &line, async move {
-        let quote = inc.reply_to.as_ref().map(|q| q.text.clone());
-        let r = ops::message(&ctx(&t, &inc), &text, quote.as_deref()).await;
+        let r = ops::message(&ctx(&t, &inc), &text, &inc.origin()).await;
         t.fe.respond(&key, Some(MessageRef::from(inc.message_id)), r)
             .await;
     })
@@ -347,8 +349,7 @@ async fn media_message(tg: Arc<Telegram>, parts: Vec<album::Part>, mut slot: med
         }
     }
     if !blocks.is_empty() {
-        let quote = first.inc.reply_to.as_ref().map(|q| q.text.clone());
-        let prompt = ops::with_quote(quote.as_deref(), &blocks.join("\n\n"));
+        let prompt = ops::framed(&first.inc.origin(), &blocks.join("\n\n"));
         let submit = ops::Submit::main(prompt, Some(MessageRef::from(first.inc.message_id)));
         tg.fe.submit(&to, submit).await;
     }

@@ -5,7 +5,7 @@ use super::auth::ChatKind;
 use super::media::download::known_size;
 pub use crate::chat::media::Attachment;
 use chrono::{DateTime, Utc};
-use teloxide::types::{Message, MessageKind};
+use teloxide::types::{Message, MessageKind, MessageOrigin};
 
 /// The message a user replied to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub struct Quoted {
     pub message_id: i64,
     /// Whether the bot wrote it.
     pub from_bot: bool,
+    /// Who wrote it, as the model is told.
+    pub author: String,
     /// Its text or caption (or the selected quote).
     pub text: String,
 }
@@ -47,6 +49,8 @@ pub struct Incoming {
     pub is_caption: bool,
     /// The message replied to.
     pub reply_to: Option<Quoted>,
+    /// For a forwarded message: who wrote it originally.
+    pub forwarded_from: Option<String>,
     /// A forum topic was created or renamed: its name.
     pub topic_name: Option<String>,
     /// An attached file.
@@ -145,6 +149,74 @@ fn attachment(msg: &Message) -> Option<Attachment> {
     None
 }
 
+/// Who wrote a forwarded (or externally replied-to) message.
+fn origin_name(origin: &MessageOrigin) -> String {
+    match origin {
+        MessageOrigin::User { sender_user, .. } => user_name(sender_user),
+        MessageOrigin::HiddenUser {
+            sender_user_name, ..
+        } => sender_user_name.clone(),
+        MessageOrigin::Chat {
+            sender_chat,
+            author_signature,
+            ..
+        }
+        | MessageOrigin::Channel {
+            chat: sender_chat,
+            author_signature,
+            ..
+        } => {
+            let title = sender_chat.title().unwrap_or("a chat");
+            match author_signature {
+                Some(sig) => format!("{sig} in {title}"),
+                None => title.to_owned(),
+            }
+        }
+    }
+}
+
+fn user_name(user: &teloxide::types::User) -> String {
+    match &user.username {
+        Some(u) => format!("{} (@{u})", user.full_name()),
+        None => user.full_name(),
+    }
+}
+
+/// The message `msg` replies to: in this chat, or in another one (`external_reply`).
+fn quoted(msg: &Message, bot_id: i64) -> Option<Quoted> {
+    let selected = msg.quote().map(|q| q.text.clone());
+    if let Some(r) = msg.reply_to_message() {
+        let from_bot = r.from.as_ref().is_some_and(|u| u.id.0 as i64 == bot_id);
+        let author = if from_bot {
+            "you (your earlier answer)".to_owned()
+        } else if let Some(origin) = r.forward_origin() {
+            origin_name(origin)
+        } else if let Some(chat) = &r.sender_chat {
+            chat.title().unwrap_or("a chat").to_owned()
+        } else {
+            r.from.as_ref().map(user_name).unwrap_or_default()
+        };
+        return Some(Quoted {
+            message_id: i64::from(r.id.0),
+            from_bot,
+            author,
+            text: selected
+                .or_else(|| r.text().or(r.caption()).map(str::to_owned))
+                .unwrap_or_default(),
+        });
+    }
+    let MessageKind::Common(common) = &msg.kind else {
+        return None;
+    };
+    let external = common.external_reply.as_ref()?;
+    Some(Quoted {
+        message_id: external.message_id.map_or(0, |m| i64::from(m.0)),
+        from_bot: false,
+        author: origin_name(&external.origin),
+        text: selected.unwrap_or_default(),
+    })
+}
+
 fn topic_name(msg: &Message) -> Option<String> {
     match &msg.kind {
         MessageKind::ForumTopicCreated(c) => Some(c.forum_topic_created.name.clone()),
@@ -159,15 +231,7 @@ impl Incoming {
         let (chat_kind, chat_type) = chat_kind(msg);
         let text = msg.text().map(str::to_owned);
         let is_caption = text.is_none() && msg.caption().is_some();
-        let reply_to = msg.reply_to_message().map(|r| Quoted {
-            message_id: i64::from(r.id.0),
-            from_bot: r.from.as_ref().is_some_and(|u| u.id.0 as i64 == bot_id),
-            text: msg
-                .quote()
-                .map(|q| q.text.clone())
-                .or_else(|| r.text().or(r.caption()).map(str::to_owned))
-                .unwrap_or_default(),
-        });
+        let reply_to = quoted(msg, bot_id);
         let chat_title = msg
             .chat
             .title()
@@ -199,9 +263,23 @@ impl Incoming {
                 .unwrap_or_default(),
             is_caption,
             reply_to,
+            forwarded_from: msg.forward_origin().map(origin_name),
             topic_name: topic_name(msg),
             attachment: attachment(msg),
             media_group_id: msg.media_group_id().map(ToString::to_string),
+        }
+    }
+}
+
+impl Incoming {
+    /// What the message carries that its sender did not write.
+    pub fn origin(&self) -> crate::ops::Origin {
+        crate::ops::Origin {
+            quote: self.reply_to.as_ref().map(|q| crate::ops::Quote {
+                author: q.author.clone(),
+                text: q.text.clone(),
+            }),
+            forwarded_from: self.forwarded_from.clone(),
         }
     }
 }

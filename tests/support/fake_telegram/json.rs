@@ -187,6 +187,9 @@ fn render(st: &State, key: ConvKey, m: &MsgRec, with_reply: bool) -> Value {
             v["caption_entities"] = json!(c.entities);
         }
     }
+    if let Some(origin) = &m.forward_origin {
+        v["forward_origin"] = origin.clone();
+    }
     if let Some(group) = &m.media_group_id {
         v["media_group_id"] = json!(group);
     }

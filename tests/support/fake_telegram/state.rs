@@ -218,6 +218,8 @@ pub struct MsgRec {
     pub media: Option<Media>,
     pub reply_to: Option<i32>,
     pub quote: Option<Value>,
+    /// `forward_origin` of a forwarded message.
+    pub forward_origin: Option<Value>,
     pub reply_markup: Option<Value>,
     pub edit_date: Option<i64>,
     pub edits: u32,
@@ -243,6 +245,7 @@ impl MsgRec {
             media: None,
             reply_to: None,
             quote: None,
+            forward_origin: None,
             reply_markup: None,
             edit_date: None,
             edits: 0,

@@ -44,6 +44,7 @@ pub struct Incoming {
     quote: Option<String>,
     date: Option<i64>,
     album: Option<String>,
+    forwarded_from: Option<String>,
 }
 
 impl Incoming {
@@ -57,6 +58,7 @@ impl Incoming {
             quote: None,
             date: None,
             album: None,
+            forwarded_from: None,
         }
     }
 
@@ -152,6 +154,14 @@ impl Incoming {
     #[must_use]
     pub fn quote(mut self, text: impl Into<String>) -> Self {
         self.quote = Some(text.into());
+        self
+    }
+
+    /// Forwarded from a user who hides their account (`forward_origin` of type
+    /// `hidden_user` with this name).
+    #[must_use]
+    pub fn forwarded_from(mut self, name: impl Into<String>) -> Self {
+        self.forwarded_from = Some(name.into());
         self
     }
 
@@ -337,6 +347,13 @@ pub fn send(st: &mut State, bot: i64, chat_id: i64, inc: Incoming) -> Sent {
             };
             m.quote = Some(json!({ "text": q, "position": position, "is_manual": true }));
         }
+    }
+    if let Some(name) = inc.forwarded_from {
+        m.forward_origin = Some(json!({
+            "type": "hidden_user",
+            "date": m.date - 60,
+            "sender_user_name": name,
+        }));
     }
     if let Some(group) = inc.album {
         assert!(
