@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 /// Longest compact form (Telegram's callback data limit).
 pub const MAX_ENCODED: usize = 64;
 
+/// Namespace of the buttons the model writes.
+const ANSWER: &str = "a:";
+
 /// One step of the `/model` wizard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelStep {
@@ -68,7 +71,9 @@ pub enum Action {
     Browse(String),
     /// `/showfiles`: ask the agent for the files of a folder (`sf!<path or #token>`).
     RequestFiles(String),
-    /// A button the agent wrote (`[button:Label]`): its label becomes the next message.
+    /// A button the agent wrote (`[button:Label]`): its label becomes the next message
+    /// (`a:<label>`; the model's buttons have their own namespace, so a label that
+    /// looks like one of ductor's actions is still only an answer).
     Answer(String),
 }
 
@@ -130,7 +135,9 @@ impl Action {
             Self::RequestFiles(p) => {
                 let _ = write!(out, "sf!{p}");
             }
-            Self::Answer(label) => out.push_str(label),
+            Self::Answer(label) => {
+                let _ = write!(out, "{ANSWER}{label}");
+            }
         }
         fit(&out, MAX_ENCODED).to_owned()
     }
@@ -138,7 +145,7 @@ impl Action {
     /// Whether the compact form holds the action whole (nothing cut).
     pub fn fits(&self) -> bool {
         let full = match self {
-            Self::Answer(l) => l.len(),
+            Self::Answer(l) => ANSWER.len() + l.len(),
             Self::SessionButton { name, label } => 4 + name.len() + label.len(),
             Self::Browse(p) | Self::RequestFiles(p) => 3 + p.len(),
             Self::Model(ModelStep::Model(m)) => 5 + m.len(),
@@ -149,8 +156,12 @@ impl Action {
     }
 
     /// Reads a compact form. Anything that is not one of ductor's own forms is an
-    /// agent-authored answer.
+    /// agent-authored answer (buttons sent before answers had their `a:` namespace
+    /// carry the bare label).
     pub fn decode(data: &str) -> Self {
+        if let Some(label) = data.strip_prefix(ANSWER) {
+            return Self::Answer(label.to_owned());
+        }
         if let Some(n) = data.strip_prefix("w:")
             && let Ok(n) = n.parse()
         {
@@ -292,12 +303,32 @@ mod tests {
     }
 
     #[test]
+    fn a_model_button_labelled_like_an_action_stays_an_answer() {
+        for label in [
+            "ms:m:opus",
+            "tsc:cancelall",
+            "nsc:endall",
+            "rt:tg:1",
+            "sf:/etc",
+            "a:x",
+        ] {
+            let data = Action::Answer(label.into()).encode();
+            assert_eq!(
+                Action::decode(&data),
+                Action::Answer(label.into()),
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
     fn long_free_text_is_cut_on_a_character_boundary() {
         let label = "ä".repeat(40);
         let a = Action::Answer(label.clone());
         assert!(!a.fits());
         let data = a.encode();
-        assert!(data.len() <= MAX_ENCODED && label.starts_with(&data));
+        let kept = data.strip_prefix("a:").unwrap();
+        assert!(data.len() <= MAX_ENCODED && label.starts_with(kept));
         let b = Action::SessionButton {
             name: "firmowl".into(),
             label: "x".repeat(80),

@@ -3,6 +3,7 @@
 //! and the Retry button of an interrupted turn.
 
 use super::{Action, Button, Ctx, Pressed, Reply, Response, Submit};
+use crate::address::Address;
 use crate::md;
 use crate::session::store::default_target;
 
@@ -126,7 +127,12 @@ pub async fn interrupt(ctx: &Ctx<'_>) -> Response {
 
 /// The Cancel button of a queued message.
 pub async fn cancel_queued(ctx: &Ctx<'_>, entry: u64) -> Response {
-    if ctx.core().conversations.cancel_queued(entry).await {
+    if ctx
+        .core()
+        .conversations
+        .cancel_queued(&ctx.address, entry)
+        .await
+    {
         return Response::none();
     }
     let gone = ctx.text().t("queue.gone");
@@ -140,6 +146,14 @@ pub async fn cancel_queued(ctx: &Ctx<'_>, entry: u64) -> Response {
 /// The Retry button of a turn a restart interrupted: the same prompt again, in the
 /// same session.
 pub fn retry(ctx: &Ctx<'_>, key: &str) -> Response {
+    if Address::parse(key).as_ref() != Some(&ctx.address) {
+        // Only the conversation the turn belonged to may run it again.
+        tracing::warn!(
+            key,
+            "a Retry button pressed in another conversation; ignored"
+        );
+        return Response::none();
+    }
     let inflight = &ctx.core().conversations.engine().inflight;
     match inflight.take_for_retry(key) {
         Some(turn) => Response {

@@ -429,6 +429,55 @@ fn prompt(ctx: &Ctx<'_>, prompt: String, target: Option<Target>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AgentConfig;
+
+    #[tokio::test]
+    async fn forged_buttons_do_nothing() {
+        let r = crate::core::testing::rig(AgentConfig::default(), |_| {});
+        let ops = Ops::new(r.core.clone());
+        let ctx = Ctx {
+            ops: &ops,
+            address: Address::new("tg", 7, None),
+            sender: Sender {
+                first_name: "Eve".into(),
+            },
+            message: Some(MessageRef::from(5)),
+        };
+        // Another conversation's Retry button.
+        let retry = action(&ctx, Action::Retry("tg:42".into())).await;
+        assert!(retry.submit.is_none() && retry.reply.is_none());
+        // Model names the catalogue does not know are not written anywhere.
+        let before = std::fs::read(r.paths().config_file()).ok();
+        for model in ["evil\"model", "claude-x y", "gpt-unknown", ""] {
+            let step = ModelStep::ModelEffort {
+                effort: "high".into(),
+                model: model.into(),
+            };
+            for a in [
+                Action::Model(ModelStep::Model(model.into())),
+                Action::Model(step),
+            ] {
+                let resp = action(&ctx, a).await;
+                let Pressed::Replace(reply) = resp.pressed else {
+                    panic!("{model}: {resp:?}");
+                };
+                assert!(
+                    reply.markdown.contains("out of date"),
+                    "{model}: {}",
+                    reply.markdown
+                );
+            }
+        }
+        assert_eq!(std::fs::read(r.paths().config_file()).ok(), before);
+        assert!(
+            r.core
+                .conversations
+                .engine()
+                .sessions
+                .target(&ctx.address)
+                .is_none()
+        );
+    }
 
     #[test]
     fn quoted_and_forwarded_words_are_labelled() {

@@ -10,7 +10,7 @@ use super::{Action, Button, Buttons, Ctx, ModelStep, Reply, Response};
 use crate::md;
 use crate::provider::ProviderKind;
 use crate::provider::directives::parse_directives;
-use crate::provider::models::provider_for_model;
+use crate::provider::models::{ModelCatalogue, provider_for_model};
 use crate::session::Lane;
 use crate::session::store::{Target, default_target};
 use serde_json::{Value, json};
@@ -132,7 +132,9 @@ pub async fn action(ctx: &Ctx<'_>, step: ModelStep) -> Response {
             models_menu(ctx, p, available(ctx).len() > 1)
         }
         ModelStep::Model(model) => {
-            let p = provider_for_model(&model, catalogue);
+            let Some(p) = known_model(catalogue, &model) else {
+                return stale_model(ctx, &model);
+            };
             if catalogue.efforts(p, &model).is_empty() {
                 Reply::text(switch(ctx, p, &model, None).await)
             } else {
@@ -140,7 +142,9 @@ pub async fn action(ctx: &Ctx<'_>, step: ModelStep) -> Response {
             }
         }
         ModelStep::ModelEffort { effort, model } => {
-            let p = provider_for_model(&model, catalogue);
+            let Some(p) = known_model(catalogue, &model) else {
+                return stale_model(ctx, &model);
+            };
             Reply::text(switch(ctx, p, &model, Some(&effort)).await)
         }
         ModelStep::Effort(effort) => Reply::text(set_effort(ctx, &effort)),
@@ -148,6 +152,23 @@ pub async fn action(ctx: &Ctx<'_>, step: ModelStep) -> Response {
         ModelStep::Stale => Reply::text(ctx.text().t("model.stale")),
     };
     Response::replace(reply)
+}
+
+/// The provider of a model a button names, when the catalogue knows it: button data
+/// can be forged, and what a button names is written to the config.
+fn known_model(catalogue: &ModelCatalogue, model: &str) -> Option<ProviderKind> {
+    let p = provider_for_model(model, catalogue);
+    let plain = !model.is_empty()
+        && model.len() <= 64
+        && model
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:[]".contains(c));
+    (plain && catalogue.contains(p, model)).then_some(p)
+}
+
+fn stale_model(ctx: &Ctx<'_>, model: &str) -> Response {
+    tracing::warn!(model, "a model button names no known model; ignored");
+    Response::replace(Reply::text(ctx.text().t("model.stale")))
 }
 
 /// The effort a switch ends up with: the requested one if the model supports it,

@@ -536,11 +536,20 @@ impl Conversations {
         self.start_run(address, job, on_event).await.await
     }
 
-    /// Cancels a queued turn by its entry id; false when it is not queued (any more).
-    pub async fn cancel_queued(&self, entry: u64) -> bool {
+    /// Cancels a queued turn of conversation `at` by its entry id; false when it is
+    /// not queued (any more) or belongs to another conversation (a Cancel button's
+    /// data copied into another chat cancels nothing).
+    pub async fn cancel_queued(&self, at: &Address, entry: u64) -> bool {
         let Some(key) = self.shared.board.locate(entry) else {
             return false;
         };
+        if key.0 != *at {
+            tracing::warn!(
+                entry,
+                "a queued turn's cancel pressed in another conversation; ignored"
+            );
+            return false;
+        }
         let (tx, rx) = oneshot::channel();
         if self
             .send(key, Cmd::CancelQueued(entry, tx), false)

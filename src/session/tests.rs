@@ -81,12 +81,17 @@ async fn a_busy_lane_queues_and_a_queued_turn_can_be_cancelled() {
         submit(conv, &chat(), Lane::Main, "two", TimeoutKind::Interactive).await;
     assert!(matches!(next(&mut second).await, TurnUpdate::Queued { entry: e } if e == entry));
     assert!(conv.board().has_work(&chat(), &Lane::Main));
-    assert!(conv.cancel_queued(entry).await);
+    let elsewhere = Address::new("tg", 7, None);
+    assert!(
+        !conv.cancel_queued(&elsewhere, entry).await,
+        "another chat cannot cancel it"
+    );
+    assert!(conv.cancel_queued(&chat(), entry).await);
     assert!(matches!(
         next(&mut second).await,
         TurnUpdate::Dropped { by_stop: false }
     ));
-    assert!(!conv.cancel_queued(entry).await, "only once");
+    assert!(!conv.cancel_queued(&chat(), entry).await, "only once");
     gate.notify_waiters();
     assert!(finished(&mut first).await.ok());
     assert_eq!(

@@ -168,7 +168,7 @@ async fn agent_buttons_become_a_keyboard_and_a_press_is_the_next_message() {
     let rows = msg.buttons();
     assert_eq!(rows.len(), 2, "one row per line of markers");
     rig.tg
-        .user_presses_button(rig.bot, CHAT, msg.message_id, "Yes please");
+        .user_presses_button(rig.bot, CHAT, msg.message_id, "a:Yes please");
     rig.wait_bot_text(CHAT, "You said: \"Yes please\"").await;
     let pressed = rig.tg.message(rig.bot, CHAT, msg.message_id).unwrap();
     assert!(pressed.contains("[USER ANSWER] Yes please"), "{pressed:?}");

@@ -172,7 +172,11 @@ async fn flood_control_delays_but_never_loses_the_final_text() {
 
 #[tokio::test]
 async fn a_message_while_busy_is_queued_and_its_cancel_works() {
-    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    const OTHER: i64 = 1_000_002;
+    let rig = TgRig::start("claude", "sonnet", |c| {
+        c["allowed_user_ids"] = json!([CHAT, OTHER]);
+    })
+    .await;
     let slow = rig.say("MOCK_SLOW");
     rig.wait_text(CHAT, slow.message_id, "slow-chunk", TURN)
         .await;
@@ -191,6 +195,24 @@ async fn a_message_while_busy_is_queued_and_its_cancel_works() {
     let data = indicator.callback_data();
     assert_eq!(data.len(), 1, "{data:?}");
     assert!(data[0].starts_with("mq:"));
+    // Another (allowed) user who learns the button's data cannot cancel it from
+    // their own chat.
+    rig.tg.add_user(OTHER, "Mallory", None);
+    let theirs = rig.tg.user_sends_text(rig.bot, OTHER, "hello");
+    let forged = rig
+        .tg
+        .user_sends_callback(rig.bot, OTHER, theirs.message_id, &data[0]);
+    let query = forged.query_id.clone();
+    rig.tg
+        .wait_until(TURN, move |w| {
+            w.calls_of("answerCallbackQuery")
+                .iter()
+                .any(|c| c.params["callback_query_id"] == query.as_str())
+                .then_some(())
+        })
+        .await;
+    let still = rig.tg.message(rig.bot, CHAT, indicator.message_id).unwrap();
+    assert_eq!(still.text.as_deref(), Some("[Message in queue...]"));
     rig.tg
         .user_presses_button(rig.bot, CHAT, indicator.message_id, &data[0]);
     let id = indicator.message_id;
