@@ -77,7 +77,7 @@ async fn append_mode_attaches_the_keyboard_by_editing_the_last_text() {
     let kb = edit.buttons.expect("keyboard attached");
     assert_eq!(
         kb[0].iter().map(|b| b.action.encode()).collect::<Vec<_>>(),
-        ["A", "B"]
+        ["a:A", "a:B"]
     );
     assert_eq!(chat_plain(&chat), "Pick one");
 }

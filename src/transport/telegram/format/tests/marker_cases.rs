@@ -108,17 +108,20 @@ fn button_labels_are_trimmed_and_may_hold_unicode() {
 
 #[test]
 fn callback_data_is_cut_to_64_bytes_on_a_char_boundary() {
-    assert_eq!(callback_data_for("Yes"), "Yes");
-    let exact = "a".repeat(64);
-    assert_eq!(callback_data_for(&exact), exact);
-    assert_eq!(callback_data_for(&"b".repeat(100)), "b".repeat(64));
-    // 21 three-byte characters are 63 bytes; the 22nd would cross the limit.
+    assert_eq!(callback_data_for("Yes"), "a:Yes");
+    let exact = "a".repeat(62);
+    assert_eq!(callback_data_for(&exact), format!("a:{exact}"));
+    assert_eq!(
+        callback_data_for(&"b".repeat(100)),
+        format!("a:{}", "b".repeat(62))
+    );
+    // 20 three-byte characters and the prefix are 62 bytes; the 21st would cross the limit.
     let cjk = "語".repeat(30);
     let data = callback_data_for(&cjk);
-    assert_eq!(data, "語".repeat(21));
+    assert_eq!(data, format!("a:{}", "語".repeat(20)));
     assert!(data.len() <= CALLBACK_DATA_LIMIT);
-    let emoji = format!("{}😀", "x".repeat(62));
-    assert_eq!(callback_data_for(&emoji), "x".repeat(62));
+    let emoji = format!("{}😀", "x".repeat(60));
+    assert_eq!(callback_data_for(&emoji), format!("a:{}", "x".repeat(60)));
 }
 
 #[test]
