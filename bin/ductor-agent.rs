@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         };
         return exit(ductor::provider::shim::run(program, &raw[4..]));
     }
+    ductor::ipc::take_agent_token();
     let args = Args::parse();
     ductor::procs::restrict_umask();
     let home = Home::resolve(args.home.as_deref());

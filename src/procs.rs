@@ -75,6 +75,27 @@ pub fn process_table() -> Vec<ProcInfo> {
         .collect()
 }
 
+/// Reads one row of the process table (portable fallback through `sysinfo`).
+#[cfg(not(target_os = "linux"))]
+pub fn proc_info(pid: i32) -> Option<ProcInfo> {
+    process_table().into_iter().find(|p| p.pid == pid)
+}
+
+/// The parents of `pid`, nearest first, up to (not including) init; at most 64.
+pub fn ancestors(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut cur = pid;
+    while out.len() < 64 {
+        let Some(info) = proc_info(cur) else { break };
+        if info.ppid <= 1 || out.contains(&info.ppid) {
+            break;
+        }
+        out.push(info.ppid);
+        cur = info.ppid;
+    }
+    out
+}
+
 /// All descendants of `root` (children, grandchildren, ...), not including `root`.
 pub fn descendants(root: i32, table: &[ProcInfo]) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
@@ -209,6 +230,18 @@ pub fn apply_user_umask() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_has_us_among_its_ancestors() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let up = ancestors(child.id() as i32);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(up.first(), Some(&(std::process::id() as i32)), "{up:?}");
+    }
 
     #[test]
     fn descendants_walks_the_tree() {

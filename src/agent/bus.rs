@@ -6,18 +6,31 @@
 use super::AgentContext;
 use crate::ipc::Inbox;
 use crate::ipc::message::{Ack, Ask, Body, Envelope, ErrorBody, ErrorCode, Pong, Stopped};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
 
 /// How long the asking agent may take to accept an async result.
 const RESULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// Synchronous asks being answered, by the id of their bus request: the asker may
+/// hang up (`ask_cancel`), and then the run stops.
+type Asks = Arc<Mutex<HashMap<u64, CancellationToken>>>;
+
 /// Serves incoming frames until the connection closes.
 pub async fn serve(ctx: AgentContext, mut inbox: Inbox) {
+    let asks = Asks::default();
     while let Some(env) = inbox.recv().await {
-        handle(&ctx, env).await;
+        handle(&ctx, &asks, env).await;
     }
 }
 
-async fn handle(ctx: &AgentContext, env: Envelope) {
+fn lock(asks: &Asks) -> std::sync::MutexGuard<'_, HashMap<u64, CancellationToken>> {
+    asks.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn handle(ctx: &AgentContext, asks: &Asks, env: Envelope) {
     let answer = match env.body {
         Body::Ping(p) => Body::Pong(Pong {
             agent: ctx.paths.name().to_owned(),
@@ -46,7 +59,17 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
             return;
         }
         Body::Ask(ask) => {
-            ask_request(ctx, env.id, ask).await;
+            ask_request(ctx, asks, env.id, ask).await;
+            return;
+        }
+        Body::AskCancel(c) => {
+            if let Some(stop) = lock(asks).remove(&c.request) {
+                tracing::info!(
+                    request = c.request,
+                    "the asking agent stopped waiting; stopping its request"
+                );
+                stop.cancel();
+            }
             return;
         }
         Body::AskResult(r) => {
@@ -62,7 +85,7 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
             tracing::warn!(code = ?e.code, "bus error: {}", e.message);
             return;
         }
-        b if crate::tasks::wire::is_task_request(&b) => {
+        b if b.is_task_request() => {
             crate::tasks::wire::serve(&ctx.core.tasks, &ctx.bus, env.id, b);
             return;
         }
@@ -82,15 +105,23 @@ async fn handle(ctx: &AgentContext, env: Envelope) {
 
 /// An `ask` from another agent: answered when done (sync), or acknowledged at once
 /// and reported later with `ask_result` (async, `task_id` set).
-async fn ask_request(ctx: &AgentContext, id: u64, ask: Ask) {
+async fn ask_request(ctx: &AgentContext, asks: &Asks, id: u64, ask: Ask) {
     let core = ctx.core.clone();
     let bus = ctx.bus.clone();
     let home = crate::named::interagent::home_chat(core.directory.as_ref());
     tracing::info!(from = %ask.sender, r#async = ask.task_id.is_some(), "inter-agent request");
     let Some(task_id) = ask.task_id.clone() else {
+        let stop = CancellationToken::new();
+        lock(asks).insert(id, stop.clone());
+        let asks = asks.clone();
         tokio::spawn(async move {
-            let body = match core.named.answer(&home, &ask).await {
-                Ok(a) => Body::Answer(a),
+            let answered = core.named.answer(&home, &ask, Some(stop)).await;
+            lock(&asks).remove(&id);
+            let body = match answered {
+                Ok(mut a) => {
+                    a.text = fit_for_bus(std::mem::take(&mut a.text));
+                    Body::Answer(a)
+                }
                 Err(message) => Body::Error(ErrorBody {
                     code: ErrorCode::Internal,
                     message,
@@ -108,8 +139,9 @@ async fn ask_request(ctx: &AgentContext, id: u64, ask: Ask) {
     }
     core.named.announce(&ask, &task_id);
     tokio::spawn(async move {
-        let result = core.named.answer(&home, &ask).await;
-        let report = core.named.result_for(&ask, &task_id, result);
+        let result = core.named.answer(&home, &ask, None).await;
+        let mut report = core.named.result_for(&ask, &task_id, result);
+        report.text = fit_for_bus(std::mem::take(&mut report.text));
         let to = ask.reply_to.clone().unwrap_or_else(|| ask.sender.clone());
         let sent = bus
             .request(Some(&to), Body::AskResult(report), RESULT_TIMEOUT)
@@ -118,4 +150,31 @@ async fn ask_request(ctx: &AgentContext, id: u64, ask: Ask) {
             tracing::warn!(error = %e, agent = %to, "cannot deliver the async result");
         }
     });
+}
+
+/// An answer cut to what one bus message carries, saying so.
+fn fit_for_bus(text: String) -> String {
+    const NOTE: usize = 128;
+    if text.len() <= crate::ipc::MAX_TEXT {
+        return text;
+    }
+    let head = crate::util::truncate_bytes(&text, crate::ipc::MAX_TEXT - NOTE);
+    format!(
+        "{head}\n\n[… the answer was cut here: {} of {} bytes fit in one message]",
+        head.len(),
+        text.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_long_answer_is_cut_to_fit_a_bus_message() {
+        let short = "fine".to_owned();
+        assert_eq!(super::fit_for_bus(short.clone()), short);
+        let long = "ä".repeat(crate::ipc::MAX_TEXT);
+        let cut = super::fit_for_bus(long);
+        assert!(cut.len() <= crate::ipc::MAX_TEXT, "{}", cut.len());
+        assert!(cut.ends_with("bytes fit in one message]"));
+    }
 }

@@ -214,7 +214,9 @@ async fn connect(home: &Home, name: &str) -> Result<(BusClient, crate::ipc::Inbo
     let socket = home.bus_socket();
     let mut last = None;
     for _ in 0..50 {
-        match BusClient::connect(&socket, PeerRole::Agent, Some(name.to_owned())).await {
+        let token = crate::ipc::agent_token();
+        match BusClient::connect_with(&socket, PeerRole::Agent, Some(name.to_owned()), token).await
+        {
             Ok(c) => return Ok(c),
             Err(e @ (IpcError::VersionMismatch { .. } | IpcError::Remote(..))) => {
                 return Err(e.into());

@@ -86,6 +86,7 @@ async fn execute(who: &Caller, args: AskArgs) -> Result<String, String> {
     if ask.message.is_empty() {
         return Err("the message is empty".into());
     }
+    super::caller::within_limit("message", &ask.message)?;
     let (client, _inbox) = BusClient::connect(
         &who.home.bus_socket(),
         PeerRole::Client,

@@ -21,6 +21,19 @@ pub struct Caller {
     pub task_id: Option<String>,
 }
 
+/// Refuses a text too long to go over the bus in one message, saying what to do.
+pub fn within_limit(what: &str, text: &str) -> Result<(), String> {
+    let max = crate::ipc::MAX_TEXT;
+    if text.len() <= max {
+        return Ok(());
+    }
+    Err(format!(
+        "the {what} is {} KiB; at most {} KiB fit in one message: write the rest to a file and pass its path",
+        text.len().div_ceil(1024),
+        max / 1024
+    ))
+}
+
 /// The ductor home of a tool call: `--home`, else `DUCTOR_ROOT` (the main home,
 /// also for sub-agents), else the default home.
 pub fn home_of(home_flag: Option<&Path>, var: &impl Fn(&str) -> Option<String>) -> Home {

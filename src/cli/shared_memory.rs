@@ -72,6 +72,7 @@ pub fn execute(home: &Home, cmd: SharedMemoryCommand) -> Result<String, String> 
     } else {
         format!("{}\n{}\n", read()?.trim_end(), text.1.trim())
     };
+    super::caller::within_limit("shared memory", &next)?;
     crate::store::write_atomic(&path, next.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(format!(
@@ -99,6 +100,24 @@ mod tests {
 
     fn words(s: &str) -> Vec<String> {
         vec![s.to_owned()]
+    }
+
+    #[test]
+    fn shared_memory_over_the_bus_limit_is_refused_and_the_old_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        execute(
+            &home,
+            SharedMemoryCommand::Set {
+                text: words("- small"),
+            },
+        )
+        .unwrap();
+        let big = "x".repeat(crate::ipc::MAX_TEXT);
+        let err = execute(&home, SharedMemoryCommand::Append { text: vec![big] }).unwrap_err();
+        assert!(err.contains("at most 512 KiB"), "{err}");
+        let kept = execute(&home, SharedMemoryCommand::Show).unwrap();
+        assert_eq!(kept.trim(), "- small");
     }
 
     #[test]

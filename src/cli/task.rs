@@ -5,6 +5,7 @@
 //! from `DUCTOR_TASK_ID`. Output is plain text for the agent to read; a refusal is
 //! printed to stderr with exit code 1.
 
+use super::caller::within_limit;
 use crate::ipc::message::{
     Body, PeerRole, TaskAskParent, TaskCancel, TaskCreate, TaskDelete, TaskInfo, TaskList,
     TaskPriority, TaskResume, TaskState,
@@ -114,6 +115,12 @@ async fn execute(home_flag: Option<&Path>, cmd: TaskCommand) -> Result<String, S
     }
     let who = caller(home_flag, |k| std::env::var(k).ok())?;
     let (body, wait) = request(&who, cmd)?;
+    match &body {
+        Body::TaskCreate(c) => within_limit("prompt", &c.prompt)?,
+        Body::TaskResume(r) => within_limit("prompt", &r.prompt)?,
+        Body::TaskAskParent(q) => within_limit("question", &q.question)?,
+        _ => {}
+    }
     let (client, _inbox) = BusClient::connect(
         &who.home.bus_socket(),
         PeerRole::Client,

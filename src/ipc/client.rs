@@ -42,6 +42,16 @@ impl BusClient {
         role: PeerRole,
         name: Option<String>,
     ) -> Result<(Self, Inbox), IpcError> {
+        Self::connect_with(path, role, name, None).await
+    }
+
+    /// Like [`BusClient::connect`], presenting an agent's start `token`.
+    pub async fn connect_with(
+        path: &Path,
+        role: PeerRole,
+        name: Option<String>,
+        token: Option<String>,
+    ) -> Result<(Self, Inbox), IpcError> {
         let mut conn = Connection::connect(path).await?;
         let hello = Envelope {
             v: PROTOCOL_VERSION,
@@ -55,6 +65,7 @@ impl BusClient {
                 pid: std::process::id(),
                 version: crate::VERSION.to_owned(),
                 protocol: PROTOCOL_VERSION,
+                token,
             }),
         };
         conn.send(&hello).await?;
@@ -78,18 +89,11 @@ impl BusClient {
                 )));
             }
         };
-        let (mut writer, mut reader) = conn.split();
-        let (out_tx, mut out_rx) = mpsc::channel::<Envelope>(64);
+        let (writer, mut reader) = conn.split();
+        let (out_tx, out_rx) = mpsc::channel::<Envelope>(64);
         let (in_tx, in_rx) = mpsc::channel::<Envelope>(64);
         let pending: Pending = Arc::default();
-        tokio::spawn(async move {
-            while let Some(env) = out_rx.recv().await {
-                if let Err(e) = writer.send(&env).await {
-                    tracing::debug!(error = %e, "bus write failed");
-                    break;
-                }
-            }
-        });
+        tokio::spawn(writer.pump(out_rx));
         let pending_r = pending.clone();
         tokio::spawn(async move {
             loop {
@@ -113,10 +117,11 @@ impl BusClient {
                         }
                     }
                     Ok(None) => break,
-                    Err(e) => {
+                    Err(e) if e.is_fatal() => {
                         tracing::warn!(error = %e, "bus connection failed");
                         break;
                     }
+                    Err(e) => tracing::warn!(error = %e, "bus frame refused"),
                 }
             }
             // Hang-up: fail every waiting request; the inbox closes when in_tx drops.
@@ -162,8 +167,17 @@ impl BusClient {
             from: None,
             body,
         };
-        if self.out.send(env).await.is_err() {
-            return Err(IpcError::Closed);
+        // Refused here, at once, rather than by the writer (the answer would never come).
+        let sent = match super::conn::encoded_len(&env) {
+            Ok(_) => self.out.send(env).await.map_err(|_| IpcError::Closed),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            self.pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
+            return Err(e);
         }
         let answer = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(env)) => env,
@@ -205,6 +219,7 @@ impl BusClient {
             from: None,
             body,
         };
+        super::conn::encoded_len(&env)?;
         self.out.send(env).await.map_err(|_| IpcError::Closed)
     }
 }

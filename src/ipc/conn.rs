@@ -2,6 +2,7 @@
 //! over an `interprocess` local socket, the listener in the 0700 run directory and
 //! the peer-credential check.
 
+use super::codec::{BusCodec, Frame};
 use super::message::{Body, Envelope, ErrorBody, ErrorCode};
 use super::{IpcError, MAX_FRAME, PROTOCOL_VERSION};
 use bytes::Bytes;
@@ -12,19 +13,16 @@ use interprocess::local_socket::traits::tokio::{Listener as _, Stream as _};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use tokio_util::codec::Framed;
 
 /// The codec every bus connection uses.
-fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .max_frame_length(MAX_FRAME)
-        .new_codec()
+fn codec() -> BusCodec {
+    BusCodec::new(MAX_FRAME)
 }
 
 /// One framed bus connection.
 pub struct Connection {
-    framed: Framed<Stream, LengthDelimitedCodec>,
+    framed: Framed<Stream, BusCodec>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -81,13 +79,11 @@ impl Connection {
             .map_err(IpcError::Io)
     }
 
-    /// Receives one envelope; `Ok(None)` when the peer closed the connection.
+    /// Receives one envelope; `Ok(None)` when the peer closed the connection. A frame
+    /// over the limit or one that is not a message is an error, after which the
+    /// connection still works ([`IpcError::is_fatal`] tells the difference).
     pub async fn recv(&mut self) -> Result<Option<Envelope>, IpcError> {
-        match self.framed.next().await {
-            None => Ok(None),
-            Some(Err(e)) => Err(map_read_error(e)),
-            Some(Ok(frame)) => decode(&frame).map(Some),
-        }
+        read(self.framed.next().await)
     }
 
     /// Splits into independently usable halves (a reader task and a writer task).
@@ -99,7 +95,7 @@ impl Connection {
 
 /// Writing half of a [`Connection`].
 pub struct ConnWriter {
-    sink: futures_util::stream::SplitSink<Framed<Stream, LengthDelimitedCodec>, Bytes>,
+    sink: futures_util::stream::SplitSink<Framed<Stream, BusCodec>, Bytes>,
 }
 
 impl ConnWriter {
@@ -108,22 +104,61 @@ impl ConnWriter {
         let bytes = encode(env)?;
         self.sink.send(bytes).await.map_err(IpcError::Io)
     }
+
+    /// Sends every envelope of `out` until it closes or the socket fails. An envelope
+    /// that cannot be sent (over the limit) is not written; when it answered a
+    /// request, the peer gets an `error` answer instead, so nobody waits for it.
+    pub async fn pump(mut self, mut out: tokio::sync::mpsc::Receiver<Envelope>) {
+        while let Some(env) = out.recv().await {
+            match self.send(&env).await {
+                Ok(()) => {}
+                Err(e) if e.is_fatal() => {
+                    tracing::debug!(error = %e, "bus write failed");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, kind = env.body.type_name(), "bus frame not sent");
+                    let refusal = error_envelope(
+                        env.re,
+                        ErrorCode::FrameTooLarge,
+                        format!("the `{}` could not be sent: {e}", env.body.type_name()),
+                    );
+                    if env.re.is_some() && self.send(&refusal).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Reading half of a [`Connection`].
 pub struct ConnReader {
-    stream: futures_util::stream::SplitStream<Framed<Stream, LengthDelimitedCodec>>,
+    stream: futures_util::stream::SplitStream<Framed<Stream, BusCodec>>,
 }
 
 impl ConnReader {
-    /// Receives one envelope; `Ok(None)` on hang-up.
+    /// Receives one envelope; `Ok(None)` on hang-up (see [`Connection::recv`]).
     pub async fn recv(&mut self) -> Result<Option<Envelope>, IpcError> {
-        match self.stream.next().await {
-            None => Ok(None),
-            Some(Err(e)) => Err(map_read_error(e)),
-            Some(Ok(frame)) => decode(&frame).map(Some),
-        }
+        read(self.stream.next().await)
     }
+}
+
+fn read(item: Option<std::io::Result<Frame>>) -> Result<Option<Envelope>, IpcError> {
+    match item {
+        None => Ok(None),
+        Some(Err(e)) => Err(IpcError::Io(e)),
+        Some(Ok(Frame::Oversized(size))) => Err(IpcError::FrameTooLarge {
+            size,
+            max: MAX_FRAME,
+        }),
+        Some(Ok(Frame::Data(frame))) => decode(&frame).map(Some),
+    }
+}
+
+/// Size of `env` on the wire (without the length prefix).
+pub fn encoded_len(env: &Envelope) -> Result<usize, IpcError> {
+    encode(env).map(|b| b.len())
 }
 
 fn encode(env: &Envelope) -> Result<Bytes, IpcError> {
@@ -153,22 +188,6 @@ fn decode(frame: &[u8]) -> Result<Envelope, IpcError> {
 #[derive(serde::Deserialize)]
 struct VersionProbe {
     v: u32,
-}
-
-fn map_read_error(e: std::io::Error) -> IpcError {
-    let too_long = e.get_ref().is_some_and(
-        <dyn std::error::Error + std::marker::Send + std::marker::Sync + 'static>::is::<
-            tokio_util::codec::LengthDelimitedCodecError,
-        >,
-    );
-    if too_long {
-        IpcError::FrameTooLarge {
-            size: MAX_FRAME + 1,
-            max: MAX_FRAME,
-        }
-    } else {
-        IpcError::Io(e)
-    }
 }
 
 /// Builds an `error` envelope answering request `re`.

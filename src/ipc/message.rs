@@ -62,6 +62,8 @@ pub enum Body {
     Answer(Answer),
     /// The result of an asynchronous [`Body::Ask`], sent to the asking agent.
     AskResult(AskResult),
+    /// The asker of a synchronous [`Body::Ask`] stopped waiting (supervisor → asked agent).
+    AskCancel(AskCancel),
     /// New content of `SHAREDMEMORY.md`, pushed by the supervisor to every agent.
     SharedMemory(SharedMemory),
     /// Start, stop or restart an agent process (from the main agent's chat commands).
@@ -85,6 +87,19 @@ pub enum Body {
 }
 
 impl Body {
+    /// Whether this is one of the `task_*` requests an agent serves for its tools.
+    pub fn is_task_request(&self) -> bool {
+        matches!(
+            self,
+            Body::TaskCreate(_)
+                | Body::TaskResume(_)
+                | Body::TaskAskParent(_)
+                | Body::TaskList(_)
+                | Body::TaskCancel(_)
+                | Body::TaskDelete(_)
+        )
+    }
+
     /// The `type` tag of this message.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -104,6 +119,7 @@ impl Body {
             Body::Ask(_) => "ask",
             Body::Answer(_) => "answer",
             Body::AskResult(_) => "ask_result",
+            Body::AskCancel(_) => "ask_cancel",
             Body::SharedMemory(_) => "shared_memory",
             Body::AgentControl(_) => "agent_control",
             Body::TaskCreate(_) => "task_create",
@@ -146,6 +162,9 @@ pub struct Hello {
     pub version: String,
     /// Bus protocol version the peer speaks.
     pub protocol: u32,
+    /// Agents: the token the supervisor gave this start of the agent (never logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// `welcome`: handshake accepted.
@@ -386,6 +405,14 @@ pub struct AskResult {
     /// Its forum topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<i64>,
+}
+
+/// `ask_cancel`: nobody waits for the answer to request `request` any more (its asker
+/// hung up); the asked agent stops working on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AskCancel {
+    /// The `id` of the `ask` frame as the asked agent received it.
+    pub request: u64,
 }
 
 /// `shared_memory`: the content of `SHAREDMEMORY.md`.

@@ -5,6 +5,7 @@
 //! Must not know what agents do with the messages.
 
 pub mod client;
+pub mod codec;
 pub mod conn;
 pub mod message;
 pub mod schema;
@@ -18,6 +19,35 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Largest frame accepted or sent (1 MiB).
 pub const MAX_FRAME: usize = 1024 * 1024;
+
+/// Longest text a tool or agent puts into one message (a prompt, an answer, the
+/// shared memory): well below [`MAX_FRAME`], so the envelope around it always fits.
+pub const MAX_TEXT: usize = 512 * 1024;
+
+/// Environment variable carrying an agent's per-start bus token (supervisor → agent).
+pub const AGENT_TOKEN_VAR: &str = "DUCTOR_AGENT_TOKEN";
+
+static AGENT_TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Moves the agent's bus token from the environment into the process, so nothing the
+/// agent starts inherits it. Call first thing in `main`, before any thread exists.
+pub fn take_agent_token() {
+    let token = std::env::var(AGENT_TOKEN_VAR).ok();
+    if token.is_some() {
+        // SAFETY: called at the start of `main` while the process has one thread, so
+        // nothing reads the environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::remove_var(AGENT_TOKEN_VAR);
+        }
+    }
+    let _ = AGENT_TOKEN.set(token);
+}
+
+/// The token [`take_agent_token`] found.
+pub fn agent_token() -> Option<String> {
+    AGENT_TOKEN.get().cloned().flatten()
+}
 
 /// Bus failures.
 #[derive(Debug, thiserror::Error)]
@@ -53,4 +83,12 @@ pub enum IpcError {
     /// No answer in time.
     #[error("bus request timed out")]
     Timeout,
+}
+
+impl IpcError {
+    /// Whether the connection is unusable after this error (socket failures); a
+    /// frame that was too large or not a message leaves it working.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Self::Io(_) | Self::Closed)
+    }
 }

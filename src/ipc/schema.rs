@@ -4,9 +4,9 @@
 
 use super::PROTOCOL_VERSION;
 use super::message::{
-    Ack, AgentAction, AgentControl, AgentHealth, AgentStatus, Answer, Ask, AskResult, Body,
-    Envelope, ErrorBody, ErrorCode, HealthReport, HealthRequest, Hello, Notice, PeerRole, Ping,
-    Pong, SharedMemory, Shutdown, StopAll, Stopped, UpdateAgent, Welcome,
+    Ack, AgentAction, AgentControl, AgentHealth, AgentStatus, Answer, Ask, AskCancel, AskResult,
+    Body, Envelope, ErrorBody, ErrorCode, HealthReport, HealthRequest, Hello, Notice, PeerRole,
+    Ping, Pong, SharedMemory, Shutdown, StopAll, Stopped, UpdateAgent, Welcome,
 };
 use super::message::{
     TaskAskParent, TaskCancel, TaskCreate, TaskCreated, TaskDelete, TaskInfo, TaskList,
@@ -40,6 +40,7 @@ pub fn schemas() -> Vec<(String, Value)> {
         ("ask", schema::<Ask>()),
         ("answer", schema::<Answer>()),
         ("ask_result", schema::<AskResult>()),
+        ("ask_cancel", schema::<AskCancel>()),
         ("shared_memory", schema::<SharedMemory>()),
         ("agent_control", schema::<AgentControl>()),
         ("task_create", schema::<TaskCreate>()),
@@ -82,6 +83,7 @@ pub fn examples() -> Vec<Envelope> {
                 pid: 4242,
                 version: "0.1.0".into(),
                 protocol: PROTOCOL_VERSION,
+                token: Some("0123456789abcdef0123456789abcdef".into()),
             }),
         ),
         env(
@@ -232,6 +234,12 @@ pub fn examples() -> Vec<Envelope> {
                 chat_id: 123_456_789,
                 topic_id: None,
             }),
+        ),
+        env(
+            17,
+            None,
+            Some("sub1"),
+            Body::AskCancel(AskCancel { request: 11 }),
         ),
         env(
             15,

@@ -43,8 +43,14 @@ pub fn home_chat(directory: &dyn Directory) -> Address {
 
 impl Named {
     /// Answers `ask` in its inter-agent session at `home` (created, replaced after a
-    /// provider switch, or started fresh with `new_session`).
-    pub async fn answer(&self, home: &Address, ask: &Ask) -> Result<Answer, String> {
+    /// provider switch, or started fresh with `new_session`); `stop` ends the run
+    /// early (its asker stopped waiting).
+    pub async fn answer(
+        &self,
+        home: &Address,
+        ask: &Ask,
+        stop: Option<tokio_util::sync::CancellationToken>,
+    ) -> Result<Answer, String> {
         let me = self.agent.clone();
         let name = session_name(ask);
         let config = self.config.get();
@@ -65,7 +71,11 @@ impl Named {
         self.registry
             .ensure_interagent(home, &name, &target, &ask.message);
         let prompt = wrap(&ask.sender, &me, &ask.message);
-        let run = match self.run(home, &name, prompt, TimeoutKind::InterAgent).await {
+        let job = crate::session::Job {
+            cancel: stop,
+            ..Self::job(&name, prompt, TimeoutKind::InterAgent)
+        };
+        let run = match self.conversations.run(home, job, |_| {}).await {
             crate::session::Ran::Finished(f) => f,
             crate::session::Ran::Dropped => {
                 return Err(format!("the request was stopped on `{me}`"));

@@ -108,7 +108,9 @@ pub fn child_env(
 ) -> Vec<(OsString, OsString)> {
     let mut env: BTreeMap<OsString, OsString> = base
         .into_iter()
-        .filter(|(k, _)| !NESTED_SESSION_MARKERS.iter().any(|m| k == *m))
+        .filter(|(k, _)| {
+            !NESTED_SESSION_MARKERS.iter().any(|m| k == *m) && k != crate::ipc::AGENT_TOKEN_VAR
+        })
         .collect();
     for (k, v) in dotenv {
         env.entry(k.into()).or_insert_with(|| v.into());

@@ -91,9 +91,10 @@ pub fn spawn(name: String, ctx: SpawnContext, registry: Registry, hub: HubHandle
     AgentHandle { tx }
 }
 
-fn spawn_child(name: &str, ctx: &SpawnContext) -> std::io::Result<Child> {
+fn spawn_child(name: &str, ctx: &SpawnContext, token: &str) -> std::io::Result<Child> {
     let mut cmd = Command::new(&ctx.agent_bin);
-    cmd.arg("--home")
+    cmd.env(crate::ipc::AGENT_TOKEN_VAR, token)
+        .arg("--home")
         .arg(ctx.home.root())
         .arg("--agent")
         .arg(name)
@@ -206,7 +207,12 @@ async fn run(
     };
     let mut first = true;
     loop {
-        let child = match spawn_child(&actor.name, &actor.ctx) {
+        // A new token per start: a stray older process cannot register in its place.
+        let token = crate::util::random_hex(16);
+        actor
+            .registry
+            .update(&actor.name, |s| s.token = Some(token.clone()));
+        let child = match spawn_child(&actor.name, &actor.ctx, &token) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(agent = %actor.name, error = %e, bin = %actor.ctx.agent_bin.display(), "cannot start agent");

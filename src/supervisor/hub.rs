@@ -6,8 +6,8 @@
 use super::registry::Registry;
 use crate::ipc::conn::error_envelope;
 use crate::ipc::message::{
-    Ack, AgentControl, Body, Envelope, ErrorCode, HealthReport, Hello, Notice, PeerRole, Pong,
-    StopAll, Stopped, UpdateAgent, Welcome,
+    Ack, AgentControl, AskCancel, Body, Envelope, ErrorCode, HealthReport, Hello, Notice, PeerRole,
+    Pong, StopAll, Stopped, UpdateAgent, Welcome,
 };
 use crate::ipc::{BusListener, Connection, IpcError, PROTOCOL_VERSION};
 use std::collections::HashMap;
@@ -90,7 +90,11 @@ enum Pending {
 
 struct Conn {
     writer: mpsc::Sender<Envelope>,
+    /// The agent this connection is (agents only).
     agent: Option<String>,
+    /// The agent this peer works for: the agent itself, or for a tool the agent
+    /// whose process it descends from. `None` for the user's own tools.
+    acts_for: Option<String>,
     label: String,
 }
 
@@ -237,7 +241,7 @@ async fn serve_connection(conn: Connection, id: ConnId, hub: mpsc::Sender<HubEve
     let Some(hello) = handshake(&mut writer, &mut reader).await else {
         return;
     };
-    let (out_tx, mut out_rx) = mpsc::channel::<Envelope>(64);
+    let (out_tx, out_rx) = mpsc::channel::<Envelope>(64);
     let (acc_tx, acc_rx) = oneshot::channel();
     if hub
         .send(HubEvent::Opened {
@@ -260,13 +264,7 @@ async fn serve_connection(conn: Connection, id: ConnId, hub: mpsc::Sender<HubEve
         }
         Err(_) => return,
     }
-    let write_task = tokio::spawn(async move {
-        while let Some(env) = out_rx.recv().await {
-            if writer.send(&env).await.is_err() {
-                break;
-            }
-        }
-    });
+    let write_task = tokio::spawn(writer.pump(out_rx));
     loop {
         match reader.recv().await {
             Ok(Some(env)) => {
@@ -275,25 +273,29 @@ async fn serve_connection(conn: Connection, id: ConnId, hub: mpsc::Sender<HubEve
                 }
             }
             Ok(None) => break,
+            Err(e) if e.is_fatal() => {
+                tracing::debug!(conn = id, error = %e, "bus connection failed");
+                break;
+            }
             Err(e) => {
-                let (code, msg) = match &e {
-                    IpcError::FrameTooLarge { max, .. } => (
-                        ErrorCode::FrameTooLarge,
-                        format!("frame exceeds the {max}-byte limit; closing"),
-                    ),
-                    IpcError::VersionMismatch { .. } => (ErrorCode::VersionMismatch, e.to_string()),
-                    _ => (ErrorCode::BadRequest, e.to_string()),
+                // The frame is lost, the connection is not: tell the peer why.
+                let code = match &e {
+                    IpcError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
+                    IpcError::VersionMismatch { .. } => ErrorCode::VersionMismatch,
+                    _ => ErrorCode::BadRequest,
                 };
-                tracing::warn!(conn = id, error = %e, "closing bus connection");
-                // Best effort: tell the peer why before hanging up.
-                let _ = hub
+                tracing::warn!(conn = id, error = %e, "bus frame refused");
+                let refusal = error_envelope(None, code, e.to_string());
+                if hub
                     .send(HubEvent::Frame {
                         conn: id,
-                        env: error_envelope(None, code, msg),
+                        env: refusal,
                     })
-                    .await;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                break;
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
             }
         }
     }
@@ -385,7 +387,8 @@ impl Hub {
             PeerRole::Agent => {
                 let name = hello.name.clone().unwrap_or_default();
                 let pid = peer_pid.or(Some(hello.pid));
-                if self.agents.contains_key(&name) || !self.registry.register(&name, pid) {
+                let token = hello.token.as_deref();
+                if self.agents.contains_key(&name) || !self.registry.register(&name, pid, token) {
                     let refusal = error_envelope(
                         None,
                         ErrorCode::NotRegistered,
@@ -399,15 +402,28 @@ impl Hub {
                 Some(name)
             }
         };
-        let label = agent
-            .clone()
-            .or_else(|| hello.name.clone())
-            .unwrap_or_else(|| format!("client:{}", hello.pid));
+        let acts_for = agent.clone().or_else(|| {
+            // A tool started (directly or not) by an agent's CLI speaks for that
+            // agent, whatever its frames claim.
+            let pid = peer_pid? as i32;
+            let mut chain = vec![pid];
+            chain.extend(crate::procs::ancestors(pid));
+            self.registry.agent_among(&chain)
+        });
+        let label = match (&agent, &acts_for) {
+            (Some(name), _) => name.clone(),
+            (None, Some(owner)) => owner.clone(),
+            (None, None) => hello
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("client:{}", hello.pid)),
+        };
         self.conns.insert(
             conn,
             Conn {
                 writer,
                 agent,
+                acts_for,
                 label,
             },
         );
@@ -453,10 +469,22 @@ impl Hub {
                 }
             }
         }
-        self.pending.retain(|_, (_, p)| match p {
-            Pending::Routed { origin, .. } => *origin != conn,
-            Pending::Internal(_) => true,
-        });
+        // Requests this peer made and still waits for: nobody will read their
+        // answers, so their receivers can stop working on them.
+        let abandoned: Vec<(u64, ConnId)> = self
+            .pending
+            .iter()
+            .filter(|(_, (_, p))| matches!(p, Pending::Routed { origin, .. } if *origin == conn))
+            .map(|(id, (target, _))| (*id, *target))
+            .collect();
+        for (id, target) in abandoned {
+            self.pending.remove(&id);
+            let agent = self.conns.get(&target).and_then(|c| c.agent.clone());
+            let mut env = self.envelope(None, Body::AskCancel(AskCancel { request: id }));
+            env.to = agent;
+            env.from = Some("supervisor".into());
+            self.send_to(target, env).await;
+        }
     }
 
     async fn frame(&mut self, conn: ConnId, env: Envelope) {
@@ -470,6 +498,19 @@ impl Hub {
     }
 
     async fn answer(&mut self, conn: ConnId, re: u64, env: Envelope) {
+        // Only the connection a request went to may answer it.
+        if self
+            .pending
+            .get(&re)
+            .is_some_and(|(target, _)| *target != conn)
+        {
+            tracing::warn!(
+                conn,
+                re,
+                "an answer from a connection the request was not sent to; dropped"
+            );
+            return;
+        }
         match self.pending.remove(&re) {
             Some((_, Pending::Internal(tx))) => {
                 let result = match env.body {
@@ -494,7 +535,14 @@ impl Hub {
         }
     }
 
-    async fn route(&mut self, conn: ConnId, to: &str, env: Envelope) {
+    async fn route(&mut self, conn: ConnId, to: &str, mut env: Envelope) {
+        let acts_for = self.conns.get(&conn).and_then(|c| c.acts_for.clone());
+        if let Err(msg) = vet(acts_for.as_deref(), to, &mut env.body) {
+            tracing::warn!(conn, to, kind = env.body.type_name(), "{msg}");
+            let refusal = error_envelope(Some(env.id), ErrorCode::BadRequest, msg);
+            self.send_to(conn, refusal).await;
+            return;
+        }
         let Some(&target) = self.agents.get(to) else {
             let mut names = self.registry.running_names();
             names.sort();
@@ -529,6 +577,12 @@ impl Hub {
             from,
             body: env.body,
         };
+        if let Err(e) = crate::ipc::conn::encoded_len(&fwd) {
+            self.pending.remove(&id);
+            let refusal = error_envelope(Some(env.id), ErrorCode::FrameTooLarge, e.to_string());
+            self.send_to(conn, refusal).await;
+            return;
+        }
         self.send_to(target, fwd).await;
     }
 
@@ -546,6 +600,15 @@ impl Hub {
             }),
             Body::StopAll(_) => {
                 self.fan_out_stop_all(conn, env.id);
+                return;
+            }
+            Body::Shutdown(_) if self.is_sub_agent_peer(conn) => {
+                let msg = "a sub-agent cannot stop or restart ductor";
+                self.send_to(
+                    conn,
+                    error_envelope(Some(env.id), ErrorCode::BadRequest, msg),
+                )
+                .await;
                 return;
             }
             Body::Shutdown(s) => {
@@ -592,6 +655,14 @@ impl Hub {
         self.send_to(conn, answer).await;
     }
 
+    /// Whether `conn` is a sub-agent or one of its tools.
+    fn is_sub_agent_peer(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(&conn)
+            .and_then(|c| c.acts_for.as_deref())
+            .is_some_and(|a| a != crate::paths::MAIN_AGENT)
+    }
+
     /// Forwards an agent's notice to every other connected agent.
     async fn broadcast_notice(&mut self, conn: ConnId, n: Notice) {
         let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
@@ -611,7 +682,7 @@ impl Hub {
 
     /// Starts, stops or restarts an agent on the main agent's behalf; answers when done.
     async fn agent_control(&mut self, conn: ConnId, id: u64, c: AgentControl) {
-        let sender = self.conns.get(&conn).and_then(|c| c.agent.clone());
+        let sender = self.conns.get(&conn).and_then(|c| c.acts_for.clone());
         if sender
             .as_deref()
             .is_some_and(|s| s != crate::paths::MAIN_AGENT)
@@ -708,6 +779,58 @@ impl Hub {
     }
 }
 
+/// Checks a routed request against who sends it (`acts_for`, see `Conn`) and fills
+/// in the sender fields the hub vouches for; `Err` explains a refusal.
+fn vet(acts_for: Option<&str>, to: &str, body: &mut Body) -> Result<(), String> {
+    let Some(me) = acts_for else {
+        // The user's own tools (not started by any agent) are trusted like the user.
+        return Ok(());
+    };
+    match body {
+        Body::Ask(ask) => {
+            if to == me {
+                return Err(format!("`{me}` cannot ask itself"));
+            }
+            if ask.sender != me {
+                tracing::warn!(claimed = %ask.sender, actual = me, "an ask claimed another sender; corrected");
+            }
+            me.clone_into(&mut ask.sender);
+        }
+        Body::AskResult(r) => me.clone_into(&mut r.agent),
+        b if b.is_task_request() && to != me => {
+            return Err(format!(
+                "a tool of `{me}` can only reach `{me}`'s own tasks, not `{to}`'s"
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Keys of its `agents.json` entry an agent may change over the bus (what `/model`
+/// persists), with a check of each value.
+fn updatable(key: &str, value: &serde_json::Value) -> Result<(), String> {
+    let text = value.as_str().unwrap_or_default();
+    let plain = |max: usize| {
+        !text.is_empty()
+            && text.len() <= max
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._:[]".contains(c))
+    };
+    let ok = match key {
+        "provider" => text.parse::<crate::provider::ProviderKind>().is_ok(),
+        "model" => plain(64),
+        "reasoning_effort" => value.is_null() || plain(16),
+        _ => return Err(format!("`{key}` cannot be changed over the bus")),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{key}`: {value} is not a valid value"))
+    }
+}
+
 /// Applies an `update_agent` request to the sender's entry in `agents.json`.
 fn update_entry(
     home: &crate::paths::Home,
@@ -722,12 +845,12 @@ fn update_entry(
         .find(|e| e.name == name)
         .ok_or_else(|| format!("`{name}` is not in agents.json"))?;
     for (k, v) in &u.set {
-        if matches!(
-            k.as_str(),
-            "name" | "telegram_token" | "transport" | "allowed_user_ids" | "allowed_group_ids"
-        ) {
-            return Err(format!("`{k}` cannot be changed over the bus"));
-        }
+        updatable(k, v)?;
+    }
+    for k in &u.remove {
+        updatable(k, &serde_json::Value::Null)?;
+    }
+    for (k, v) in &u.set {
         entry.raw.insert(k.clone(), v.clone());
     }
     for k in &u.remove {
@@ -736,4 +859,63 @@ fn update_entry(
     save_agents(&path, &entries).map_err(|e| e.to_string())?;
     tracing::info!(agent = name, "agents.json entry updated");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::message::{Ask, TaskList};
+
+    fn ask(sender: &str) -> Body {
+        Body::Ask(Ask {
+            sender: sender.into(),
+            transport: "tg".into(),
+            chat_id: 1,
+            topic_id: None,
+            message: "hi".into(),
+            new_session: false,
+            task_id: None,
+            summary: None,
+            reply_to: None,
+            silent: false,
+        })
+    }
+
+    #[test]
+    fn the_hub_vouches_for_the_sender() {
+        let mut body = ask("main");
+        vet(Some("sub1"), "main", &mut body).unwrap();
+        let Body::Ask(a) = &body else { unreachable!() };
+        assert_eq!(a.sender, "sub1", "the claim is replaced");
+        assert!(
+            vet(Some("sub1"), "sub1", &mut ask("x")).is_err(),
+            "no self-ask"
+        );
+        let mut user = ask("main");
+        vet(None, "sub1", &mut user).unwrap();
+        assert_eq!(user, ask("main"), "the user's own tools are trusted");
+        let mut list = Body::TaskList(TaskList {});
+        assert!(vet(Some("sub1"), "main", &mut list).is_err());
+        assert!(vet(Some("sub1"), "sub1", &mut list).is_ok());
+    }
+
+    #[test]
+    fn only_the_model_keys_can_be_updated() {
+        use serde_json::json;
+        assert!(updatable("provider", &json!("codex")).is_ok());
+        assert!(updatable("provider", &json!("evil")).is_err());
+        assert!(updatable("model", &json!("gpt-5.5")).is_ok());
+        assert!(updatable("model", &json!("a b")).is_err());
+        assert!(updatable("model", &json!(7)).is_err());
+        assert!(updatable("reasoning_effort", &serde_json::Value::Null).is_ok());
+        for key in [
+            "telegram_token",
+            "allowed_user_ids",
+            "file_access",
+            "cli_parameters",
+        ] {
+            let err = updatable(key, &json!("x")).unwrap_err();
+            assert!(err.contains("cannot be changed"), "{err}");
+        }
+    }
 }

@@ -172,14 +172,7 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
                     Ok(entries) => agents.reconcile(&entries).await,
                     Err(e) => tracing::error!("{e}; keeping the running agents as they are"),
                 },
-                "SHAREDMEMORY.md" => {
-                    let content = std::fs::read_to_string(home.shared_memory()).unwrap_or_default();
-                    tracing::info!(bytes = content.len(), "SHAREDMEMORY.md changed; pushing it to every agent");
-                    let body = crate::ipc::Body::SharedMemory(crate::ipc::message::SharedMemory {
-                        content: content.trim().to_owned(),
-                    });
-                    hub.notify(None, body).await;
-                }
+                "SHAREDMEMORY.md" => push_shared_memory(&home, &hub).await,
                 _ => {
                     if std::fs::remove_file(home.restart_marker()).is_ok() {
                         tracing::info!("restart requested through {}", home.restart_marker().display());
@@ -194,6 +187,38 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
     cancel.cancel();
     let _ = std::fs::remove_file(home.bus_socket());
     Ok(outcome)
+}
+
+/// Sends the changed `SHAREDMEMORY.md` to every agent; one over
+/// [`crate::ipc::MAX_TEXT`] is not sent (the agents keep their copy) and the log says why.
+async fn push_shared_memory(home: &Home, hub: &hub::HubHandle) {
+    let path = home.shared_memory();
+    let content = match std::fs::read_to_string(&path) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read {}; the agents keep their copy", path.display());
+            return;
+        }
+    };
+    let content = content.trim();
+    if content.len() > crate::ipc::MAX_TEXT {
+        tracing::error!(
+            bytes = content.len(),
+            limit = crate::ipc::MAX_TEXT,
+            "{} is over the limit; the agents keep their copy until it is shortened",
+            path.display()
+        );
+        return;
+    }
+    tracing::info!(
+        bytes = content.len(),
+        "SHAREDMEMORY.md changed; pushing it to every agent"
+    );
+    let body = crate::ipc::Body::SharedMemory(crate::ipc::message::SharedMemory {
+        content: content.to_owned(),
+    });
+    hub.notify(None, body).await;
 }
 
 async fn recv_signal(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {

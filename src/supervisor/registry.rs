@@ -20,6 +20,8 @@ pub struct AgentState {
     pub restart_count: u32,
     /// Why the last run ended, if it failed.
     pub last_error: Option<String>,
+    /// The bus token of the current start (the agent proves it in its `hello`).
+    pub token: Option<String>,
 }
 
 impl Default for AgentState {
@@ -30,6 +32,7 @@ impl Default for AgentState {
             registered_at: None,
             restart_count: 0,
             last_error: None,
+            token: None,
         }
     }
 }
@@ -67,6 +70,16 @@ impl Registry {
         self.lock().values().filter_map(|s| s.pid).collect()
     }
 
+    /// The agent whose current process is one of `pids` (the nearest first).
+    pub fn agent_among(&self, pids: &[i32]) -> Option<String> {
+        let map = self.lock();
+        pids.iter().find_map(|p| {
+            map.iter()
+                .find(|(_, s)| s.pid.is_some_and(|own| own as i32 == *p))
+                .map(|(n, _)| n.clone())
+        })
+    }
+
     /// Names of agents that are registered on the bus right now.
     pub fn running_names(&self) -> Vec<String> {
         self.lock()
@@ -76,13 +89,17 @@ impl Registry {
             .collect()
     }
 
-    /// Marks `name` registered if `pid` is its current process. Returns whether it was.
-    pub fn register(&self, name: &str, pid: Option<u32>) -> bool {
+    /// Marks `name` registered if `pid` is its current process and `token` the one
+    /// this start was given. Returns whether it was.
+    pub fn register(&self, name: &str, pid: Option<u32>, token: Option<&str>) -> bool {
         let mut map = self.lock();
         let Some(state) = map.get_mut(name) else {
             return false;
         };
         if state.pid.is_none() || (pid.is_some() && pid != state.pid) {
+            return false;
+        }
+        if state.token.as_deref().is_some_and(|t| Some(t) != token) {
             return false;
         }
         state.status = AgentStatus::Running;
@@ -109,5 +126,32 @@ impl Registry {
             .collect();
         rows.sort_by_key(|r| r.name != crate::paths::MAIN_AGENT);
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registering_needs_the_current_pid_and_token() {
+        let r = Registry::default();
+        r.update("sub1", |s| {
+            s.pid = Some(100);
+            s.token = Some("t1".into());
+        });
+        assert!(
+            !r.register("sub1", Some(101), Some("t1")),
+            "another process"
+        );
+        assert!(
+            !r.register("sub1", Some(100), Some("old")),
+            "an older start's token"
+        );
+        assert!(!r.register("sub1", Some(100), None), "no token");
+        assert!(r.register("sub1", Some(100), Some("t1")));
+        assert!(!r.register("nosuch", Some(100), Some("t1")));
+        assert_eq!(r.agent_among(&[5, 100, 1]), Some("sub1".into()));
+        assert_eq!(r.agent_among(&[5, 6]), None);
     }
 }

@@ -71,19 +71,6 @@ pub fn info(r: &TaskRecord) -> TaskInfo {
     }
 }
 
-/// Whether `body` is one of the task requests this module answers.
-pub fn is_task_request(body: &Body) -> bool {
-    matches!(
-        body,
-        Body::TaskCreate(_)
-            | Body::TaskResume(_)
-            | Body::TaskAskParent(_)
-            | Body::TaskList(_)
-            | Body::TaskCancel(_)
-            | Body::TaskDelete(_)
-    )
-}
-
 /// The answer to one task request.
 pub async fn answer(hub: Option<&TaskHub>, body: Body) -> Body {
     let Some(hub) = hub else {

@@ -333,3 +333,75 @@ async fn a_sub_agents_model_switch_is_kept_in_agents_json() {
         "the main agent's config is not touched"
     );
 }
+
+#[tokio::test]
+async fn a_tool_speaks_for_the_agent_whose_cli_started_it() {
+    let (rig, _) =
+        TgRig::start_with_agents("claude", "sonnet", &[("sub1", "codex", "gpt-5.2")]).await;
+    sub_answers(&rig);
+    // main's CLI claims to be someone else: the hub knows better.
+    rig.say("MOCK_TOOL_CMD<<DUCTOR_AGENT_NAME=sub7 ductor ask sub1 who is asking>>");
+    let reply = rig.wait_from(rig.bot, CHAT, "The tool ran").await;
+    assert!(reply.contains("My name is sub1"), "{:?}", reply.text);
+    assert!(
+        !rig.mock
+            .requests()
+            .iter()
+            .any(|r| r.last_user_text.contains("from 'sub7'")),
+        "the forged sender reached sub1"
+    );
+    // …and cannot reach another agent's tasks.
+    rig.say("MOCK_TOOL_CMD<<DUCTOR_AGENT_NAME=sub1 ductor task list>>");
+    let reply = rig.wait_from(rig.bot, CHAT, "own tasks").await;
+    assert!(
+        reply.contains("a tool of main can only reach main's own tasks"),
+        "{:?}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn an_ask_whose_asker_gave_up_stops_on_the_asked_agent() {
+    let (rig, _) =
+        TgRig::start_with_agents("claude", "sonnet", &[("sub1", "claude", "haiku")]).await;
+    let home = rig.home.root.clone();
+    let asking = std::thread::spawn(move || {
+        std::process::Command::new(bin("ductor"))
+            .args(["ask", "--timeout", "8", "sub1", "MOCK_SLOW please"])
+            .env_remove("DUCTOR_HOME")
+            .env("DUCTOR_ROOT", &home)
+            .env("DUCTOR_AGENT_NAME", "main")
+            .env("DUCTOR_CHAT_ID", CHAT.to_string())
+            .output()
+            .expect("run ductor")
+    });
+    let start = Instant::now();
+    while !rig
+        .mock
+        .requests()
+        .iter()
+        .any(|r| r.last_user_text.contains("MOCK_SLOW please"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "sub1 never started on it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || asking.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did not answer within 8 s"), "{err}");
+    // MOCK_SLOW streams for 30 s; nobody waits for it any more.
+    let start = Instant::now();
+    while !cli_processes(&rig.home.root).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "sub1 kept working for nobody: {:#?}",
+            cli_processes(&rig.home.root)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
