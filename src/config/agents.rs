@@ -28,6 +28,8 @@ pub const OVERRIDE_KEYS: &[&str] = &[
     "reasoning_effort",
     "file_access",
     "file_access_allow",
+    "max_concurrent_runs",
+    "max_reply_messages",
     "streaming",
     "docker",
     "heartbeat",

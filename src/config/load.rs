@@ -25,6 +25,14 @@ pub enum ConfigError {
     /// No agent of that name is defined in `agents.json`.
     #[error("no agent named `{0}` in agents.json")]
     UnknownAgent(String),
+    /// Values out of their range.
+    #[error("{}: {}", path.display(), problems.join("; "))]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// `key: problem`, one per value.
+        problems: Vec<String>,
+    },
 }
 
 /// A loaded configuration: the raw document (with unknown keys) and its typed view.
@@ -75,11 +83,12 @@ pub fn load_config_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
     }
     let mut changed = normalise(&mut raw);
     changed |= merge_missing(&mut raw, &default_document());
+    // Checked before anything is written: a config with errors stays as it is.
+    let config = typed(path, &raw)?;
     if changed {
         store::write_json(path, &raw)?;
         tracing::info!(path = %path.display(), "added missing default keys to config");
     }
-    let config = typed(path, &raw)?;
     Ok(LoadedConfig {
         path: path.to_path_buf(),
         raw,
@@ -88,16 +97,25 @@ pub fn load_config_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
     })
 }
 
-/// Converts a merged document into the typed view.
+/// Converts a merged document into the typed view; numbers out of range are an error.
 pub fn typed(path: &Path, raw: &Value) -> Result<AgentConfig, ConfigError> {
-    serde_json::from_value(raw.clone()).map_err(|e| {
+    let config: AgentConfig = serde_json::from_value(raw.clone()).map_err(|e| {
         ConfigError::Store(StoreError::Parse {
             path: path.to_path_buf(),
             line: 0,
             column: 0,
             message: e.to_string(),
         })
-    })
+    })?;
+    let problems = super::check::problems(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::OutOfRange {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
 }
 
 fn parse_error(path: &Path, err: &serde_json::Error) -> StoreError {

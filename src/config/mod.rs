@@ -4,6 +4,7 @@
 //! Owns reading and writing these user-editable files. Must not hold runtime state.
 
 pub mod agents;
+pub mod check;
 pub mod env_file;
 pub mod live;
 pub mod load;

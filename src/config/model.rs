@@ -81,6 +81,11 @@ pub struct AgentConfig {
     pub allowed_channel_ids: Vec<i64>,
     /// Whether bare words like `stop` or `wait` abort the running turn (off: they go to the agent).
     pub abort_words: bool,
+    /// CLI runs this agent lets run at once, over every conversation, session and
+    /// task; further runs wait for a free slot (interactive turns first).
+    pub max_concurrent_runs: usize,
+    /// Messages one answer may take in a chat; the rest is sent as a Markdown file.
+    pub max_reply_messages: usize,
     /// Live streaming of answers.
     pub streaming: StreamingConfig,
     /// Docker sandbox.
@@ -162,6 +167,8 @@ impl Default for AgentConfig {
             allowed_group_ids: Vec::new(),
             allowed_channel_ids: Vec::new(),
             abort_words: false,
+            max_concurrent_runs: 4,
+            max_reply_messages: 20,
             streaming: StreamingConfig::default(),
             docker: serde_json::json!({
                 "enabled": false, "image_name": "ductor-sandbox", "container_name": "ductor-sandbox",
@@ -401,6 +408,8 @@ pub struct TasksConfig {
     pub finished_retention_hours: u64,
     /// Newest finished tasks always kept.
     pub finished_keep_last: usize,
+    /// How deep tasks may start tasks: 1 = a task cannot start another one.
+    pub max_depth: u32,
 }
 
 impl Default for TasksConfig {
@@ -411,6 +420,7 @@ impl Default for TasksConfig {
             timeout_seconds: 3600.0,
             finished_retention_hours: 168,
             finished_keep_last: 100,
+            max_depth: 2,
         }
     }
 }

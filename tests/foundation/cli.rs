@@ -22,6 +22,30 @@ fn malformed_config_is_a_one_line_error_and_stays_untouched() {
 }
 
 #[test]
+fn extreme_numbers_in_the_config_are_named_at_start() {
+    let home = TestHome::new();
+    home.edit_config(|c| {
+        c["timeouts"]["normal"] = serde_json::json!(-5);
+        c["supervisor"]["restart_backoff_seconds"] = serde_json::json!([1, 1e300]);
+    });
+    let before = std::fs::read(home.root.join("config/config.json")).unwrap();
+    let out = home.run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("timeouts.normal: -5")
+            && err.contains("supervisor.restart_backoff_seconds[1]"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(home.root.join("config/config.json")).unwrap(),
+        before,
+        "the file is left as it was"
+    );
+}
+
+#[test]
 fn malformed_agents_json_at_start_is_a_one_line_error() {
     let home = TestHome::new();
     home.write_agents_raw(b"[{\"name\": \"a\"}");
