@@ -60,6 +60,8 @@ pub struct Core {
     pub bus: Option<BusClient>,
     /// Cancelled to ask the agent to restart (exit code 42).
     pub restart: CancellationToken,
+    /// The cap on CLI runs at once (`max_concurrent_runs`).
+    pub slots: Arc<crate::exec::slots::RunSlots>,
 }
 
 impl Core {
@@ -84,6 +86,10 @@ impl Core {
                 config.clone(),
             )),
         };
+        // Every run of the agent, whatever starts it, takes one of its slots.
+        let slots = crate::exec::slots::RunSlots::new(config.clone());
+        let launcher: Arc<dyn Launcher> =
+            Arc::new(crate::exec::slots::Limited::new(launcher, slots.clone()));
         let engine = Arc::new(Engine::new(
             paths.clone(),
             config.clone(),
@@ -118,6 +124,7 @@ impl Core {
             directory,
             bus,
             restart: CancellationToken::new(),
+            slots,
         })
     }
 

@@ -10,6 +10,7 @@
 
 mod host;
 pub mod request;
+pub mod slots;
 
 #[cfg(test)]
 pub mod fake;

@@ -503,3 +503,48 @@ async fn interrupted_named_runs_resume_within_the_background_limit() {
             .expect("a user slot");
     }
 }
+
+#[tokio::test]
+async fn the_agent_runs_at_most_max_concurrent_runs_clis_at_once() {
+    let config = AgentConfig {
+        max_concurrent_runs: 2,
+        ..AgentConfig::default()
+    };
+    let r = rig(config, |_| {});
+    let conv = &r.core.conversations;
+    let gate = hold_all(&r);
+    let mut rxs = Vec::new();
+    // Four conversations (one of them background work) want to run.
+    for i in 0..4 {
+        let at = Address::new("tg", 100 + i, None);
+        let kind = if i == 3 {
+            TimeoutKind::Background
+        } else {
+            TimeoutKind::Interactive
+        };
+        rxs.push(
+            submit(conv, &at, Lane::Main, &format!("p{i}"), kind)
+                .await
+                .1,
+        );
+    }
+    for _ in 0..500 {
+        if r.core.slots.waiting() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(r.core.slots.waiting(), 2, "two runs wait");
+    assert_eq!(r.launcher.launched().len(), 2, "two slots, two CLIs");
+    assert_eq!(r.core.slots.running(), 2);
+    // Each release lets the next one in, until all four ran.
+    for _ in 0..4 {
+        gate.notify_waiters();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for rx in &mut rxs {
+        assert!(finished(rx).await.ok());
+    }
+    assert_eq!(r.launcher.launched().len(), 4);
+    assert_eq!(r.core.slots.running(), 0);
+}
