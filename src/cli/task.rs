@@ -159,6 +159,7 @@ fn request(who: &Caller, cmd: TaskCommand) -> Result<(Body, Duration), String> {
                 transport: who.transport.clone(),
                 chat_id: who.chat_id,
                 topic_id: who.topic_id,
+                parent_task: who.task_id.clone(),
             }),
             short,
         ),

@@ -504,6 +504,9 @@ pub struct TaskCreate {
     /// Forum topic the result goes to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<i64>,
+    /// The task whose CLI creates this one (`DUCTOR_TASK_ID`), for the nesting limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_task: Option<String>,
 }
 
 /// `task_created`: the task runs.

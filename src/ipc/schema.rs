@@ -281,6 +281,7 @@ fn task_examples() -> Vec<Envelope> {
                 transport: "tg".into(),
                 chat_id: 123_456_789,
                 topic_id: None,
+                parent_task: None,
             }),
         ),
         env(

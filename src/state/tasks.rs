@@ -78,9 +78,22 @@ pub struct TaskRecord {
     /// Forum topic of the origin, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<i64>,
+    /// How deep it is nested: 1 for a task a chat started, 2 for one its task
+    /// started, … (not written for 1, so the original's files stay as they were).
+    #[serde(default = "top_level", skip_serializing_if = "is_top_level")]
+    pub depth: u32,
     /// Keys this version does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn top_level() -> u32 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_top_level(d: &u32) -> bool {
+    *d <= 1
 }
 
 fn tg() -> String {

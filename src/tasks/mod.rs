@@ -65,6 +65,14 @@ pub enum TaskError {
         /// `tasks.max_parallel`.
         max: u32,
     },
+    /// Tasks started by tasks `max` deep already; nothing was started.
+    #[error(
+        "tasks can start tasks only {max} deep (tasks.max_depth); do this part of the work in this task instead"
+    )]
+    TooDeep {
+        /// `tasks.max_depth`.
+        max: u32,
+    },
     /// The task's state does not allow it.
     #[error("{0}")]
     Conflict(String),
@@ -93,6 +101,8 @@ pub struct NewTask {
     pub priority: Priority,
     /// Chat the result goes to (chat id 0 = the primary chat).
     pub origin: Option<Address>,
+    /// The task that creates this one, when a task does.
+    pub parent: Option<String>,
 }
 
 /// What a resume did.

@@ -92,6 +92,18 @@ impl TaskHub {
         if text.is_empty() {
             return Err(TaskError::BadRequest("the task prompt is empty".into()));
         }
+        // A parent this agent does not know (deleted, or another agent's) counts as
+        // one level, not as none.
+        let depth = req.parent.as_deref().map_or(1, |p| {
+            self.registry_ref()
+                .get(p)
+                .map_or(2, |parent| parent.depth.max(1) + 1)
+        });
+        if depth > config.tasks.max_depth {
+            return Err(TaskError::TooDeep {
+                max: config.tasks.max_depth,
+            });
+        }
         let target = resolve_target(
             &parts.catalogue,
             &config,
@@ -133,6 +145,7 @@ impl TaskHub {
             tasks_dir: self.inner.tasks_dir.display().to_string(),
             priority: req.priority.as_str().to_owned(),
             thread_id: origin.topic_id,
+            depth,
             extra: serde_json::Map::new(),
         };
         folder::create(&self.inner.tasks_dir, &rec)

@@ -251,6 +251,43 @@ async fn refusals_are_typed() {
 }
 
 #[tokio::test]
+async fn tasks_start_tasks_only_as_deep_as_configured() {
+    let r = rig(&[], &[], AgentConfig::default());
+    let top = r
+        .hub
+        .create(&NewTask {
+            prompt: "plan the trip".into(),
+            ..NewTask::default()
+        })
+        .unwrap();
+    assert_eq!(top.depth, 1);
+    let child = r
+        .hub
+        .create(&NewTask {
+            prompt: "find flights".into(),
+            parent: Some(top.task_id.clone()),
+            ..NewTask::default()
+        })
+        .unwrap();
+    assert_eq!(child.depth, 2);
+    let grandchild = NewTask {
+        prompt: "and hotels".into(),
+        parent: Some(child.task_id.clone()),
+        ..NewTask::default()
+    };
+    assert_eq!(
+        r.hub.create(&grandchild).unwrap_err(),
+        TaskError::TooDeep { max: 2 }
+    );
+    let unknown_parent = NewTask {
+        prompt: "x".into(),
+        parent: Some("ffffffff".into()),
+        ..NewTask::default()
+    };
+    assert_eq!(r.hub.create(&unknown_parent).unwrap().depth, 2);
+}
+
+#[tokio::test]
 async fn targets_follow_the_overrides() {
     let config = AgentConfig::default();
     let env = crate::provider::models::ModelCatalogue::new(

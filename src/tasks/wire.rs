@@ -17,7 +17,7 @@ impl TaskError {
         match self {
             TaskError::Disabled => ErrorCode::Disabled,
             TaskError::NotFound(_) => ErrorCode::NotFound,
-            TaskError::LimitReached { .. } => ErrorCode::LimitReached,
+            TaskError::LimitReached { .. } | TaskError::TooDeep { .. } => ErrorCode::LimitReached,
             TaskError::Conflict(_) => ErrorCode::Conflict,
             TaskError::BadRequest(_) => ErrorCode::BadRequest,
             TaskError::Internal(_) => ErrorCode::Internal,
@@ -87,6 +87,7 @@ pub async fn answer(hub: Option<&TaskHub>, body: Body) -> Body {
                 thinking: c.thinking,
                 priority: priority_in(c.priority),
                 origin: Some(Address::new(&c.transport, c.chat_id, c.topic_id)),
+                parent: c.parent_task,
             })
             .map(|r| {
                 Body::TaskCreated(TaskCreated {
