@@ -14,6 +14,7 @@ pub mod deliver;
 pub mod markers;
 pub mod media;
 pub mod outfiles;
+pub mod overflow;
 pub mod post;
 pub mod stream;
 pub mod turn;

@@ -76,12 +76,21 @@ impl Frontend {
     ) -> Option<MessageRef> {
         let m = &self.markup;
         let chunks = m.split(&m.render(&reply.markdown), m.limit());
-        self.send_chunks(to, &chunks, Some(reply.buttons.clone()), reply_to, false)
-            .await
-            .ok()
-            .flatten()
+        self.send_chunks(
+            to,
+            &chunks,
+            Some(reply.buttons.clone()),
+            reply_to,
+            false,
+            &reply.markdown,
+        )
+        .await
+        .ok()
+        .flatten()
     }
 
+    /// Sends `chunks` (of `markdown`) as messages; over `max_reply_messages` the last
+    /// one says so and the whole `markdown` follows as a file.
     async fn send_chunks(
         &self,
         to: &Address,
@@ -89,7 +98,12 @@ impl Frontend {
         buttons: Option<Buttons>,
         reply_to: Option<MessageRef>,
         patient: bool,
+        markdown: &str,
     ) -> Result<Option<MessageRef>, Interrupted> {
+        let max = self.core().config.get().max_reply_messages;
+        let notice = super::overflow::notice(self.markup.as_ref(), self.text(), max);
+        let capped = super::overflow::cap(chunks, max, &notice);
+        let chunks = capped.as_deref().unwrap_or(chunks);
         let last = chunks.len().saturating_sub(1);
         let mut sent = None;
         for (i, chunk) in chunks.iter().enumerate() {
@@ -101,6 +115,9 @@ impl Frontend {
                 msg = msg.with_buttons(buttons.clone());
             }
             sent = self.send_message(to, msg, patient).await?;
+        }
+        if capped.is_some() {
+            self.send_whole_answer(to, markdown, None).await;
         }
         Ok(sent)
     }
@@ -134,8 +151,15 @@ impl Frontend {
                     .collect()
             })
             .collect();
-        self.send_chunks(to, &prepared.chunks, Some(buttons), reply_to, true)
-            .await?;
+        self.send_chunks(
+            to,
+            &prepared.chunks,
+            Some(buttons),
+            reply_to,
+            true,
+            markdown,
+        )
+        .await?;
         super::turn::send_files(self, to, None, &prepared.files).await;
         Ok(())
     }
@@ -191,7 +215,14 @@ impl Frontend {
         }
         if let (false, Pressed::Replace(reply)) = (overflow.is_empty(), &r.pressed) {
             let _ = self
-                .send_chunks(to, &overflow, Some(reply.buttons.clone()), None, false)
+                .send_chunks(
+                    to,
+                    &overflow,
+                    Some(reply.buttons.clone()),
+                    None,
+                    false,
+                    &reply.markdown,
+                )
                 .await;
         }
         if let Some(reply) = &r.reply {

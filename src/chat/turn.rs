@@ -260,7 +260,14 @@ pub async fn render(
             message: reply_to.clone(),
             current: None,
         },
-        streaming: StreamSettings::from_config(&config.streaming),
+        streaming: StreamSettings {
+            max_messages: config.max_reply_messages,
+            overflow_notice: fe.text().f(
+                "reply.continues_in_file",
+                &[("max", &config.max_reply_messages.to_string())],
+            ),
+            ..StreamSettings::from_config(&config.streaming)
+        },
         fe,
         to,
         reply_to,
@@ -377,6 +384,9 @@ impl View {
         match self.editor.take() {
             Some(ed) => {
                 let delivered = ed.finish(finish).await;
+                if let Some(whole) = &delivered.whole {
+                    fe.send_whole_answer(&self.to, whole, None).await;
+                }
                 send_files(fe, &self.to, self.cwd.as_deref(), &delivered.files).await;
             }
             None => {

@@ -416,3 +416,47 @@ async fn tool_progress_is_shown_while_streaming_and_removed_at_the_end() {
     let _ = BOT;
     let _ = Fault::bad_request("unused");
 }
+
+#[tokio::test]
+async fn an_answer_over_the_message_limit_comes_whole_as_a_file() {
+    let rig = TgRig::start("claude", "sonnet", |c| {
+        c["max_reply_messages"] = json!(2);
+    })
+    .await;
+    let sent = rig.say("MOCK_LONG<<20000>>");
+    let bot = rig.bot;
+    let upload = rig
+        .tg
+        .wait_until(TURN, move |w| {
+            w.uploads()
+                .iter()
+                .find(|u| u.bot == bot && u.chat_id == CHAT)
+                .cloned()
+        })
+        .await;
+    let whole = String::from_utf8_lossy(&upload.data).into_owned();
+    assert!(whole.len() >= 20_000, "{} bytes", whole.len());
+    assert!(whole.trim_end().ends_with("of the long mock answer."));
+    assert!(
+        upload
+            .file_name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("answer-")
+                && std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e == "md")),
+        "{:?}",
+        upload.file_name
+    );
+    let msgs: Vec<_> = rig
+        .replies_after(CHAT, sent.message_id)
+        .into_iter()
+        .filter(|m| m.text.is_some())
+        .collect();
+    assert_eq!(msgs.len(), 2, "{msgs:#?}");
+    assert!(
+        msgs[1].contains("longer than 2 messages"),
+        "{:?}",
+        msgs[1].text
+    );
+}

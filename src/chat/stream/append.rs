@@ -24,6 +24,9 @@ pub(super) struct AppendState {
     pub last_text: Option<Shown>,
     /// The last message sent was this indicator (repeats are not sent again).
     pub last_indicator: Option<Indicator>,
+    /// The overflow notice, once the reply reached its message limit (nothing
+    /// more is sent; the keyboard goes here).
+    pub notice: Option<Shown>,
 }
 
 impl AppendState {
@@ -105,6 +108,18 @@ impl Editor {
         let Some(app) = self.append.as_ref() else {
             return Ok(());
         };
+        if let Some(notice) = app.notice.clone() {
+            self.cut = true;
+            if let Some(kb) = keyboard
+                && let Err(e) = self
+                    .ops
+                    .edit(&notice.id, &notice.html, Some(kb), Effort::Final)
+                    .await
+            {
+                tracing::warn!(error = %e, "could not attach the keyboard to the reply");
+            }
+            return Ok(());
+        }
         let covered = common_prefix_len(&app.sent_text, md);
         let chunks = piece_chunks(self.ops.markup.as_ref(), &md[covered..]);
         if !chunks.is_empty() {
@@ -123,13 +138,41 @@ impl Editor {
         Ok(())
     }
 
-    /// Sends text chunks as new messages, `keyboard` on the last. Stops at the first failure.
+    /// Sends text chunks as new messages, `keyboard` on the last. Stops at the first
+    /// failure, and at the message limit (sending the overflow notice instead).
     async fn send_text(
         &mut self,
         chunks: &[String],
         keyboard: Option<Keyboard>,
         effort: Effort,
     ) -> Result<(), ApiError> {
+        let Some(app) = self.append.as_ref() else {
+            return Ok(());
+        };
+        if app.notice.is_some() || chunks.is_empty() {
+            return Ok(());
+        }
+        let room = self
+            .settings
+            .max_messages
+            .max(1)
+            .saturating_sub(self.live.len() + app.ids.len());
+        // The last message of the limit is kept for the notice.
+        if chunks.len() >= room {
+            let fits = room.saturating_sub(1);
+            Box::pin(self.send_text(&chunks[..fits.min(chunks.len())], None, effort)).await?;
+            let notice = self.notice_markup();
+            let id = self
+                .ops
+                .send(&notice, None, keyboard.clone(), effort)
+                .await?;
+            self.cut = true;
+            if let Some(app) = self.append.as_mut() {
+                app.ids.push(id.clone());
+                app.notice = Some(shown_as(id, &notice, keyboard));
+            }
+            return Ok(());
+        }
         for (i, chunk) in chunks.iter().enumerate() {
             let kb = if i + 1 == chunks.len() {
                 keyboard.clone()

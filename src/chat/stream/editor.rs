@@ -67,6 +67,8 @@ pub(super) struct Editor {
     pub blocked: bool,
     /// The text shown by the last live round that went through completely.
     pub synced_text: String,
+    /// The reply reached `max_messages` and was cut: the rest comes as a file.
+    pub cut: bool,
 }
 
 impl Editor {
@@ -88,6 +90,25 @@ impl Editor {
             edit_failures: 0,
             blocked: false,
             synced_text: String::new(),
+            cut: false,
+        }
+    }
+
+    /// The overflow notice in the transport's markup.
+    pub(super) fn notice_markup(&self) -> String {
+        let m = &self.ops.markup;
+        m.italic(&m.escape(&self.settings.overflow_notice))
+    }
+
+    /// `chunks` within `max_messages` (the last one then being the notice).
+    pub(super) fn capped(&mut self, chunks: Vec<String>) -> Vec<String> {
+        match crate::chat::overflow::cap(&chunks, self.settings.max_messages, &self.notice_markup())
+        {
+            Some(kept) => {
+                self.cut = true;
+                kept
+            }
+            None => chunks,
         }
     }
 
@@ -237,6 +258,7 @@ impl Editor {
         let m = &self.ops.markup;
         let html = live_html(m.as_ref(), self.text.text(), flushed, &self.marks);
         let chunks = m.split(&html, m.limit());
+        let chunks = self.capped(chunks);
         let shown = self.text.text().get(..flushed).unwrap_or_default();
         let shown = shown[..settled_len(shown)].to_owned();
         let retry = match self.sync(&chunks, None, Effort::Live).await {

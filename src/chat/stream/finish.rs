@@ -57,12 +57,19 @@ impl Editor {
                         message_ids: Vec::new(),
                         files: Vec::new(),
                         delivered: true,
+                        whole: None,
                     };
                 }
                 let reply = prepare(self.ops.markup.as_ref(), &streamed);
                 (streamed, reply, None)
             }
         };
+        let mut reply = reply;
+        // Cut to the message limit here; append mode cuts as it sends.
+        self.cut = false;
+        if self.append.is_none() {
+            reply.chunks = self.capped(std::mem::take(&mut reply.chunks));
+        }
         let mut delivered = self.deliver(&md, &reply).await;
         let mut message_ids = self.message_ids();
         if let Some(message) = failure {
@@ -83,6 +90,7 @@ impl Editor {
             message_ids,
             files: reply.files,
             delivered,
+            whole: self.cut.then_some(md),
         }
     }
 

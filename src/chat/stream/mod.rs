@@ -70,6 +70,11 @@ pub struct StreamSettings {
     pub show_reasoning_stream: bool,
     /// Waits between retries of the final delivery after network trouble or a refusal.
     pub final_retry_backoff: Vec<Duration>,
+    /// Messages the reply may take; the last one then says the answer continues in a
+    /// file and [`Delivered::whole`] carries the whole answer.
+    pub max_messages: usize,
+    /// That last message (plain text).
+    pub overflow_notice: String,
 }
 
 impl StreamSettings {
@@ -89,6 +94,8 @@ impl StreamSettings {
             show_thinking_indicator: c.show_thinking_indicator,
             show_reasoning_stream: c.show_reasoning_stream,
             final_retry_backoff: [1, 2, 4].map(Duration::from_secs).to_vec(),
+            max_messages: usize::MAX,
+            overflow_notice: String::new(),
         }
     }
 }
@@ -144,6 +151,9 @@ pub struct Delivered {
     pub files: Vec<String>,
     /// False when the final text could not be delivered at all (network, forbidden).
     pub delivered: bool,
+    /// The whole answer (Markdown) when it took more than `max_messages` and was cut:
+    /// the caller sends it as a file.
+    pub whole: Option<String>,
 }
 
 /// What the handle sends to the editor task.

@@ -74,6 +74,50 @@ async fn a_long_answer_is_split_without_losing_or_doubling_text() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_answer_over_the_message_limit_ends_with_a_notice_and_comes_whole() {
+    for append_mode in [false, true] {
+        let chat = FakeChat::new();
+        let settings = StreamSettings {
+            max_messages: 3,
+            overflow_notice: "continued in the file".into(),
+            append_mode,
+            ..StreamSettings::default()
+        };
+        let h = editor(&chat, settings);
+        let full = long_answer(30_000);
+        stream_block(&h, &full, 60, 30).await;
+        wait_ms(3000).await;
+        assert!(
+            chat.messages().len() <= 3,
+            "the limit holds while streaming"
+        );
+        let done = h.finish(completed()).await;
+        let msgs = chat.messages();
+        assert_eq!(msgs.len(), 3, "append mode {append_mode}");
+        let last = &msgs.last().unwrap().1.text;
+        assert!(last.contains("continued in the file"), "{last}");
+        assert_eq!(done.whole.as_deref(), Some(full.as_str()));
+        let shown: String = msgs[..2].iter().map(|(_, m)| plain(m)).collect();
+        assert!(
+            squash(&expected_plain(&full)).starts_with(&squash(&shown)),
+            "the messages are the start of the answer (append mode {append_mode})"
+        );
+    }
+    // Within the limit nothing changes.
+    let chat = FakeChat::new();
+    let h = editor(
+        &chat,
+        StreamSettings {
+            max_messages: 3,
+            ..StreamSettings::default()
+        },
+    );
+    stream_block(&h, "short answer", 60, 30).await;
+    let done = h.finish(completed()).await;
+    assert_eq!(done.whole, None);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_shorter_final_text_deletes_surplus_messages() {
     let chat = FakeChat::new();
     let h = editor(&chat, StreamSettings::default());
