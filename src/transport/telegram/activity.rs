@@ -5,8 +5,13 @@ use crate::persist::Persisted;
 use crate::session::freshness;
 use crate::state::Lenient;
 use crate::state::chat_activity::{ChatActivityFile, ChatActivityRecord};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::path::Path;
+
+/// Records of rejected chats kept at most (the oldest go first).
+const MAX_REJECTED: usize = 200;
+/// Days a rejected chat is remembered after its last message.
+const REJECTED_DAYS: i64 = 30;
 
 /// The chat activity registry of one agent.
 #[derive(Debug, Clone)]
@@ -34,8 +39,10 @@ impl ChatActivity {
     }
 
     fn upsert(&self, info: ChatInfo<'_>, f: impl FnOnce(&mut ChatActivityRecord)) {
-        let now = freshness::format_time(Utc::now());
+        let at = Utc::now();
+        let now = freshness::format_time(at);
         self.file.update(|file| {
+            prune_rejected(file, info.chat_id, at);
             let entry = file
                 .records
                 .entry(info.chat_id.to_string())
@@ -81,6 +88,12 @@ impl ChatActivity {
         });
     }
 
+    /// A member who may not use the bot wrote in a chat that is served: counted,
+    /// without changing the chat's standing.
+    pub fn member_rejected(&self, info: ChatInfo<'_>) {
+        self.upsert(info, |r| r.rejected_count += 1);
+    }
+
     /// The bot's membership changed (`active`, `left`, `kicked`, `auto_left`).
     pub fn membership(&self, info: ChatInfo<'_>, status: &str, allowed: bool) {
         self.upsert(info, |r| {
@@ -111,5 +124,98 @@ impl ChatActivity {
                 .and_then(Lenient::ok)
                 .map_or(0, |r| r.rejected_count)
         })
+    }
+}
+
+/// Forgets rejected chats (never served, not `keep`) last seen more than
+/// [`REJECTED_DAYS`] ago, and the oldest beyond [`MAX_REJECTED`]: strangers writing
+/// to the bot cannot grow the file without end.
+fn prune_rejected(file: &mut ChatActivityFile, keep: i64, now: DateTime<Utc>) {
+    let seen = |r: &ChatActivityRecord| freshness::parse_time(&r.last_seen);
+    let horizon = now - chrono::Duration::days(REJECTED_DAYS);
+    let keep = keep.to_string();
+    file.records.retain(|id, entry| match entry {
+        Lenient::Ok(r) if *id != keep && r.status == "rejected" && !r.allowed => {
+            seen(r).is_some_and(|t| t > horizon)
+        }
+        _ => true,
+    });
+    let mut rejected: Vec<(Option<DateTime<Utc>>, String)> = file
+        .records
+        .iter()
+        .filter_map(|(id, e)| match e {
+            Lenient::Ok(r) if *id != keep && r.status == "rejected" && !r.allowed => {
+                Some((seen(r), id.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if rejected.len() >= MAX_REJECTED {
+        rejected.sort();
+        for (_, id) in rejected.iter().take(rejected.len() + 1 - MAX_REJECTED) {
+            file.records.remove(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(chat_id: i64) -> ChatInfo<'static> {
+        ChatInfo {
+            chat_id,
+            chat_type: "private",
+            title: "x",
+        }
+    }
+
+    #[tokio::test]
+    async fn rejected_chats_are_capped_and_a_member_does_not_flip_a_served_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = ChatActivity::load(&dir.path().join("chat_activity.json"));
+        a.seen(info(-100));
+        a.member_rejected(info(-100));
+        let group = a.records().into_iter().find(|r| r.chat_id == -100).unwrap();
+        assert!(group.allowed && group.status == "active", "{group:?}");
+        assert_eq!(group.rejected_count, 1);
+        for id in 1..=(MAX_REJECTED as i64 + 50) {
+            a.rejected(info(id));
+        }
+        let records = a.records();
+        let rejected = records.iter().filter(|r| r.status == "rejected").count();
+        assert!(rejected <= MAX_REJECTED, "{rejected}");
+        assert!(
+            records.iter().any(|r| r.chat_id == -100),
+            "served chats stay"
+        );
+        assert!(
+            records
+                .iter()
+                .any(|r| r.chat_id == MAX_REJECTED as i64 + 50),
+            "the newest stays"
+        );
+    }
+
+    #[test]
+    fn old_rejections_expire() {
+        let mut file = ChatActivityFile::default();
+        let old = freshness::format_time(Utc::now() - chrono::Duration::days(REJECTED_DAYS + 1));
+        file.records.insert(
+            "7".into(),
+            Lenient::Ok(ChatActivityRecord {
+                chat_id: 7,
+                chat_type: "private".into(),
+                title: String::new(),
+                first_seen: old.clone(),
+                last_seen: old,
+                status: "rejected".into(),
+                allowed: false,
+                rejected_count: 3,
+                extra: serde_json::Map::new(),
+            }),
+        );
+        prune_rejected(&mut file, 0, Utc::now());
+        assert!(file.records.is_empty());
     }
 }

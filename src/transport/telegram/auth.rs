@@ -25,6 +25,15 @@ pub fn allowed(config: &AgentConfig, kind: ChatKind, chat_id: i64, user: Option<
     }
 }
 
+/// Whether the chat itself is one the bot serves (whoever writes in it).
+pub fn chat_allowed(config: &AgentConfig, kind: ChatKind, chat_id: i64) -> bool {
+    match kind {
+        ChatKind::Private => config.allowed_user_ids.contains(&chat_id),
+        ChatKind::Group => config.allowed_group_ids.contains(&chat_id),
+        ChatKind::Channel => config.allowed_channel_ids.contains(&chat_id),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

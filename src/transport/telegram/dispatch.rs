@@ -140,7 +140,13 @@ async fn message(tg: &Arc<Telegram>, msg: &Message) {
     let config = tg.config();
     if !auth::allowed(&config, inc.chat_kind, inc.chat_id, inc.user_id) {
         tracing::info!(chat = inc.chat_id, user = ?inc.user_id, "ignored message from an unauthorised chat or user");
-        tg.activity.rejected(info(&inc));
+        if auth::chat_allowed(&config, inc.chat_kind, inc.chat_id) {
+            // A member who may not use the bot, in a group that may: the group stays
+            // served; only the rejection is counted.
+            tg.activity.member_rejected(info(&inc));
+        } else {
+            tg.activity.rejected(info(&inc));
+        }
         return;
     }
     if !tg
