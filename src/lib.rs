@@ -50,6 +50,7 @@ pub mod named;
 pub mod ops;
 pub mod paths;
 pub mod persist;
+pub mod pidlock;
 pub mod procs;
 pub mod provider;
 pub mod secret;

@@ -57,6 +57,11 @@ impl Home {
         self.run_dir().join("ductor.pid")
     }
 
+    /// The instance lock of agent `name`: one process per agent.
+    pub fn agent_lock(&self, name: &str) -> PathBuf {
+        self.run_dir().join(format!("agent-{name}.lock"))
+    }
+
     /// The bus socket; its name carries the protocol version.
     pub fn bus_socket(&self) -> PathBuf {
         self.run_dir().join(format!("bus-v{PROTOCOL_VERSION}.sock"))

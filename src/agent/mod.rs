@@ -99,6 +99,15 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         (None, None, None)
     };
     let paths = opts.home.agent(&opts.name);
+    // One process per agent: a stray older one must not poll beside this one.
+    std::fs::create_dir_all(opts.home.run_dir())
+        .map_err(|e| AgentError::Other(format!("{}: {e}", opts.home.run_dir().display())))?;
+    let _instance = crate::pidlock::PidLock::acquire(
+        &opts.home.agent_lock(&opts.name),
+        &format!("the agent `{}`", opts.name),
+        opts.home.root(),
+    )
+    .map_err(|e| AgentError::Other(e.to_string()))?;
     home::seed_agent_home(&paths).map_err(|e| AgentError::Other(format!("seeding home: {e}")))?;
     let config = config::load_agent(&opts.home, &opts.name)?;
     crate::logging::register_secret(config.telegram_token.expose());

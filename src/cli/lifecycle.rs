@@ -4,8 +4,8 @@
 use crate::ipc::BusClient;
 use crate::ipc::message::{Body, PeerRole, Shutdown};
 use crate::paths::Home;
+use crate::pidlock;
 use crate::procs;
-use crate::supervisor::pidlock;
 use nix::sys::signal::Signal;
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@ use crate::config;
 use crate::ipc::BusClient;
 use crate::ipc::message::{AgentHealth, AgentStatus, Body, HealthRequest, PeerRole};
 use crate::paths::{Home, MAIN_AGENT};
-use crate::supervisor::pidlock;
+use crate::pidlock;
 use std::fmt::Write as _;
 use std::time::Duration;
 

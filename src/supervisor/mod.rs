@@ -7,7 +7,6 @@
 
 pub mod agent_proc;
 pub mod hub;
-pub mod pidlock;
 pub mod policy;
 pub mod registry;
 
@@ -62,7 +61,7 @@ pub enum SupervisorError {
     },
     /// Another supervisor runs on this home (exit 1).
     #[error(transparent)]
-    Locked(#[from] pidlock::LockError),
+    Locked(#[from] crate::pidlock::LockError),
     /// Anything else at start-up (exit 1).
     #[error("{0}")]
     Startup(String),
@@ -101,7 +100,7 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
     std::fs::create_dir_all(home.root()).map_err(startup)?;
     store::ensure_private_dir(&home.run_dir()).map_err(startup)?;
     let loaded = check_config(&home)?;
-    let _lock = pidlock::PidLock::acquire(&home.pid_file(), home.root())?;
+    let _lock = crate::pidlock::PidLock::acquire(&home.pid_file(), "ductor", home.root())?;
     home::seed_agent_home(&home.main()).map_err(startup)?;
     for f in crate::cli::doctor::permission_findings(&home) {
         tracing::warn!("{}", f.text);

@@ -228,6 +228,36 @@ async fn agents_json_edits_start_and_stop_agents() {
 }
 
 #[tokio::test]
+async fn a_second_process_of_a_running_agent_is_refused() {
+    let home = TestHome::new();
+    let daemon = home.start();
+    let h = home.wait_running(&["main"], Duration::from_secs(10)).await;
+    let out = std::process::Command::new(crate::support::daemon::bin("ductor-agent"))
+        .args(["--home"])
+        .arg(&home.root)
+        .args(["--agent", "main"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "the agent `main` is already running for {} (pid {})",
+            home.root.display(),
+            agent_pid(&h, "main")
+        )),
+        "{err}"
+    );
+    let again = home.health().await.unwrap();
+    assert_eq!(
+        agent_pid(&again, "main"),
+        agent_pid(&h, "main"),
+        "the running one is untouched"
+    );
+    drop(daemon);
+}
+
+#[tokio::test]
 async fn second_supervisor_is_refused() {
     let home = TestHome::new();
     let daemon = home.start();

@@ -1,6 +1,7 @@
-//! The supervisor's PID lock: an `flock`ed file in `<home>/run/` holding our pid.
-//! A second supervisor on the same home is refused and told the running pid.
-//! The kernel drops the lock when the process dies, so a stale file never blocks.
+//! PID locks: an `flock`ed file in `<home>/run/` holding the holder's pid. A second
+//! supervisor on the same home, or a second process of the same agent (a stray old
+//! one polling beside its successor), is refused and told the running pid. The
+//! kernel drops the lock when the process dies, so a stale file never blocks.
 
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
@@ -11,9 +12,11 @@ use std::path::{Path, PathBuf};
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    /// Another supervisor holds it.
-    #[error("ductor is already running for {home} (pid {pid})")]
+    /// Another process holds it.
+    #[error("{what} is already running for {home} (pid {pid})")]
     Held {
+        /// What holds it (`ductor`, the agent `main`).
+        what: String,
         /// The home directory.
         home: String,
         /// Pid written by the holder (0 if unreadable).
@@ -54,8 +57,9 @@ fn read_pid(file: &mut File) -> u32 {
 }
 
 impl PidLock {
-    /// Takes the lock at `path` and writes our pid into it.
-    pub fn acquire(path: &Path, home: &Path) -> Result<Self, LockError> {
+    /// Takes the lock at `path` and writes our pid into it; `what` names the holder
+    /// in the refusal.
+    pub fn acquire(path: &Path, what: &str, home: &Path) -> Result<Self, LockError> {
         let io = |source| LockError::Io {
             path: path.to_path_buf(),
             source,
@@ -65,6 +69,7 @@ impl PidLock {
             Ok(lock) => lock,
             Err((mut file, _)) => {
                 return Err(LockError::Held {
+                    what: what.to_owned(),
                     home: home.display().to_string(),
                     pid: read_pid(&mut file),
                 });
@@ -93,7 +98,7 @@ impl Drop for PidLock {
     }
 }
 
-/// Pid of the running supervisor, if one holds the lock at `path`.
+/// Pid of the process holding the lock at `path`, if one does.
 pub fn running_pid(path: &Path) -> Option<u32> {
     let mut file = OpenOptions::new().read(true).write(true).open(path).ok()?;
     let pid = read_pid(&mut file);
@@ -111,19 +116,19 @@ mod tests {
     fn second_holder_is_refused_with_pid() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ductor.pid");
-        let lock = PidLock::acquire(&path, dir.path()).unwrap();
+        let home = Path::new("/h");
+        let lock = PidLock::acquire(&path, "ductor", home).unwrap();
         assert_eq!(running_pid(&path), Some(std::process::id()));
-        let err = PidLock::acquire(&path, dir.path()).unwrap_err();
-        assert!(
-            err.to_string().contains(&format!(
-                "already running for {} (pid {})",
-                dir.path().display(),
+        let err = PidLock::acquire(&path, "ductor", home).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "ductor is already running for /h (pid {})",
                 std::process::id()
-            )),
-            "{err}"
+            )
         );
         drop(lock);
         assert_eq!(running_pid(&path), None);
-        assert!(PidLock::acquire(&path, dir.path()).is_ok());
+        assert!(PidLock::acquire(&path, "ductor", home).is_ok());
     }
 }
