@@ -331,3 +331,28 @@ async fn forwarded_and_quoted_words_reach_the_model_labelled_with_their_author()
         "{prompt:?}"
     );
 }
+
+#[tokio::test]
+async fn a_message_with_a_newer_bot_api_entity_still_reaches_the_model() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    rig.tg.open_private_chat(rig.bot, CHAT);
+    // Bot API 9.5's `date_time` entity: teloxide reads such a message as empty.
+    rig.tg.enqueue_update(
+        rig.bot,
+        "message",
+        json!({
+            "message_id": 9001,
+            "date": now,
+            "chat": {"id": CHAT, "type": "private", "first_name": "Alice"},
+            "from": {"id": CHAT, "is_bot": false, "first_name": "Alice"},
+            "text": "remind me at 10:00 tomorrow",
+            "entities": [{"type": "date_time", "offset": 12, "length": 5, "unix_time": now + 3600}],
+        }),
+    );
+    rig.wait_bot_text(CHAT, "You said: \"remind me at 10:00 tomorrow\"")
+        .await;
+}

@@ -370,6 +370,15 @@ async fn killed_agent_comes_back_and_offers_to_retry_the_interrupted_turn() {
         session,
         "same session"
     );
+    // The first run and the retry; the new agent did not replay the message on its
+    // own (its update was acknowledged before the turn started).
+    let runs = rig
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| r.last_user_text.contains("MOCK_SLOW please"))
+        .count();
+    assert_eq!(runs, 2, "{}", rig.mock.summary());
     let stop = rig.say("/stop");
     rig.wait_text(CHAT, stop.message_id, "Agent stopped", TURN)
         .await;

@@ -18,6 +18,7 @@ pub mod incoming;
 pub mod info;
 pub mod media;
 pub mod poll;
+mod recover;
 
 use crate::address::{Address, Directory, TELEGRAM};
 use crate::chat::Frontend;

@@ -4,6 +4,7 @@
 //! handled when younger than [`MAX_BACKLOG_AGE`]; older ones get one note per chat.
 
 use super::api::{POLL_TIMEOUT_SECS, TgApi, classify};
+use super::recover::GetUpdatesRaw;
 use super::{Me, StartError, Telegram, address, dispatch};
 use crate::chat::api::{ApiError, OutMessage};
 use crate::persist::Persisted;
@@ -11,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use teloxide::payloads::GetUpdatesSetters;
 use teloxide::prelude::Requester;
 use teloxide::types::{AllowedUpdate, UpdateKind};
 use tokio_util::sync::CancellationToken;
@@ -75,13 +75,14 @@ pub async fn run(tg: Arc<Telegram>) {
         AllowedUpdate::MyChatMember,
     ];
     loop {
-        let req = tg
-            .api
-            .bot()
-            .get_updates()
-            .offset(offset as i32)
-            .timeout(POLL_TIMEOUT_SECS)
-            .allowed_updates(allowed.clone());
+        let req = teloxide::requests::JsonRequest::new(
+            tg.api.bot().clone(),
+            GetUpdatesRaw {
+                offset: offset as i32,
+                timeout: POLL_TIMEOUT_SECS,
+                allowed_updates: allowed.clone(),
+            },
+        );
         let res = tokio::select! {
             () = tg.fe.shutdown.cancelled() => break,
             r = req => r,
@@ -106,13 +107,26 @@ pub async fn run(tg: Arc<Telegram>) {
                 continue;
             }
         };
+        // The offset is saved before anything runs: a crash in the middle of the batch
+        // must not run its turns a second time after the restart.
+        let newest = updates
+            .iter()
+            .filter_map(|u| u.get("update_id").and_then(serde_json::Value::as_u64))
+            .filter_map(|id| u32::try_from(id).ok())
+            .max();
+        if let Some(newest) = newest.filter(|n| *n >= offset) {
+            state.update(|s| s.last_update_id = newest);
+            state.flush().await;
+        }
         let mut old_per_chat: BTreeMap<(i64, Option<i64>), usize> = BTreeMap::new();
-        for update in updates {
+        for raw in updates {
+            let Some(update) = super::recover::read(&raw) else {
+                continue;
+            };
             let id = update.id.0;
             if id < offset {
                 continue;
             }
-            offset = id.saturating_add(1);
             if let UpdateKind::Message(msg) = &update.kind {
                 let age = chrono::Utc::now() - msg.date;
                 if age > MAX_BACKLOG_AGE && dispatch::is_authorised_message(&tg, msg) {
@@ -126,7 +140,9 @@ pub async fn run(tg: Arc<Telegram>) {
             }
             dispatch::update(&tg, update).await;
         }
-        state.update(|s| s.last_update_id = offset.saturating_sub(1));
+        if let Some(newest) = newest {
+            offset = offset.max(newest.saturating_add(1));
+        }
         for ((chat_id, thread_id), count) in old_per_chat {
             let text = tg
                 .text()
