@@ -68,7 +68,14 @@ pub fn deploy(
     let content = render_template(paths);
     let wanted = hash(content.as_bytes());
     let manifest_file = manifest_path(paths);
-    let (mut manifest, _): (Map<String, Value>, _) = store::load_state(&manifest_file);
+    let (mut manifest, report): (Map<String, Value>, _) = store::load_state(&manifest_file);
+    if let store::LoadReport::Unreadable(why) = report {
+        // Without the manifest, user edits cannot be told from ours: change nothing.
+        return Err(std::io::Error::other(format!(
+            "{}: {why}",
+            manifest_file.display()
+        )));
+    }
     let mut changed = false;
     let mut report = Vec::new();
     for &p in providers {

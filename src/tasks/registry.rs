@@ -298,6 +298,11 @@ impl Registry {
     pub async fn flush(&self) {
         self.file.flush().await;
     }
+
+    /// Like [`Registry::flush`], saying whether `tasks.json` could be written.
+    pub async fn save(&self) -> Result<(), String> {
+        self.file.save().await
+    }
 }
 
 #[cfg(test)]

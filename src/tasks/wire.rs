@@ -109,8 +109,14 @@ pub async fn answer(hub: Option<&TaskHub>, body: Body) -> Body {
             other.type_name()
         ))),
     };
-    // When the tool returns, `tasks.json` already says what happened.
-    hub.registry().flush().await;
+    // When the tool returns, `tasks.json` already says what happened (or the tool is
+    // told that it does not).
+    if let (Ok(_), Err(e)) = (&result, hub.registry().save().await) {
+        return Body::Error(ErrorBody {
+            code: ErrorCode::Internal,
+            message: format!("done, but the task list could not be saved: {e}"),
+        });
+    }
     result.unwrap_or_else(|e| error(&e))
 }
 

@@ -116,7 +116,9 @@ pub async fn run(tg: Arc<Telegram>) {
             .max();
         if let Some(newest) = newest.filter(|n| *n >= offset) {
             state.update(|s| s.last_update_id = newest);
-            state.flush().await;
+            if let Err(e) = state.save().await {
+                tracing::error!("{e}; a restart may handle these updates again");
+            }
         }
         let mut old_per_chat: BTreeMap<(i64, Option<i64>), usize> = BTreeMap::new();
         for raw in updates {
