@@ -25,8 +25,13 @@ use std::path::Path;
 
 /// Largest width or height we try to decode.
 const MAX_DECODE_SIDE: u32 = 20_000;
-/// Memory the decoder may use (the decoded picture counts).
-const MAX_DECODE_BYTES: u64 = 400 * 1024 * 1024;
+/// Memory the decoder may use (the decoded picture counts): about 40 megapixels of
+/// RGB, so a picture bomb is refused before it is decoded on a small VPS.
+const MAX_DECODE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// One downscale at a time per agent: a burst of large images (an album) is worked
+/// off in turn instead of holding several decoded pictures in memory at once.
+pub static DOWNSCALES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// A downscaled image written by [`downscale`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +103,12 @@ pub fn downscale(
         return Ok(None);
     }
     let mut decoder = reader(src)?.into_decoder()?;
+    // `from_decoder` does not hold the decoded picture against the limits itself.
+    if decoder.total_bytes() > MAX_DECODE_BYTES {
+        return Err(image::ImageError::Limits(
+            image::error::LimitError::from_kind(image::error::LimitErrorKind::InsufficientMemory),
+        ));
+    }
     let orientation = decoder.orientation()?;
     let mut img = DynamicImage::from_decoder(decoder)?;
     img.apply_orientation(orientation);
@@ -164,6 +175,51 @@ mod tests {
             .unwrap()
             .into_dimensions()
             .unwrap()
+    }
+
+    /// CRC-32 of PNG chunks.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_picture_too_large_to_decode_is_refused_before_it_is_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("bomb.png");
+        // A 15000×15000 RGB PNG header (675 MB decoded) with almost no data.
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(15_000u32.to_be_bytes());
+        ihdr.extend(15_000u32.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        let idat = b"IDAT\x78\x9c\x03\x00\x00\x00\x00\x01".to_vec();
+        png.extend(((idat.len() - 4) as u32).to_be_bytes());
+        png.extend(&idat);
+        png.extend(crc32(&idat).to_be_bytes());
+        png.extend(0u32.to_be_bytes());
+        png.extend(b"IEND");
+        png.extend(crc32(b"IEND").to_be_bytes());
+        std::fs::write(&src, &png).unwrap();
+        let dst = dir.path().join("out");
+        let err = downscale(&src, "image/png", &dst, &config("webp")).unwrap_err();
+        assert!(
+            matches!(err, image::ImageError::Limits(_)),
+            "refused by the limits, not by running out: {err}"
+        );
     }
 
     #[test]

@@ -210,10 +210,12 @@ async fn prepare_image(
         mime.to_owned(),
         config.image.clone(),
     );
+    let permit = image::DOWNSCALES.acquire().await;
     let result = tokio::task::spawn_blocking(move || {
         image::downscale(&from, &mime_owned, &to, &image_config)
     })
     .await;
+    drop(permit);
     match result {
         Ok(Ok(Some(scaled))) => {
             tracing::debug!(
