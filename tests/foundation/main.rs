@@ -12,4 +12,5 @@ mod cli;
 mod golden;
 mod ipc_schema;
 mod layering;
+mod properties;
 mod supervisor;

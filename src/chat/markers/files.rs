@@ -18,6 +18,7 @@ pub fn extract_file_tags(text: &str) -> (String, Vec<String>) {
     let paths = markers
         .iter()
         .map(|(_, payload)| file_path(payload))
+        .filter(|p| !p.trim().is_empty())
         .collect();
     let ranges: Vec<_> = markers.into_iter().map(|(range, _)| range).collect();
     (remove(text, &ranges), paths)
