@@ -14,14 +14,15 @@ fn two_subs(home: &TestHome) {
 }
 
 #[tokio::test]
-async fn main_and_two_subs_register_quickly_and_stop_cleanly() {
+async fn main_and_two_subs_register_and_stop_cleanly() {
     let home = TestHome::new();
     two_subs(&home);
     let started = Instant::now();
     let mut daemon = home.start();
     let h = home
-        .wait_running(&["main", "sub1", "sub2"], Duration::from_secs(2))
+        .wait_running(&["main", "sub1", "sub2"], Duration::from_secs(10))
         .await;
+    // How fast is measured by `cargo bench --bench foundation`, not here.
     eprintln!("all agents registered after {:?}", started.elapsed());
     assert_eq!(h.agents[0].name, "main", "main is listed first");
     assert_eq!(h.supervisor_pid, daemon.pid());
@@ -47,7 +48,7 @@ async fn main_and_two_subs_register_quickly_and_stop_cleanly() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ductor stopped"));
     assert_eq!(daemon.wait(Duration::from_secs(10)), Some(0));
-    wait_no_processes(&home.root, Duration::from_secs(3)).await;
+    wait_no_processes(&home.root, Duration::from_secs(10)).await;
     assert!(!home.root.join("run/ductor.pid").exists());
 }
 
@@ -60,6 +61,7 @@ async fn killed_sub_agent_comes_back_after_its_backoff() {
         .wait_running(&["main", "sub1", "sub2"], Duration::from_secs(10))
         .await;
     let old = agent_pid(&h, "sub1");
+    let sub2 = agent_pid(&h, "sub2");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(old as i32), Signal::SIGKILL).unwrap();
     let h = home
         .wait_health(Duration::from_secs(10), "sub1 back with a new pid", |h| {
@@ -74,18 +76,16 @@ async fn killed_sub_agent_comes_back_after_its_backoff() {
         sub1.last_error.as_deref().unwrap().contains("SIGKILL"),
         "{sub1:?}"
     );
-    assert_eq!(
-        agent_pid(&h, "sub2"),
-        agent_pid(&h, "sub2"),
-        "sub2 untouched"
-    );
+    assert_eq!(agent_pid(&h, "sub2"), sub2, "sub2 untouched");
+    let sub2_entry = h.agents.iter().find(|a| a.name == "sub2").unwrap();
+    assert_eq!(sub2_entry.restart_count, 0);
 }
 
 #[tokio::test]
 async fn exit_42_restarts_at_once() {
     let home = TestHome::new();
     // A long backoff proves that exit code 42 does not wait for it.
-    home.edit_config(|c| c["supervisor"]["restart_backoff_seconds"] = json!([30.0]));
+    home.edit_config(|c| c["supervisor"]["restart_backoff_seconds"] = json!([120.0]));
     two_subs(&home);
     let _daemon = home.start();
     let h = home.wait_running(&["sub1"], Duration::from_secs(10)).await;
@@ -93,11 +93,15 @@ async fn exit_42_restarts_at_once() {
     // SIGHUP makes an agent exit with code 42 ("restart me").
     let t = Instant::now();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(old as i32), Signal::SIGHUP).unwrap();
-    home.wait_health(Duration::from_secs(1), "sub1 restarted within 1 s", |h| {
-        h.agents
-            .iter()
-            .any(|a| a.name == "sub1" && a.status == AgentStatus::Running && a.pid != Some(old))
-    })
+    home.wait_health(
+        Duration::from_secs(30),
+        "sub1 restarted before its backoff",
+        |h| {
+            h.agents
+                .iter()
+                .any(|a| a.name == "sub1" && a.status == AgentStatus::Running && a.pid != Some(old))
+        },
+    )
     .await;
     eprintln!("restart after exit 42 took {:?}", t.elapsed());
 }
@@ -166,12 +170,12 @@ async fn agents_json_edits_start_and_stop_agents() {
         .await;
     let sub1_pid = agent_pid(&h, "sub1");
 
-    // Remove sub2: it stops within 3 s.
+    // Remove sub2: it stops.
     home.write_agents(&json!([
         {"name": "sub1", "telegram_token": token(100_000_002), "allowed_user_ids": [1_000_001]}
     ]));
     let t = Instant::now();
-    home.wait_health(Duration::from_secs(3), "sub2 gone", |h| {
+    home.wait_health(Duration::from_secs(10), "sub2 gone", |h| {
         h.agents.iter().all(|a| a.name != "sub2")
     })
     .await;
@@ -195,18 +199,30 @@ async fn agents_json_edits_start_and_stop_agents() {
         "unchanged agents keep running"
     );
 
-    // A malformed edit keeps everything as it is.
+    // A malformed edit keeps everything as it is: once the supervisor has read it
+    // (its log says so), the same agents run.
     home.write_agents_raw(b"[{\"name\": \"sub1\", ");
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let h = home
-        .wait_running(&["main", "sub1", "sub3"], Duration::from_secs(1))
-        .await;
+    let log_says = || {
+        std::fs::read_to_string(home.root.join("supervisor.stderr"))
+            .is_ok_and(|l| l.contains("agents.json") && l.contains("keeping the running agents"))
+    };
+    let t = Instant::now();
+    while !log_says() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the malformed edit was not noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let h = home.health().await.unwrap();
+    let running: Vec<&str> = h
+        .agents
+        .iter()
+        .filter(|a| a.status == AgentStatus::Running)
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(running, ["main", "sub1", "sub3"]);
     assert_eq!(agent_pid(&h, "sub1"), sub1_pid);
-    let log = std::fs::read_to_string(home.root.join("supervisor.stderr")).unwrap();
-    assert!(
-        log.contains("agents.json") && log.contains("line 1"),
-        "{log}"
-    );
 
     // A changed token restarts that agent.
     home.write_agents(&json!([
@@ -214,7 +230,7 @@ async fn agents_json_edits_start_and_stop_agents() {
         {"name": "sub3", "telegram_token": token(100_000_004), "allowed_user_ids": [1_000_001]}
     ]));
     home.wait_health(
-        Duration::from_secs(3),
+        Duration::from_secs(10),
         "sub1 restarted for its new token",
         |h| {
             h.agents.iter().any(|a| {
@@ -284,7 +300,7 @@ async fn sigterm_stops_everything_and_exits_zero() {
         .await;
     daemon.signal(Signal::SIGTERM);
     assert_eq!(daemon.wait(Duration::from_secs(10)), Some(0));
-    wait_no_processes(&home.root, Duration::from_secs(3)).await;
+    wait_no_processes(&home.root, Duration::from_secs(10)).await;
 }
 
 #[tokio::test]

@@ -253,8 +253,8 @@ async fn shared_knowledge_reaches_every_agents_memory() {
             break;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "shared knowledge did not arrive within 2 s"
+            start.elapsed() < Duration::from_secs(20),
+            "shared knowledge did not arrive"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

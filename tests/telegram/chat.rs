@@ -2,7 +2,7 @@
 //! buttons, files, commands, resilience.
 
 use super::{BOT, CHAT, TgRig};
-use crate::support::fake_telegram::{Fault, Incoming, MessageView};
+use crate::support::fake_telegram::{Fault, Incoming, MessageView, Outcome};
 use crate::support::mock_llm::Reply;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -252,8 +252,44 @@ async fn status_reports_session_model_and_providers() {
 #[tokio::test]
 async fn bare_stop_goes_to_the_agent_by_default() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
-    rig.say("wait");
-    rig.wait_bot_text(CHAT, "You said: \"wait\"").await;
+    let slow = rig.say("MOCK_SLOW");
+    rig.wait_text(CHAT, slow.message_id, "slow-chunk-", TURN)
+        .await;
+    // While the agent works, a bare "stop" is a message like any other: queued.
+    let stop = rig.say("stop");
+    let bot = rig.bot;
+    rig.tg
+        .wait_until(TURN, move |w| {
+            w.visible_messages(bot, CHAT).into_iter().find(|m| {
+                m.reply_to == Some(stop.message_id)
+                    && m.text.as_deref() == Some("[Message in queue...]")
+            })
+        })
+        .await;
+    // The running turn goes on, and after it the word reaches the model.
+    let before = rig.text_after(CHAT, slow.message_id).len();
+    rig.wait_text(CHAT, slow.message_id, "slow-chunk-20 ", TURN)
+        .await;
+    assert!(rig.text_after(CHAT, slow.message_id).len() > before);
+    let int = rig.say("/interrupt");
+    rig.wait_text(CHAT, int.message_id, "Interrupted 1 process", TURN)
+        .await;
+    rig.wait_bot_text(CHAT, "You said: \"stop\"").await;
+}
+
+#[tokio::test]
+async fn with_abort_words_a_bare_stop_stops_the_running_turn() {
+    let rig = TgRig::start("claude", "sonnet", |c| c["abort_words"] = json!(true)).await;
+    let slow = rig.say("MOCK_SLOW");
+    rig.wait_text(CHAT, slow.message_id, "slow-chunk-", TURN)
+        .await;
+    let stop = rig.say("stop");
+    rig.wait_text(CHAT, stop.message_id, "Agent stopped", TURN)
+        .await;
+    assert!(
+        !rig.prompts().iter().any(|p| p == "stop"),
+        "the word did not reach the model"
+    );
 }
 
 #[tokio::test]
@@ -273,6 +309,18 @@ async fn telegram_server_errors_are_retried() {
         .inject_failure("sendMessage", 1, Fault::server_error(502));
     rig.say("still there?");
     rig.wait_bot_text(CHAT, "You said: \"still there?\"").await;
+    // Both faults were really served, and each call was made again after it.
+    for method in ["getUpdates", "sendMessage"] {
+        rig.tg
+            .wait_until(TURN, move |w| {
+                let calls = w.calls_of(method);
+                let failed = calls
+                    .iter()
+                    .position(|c| matches!(&c.outcome, Outcome::Err(e) if e.code == 502))?;
+                (calls.len() > failed + 1).then_some(())
+            })
+            .await;
+    }
 }
 
 #[tokio::test]
@@ -291,7 +339,9 @@ async fn append_mode_sends_new_messages_instead_of_edits() {
     );
     rig.say("MOCK_APPEND");
     rig.wait_bot_text(CHAT, "Line 60 of the answer.").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The turn is over once the status reaction is cleared: nothing is edited after.
+    rig.say("and done");
+    rig.wait_bot_text(CHAT, "You said: \"and done\"").await;
     assert_eq!(rig.tg.count("editMessageText"), 0);
     assert!(rig.tg.count("sendMessage") >= 2);
 }

@@ -225,6 +225,15 @@ async fn a_text_sent_right_after_a_photo_does_not_overtake_it() {
         .iter()
         .position(|p| p.contains("then this question"));
     assert!(photo.is_some() && photo < text, "{prompts:?}");
+    let slow = rig.tg.calls_of("getFile");
+    let took = slow[0]
+        .finished
+        .map(|f| f.duration_since(slow[0].started))
+        .unwrap();
+    assert!(
+        took >= Duration::from_secs(2),
+        "the delay was served: {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -361,7 +370,13 @@ async fn a_refused_photo_is_sent_again_as_a_document() {
     assert_eq!(uploads.len(), 1, "{uploads:?}");
     assert_eq!(uploads[0].method, "sendDocument");
     assert_eq!(&uploads[0].data[..], &png[..]);
-    assert_eq!(rig.tg.count("sendPhoto"), 1, "tried as a photo first");
+    let photo = rig.tg.calls_of("sendPhoto");
+    assert_eq!(photo.len(), 1, "tried as a photo first");
+    assert!(
+        matches!(&photo[0].outcome, crate::support::fake_telegram::Outcome::Err(e) if e.code == 400),
+        "and refused: {:?}",
+        photo[0].outcome
+    );
 }
 
 /// A fake Bot API with one user message carrying a document; returns the API

@@ -3,9 +3,10 @@
 //! CLI session), `/session @name` follows up in the background, `/sessions` ends
 //! them, and a run a restart interrupted runs again.
 
+use super::support::fake_telegram::Incoming;
 use super::support::mock_llm::Reply;
 use super::{CHAT, TgRig};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 const TURN: Duration = Duration::from_mins(1);
@@ -148,17 +149,53 @@ async fn a_named_session_runs_in_the_background_and_continues_with_its_own_sessi
 
 #[tokio::test]
 async fn sessions_belong_to_their_topic() {
-    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
-    let sent = rig.say("/session hello from the private chat");
-    let started = rig.wait_text(CHAT, sent.message_id, "started", TURN).await;
-    let all: String = started.iter().filter_map(|m| m.text.clone()).collect();
-    let name = started_name(&all);
-    rig.wait_text(CHAT, sent.message_id, "Complete", TURN).await;
+    let gid = std::cell::Cell::new(0);
+    let rig = TgRig::start_with(
+        "claude",
+        "sonnet",
+        |c| c["allowed_group_ids"] = json!([gid.get()]),
+        |tg, bot| {
+            let g = tg.create_supergroup("Projects", true);
+            tg.bot_added_to_chat(bot, g, CHAT, true);
+            gid.set(g);
+        },
+    )
+    .await;
+    let gid = gid.get();
+    let topic = rig
+        .tg
+        .user_creates_topic(rig.bot, gid, "Backend")
+        .message_id;
+    let sent = rig.tg.user_sends(
+        rig.bot,
+        gid,
+        Incoming::text("/session hello from the topic").in_thread(topic),
+    );
+    let bot = rig.bot;
+    let started = rig
+        .tg
+        .wait_until(TURN, move |w| {
+            w.visible_messages(bot, gid)
+                .into_iter()
+                .find(|m| m.message_id > sent.message_id && m.contains("started"))
+        })
+        .await;
+    assert_eq!(started.thread_id, Some(topic), "answered in the topic");
+    let name = started_name(started.text.as_deref().unwrap_or_default());
     let rec = wait_record(&rig, &name, |r| r["status"] == "idle").await;
-    assert_eq!(rec["chat_id"], CHAT);
-    assert!(rec["topic_id"].is_null());
-    let running = rig.say(&format!("@{name}"));
-    rig.wait_text(CHAT, running.message_id, "Usage", TURN).await;
+    assert_eq!(rec["chat_id"], gid);
+    assert_eq!(rec["topic_id"], topic);
+    // Elsewhere (the private chat) the name means nothing: the words go to the agent.
+    let elsewhere = rig.say(&format!("@{name} are you there"));
+    rig.wait_text(
+        CHAT,
+        elsewhere.message_id,
+        &format!("You said: \"@{name} are you there\""),
+        TURN,
+    )
+    .await;
+    let file = named_file(&rig);
+    assert_eq!(record(&file, &name).unwrap()["message_count"], 1, "{file}");
 }
 
 #[tokio::test]
@@ -173,8 +210,8 @@ async fn a_named_run_interrupted_by_a_restart_runs_again() {
     let started = rig.wait_text(CHAT, sent.message_id, "started", TURN).await;
     let all: String = started.iter().filter_map(|m| m.text.clone()).collect();
     let name = started_name(&all);
+    // Its CLI is talking to the model: the run is under way.
     rig.mock.wait_for_requests(1, TURN).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
     let mut daemon = rig.daemon.take().unwrap();
     daemon.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(daemon.wait(Duration::from_secs(20)), Some(0));

@@ -125,7 +125,12 @@ async fn a_directive_runs_one_turn_elsewhere_without_changing_the_default() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
     rig.say("@codex hi there");
     rig.wait_msg(CHAT, "You said: \"hi there\"").await;
-    assert_eq!(rig.mock.requests().last().unwrap().api, Api::OpenAi);
+    let codex = rig.mock.requests().pop().unwrap();
+    assert_eq!(codex.api, Api::OpenAi);
+    assert_eq!(
+        codex.last_user_text, "hi there",
+        "the directive is not part of the prompt"
+    );
     assert_eq!(rig.config()["provider"], "claude");
     rig.say("and now");
     rig.wait_msg(CHAT, "You said: \"and now\"").await;
@@ -133,20 +138,31 @@ async fn a_directive_runs_one_turn_elsewhere_without_changing_the_default() {
     rig.say("@gpt-5.5");
     rig.wait_msg(CHAT, "Next message will use: gpt-5.5").await;
     let n = rig.mock.requests().len();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        rig.mock.requests().len(),
-        n,
-        "a directive-only message runs nothing"
-    );
     rig.say("write to email@opus.example");
     rig.wait_msg(CHAT, "You said: \"write to email@opus.example\"")
         .await;
+    let reqs = rig.mock.requests();
+    assert_eq!(reqs.len(), n + 1, "a directive-only message runs nothing");
+    let last = reqs.last().unwrap();
+    assert_eq!(
+        last.api,
+        Api::Anthropic,
+        "a directive alone persists nothing (its reply says to send `@gpt-5.5 <text>`); an address in the text is no directive"
+    );
+    assert_eq!(last.last_user_text, "write to email@opus.example");
 }
 
 #[tokio::test]
 async fn effort_applies_to_this_conversation() {
     let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    rig.say("before");
+    rig.wait_msg(CHAT, "You said: \"before\"").await;
+    let first = rig.mock.requests().pop().unwrap();
+    assert_eq!(
+        first.body["output_config"]["effort"], "medium",
+        "{}",
+        first.body
+    );
     rig.say("/effort");
     let menu = rig.wait_msg(CHAT, "Reasoning effort for").await;
     assert!(menu.callback_data().contains(&"ms:e:high".to_owned()));
@@ -160,6 +176,13 @@ async fn effort_applies_to_this_conversation() {
     let _ = sessions;
     rig.say("hello");
     rig.wait_msg(CHAT, "You said: \"hello\"").await;
+    // What reached the model API: claude asks for this effort.
+    let last = rig.mock.requests().pop().unwrap();
+    assert_eq!(
+        last.body["output_config"]["effort"], "high",
+        "{}",
+        last.body
+    );
     let sessions: Value =
         serde_json::from_slice(&std::fs::read(rig.home.root.join("sessions.json")).unwrap())
             .unwrap();

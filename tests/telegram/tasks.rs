@@ -453,6 +453,16 @@ async fn a_delivery_left_pending_by_the_previous_run_arrives_after_the_restart()
         "{texts:?}"
     );
     assert!(pos("Late") < pos("late task result 42"), "{texts:?}");
+    let throttled = rig
+        .tg
+        .calls_of("sendMessage")
+        .iter()
+        .filter(|c| matches!(&c.outcome, crate::support::fake_telegram::Outcome::Err(e) if e.code == 429))
+        .count();
+    assert_eq!(
+        throttled, 2,
+        "both injected 429s were served and waited out"
+    );
     // Delivered: nothing stays pending (the file is rewritten right after the turn starts).
     let start = std::time::Instant::now();
     loop {
