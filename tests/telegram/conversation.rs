@@ -469,3 +469,95 @@ async fn an_answer_over_the_message_limit_comes_whole_as_a_file() {
         msgs[1].text
     );
 }
+
+#[tokio::test]
+async fn a_rate_limit_is_explained_in_one_sentence() {
+    let rig = TgRig::start("claude", "sonnet", |_| {}).await;
+    let sent = rig.say("MOCK_ERROR_429");
+    let msgs = rig
+        .wait_done(sent.message_id, "hit a rate or usage limit")
+        .await;
+    let text = msgs
+        .iter()
+        .filter_map(|m| m.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.starts_with("Claude hit a rate or usage limit"),
+        "{text}"
+    );
+    assert!(!text.contains("mock-llm: rate limited\n"), "{text}");
+}
+
+/// The whole chat flow on codex or gemini: an answer, a resumed second turn, and a
+/// session id the CLI no longer knows (its files were lost) replaced without the
+/// user seeing an error.
+async fn chat_flow_on(provider: &str, model: &str, stale: &str) {
+    let sessions = json!({
+        format!("tg:{CHAT}"): {
+            "transport": "tg",
+            "chat_id": CHAT,
+            "topic_id": null,
+            "topic_name": null,
+            "provider": provider,
+            "model": model,
+            "reasoning_effort": "medium",
+            "created_at": "2026-05-01T10:00:00+00:00",
+            "last_active": (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(),
+            "provider_sessions": {
+                provider: {"session_id": stale, "message_count": 3, "total_cost_usd": 0.0, "total_tokens": 10}
+            }
+        }
+    });
+    let rig = TgRig::start_prepared(
+        provider,
+        model,
+        |tg, bot| tg.open_private_chat(bot, CHAT),
+        |home| {
+            std::fs::write(home.root.join("sessions.json"), sessions.to_string()).unwrap();
+        },
+    )
+    .await;
+    let first = rig.say("hello there");
+    rig.wait_done(first.message_id, "prior_assistant_turns=0")
+        .await;
+    let id = rig
+        .wait_session(provider, |id| id.is_some_and(|id| id != stale))
+        .await
+        .unwrap();
+    let second = rig.say("and again");
+    let msgs = rig
+        .wait_done(second.message_id, "prior_assistant_turns=1")
+        .await;
+    assert_eq!(msgs.len(), 1, "{msgs:#?}");
+    assert_eq!(rig.session_id(provider).as_deref(), Some(id.as_str()));
+    let all = rig.text_after(CHAT, 0);
+    assert!(!all.to_lowercase().contains("error"), "{all}");
+    let reqs = rig.mock.requests();
+    assert!(
+        reqs.iter().all(|r| r.model.as_deref() == Some(model)),
+        "{}",
+        rig.mock.summary()
+    );
+    rig.wait_no_cli().await;
+}
+
+#[tokio::test]
+async fn the_chat_flow_works_on_codex() {
+    chat_flow_on(
+        "codex",
+        crate::support::clis::CODEX_MODEL,
+        "019a0000-0000-7000-8000-000000000000",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_chat_flow_works_on_gemini() {
+    chat_flow_on(
+        "gemini",
+        "gemini-3.8-flash",
+        "5b0e2f4c-1d7a-4c1e-9b1a-2f3e4d5c6b7a",
+    )
+    .await;
+}

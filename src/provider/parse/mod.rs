@@ -133,10 +133,16 @@ pub(crate) fn decide(
         let detail = error.map_or_else(|| "stopped by the turn timeout".to_owned(), |(d, _)| d);
         return failed(FailureKind::Timeout, detail);
     }
-    match error {
-        Some((detail, http_status)) => failed(classify::classify(&detail, http_status), detail),
-        None => failed(FailureKind::Crashed, crash_detail(provider, end)),
+    if let Some((detail, http_status)) = error {
+        return failed(classify::classify(&detail, http_status), detail);
     }
+    // A CLI that fails before its stream starts (codex's "no rollout found",
+    // gemini's "Error resuming session") says why only on stderr.
+    let kind = match classify::classify(&end.stderr_tail, None) {
+        FailureKind::Other => FailureKind::Crashed,
+        known => known,
+    };
+    failed(kind, crash_detail(provider, end))
 }
 
 /// Describes a process that ended without a final event: its exit status and the
@@ -434,6 +440,41 @@ mod tests {
                     )
                 ),
                 other => panic!("{provider}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_crash_whose_stderr_names_the_cause_takes_its_kind() {
+        let cases = [
+            (
+                ProviderKind::Codex,
+                "Error: thread/resume: thread/resume failed: no rollout found for thread id x",
+                FailureKind::SessionNotFound,
+            ),
+            (
+                ProviderKind::Gemini,
+                "Error resuming session: No previous sessions found for this project.",
+                FailureKind::SessionNotFound,
+            ),
+            (
+                ProviderKind::Claude,
+                "Error: something unexpected happened",
+                FailureKind::Crashed,
+            ),
+        ];
+        for (provider, stderr, want) in cases {
+            let outcome = parser_for(provider).finish(&RunEnd {
+                exit_code: Some(1),
+                stderr_tail: stderr.into(),
+                ..RunEnd::default()
+            });
+            match outcome {
+                Outcome::Failed { kind, detail, .. } => {
+                    assert_eq!(kind, want, "{provider}: {detail}");
+                    assert!(detail.contains(stderr), "{detail}");
+                }
+                other @ Outcome::Completed { .. } => panic!("{other:?}"),
             }
         }
     }
