@@ -1,8 +1,14 @@
-//! Foundation figures (prints, asserts nothing): idle memory of the supervisor
-//! plus one agent, time from start to all agents registered, and bus round trips
-//! routed through the supervisor to an agent.
+//! Foundation figures (prints, asserts nothing), with a real `ductor` whose agents
+//! poll the fake Bot API over loopback: time from start to all agents registered
+//! and to every bot's first `getUpdates`, idle memory of the supervisor plus one
+//! agent while it long-polls, and bus round trips routed through the supervisor
+//! to an agent.
 //!
 //! Run: `cargo bench --bench foundation`.
+
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code, unused_imports, missing_docs, clippy::all, clippy::pedantic)]
+mod support;
 
 use ductor::ipc::BusClient;
 use ductor::ipc::message::{AgentStatus, Body, PeerRole, Ping};
@@ -10,6 +16,8 @@ use ductor::paths::Home;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::daemon::token;
+use support::fake_telegram::FakeTelegram;
 
 fn rss_kb(pid: u32) -> (u64, u64) {
     let field = |file: &str, key: &str| {
@@ -27,16 +35,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn write_home(root: &Path, subs: usize) {
+/// Writes a home with a main agent and `subs` sub-agents, each a bot of `tg`.
+fn write_home(root: &Path, subs: usize, tg: &FakeTelegram) {
     std::fs::create_dir_all(root.join("config")).unwrap();
+    let main = token(100_000_001);
+    tg.add_bot(&main, "bench_bot");
     let cfg = serde_json::json!({
-        "telegram_token": "100000001:AAtesttokentesttokentesttokentestt",
+        "telegram_token": main,
         "allowed_user_ids": [1],
-        "telegram_api_url": "http://127.0.0.1:9",
+        "telegram_api_url": tg.api_url(),
     });
     std::fs::write(root.join("config/config.json"), cfg.to_string()).unwrap();
     let agents: Vec<_> = (0..subs)
-        .map(|i| serde_json::json!({"name": format!("sub{i}"), "telegram_token": format!("10000001{i}:AAtesttokentesttokentesttokentestt"), "allowed_user_ids": [1]}))
+        .map(|i| {
+            let t = token(100_000_002 + i as u64);
+            tg.add_bot(&t, &format!("sub{i}_bot"));
+            serde_json::json!({"name": format!("sub{i}"), "telegram_token": t, "allowed_user_ids": [1]})
+        })
         .collect();
     std::fs::write(
         root.join("agents.json"),
@@ -62,7 +77,23 @@ async fn wait_all_running(home: &Home, n: usize) -> Duration {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
+/// Waits until each of `bots` bots called `getUpdates`; the time since `t0`.
+async fn wait_all_polling(tg: &FakeTelegram, bots: usize, t0: Instant) -> Duration {
+    tg.wait_until(Duration::from_secs(20), |w| {
+        let mut polling: Vec<_> = w
+            .calls_of("getUpdates")
+            .into_iter()
+            .filter_map(|c| c.bot)
+            .collect();
+        polling.sort_unstable();
+        polling.dedup();
+        (polling.len() == bots).then_some(())
+    })
+    .await;
+    t0.elapsed()
+}
+
+#[tokio::main]
 async fn main() {
     let bin = env!("CARGO_BIN_EXE_ductor");
     for (label, subs) in [("main only", 0usize), ("main + 2 sub-agents", 2)] {
@@ -70,7 +101,8 @@ async fn main() {
             .prefix("dbench")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .unwrap();
-        write_home(dir.path(), subs);
+        let tg = FakeTelegram::start().await;
+        write_home(dir.path(), subs, &tg);
         let home = Home::new(dir.path());
         let t0 = Instant::now();
         let mut child = Command::new(bin)
@@ -83,10 +115,12 @@ async fn main() {
             .unwrap();
         let _ = wait_all_running(&home, subs + 1).await;
         let start_to_registered = t0.elapsed();
+        let start_to_polling = wait_all_polling(&tg, subs + 1, t0).await;
         println!(
-            "[{label}] start → all {} agent(s) registered: {:.1} ms",
+            "[{label}] start → all {} agent(s) registered: {:.1} ms; → every bot's first getUpdates: {:.1} ms",
             subs + 1,
-            start_to_registered.as_secs_f64() * 1e3
+            start_to_registered.as_secs_f64() * 1e3,
+            start_to_polling.as_secs_f64() * 1e3
         );
         if subs == 0 {
             tokio::time::sleep(Duration::from_secs(2)).await;

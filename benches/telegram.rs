@@ -115,6 +115,8 @@ async fn rig(bytes: usize, pause_ms: u64, users: &[i64]) -> Rig {
         c["provider"] = json!("claude");
         c["scene"] = json!({"status_reaction": false});
         c["streaming"] = json!({"edit_interval_seconds": 1.0});
+        // Stream the whole megabyte into messages (the default sends it as a file after 20).
+        c["max_reply_messages"] = json!(400);
     });
     let path = format!(
         "{}:{}",

@@ -10,6 +10,9 @@
 //! review the diff by hand. The explicit assertions below catch a wrong regeneration
 //! of the cases that matter most.
 
+#[path = "support/golden.rs"]
+mod golden;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -79,7 +82,7 @@ fn cases() -> Vec<String> {
 
 #[test]
 fn every_captured_stream_matches_its_golden_file() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let update = golden::update();
     let cases = cases();
     assert!(cases.len() >= 49, "fixtures missing: {}", cases.len());
     let mut failures = Vec::new();

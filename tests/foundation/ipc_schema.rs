@@ -12,7 +12,7 @@ fn dir() -> PathBuf {
 }
 
 fn update() -> bool {
-    std::env::var_os("UPDATE_GOLDEN").is_some()
+    crate::support::golden::update()
 }
 
 fn check_file(path: &Path, want: &Value) {

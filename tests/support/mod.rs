@@ -4,9 +4,11 @@
 //! - `clis`: where the genuine CLIs are and an offline environment for them (pointed at `mock_llm`).
 //! - `fake_telegram`: a fake Bot API server over real HTTP that behaves like Telegram.
 //! - `daemon`: the real `ductor` binaries in a temporary home.
+//! - `golden`: whether golden files may be rewritten (`UPDATE_GOLDEN`, never under CI).
 #![allow(dead_code)]
 
 pub mod clis;
 pub mod daemon;
 pub mod fake_telegram;
+pub mod golden;
 pub mod mock_llm;
