@@ -35,6 +35,11 @@ fn record<'a>(file: &'a Value, name: &str) -> Option<&'a Value> {
 
 /// Waits until the stored record of `name` satisfies `pred` (the file is written
 /// shortly after the chat sees the result); returns it.
+/// A record whose first run is over (a new record starts idle with no messages).
+fn ran_once(r: &Value) -> bool {
+    r["status"] == "idle" && r["message_count"].as_u64() >= Some(1)
+}
+
 async fn wait_record(rig: &TgRig, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let start = std::time::Instant::now();
     loop {
@@ -73,7 +78,7 @@ async fn a_named_session_runs_in_the_background_and_continues_with_its_own_sessi
         buttons[0][0].callback_data.as_deref(),
         Some(format!("ns:{name}:Go deeper").as_str())
     );
-    let rec = wait_record(&rig, &name, |r| r["status"] == "idle").await;
+    let rec = wait_record(&rig, &name, ran_once).await;
     let first_id = rec["session_id"].as_str().unwrap().to_owned();
     assert!(!first_id.is_empty());
     assert_eq!(
@@ -182,7 +187,7 @@ async fn sessions_belong_to_their_topic() {
         .await;
     assert_eq!(started.thread_id, Some(topic), "answered in the topic");
     let name = started_name(started.text.as_deref().unwrap_or_default());
-    let rec = wait_record(&rig, &name, |r| r["status"] == "idle").await;
+    let rec = wait_record(&rig, &name, ran_once).await;
     assert_eq!(rec["chat_id"], gid);
     assert_eq!(rec["topic_id"], topic);
     // Elsewhere (the private chat) the name means nothing: the words go to the agent.
@@ -239,7 +244,7 @@ async fn ending_a_session_stops_its_streamed_follow_up() {
     let done = rig.wait_text(CHAT, sent.message_id, "Complete", TURN).await;
     let all: String = done.iter().filter_map(|m| m.text.clone()).collect();
     let name = started_name(&all);
-    wait_record(&rig, &name, |r| r["status"] == "idle").await;
+    wait_record(&rig, &name, ran_once).await;
 
     let follow = rig.say(&format!("@{name} MOCK_TOOL_CMD<<sleep 60>>"));
     let start = std::time::Instant::now();
