@@ -50,6 +50,8 @@ pub struct Core {
     pub named: Named,
     /// Background tasks.
     pub tasks: TaskHub,
+    /// Cron jobs.
+    pub cron: crate::cron::Cron,
     /// Deliveries to the chats.
     pub outbox: OutboxTx,
     /// Models per provider (`/model`, `@model`).
@@ -67,6 +69,11 @@ pub struct Core {
 impl Core {
     /// Loads the agent's state and starts its services. Inside a tokio runtime.
     pub fn start(parts: CoreParts) -> Arc<Self> {
+        Self::start_with_clock(parts, crate::cron::system_clock())
+    }
+
+    /// Like [`Core::start`], with the wall clock the cron jobs follow.
+    pub fn start_with_clock(parts: CoreParts, clock: crate::cron::Clock) -> Arc<Self> {
         let CoreParts {
             paths,
             config,
@@ -85,6 +92,7 @@ impl Core {
                 paths.clone(),
                 config.clone(),
             )),
+            oneshot: Arc::default(),
         };
         // Every run of the agent, whatever starts it, takes one of its slots.
         let slots = crate::exec::slots::RunSlots::new(config.clone());
@@ -113,12 +121,22 @@ impl Core {
             catalogue: catalogue.clone(),
             directory: directory.clone(),
         });
+        let cron = crate::cron::Cron::start(crate::cron::CronParts {
+            paths: paths.clone(),
+            config: config.clone(),
+            conversations: conversations.clone(),
+            outbox: outbox.clone(),
+            directory: directory.clone(),
+            catalogue: catalogue.clone(),
+            clock,
+        });
         Arc::new(Self {
             paths,
             config,
             conversations,
             named,
             tasks,
+            cron,
             outbox,
             catalogue,
             directory,
@@ -138,6 +156,7 @@ impl Core {
     pub async fn shutdown(&self, limit: Duration) {
         self.conversations.shutdown(limit).await;
         self.tasks.shutdown(Duration::from_secs(3)).await;
+        self.cron.shutdown(Duration::from_secs(2)).await;
         self.named.registry().flush().await;
         self.outbox.flush().await;
     }
@@ -205,6 +224,22 @@ pub mod testing {
         prepare: impl FnOnce(&AgentPaths),
         directory: Arc<dyn Directory>,
     ) -> Rig {
+        rig_at(config, prepare, directory, crate::cron::system_clock())
+    }
+
+    /// A wall clock that starts at `start` and follows tokio's (pausable) clock.
+    pub fn tokio_clock(start: chrono::DateTime<chrono::Utc>) -> crate::cron::Clock {
+        let base = tokio::time::Instant::now();
+        Arc::new(move || start + chrono::Duration::from_std(base.elapsed()).unwrap_or_default())
+    }
+
+    /// Like [`rig_with`], with the wall clock `clock` for the cron jobs.
+    pub fn rig_at(
+        config: AgentConfig,
+        prepare: impl FnOnce(&AgentPaths),
+        directory: Arc<dyn Directory>,
+        clock: crate::cron::Clock,
+    ) -> Rig {
         let dir = tempfile::tempdir().expect("temp dir");
         let paths = crate::paths::Home::new(dir.path()).main();
         crate::home::seed_agent_home(&paths).expect("seed the home");
@@ -217,18 +252,21 @@ pub mod testing {
         });
         let (tx, rx) = outbox::outbox();
         let live = LiveConfig::new(config);
-        let core = Core::start(CoreParts {
-            paths,
-            config: live,
-            launcher: Arc::new(launcher.clone()),
-            bus: None,
-            directory,
-            outbox: tx,
-            catalogue: Arc::new(crate::provider::models::ModelCatalogue::new(
-                crate::provider::models::codex_fallback_models(),
-                Vec::new(),
-            )),
-        });
+        let core = Core::start_with_clock(
+            CoreParts {
+                paths,
+                config: live,
+                launcher: Arc::new(launcher.clone()),
+                bus: None,
+                directory,
+                outbox: tx,
+                catalogue: Arc::new(crate::provider::models::ModelCatalogue::new(
+                    crate::provider::models::codex_fallback_models(),
+                    Vec::new(),
+                )),
+            },
+            clock,
+        );
         Rig {
             dir,
             core,

@@ -40,6 +40,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod cron;
 pub mod exec;
 pub mod home;
 pub mod i18n;

@@ -85,6 +85,7 @@ pub async fn run(home: &Home, agent: &str, args: RunOnceArgs) -> i32 {
         cwd: paths.workspace(),
         identity: crate::exec::request::identity(&config, &paths, &address),
         timeout: TimeoutKind::Interactive,
+        extra_args: Vec::new(),
     };
     let launcher = HostLauncher::new(paths.clone(), crate::config::LiveConfig::new(config));
     let (tx, mut rx) = mpsc::channel(256);

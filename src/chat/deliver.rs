@@ -65,6 +65,13 @@ pub async fn run(fe: Arc<Frontend>, mut rx: mpsc::UnboundedReceiver<(Address, De
                 }
                 delivery.done();
             }
+            Outgoing::Report { text, receipt, .. } => {
+                let Ok(delivered) = fe.post_agent_text(&to, &text, None, None).await else {
+                    return;
+                };
+                fe.core().outbox.report(&receipt, delivered);
+                delivery.done();
+            }
             Outgoing::Inject { notice, prompt, .. } => {
                 if let Some(n) = notice {
                     if fe.post_agent_text(&to, &n, None, None).await.is_err() {

@@ -124,14 +124,15 @@ impl Frontend {
 
     /// Posts an agent text: `[button:…]` markers become buttons (follow-ups in named
     /// session `session` when given, plain answers otherwise), `<file:…>` tags are
-    /// uploaded after it. Waits out flood control and network trouble.
+    /// uploaded after it. Waits out flood control and network trouble. Says whether
+    /// the text reached the chat (false: the chat refused it).
     pub async fn post_agent_text(
         &self,
         to: &Address,
         markdown: &str,
         reply_to: Option<MessageRef>,
         session: Option<&str>,
-    ) -> Result<(), Interrupted> {
+    ) -> Result<bool, Interrupted> {
         let prepared = prepare(self.markup.as_ref(), markdown);
         let buttons: Buttons = prepared
             .buttons
@@ -151,17 +152,18 @@ impl Frontend {
                     .collect()
             })
             .collect();
-        self.send_chunks(
-            to,
-            &prepared.chunks,
-            Some(buttons),
-            reply_to,
-            true,
-            markdown,
-        )
-        .await?;
+        let sent = self
+            .send_chunks(
+                to,
+                &prepared.chunks,
+                Some(buttons),
+                reply_to,
+                true,
+                markdown,
+            )
+            .await?;
         super::turn::send_files(self, to, None, &prepared.files).await;
-        Ok(())
+        Ok(sent.is_some())
     }
 
     /// Carries out the response to a command or message at `to` (`message` = the

@@ -38,6 +38,8 @@ pub enum TimeoutKind {
     Task,
     /// Inter-agent requests (`timeouts.subagent`).
     InterAgent,
+    /// Cron jobs and webhook runs (`cli_timeout`).
+    Automation,
 }
 
 /// One CLI run, as the pipeline describes it.
@@ -53,6 +55,8 @@ pub struct Launch {
     pub identity: TurnIdentity,
     /// Which timeout applies.
     pub timeout: TimeoutKind,
+    /// CLI arguments after the config's `cli_parameters`.
+    pub extra_args: Vec<String>,
 }
 
 /// A boxed, sendable future.

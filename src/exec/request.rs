@@ -25,6 +25,7 @@ pub fn timeout_policy(config: &AgentConfig, kind: TimeoutKind) -> TimeoutPolicy 
         TimeoutKind::Background => secs(t.background),
         TimeoutKind::Task => secs(config.tasks.timeout_seconds),
         TimeoutKind::InterAgent => secs(t.subagent),
+        TimeoutKind::Automation => secs(config.cli_timeout),
     };
     TimeoutPolicy {
         base,
@@ -95,12 +96,9 @@ pub fn build_request(
     paths: &AgentPaths,
     job: &Launch,
 ) -> std::io::Result<RunRequest> {
-    let invocation = command::build(
-        job.provider,
-        &job.spec,
-        &provider_options(config, job.provider),
-        &paths.tmp_dir(),
-    )?;
+    let mut options = provider_options(config, job.provider);
+    options.extra_args.extend(job.extra_args.iter().cloned());
+    let invocation = command::build(job.provider, &job.spec, &options, &paths.tmp_dir())?;
     let mut provider_env = invocation.env.clone();
     if let Some(umask) = crate::procs::user_umask() {
         // The reaper gives the CLI the user's umask back (ductor's own is 077).

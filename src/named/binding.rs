@@ -50,6 +50,7 @@ impl Binding for NamedBinding {
             cwd: self.paths.workspace(),
             preamble: true,
             task_id: None,
+            extra_args: Vec::new(),
         })
     }
 

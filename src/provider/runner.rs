@@ -457,17 +457,22 @@ fn record_exit(
 fn outcome_kind(o: &Outcome) -> &'static str {
     match o {
         Outcome::Completed { .. } => "completed",
-        Outcome::Failed { kind, .. } => match kind {
-            FailureKind::AuthExpired => "auth_expired",
-            FailureKind::RateLimited => "rate_limited",
-            FailureKind::ContextTooLong => "context_too_long",
-            FailureKind::SessionNotFound => "session_not_found",
-            FailureKind::CliMissing => "cli_missing",
-            FailureKind::Timeout => "timeout",
-            FailureKind::Cancelled => "cancelled",
-            FailureKind::Crashed => "crashed",
-            FailureKind::Other => "other",
-        },
+        Outcome::Failed { kind, .. } => kind_name(*kind),
+    }
+}
+
+/// The snake-case name of a failure kind (as in logs and `run-once` output).
+pub fn kind_name(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::AuthExpired => "auth_expired",
+        FailureKind::RateLimited => "rate_limited",
+        FailureKind::ContextTooLong => "context_too_long",
+        FailureKind::SessionNotFound => "session_not_found",
+        FailureKind::CliMissing => "cli_missing",
+        FailureKind::Timeout => "timeout",
+        FailureKind::Cancelled => "cancelled",
+        FailureKind::Crashed => "crashed",
+        FailureKind::Other => "other",
     }
 }
 

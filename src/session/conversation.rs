@@ -49,6 +49,7 @@ impl Binding for ConversationBinding {
             cwd,
             preamble: true,
             task_id: None,
+            extra_args: Vec::new(),
         })
     }
 

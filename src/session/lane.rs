@@ -14,6 +14,9 @@ pub enum Lane {
     Named(String),
     /// A background task (`tasks.json`), by task id.
     Task(String),
+    /// One-shot runs of an automation (a cron job, a webhook), by its key
+    /// (`cron:<id>`, `hook:<id>`): a new CLI session every run, nothing resumed.
+    Oneshot(String),
 }
 
 impl Lane {
@@ -28,6 +31,7 @@ impl Lane {
             Self::Main => LaneKind::Main,
             Self::Named(_) => LaneKind::Named,
             Self::Task(_) => LaneKind::Task,
+            Self::Oneshot(_) => LaneKind::Oneshot,
         }
     }
 
@@ -49,6 +53,8 @@ pub enum LaneKind {
     Named,
     /// [`Lane::Task`].
     Task,
+    /// [`Lane::Oneshot`].
+    Oneshot,
 }
 
 impl fmt::Display for Lane {
@@ -57,6 +63,7 @@ impl fmt::Display for Lane {
             Self::Main => f.write_str("main"),
             Self::Named(n) => write!(f, "ns:{n}"),
             Self::Task(id) => write!(f, "task:{id}"),
+            Self::Oneshot(key) => write!(f, "oneshot:{key}"),
         }
     }
 }

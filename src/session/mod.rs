@@ -15,6 +15,7 @@ pub mod conversation;
 pub mod freshness;
 pub mod inflight;
 pub mod lane;
+pub mod once;
 pub mod outbox;
 mod pipeline;
 pub mod prompt;
@@ -171,6 +172,8 @@ pub struct Plan {
     pub preamble: bool,
     /// `DUCTOR_TASK_ID` of the run.
     pub task_id: Option<String>,
+    /// CLI arguments after `cli_parameters` (a job's own).
+    pub extra_args: Vec<String>,
 }
 
 /// Where the CLI session of one kind of lane lives, and what a turn records there.
@@ -210,6 +213,8 @@ pub struct Bindings {
     pub named: Arc<dyn Binding>,
     /// Background tasks (`tasks.json`).
     pub task: Arc<dyn Binding>,
+    /// One-shot automation runs.
+    pub oneshot: Arc<once::OneshotBinding>,
 }
 
 /// What every run of one agent needs: paths, config, the launcher, the bindings.
@@ -264,7 +269,13 @@ impl Engine {
             LaneKind::Main => &self.main,
             LaneKind::Named => self.others.named.as_ref(),
             LaneKind::Task => self.others.task.as_ref(),
+            LaneKind::Oneshot => self.others.oneshot.as_ref(),
         }
+    }
+
+    /// The plans of the one-shot lanes (cron jobs, webhooks).
+    pub fn oneshot(&self) -> &once::OneshotBinding {
+        &self.others.oneshot
     }
 
     /// Whether the agent is shutting down (interrupted runs are left recoverable).

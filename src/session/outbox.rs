@@ -53,6 +53,18 @@ pub enum Outgoing {
         )]
         session: Option<String>,
     },
+    /// A result of an automation (a cron job), posted like [`Outgoing::Post`];
+    /// whether it reached its chat is reported under `receipt` (see
+    /// [`OutboxTx::subscribe`]).
+    Report {
+        /// Where to post it.
+        #[serde(rename = "key")]
+        to: Destination,
+        /// Markdown text.
+        text: String,
+        /// The key its outcome is reported under (`cron:<id>`).
+        receipt: String,
+    },
     /// An optional notice, then a turn with `prompt` in the conversation's session.
     Inject {
         /// The conversation.
@@ -69,7 +81,10 @@ impl Outgoing {
     /// Where the item goes.
     pub fn destination(&self) -> &Destination {
         match self {
-            Self::Notice { to, .. } | Self::Post { to, .. } | Self::Inject { to, .. } => to,
+            Self::Notice { to, .. }
+            | Self::Post { to, .. }
+            | Self::Report { to, .. }
+            | Self::Inject { to, .. } => to,
         }
     }
 }
@@ -157,6 +172,19 @@ pub struct OutboxTx {
     tx: mpsc::UnboundedSender<Delivery>,
     journal: Arc<Journal>,
     next: Arc<Mutex<u64>>,
+    receipts: Arc<Mutex<Vec<Subscriber>>>,
+}
+
+/// A receipt subscriber: key prefix and channel.
+type Subscriber = (String, mpsc::UnboundedSender<Receipt>);
+
+/// Whether a [`Outgoing::Report`] reached its chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The report's receipt key.
+    pub key: String,
+    /// It was posted (false: the chat refused it).
+    pub delivered: bool,
 }
 
 /// The receiver is gone (the agent is shutting down); the item stays journaled.
@@ -182,6 +210,29 @@ impl OutboxTx {
                 journal: self.journal.clone(),
             })
             .map_err(|_| Closed)
+    }
+
+    /// Receipts of reports whose key starts with `prefix` arrive on the returned channel.
+    pub fn subscribe(&self, prefix: &str) -> mpsc::UnboundedReceiver<Receipt> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.receipts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((prefix.to_owned(), tx));
+        rx
+    }
+
+    /// Tells the subscribers of `key` whether its report reached the chat.
+    pub fn report(&self, key: &str, delivered: bool) {
+        let subs = self.receipts.lock().unwrap_or_else(PoisonError::into_inner);
+        for (prefix, tx) in subs.iter() {
+            if key.starts_with(prefix.as_str()) {
+                let _ = tx.send(Receipt {
+                    key: key.to_owned(),
+                    delivered,
+                });
+            }
+        }
     }
 
     /// Waits until the journal on disk reflects every change so far.
@@ -233,6 +284,7 @@ fn channel(journal: Journal) -> (OutboxTx, OutboxRx) {
             tx,
             journal,
             next: Arc::new(Mutex::new(next)),
+            receipts: Arc::default(),
         },
         OutboxRx { rx },
     )

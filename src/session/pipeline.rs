@@ -115,6 +115,7 @@ async fn attempt(
         cwd: plan.cwd.clone(),
         identity,
         timeout: req.timeout,
+        extra_args: plan.extra_args.clone(),
     };
     let binding = engine.binding(req.lane.kind());
     let (tx, mut rx) = mpsc::channel::<Event>(256);

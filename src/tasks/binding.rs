@@ -61,6 +61,7 @@ impl Binding for TaskBinding {
             cwd: self.paths.workspace(),
             preamble: false,
             task_id: Some(id.to_owned()),
+            extra_args: Vec::new(),
         })
     }
 

@@ -27,7 +27,7 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 
 /// Provider/model/effort of a new task: overrides, else the agent's defaults (a
 /// model alone picks its provider; another provider alone gets its default model).
-pub(super) fn resolve_target(
+pub fn resolve_target(
     catalogue: &ModelCatalogue,
     config: &AgentConfig,
     provider: Option<&str>,
