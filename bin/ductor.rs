@@ -61,6 +61,9 @@ fn main() -> ExitCode {
         Some(Command::Task(cmd)) => {
             runtime.block_on(ductor::cli::task::run(cli.home.as_deref(), cmd))
         }
+        Some(Command::Cron { agent, cmd }) => {
+            ductor::cli::cron::run(cli.home.as_deref(), agent.as_deref(), cmd)
+        }
         Some(Command::Doctor) => ductor::cli::doctor::run(&home),
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod ask;
 pub mod caller;
+pub mod cron;
 pub mod doctor;
 pub mod lifecycle;
 pub mod shared_memory;
@@ -65,6 +66,15 @@ pub enum Command {
     /// Background tasks (run by an agent's CLI: create, resume, ask-parent, list, cancel, delete).
     #[command(subcommand)]
     Task(task::TaskCommand),
+    /// Scheduled jobs of an agent (add, edit, list, remove, time).
+    Cron {
+        /// The agent (default: $`DUCTOR_AGENT_NAME`, else main).
+        #[arg(long, global = true)]
+        agent: Option<String>,
+        /// What to do.
+        #[command(subcommand)]
+        cmd: cron::CronCommand,
+    },
     /// Check this home: secrets other users can read, the config, the provider CLIs.
     Doctor,
     /// Print a shell completion script.
