@@ -563,3 +563,64 @@ async fn a_codex_task_runs_on_codex_and_reports_back() {
 async fn a_gemini_task_runs_on_gemini_and_reports_back() {
     task_on("gemini", "gemini-3.8-flash", "streamGenerateContent", None).await;
 }
+
+/// A cron job on `provider`, due at the next minute: it runs on the genuine CLI
+/// in its task folder and its answer reaches the chat; the run is booked.
+async fn a_cron_job_runs_on(provider: &str, model: &str) {
+    let rig = TgRig::start_prepared(
+        provider,
+        model,
+        |tg, bot| tg.open_private_chat(bot, CHAT),
+        |home| {
+            let jobs = serde_json::json!({"jobs": [{
+                "id": "digest", "title": "Morning digest", "schedule": "* * * * *",
+                "task_folder": "digest", "agent_instruction": "Say hello from the digest job",
+                "enabled": true, "chat_id": CHAT, "topic_id": null, "transport": "tg",
+                "provider": provider, "model": model
+            }]});
+            std::fs::write(home.root.join("cron_jobs.json"), jobs.to_string()).unwrap();
+            let folder = home.root.join("workspace/cron_tasks/digest");
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("TASK_DESCRIPTION.md"), "# digest\n").unwrap();
+        },
+    )
+    .await;
+    let msg = rig.wait_from(rig.bot, CHAT, "Morning digest").await;
+    let text = msg.text.clone().unwrap_or_default();
+    assert!(text.contains("Hello from mock-llm"), "{text}");
+    assert!(text.contains("Say hello from the digest job"), "{text}");
+    let path = rig.home.root.join("cron_jobs.json");
+    let start = std::time::Instant::now();
+    loop {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let job = &v["jobs"][0];
+        if job["last_run_status"] == "success" && job["last_delivery_status"] == "ok" {
+            assert_eq!(job["title"], "Morning digest", "other keys kept");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{job}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cwd_seen = rig
+        .mock
+        .requests()
+        .iter()
+        .any(|r| r.last_user_text.contains("digest_MEMORY.md"));
+    assert!(cwd_seen, "{}", rig.mock.summary());
+}
+
+#[tokio::test]
+async fn a_cron_job_runs_on_claude_and_reaches_the_chat() {
+    a_cron_job_runs_on("claude", "sonnet").await;
+}
+
+#[tokio::test]
+async fn a_cron_job_runs_on_codex_and_reaches_the_chat() {
+    a_cron_job_runs_on("codex", crate::support::clis::CODEX_MODEL).await;
+}
+
+#[tokio::test]
+async fn a_cron_job_runs_on_gemini_and_reaches_the_chat() {
+    a_cron_job_runs_on("gemini", "gemini-3.8-flash").await;
+}
