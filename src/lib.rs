@@ -22,7 +22,11 @@
 //!   `sessions.json`, in-flight turns, the outbox.
 //! - [`named`]: named sessions (`/session`, `@name`) and inter-agent sessions.
 //! - [`tasks`]: background tasks (`ductor task …`): `tasks.json`, task runs, results.
-//! - [`core`]: one agent's core assembled (engine, conversations, named, tasks).
+//! - [`cron`]: scheduled jobs (`cron_jobs.json`) run as one-shot lanes, results
+//!   through the outbox.
+//! - [`webhooks`]: the webhook HTTP server (validation, auth, replay and rate
+//!   limits, templates) and `webhooks.json`.
+//! - [`core`]: one agent's core assembled (engine, conversations, named, tasks, cron).
 //! - [`ops`]: what commands, buttons and messages mean, for every transport: replies
 //!   of Markdown and typed actions.
 //! - [`chat`]: the chat machinery transports share: live rendering of turns, posting,
@@ -63,6 +67,7 @@ pub mod tasks;
 pub mod transport;
 pub mod util;
 pub mod watch;
+pub mod webhooks;
 
 /// ductor's version (from Cargo.toml).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
