@@ -17,6 +17,8 @@ pub mod outfiles;
 pub mod overflow;
 pub mod post;
 pub mod stream;
+#[cfg(test)]
+pub mod testing;
 pub mod turn;
 
 use crate::address::Address;

@@ -107,15 +107,15 @@ mod tests {
 
     #[test]
     fn indicators_render_bold_or_italic_with_counts() {
-        let html = &crate::transport::telegram::format::Html;
+        let m = &crate::chat::testing::Stars;
         assert_eq!(
-            Indicator::Tool("a<b".into()).markup(html, 3),
-            "<b>[TOOL: a&lt;b] x3</b>"
+            Indicator::Tool("a*b".into()).markup(m, 3),
+            "*[TOOL: a\\*b] x3*"
         );
-        assert_eq!(Indicator::Thinking.markup(html, 1), "<i>[THINKING]</i>");
+        assert_eq!(Indicator::Thinking.markup(m, 1), "_[THINKING]_");
         assert_eq!(
-            Indicator::Recovering.markup(html, 1),
-            "<i>[Please wait, recovering...]</i>"
+            Indicator::Recovering.markup(m, 1),
+            "_[Please wait, recovering...]_"
         );
     }
 

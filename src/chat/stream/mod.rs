@@ -27,9 +27,6 @@ mod ops;
 mod render;
 mod text;
 
-#[cfg(test)]
-mod tests;
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -135,29 +135,24 @@ mod tests {
         push_mark(&mut marks, text, 12, Indicator::Tool("Shell".into()));
         push_mark(&mut marks, text, 12, Indicator::Tool("Shell".into()));
         push_mark(&mut marks, text, 12, Indicator::Tool("Read".into()));
-        let html = &crate::transport::telegram::format::Html;
+        let m = &crate::chat::testing::Stars;
         assert_eq!(
-            live_html(html, text, text.len(), &marks),
-            "Let me look.\n\n<b>[TOOL: Shell] x2</b>\n<b>[TOOL: Read]</b>\n\nFound <b>it</b>."
+            live_html(m, text, text.len(), &marks),
+            "Let me look.\n\n*[TOOL: Shell] x2*\n*[TOOL: Read]*\n\nFound *it*."
         );
         assert_eq!(
-            live_html(html, text, 12, &marks),
-            "Let me look.\n\n<b>[TOOL: Shell] x2</b>\n<b>[TOOL: Read]</b>"
+            live_html(m, text, 12, &marks),
+            "Let me look.\n\n*[TOOL: Shell] x2*\n*[TOOL: Read]*"
         );
     }
 
     #[test]
     fn markers_are_hidden_in_the_live_view() {
         let text = "See <file:/tmp/x.png> and [button:Yes]\n\nmore <fi";
-        let html = live_html(
-            &crate::transport::telegram::format::Html,
-            text,
-            text.len(),
-            &[],
-        );
+        let html = live_html(&crate::chat::testing::Stars, text, text.len(), &[]);
         assert!(!html.contains("file:"), "{html}");
         assert!(!html.contains("button"), "{html}");
-        assert!(!html.contains("&lt;fi"), "{html}");
+        assert!(!html.contains("<fi"), "{html}");
     }
 
     #[test]

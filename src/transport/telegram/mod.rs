@@ -19,6 +19,8 @@ pub mod info;
 pub mod media;
 pub mod poll;
 mod recover;
+#[cfg(test)]
+mod stream_tests;
 
 use crate::address::{Address, Directory, TELEGRAM};
 use crate::chat::Frontend;

@@ -19,7 +19,7 @@ mod split;
 mod writer;
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 use crate::chat::api::Dialect;
 pub use escape::escape_html;

@@ -1,6 +1,6 @@
 //! Tests for the formatting layer, with a strict checker for Telegram HTML.
 
-mod checker;
+pub(in crate::transport::telegram) mod checker;
 mod markdown_cases;
 mod marker_cases;
 mod props;

@@ -1,4 +1,6 @@
-//! Tests of the streaming editor against a fake chat, on tokio's paused clock.
+//! Tests of the transport-neutral streaming editor ([`crate::chat::stream`]) with
+//! Telegram's dialect (HTML, 4096 characters, edits) against a fake chat that
+//! answers like the Bot API, on tokio's paused clock.
 
 mod append_cases;
 mod edit_cases;
@@ -14,7 +16,7 @@ use crate::chat::api::OutMessage;
 use crate::provider::event::Event;
 use crate::transport::telegram::format::{Html, html_to_plain, markdown_to_html};
 
-use super::{EditorHandle, Finish, StreamSettings, start};
+use crate::chat::stream::{EditorHandle, Finish, StreamSettings, start};
 use fake::FakeChat;
 
 /// The chat the tests write to.
