@@ -77,7 +77,7 @@ impl Cron {
             return;
         }
         if trigger == Trigger::Schedule
-            && let Some((start, end)) = job.quiet
+            && let Some((start, end)) = job.overrides.quiet()
         {
             let config = self.inner.parts.config.get();
             let tz = crate::session::freshness::user_tz(&config);
@@ -129,9 +129,9 @@ impl Cron {
         let target = match crate::tasks::resolve_target(
             &self.inner.parts.catalogue,
             &config,
-            job.provider.as_deref(),
-            job.model.as_deref(),
-            job.effort.as_deref(),
+            job.overrides.provider.as_deref(),
+            job.overrides.model.as_deref(),
+            job.overrides.reasoning_effort.as_deref(),
         ) {
             Ok(t) => t,
             Err(e) => return Ended::new("error:bad_override", format!("[{e}]")),
@@ -149,10 +149,14 @@ impl Cron {
                 cwd: folder,
                 preamble: false,
                 task_id: None,
-                extra_args: job.cli_parameters.clone(),
+                extra_args: job.overrides.cli_parameters.clone(),
             },
         );
-        let queue = job.dependency.as_deref().map(|d| self.dependency(d));
+        let queue = job
+            .overrides
+            .dependency
+            .as_deref()
+            .map(|d| self.dependency(d));
         let _turn = match &queue {
             Some(q) => Some(q.lock().await),
             None => None,

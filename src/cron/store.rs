@@ -7,6 +7,7 @@
 
 use crate::state::Lenient;
 use crate::state::cron_jobs::{CronJobRecord, CronJobsFile};
+use crate::state::fields::{RunOverrides, int, text};
 use nix::fcntl::{Flock, FlockArg};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -26,18 +27,8 @@ pub struct Job {
     pub task_folder: String,
     /// The prompt of each run.
     pub instruction: String,
-    /// Provider/model/effort overrides.
-    pub provider: Option<String>,
-    /// Model override.
-    pub model: Option<String>,
-    /// Effort override.
-    pub effort: Option<String>,
-    /// Extra CLI arguments.
-    pub cli_parameters: Vec<String>,
-    /// Quiet window (hours in `user_timezone`), both set or none.
-    pub quiet: Option<(u32, u32)>,
-    /// Jobs with the same dependency run one after another.
-    pub dependency: Option<String>,
+    /// Provider/model/effort, CLI arguments, quiet hours, dependency.
+    pub overrides: RunOverrides,
     /// Where results go: transport, chat and topic (none = every served user).
     pub transport: Option<String>,
     /// Chat of the result.
@@ -62,36 +53,10 @@ pub struct Job {
     pub delivery_retry_attempts: u32,
 }
 
-fn text(f: &Map<String, Value>, key: &str) -> Option<String> {
-    f.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-fn int(f: &Map<String, Value>, key: &str) -> Option<i64> {
-    match f.get(key)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn hour(f: &Map<String, Value>, key: &str) -> Option<u32> {
-    int(f, key)
-        .and_then(|h| u32::try_from(h).ok())
-        .filter(|h| *h < 24)
-}
-
 impl Job {
     /// The typed view of `rec`.
     pub fn from_record(rec: &CronJobRecord) -> Self {
         let f = &rec.fields;
-        let quiet = match (hour(f, "quiet_start"), hour(f, "quiet_end")) {
-            (Some(s), Some(e)) => Some((s, e)),
-            _ => None,
-        };
         Self {
             id: rec.id.clone(),
             title: text(f, "title").unwrap_or_else(|| rec.id.clone()),
@@ -100,21 +65,7 @@ impl Job {
             task_folder: text(f, "task_folder").unwrap_or_else(|| rec.id.clone()),
             instruction: text(f, "agent_instruction")
                 .unwrap_or_else(|| "Read through TASK_DESCRIPTION.md and carry it out.".to_owned()),
-            provider: text(f, "provider"),
-            model: text(f, "model"),
-            effort: text(f, "reasoning_effort"),
-            cli_parameters: f
-                .get("cli_parameters")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            quiet,
-            dependency: text(f, "dependency"),
+            overrides: RunOverrides::read(f),
             transport: text(f, "transport"),
             chat_id: int(f, "chat_id").filter(|c| *c != 0),
             topic_id: int(f, "topic_id"),
@@ -242,10 +193,10 @@ mod tests {
         .unwrap();
         let job = Job::from_record(&rec);
         assert_eq!(job.title, "Daily Report");
-        assert_eq!(job.provider, None);
-        assert_eq!(job.model.as_deref(), Some("sonnet"));
-        assert_eq!(job.cli_parameters, ["--x"]);
-        assert_eq!(job.quiet, Some((22, 7)));
+        assert_eq!(job.overrides.provider, None);
+        assert_eq!(job.overrides.model.as_deref(), Some("sonnet"));
+        assert_eq!(job.overrides.cli_parameters, ["--x"]);
+        assert_eq!(job.overrides.quiet(), Some((22, 7)));
         assert_eq!(job.chat_id, Some(123));
         assert!(job.silent_on_success);
         assert_eq!(job.delivery_retry_attempts, 2);

@@ -9,6 +9,7 @@
 
 pub mod chat_activity;
 pub mod cron_jobs;
+pub mod fields;
 pub mod inflight;
 pub mod named_sessions;
 pub mod sentinel;

@@ -5,6 +5,7 @@
 //! directly (the store edits the record's keys).
 
 use crate::secret::Secret;
+use crate::state::fields::{RunOverrides, text};
 use crate::state::webhooks::WebhookRecord;
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -261,20 +262,8 @@ pub struct Hook {
     pub auth: HookAuth,
     /// Window for signed timestamps (`replay_tolerance_seconds`, default 300).
     pub replay_tolerance: Duration,
-    /// Provider override (`cron_task`).
-    pub provider: Option<String>,
-    /// Model override (`cron_task`).
-    pub model: Option<String>,
-    /// Reasoning effort override (`cron_task`).
-    pub reasoning_effort: Option<String>,
-    /// Extra CLI arguments (`cron_task`).
-    pub cli_parameters: Vec<String>,
-    /// Quiet hours start, 0–23 (`cron_task`).
-    pub quiet_start: Option<u8>,
-    /// Quiet hours end, 0–23 (`cron_task`).
-    pub quiet_end: Option<u8>,
-    /// Shared lock key: runs with the same dependency never overlap.
-    pub dependency: Option<String>,
+    /// How `cron_task` runs are run (overrides, quiet hours, dependency).
+    pub overrides: RunOverrides,
     /// `created_at` as stored.
     pub created_at: Option<String>,
     /// Completed runs so far.
@@ -285,26 +274,8 @@ pub struct Hook {
     pub last_error: Option<String>,
 }
 
-/// A non-empty trimmed string value.
-pub(crate) fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
-    fields
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 fn pattern(fields: &Map<String, Value>, key: &str) -> Option<Pattern> {
     text(fields, key).map(|s| Pattern::new(&s))
-}
-
-fn hour(fields: &Map<String, Value>, key: &str) -> Option<u8> {
-    fields
-        .get(key)
-        .and_then(Value::as_u64)
-        .filter(|h| *h < 24)
-        .map(|h| h as u8)
 }
 
 fn auth_of(fields: &Map<String, Value>) -> HookAuth {
@@ -350,22 +321,7 @@ impl Hook {
                 .and_then(Value::as_u64)
                 .filter(|s| *s > 0)
                 .map_or(DEFAULT_REPLAY_TOLERANCE, Duration::from_secs),
-            provider: text(f, "provider"),
-            model: text(f, "model"),
-            reasoning_effort: text(f, "reasoning_effort"),
-            cli_parameters: f
-                .get("cli_parameters")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            quiet_start: hour(f, "quiet_start"),
-            quiet_end: hour(f, "quiet_end"),
-            dependency: text(f, "dependency"),
+            overrides: RunOverrides::read(f),
             created_at: text(f, "created_at"),
             trigger_count: f.get("trigger_count").and_then(Value::as_u64).unwrap_or(0),
             last_triggered_at: text(f, "last_triggered_at"),
@@ -421,9 +377,12 @@ mod tests {
             "quiet_end": 7, "replay_tolerance_seconds": 60, "cli_parameters": ["--x", 1]
         })));
         assert_eq!(hook.mode, HookMode::Other("later".into()));
-        assert_eq!((hook.quiet_start, hook.quiet_end), (None, Some(7)));
+        assert_eq!(
+            (hook.overrides.quiet_start, hook.overrides.quiet_end),
+            (None, Some(7))
+        );
         assert_eq!(hook.replay_tolerance, Duration::from_mins(1));
-        assert_eq!(hook.cli_parameters, vec!["--x".to_owned()]);
+        assert_eq!(hook.overrides.cli_parameters, vec!["--x".to_owned()]);
         let HookAuth::Hmac(h) = &hook.auth else {
             panic!("hmac expected")
         };

@@ -5,6 +5,7 @@ use super::hook::{HmacAuth, Hook, HookAuth, HookMode};
 use super::store::{HookError, HookStore, generate_token, now_iso, record_mut};
 use crate::secret::Secret;
 use crate::state::Lenient;
+use crate::state::fields::RunOverrides;
 use crate::state::webhooks::WebhookRecord;
 use serde_json::{Map, Value};
 
@@ -25,20 +26,8 @@ pub struct NewHook {
     pub task_folder: Option<String>,
     /// Auth; a bearer hook without a token gets a generated one.
     pub auth: HookAuth,
-    /// Provider override (`cron_task` only).
-    pub provider: Option<String>,
-    /// Model override (`cron_task` only).
-    pub model: Option<String>,
-    /// Reasoning effort override (`cron_task` only).
-    pub reasoning_effort: Option<String>,
-    /// Extra CLI arguments (`cron_task` only).
-    pub cli_parameters: Vec<String>,
-    /// Quiet hours start, 0–23 (`cron_task`).
-    pub quiet_start: Option<u8>,
-    /// Quiet hours end, 0–23 (`cron_task`).
-    pub quiet_end: Option<u8>,
-    /// Shared lock key for sequential runs.
-    pub dependency: Option<String>,
+    /// How `cron_task` runs are run (the CLI settings only for `cron_task`).
+    pub overrides: RunOverrides,
 }
 
 /// Changes to a hook: `None` leaves a setting as it is; for optional settings
@@ -144,12 +133,7 @@ pub fn validate(hook: &Hook) -> Result<(), HookError> {
                 hook.id
             ));
         }
-        HookMode::Wake
-            if hook.provider.is_some()
-                || hook.model.is_some()
-                || hook.reasoning_effort.is_some()
-                || !hook.cli_parameters.is_empty() =>
-        {
+        HookMode::Wake if hook.overrides.changes_the_cli() => {
             return invalid(format!(
                 "hook {:?}: provider, model, reasoning effort and CLI parameters are for cron_task hooks; a wake hook uses the chat's",
                 hook.id
@@ -222,16 +206,14 @@ impl NewHook {
         f.insert("trigger_count".into(), 0.into());
         f.insert("last_triggered_at".into(), Value::Null);
         f.insert("last_error".into(), Value::Null);
-        f.insert("provider".into(), opt(self.provider.as_ref()));
-        f.insert("model".into(), opt(self.model.as_ref()));
-        f.insert(
-            "reasoning_effort".into(),
-            opt(self.reasoning_effort.as_ref()),
-        );
-        f.insert("cli_parameters".into(), self.cli_parameters.into());
-        f.insert("quiet_start".into(), self.quiet_start.into());
-        f.insert("quiet_end".into(), self.quiet_end.into());
-        f.insert("dependency".into(), opt(self.dependency.as_ref()));
+        let o = self.overrides;
+        f.insert("provider".into(), opt(o.provider.as_ref()));
+        f.insert("model".into(), opt(o.model.as_ref()));
+        f.insert("reasoning_effort".into(), opt(o.reasoning_effort.as_ref()));
+        f.insert("cli_parameters".into(), o.cli_parameters.into());
+        f.insert("quiet_start".into(), o.quiet_start.into());
+        f.insert("quiet_end".into(), o.quiet_end.into());
+        f.insert("dependency".into(), opt(o.dependency.as_ref()));
         WebhookRecord {
             id: self.id,
             mode: self.mode.as_str().to_owned(),
@@ -299,7 +281,10 @@ impl HookStore {
         if !valid_id(&new.id) {
             return Err(HookError::InvalidId(new.id));
         }
-        check_hours(&new.id, [new.quiet_start, new.quiet_end])?;
+        check_hours(
+            &new.id,
+            [new.overrides.quiet_start, new.overrides.quiet_end],
+        )?;
         let generated = matches!(&new.auth, HookAuth::Bearer { token } if token.is_empty());
         let auth = with_token(new.auth.clone(), None)?;
         let record = new.into_record(&auth);
@@ -447,7 +432,10 @@ mod tests {
         };
         assert!(matches!(store.add(cron), Err(HookError::Invalid(_))));
         let wake_override = NewHook {
-            model: Some("opus".into()),
+            overrides: RunOverrides {
+                model: Some("opus".into()),
+                ..RunOverrides::default()
+            },
             ..new_hook("w")
         };
         assert!(matches!(
@@ -460,7 +448,10 @@ mod tests {
         };
         assert!(matches!(store.add(no_secret), Err(HookError::Invalid(_))));
         let bad_hour = NewHook {
-            quiet_start: Some(24),
+            overrides: RunOverrides {
+                quiet_start: Some(24),
+                ..RunOverrides::default()
+            },
             ..new_hook("q")
         };
         assert!(matches!(store.add(bad_hour), Err(HookError::Invalid(_))));
