@@ -63,9 +63,10 @@ impl RunSlots {
         self.lock().waiting
     }
 
-    /// Waits for a slot; `None` when `cancel` fires first.
+    /// Waits for a slot; `None` when `cancel` fires first. A wait that is given up
+    /// (cancelled, or its future dropped) leaves the queue.
     pub async fn take(self: &Arc<Self>, urgent: bool, cancel: &CancellationToken) -> Option<Slot> {
-        let mut queued = false;
+        let mut queued: Option<Waiting<'_>> = None;
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
@@ -75,16 +76,21 @@ impl RunSlots {
                 let limit = self.config.get().max_concurrent_runs.max(1);
                 if c.running < limit && (urgent || c.urgent_waiting == 0) {
                     c.running += 1;
-                    if queued {
+                    if let Some(w) = queued.as_mut() {
                         c.waiting -= 1;
                         c.urgent_waiting -= usize::from(urgent);
+                        w.armed = false;
                     }
                     return Some(Slot {
                         slots: self.clone(),
                     });
                 }
-                if !queued {
-                    queued = true;
+                if queued.is_none() {
+                    queued = Some(Waiting {
+                        slots: self,
+                        urgent,
+                        armed: true,
+                    });
                     c.waiting += 1;
                     c.urgent_waiting += usize::from(urgent);
                     tracing::info!(
@@ -97,17 +103,32 @@ impl RunSlots {
             }
             tokio::select! {
                 () = &mut freed => {}
-                () = cancel.cancelled() => {
-                    let mut c = self.lock();
-                    c.waiting -= 1;
-                    c.urgent_waiting -= usize::from(urgent);
-                    drop(c);
-                    // Background runs may have waited for this one to go first.
-                    self.freed.notify_waiters();
-                    return None;
-                }
+                () = cancel.cancelled() => return None,
             }
         }
+    }
+}
+
+/// A run's place in the queue; leaving it without a slot (cancelled, or the wait
+/// dropped) takes it out of the counts and wakes the others.
+struct Waiting<'a> {
+    slots: &'a RunSlots,
+    urgent: bool,
+    /// False once the run got its slot (the counts were updated then).
+    armed: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut c = self.slots.lock();
+        c.waiting -= 1;
+        c.urgent_waiting -= usize::from(self.urgent);
+        drop(c);
+        // Background runs may have waited for this one to go first.
+        self.slots.freed.notify_waiters();
     }
 }
 
@@ -206,6 +227,26 @@ mod tests {
         );
         drop(held);
         // The interactive waiter that gave up no longer holds background runs back.
+        let next = tokio::time::timeout(Duration::from_secs(1), s.take(false, &never)).await;
+        assert!(next.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_wait_leaves_the_queue() {
+        let s = slots(1);
+        let never = CancellationToken::new();
+        let held = s.take(false, &never).await.unwrap();
+        let waiting = {
+            let (s, never) = (s.clone(), never.clone());
+            tokio::spawn(async move { s.take(true, &never).await.map(drop) })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(s.waiting(), 1);
+        waiting.abort();
+        let _ = waiting.await;
+        assert_eq!(s.waiting(), 0, "the aborted wait is not counted");
+        drop(held);
+        // No urgent waiter is left to hold background runs back.
         let next = tokio::time::timeout(Duration::from_secs(1), s.take(false, &never)).await;
         assert!(next.is_ok());
     }
