@@ -274,3 +274,71 @@ mod tests {
         assert!(alive(me.pid));
     }
 }
+
+/// What a helper command left when it ended within its time limit.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit status.
+    pub status: std::io::Result<std::process::ExitStatus>,
+    /// The start of its stdout.
+    pub stdout: Vec<u8>,
+    /// The start of its stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// Waits for `child` (spawned in its own process group, stdout and stderr piped)
+/// within `limit`, keeping at most `max` bytes of each stream. On timeout its
+/// whole group is killed (before the child is reaped, so the group id is still
+/// its own) and `None` is returned.
+pub async fn finish_within(
+    mut child: tokio::process::Child,
+    limit: std::time::Duration,
+    max: usize,
+) -> Option<Finished> {
+    let pid = child.id().and_then(|p| i32::try_from(p).ok());
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let work = async {
+        let out = async {
+            match stdout {
+                Some(s) => read_bounded(s, max).await,
+                None => Vec::new(),
+            }
+        };
+        let err = async {
+            match stderr {
+                Some(s) => read_bounded(s, max).await,
+                None => Vec::new(),
+            }
+        };
+        let (stdout, stderr) = tokio::join!(out, err);
+        Finished {
+            status: child.wait().await,
+            stdout,
+            stderr,
+        }
+    };
+    let finished = tokio::time::timeout(limit, work).await.ok();
+    if finished.is_none()
+        && let Some(pid) = pid
+    {
+        signal_group(pid, Signal::SIGKILL);
+    }
+    finished
+}
+
+/// Reads at most `max` bytes, then keeps draining so the writer never blocks.
+async fn read_bounded(mut r: impl tokio::io::AsyncRead + Unpin, max: usize) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => {
+                let room = max.saturating_sub(out.len());
+                out.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+}

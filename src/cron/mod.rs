@@ -27,7 +27,7 @@ use crate::session::Conversations;
 use crate::session::outbox::OutboxTx;
 use chrono::{DateTime, Utc};
 use schedule::{Schedule, resolve_zone};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use store::{CronFile, Job};
@@ -99,9 +99,8 @@ struct State {
     jobs: Vec<Job>,
     load_error: Option<String>,
     timers: HashMap<String, AbortHandle>,
-    running: HashSet<String>,
-    /// Results whose delivery is not confirmed yet, by job id.
-    unconfirmed: HashMap<String, String>,
+    /// Runs going on, by job id (a manual run may overlap a scheduled one).
+    running: HashMap<String, u32>,
 }
 
 struct Inner {
@@ -174,6 +173,11 @@ impl Cron {
     #[cfg(test)]
     pub fn now_for_tests(&self) -> Clock {
         self.inner.parts.clock.clone()
+    }
+
+    /// Whether a run of job `id` is going on.
+    fn is_running(&self, id: &str) -> bool {
+        self.state().running.get(id).is_some_and(|n| *n > 0)
     }
 
     /// The job `id` as last read.
@@ -352,7 +356,7 @@ impl Cron {
                         None
                     }
                 };
-                let running = self.state().running.contains(&job.id);
+                let running = self.is_running(&job.id);
                 JobInfo {
                     zone: zone.tz.to_string(),
                     next_run,

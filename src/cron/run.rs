@@ -87,29 +87,57 @@ impl Cron {
                 return;
             }
         }
-        if !self.state().running.insert(id.to_owned()) && trigger != Trigger::Schedule {
-            tracing::info!(job = %id, "already running; this run waits for it");
-        }
         let started = self.now();
-        let end = self.run_job(&job).await;
-        let delivery = self.deliver(&job, &end);
+        let end = {
+            let _running = Running::start(self, id);
+            self.run_job(&job).await
+        };
+        let skipped = end.status == "success:preflight"
+            || end.status == "error:folder_missing"
+            || (end.status == "success" && job.silent_on_success);
+        let text = report_text(&job, &end.text);
+        // Booked before the result leaves, so its receipt always finds the run; the
+        // text stays in the file until the chat took it (also across a restart).
         let mut fields = Map::new();
         fields.insert(
             "last_run_at".into(),
             crate::session::freshness::format_time(started).into(),
         );
         fields.insert("last_run_status".into(), end.status.clone().into());
+        let delivery = if skipped { "skipped" } else { "pending" };
         fields.insert("last_delivery_status".into(), delivery.into());
-        fields.insert("last_delivery_error".into(), Value::Null);
-        fields.insert("delivery_retry_attempts".into(), Value::Null);
-        fields.insert("next_delivery_retry_at".into(), Value::Null);
-        fields.insert("last_result_text".into(), Value::Null);
-        if let Err(e) = self.inner.file.set_fields(id, fields) {
-            tracing::error!(job = %id, error = %e, "cannot record the run");
+        for key in [
+            "last_delivery_error",
+            "delivery_retry_attempts",
+            "next_delivery_retry_at",
+        ] {
+            fields.insert(key.into(), Value::Null);
         }
-        self.state().running.remove(id);
-        self.reload(false);
+        fields.insert(
+            "last_result_text".into(),
+            if skipped {
+                Value::Null
+            } else {
+                text.clone().into()
+            },
+        );
+        self.write(id, fields);
+        if !skipped && !self.send_report(&job, text) {
+            let mut failed = Map::new();
+            failed.insert("last_delivery_status".into(), "failed".into());
+            self.write(id, failed);
+        }
         tracing::info!(job = %id, status = %end.status, delivery, "cron job ran");
+    }
+
+    /// Sets `fields` on job `id` and takes the file in again.
+    fn write(&self, id: &str, fields: Map<String, Value>) {
+        match self.inner.file.set_fields(id, fields) {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(job = %id, "the job was removed; its run is not booked"),
+            Err(e) => tracing::error!(job = %id, error = %e, "cannot book the job"),
+        }
+        self.reload(false);
     }
 
     /// Everything before delivery: folder, preflight, overrides, queue, the CLI.
@@ -224,42 +252,19 @@ impl Cron {
             tracing::warn!(script = %script.display(), "cannot start the preflight script; running the job");
             return false;
         };
-        let pid = child.id();
-        match tokio::time::timeout(Duration::from_secs_f64(secs), child.wait_with_output()).await {
-            Ok(Ok(out)) => {
-                let stdout = String::from_utf8_lossy(&out.stdout);
-                let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
-                out.status.success() && last.map(str::trim) == Some(marker.as_str())
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "preflight failed; running the job");
-                false
-            }
-            Err(_) => {
-                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                tracing::warn!(secs, "preflight timed out; running the job");
-                false
-            }
-        }
+        let Some(done) =
+            crate::procs::finish_within(child, Duration::from_secs_f64(secs), 64 * 1024).await
+        else {
+            tracing::warn!(secs, "preflight timed out; running the job");
+            return false;
+        };
+        let stdout = String::from_utf8_lossy(&done.stdout);
+        let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
+        done.status.is_ok_and(|s| s.success()) && last.map(str::trim) == Some(marker.as_str())
     }
 
-    /// Hands the result to the outbox; the delivery status to write.
-    fn deliver(&self, job: &Job, end: &Ended) -> &'static str {
-        if end.status == "success:preflight"
-            || end.status == "error:folder_missing"
-            || (end.status == "success" && job.silent_on_success)
-        {
-            return "skipped";
-        }
-        let text = report_text(job, &end.text);
-        self.state()
-            .unconfirmed
-            .insert(job.id.clone(), text.clone());
+    /// Hands a result to the outbox, to the job's chat or else the primary chat.
+    fn send_report(&self, job: &Job, text: String) -> bool {
         let to = job
             .chat_id
             .and_then(|_| self.address_of(job))
@@ -269,10 +274,7 @@ impl Cron {
             text,
             receipt: format!("cron:{}", job.id),
         };
-        if self.inner.parts.outbox.send(item).is_err() {
-            return "failed";
-        }
-        "pending"
+        self.inner.parts.outbox.send(item).is_ok()
     }
 
     /// Books receipts: a refused result goes to the primary chat and is kept for
@@ -295,7 +297,6 @@ impl Cron {
         let Some(id) = receipt.key.strip_prefix("cron:") else {
             return;
         };
-        let text = self.state().unconfirmed.remove(id);
         let mut fields = Map::new();
         if receipt.delivered {
             fields.insert("last_delivery_status".into(), "ok".into());
@@ -307,17 +308,16 @@ impl Cron {
                 "last_delivery_error".into(),
                 "the chat refused the message".into(),
             );
-            if let Some(text) = &text {
-                fields.insert("last_result_text".into(), text.clone().into());
-            }
-            if let Some(job) = self.job(id) {
-                self.fallback(&job, text.as_deref().unwrap_or_default());
+            // Told once, on the first refusal, and only when the chat was not the
+            // primary one already.
+            if let Some(job) = self.job(id)
+                && job.delivery_retry_attempts == 0
+                && job.chat_id.is_some()
+            {
+                self.fallback(&job, job.last_result_text.as_deref().unwrap_or_default());
             }
         }
-        if let Err(e) = self.inner.file.set_fields(id, fields) {
-            tracing::error!(job = %id, error = %e, "cannot record the delivery");
-        }
-        self.reload(false);
+        self.write(id, fields);
     }
 
     /// Tells the primary chat that a result could not reach its chat.
@@ -363,13 +363,14 @@ impl Cron {
 
     fn retry_failed(&self, max: u32, every: u64) {
         let jobs = self.state().jobs.clone();
+        let mut wrote = false;
         for job in jobs {
             let Some(text) = job.last_result_text.clone() else {
                 continue;
             };
             if job.last_delivery_status.as_deref() != Some("failed")
                 || job.delivery_retry_attempts >= max
-                || self.state().running.contains(&job.id)
+                || self.is_running(&job.id)
                 || job.chat_id.is_none()
             {
                 continue;
@@ -391,16 +392,44 @@ impl Cron {
             if self.inner.file.set_fields(&job.id, fields).is_err() {
                 continue;
             }
-            self.state()
-                .unconfirmed
-                .insert(job.id.clone(), text.clone());
+            wrote = true;
             let _ = self.inner.parts.outbox.send(Outgoing::Report {
                 to: Destination::Chat(address),
                 text,
                 receipt: format!("cron:{}", job.id),
             });
         }
-        self.reload(false);
+        if wrote {
+            self.reload(false);
+        }
+    }
+}
+
+/// Counts a run of a job while it goes on.
+struct Running<'a> {
+    cron: &'a Cron,
+    id: String,
+}
+
+impl<'a> Running<'a> {
+    fn start(cron: &'a Cron, id: &str) -> Self {
+        *cron.state().running.entry(id.to_owned()).or_default() += 1;
+        Self {
+            cron,
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut state = self.cron.state();
+        if let Some(n) = state.running.get_mut(&self.id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                state.running.remove(&self.id);
+            }
+        }
     }
 }
 

@@ -14,7 +14,6 @@
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 /// How long a transcription may take.
@@ -119,21 +118,6 @@ pub fn split_command(line: &str) -> Result<Vec<String>, TranscribeError> {
     Ok(words)
 }
 
-/// Reads at most `max` bytes, then keeps draining so the writer never blocks.
-async fn read_bounded(mut r: impl AsyncRead + Unpin, max: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 8192];
-    loop {
-        match r.read(&mut buf).await {
-            Ok(0) | Err(_) => return out,
-            Ok(n) => {
-                let room = max.saturating_sub(out.len());
-                out.extend_from_slice(&buf[..n.min(room)]);
-            }
-        }
-    }
-}
-
 fn lossy_cut(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -149,7 +133,7 @@ pub async fn run(
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| TranscribeError::BadCommand("empty".into()))?;
-    let mut child = Command::new(program)
+    let child = Command::new(program)
         .args(args)
         .arg(file)
         .current_dir(cwd)
@@ -163,30 +147,12 @@ pub async fn run(
             program: program.clone(),
             detail: e.to_string(),
         })?;
-    let pid = child.id().map(|p| p as i32);
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let work = async {
-        let out = async {
-            match stdout {
-                Some(s) => read_bounded(s, MAX_TRANSCRIPT).await,
-                None => Vec::new(),
-            }
-        };
-        let err = async {
-            match stderr {
-                Some(s) => read_bounded(s, MAX_STDERR).await,
-                None => Vec::new(),
-            }
-        };
-        let (out, err) = tokio::join!(out, err);
-        (child.wait().await, out, err)
-    };
-    let Ok((status, out, err)) = tokio::time::timeout(timeout, work).await else {
-        // Not reaped yet, so the group id is still ours.
-        if let Some(pid) = pid {
-            crate::procs::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
-        }
+    let Some(crate::procs::Finished {
+        status,
+        stdout: out,
+        stderr: err,
+    }) = crate::procs::finish_within(child, timeout, MAX_TRANSCRIPT).await
+    else {
         return Err(TranscribeError::Timeout);
     };
     let status = status.map_err(|e| TranscribeError::Failed {
@@ -196,7 +162,9 @@ pub async fn run(
     if !status.success() {
         return Err(TranscribeError::Failed {
             status: status.to_string(),
-            stderr: lossy_cut(&err).trim().to_owned(),
+            stderr: lossy_cut(&err[..err.len().min(MAX_STDERR)])
+                .trim()
+                .to_owned(),
         });
     }
     let text = lossy_cut(&out).trim().to_owned();
