@@ -104,7 +104,7 @@ fn verify_hmac(h: &HmacAuth, headers: &HeaderMap, body: &[u8]) -> Result<Verifie
     if h.header.is_empty() {
         return Err(AuthError::NoHeader);
     }
-    if h.secret.expose().is_empty() {
+    if h.secret.is_empty() {
         return Err(AuthError::NoSecret);
     }
     let value = header(headers, &h.header).ok_or(AuthError::MissingSignature)?;
@@ -202,8 +202,9 @@ pub fn sign(h: &HmacAuth, prefix: Option<&str>, body: &[u8]) -> String {
     }
 }
 
-/// A request that authenticates against a hook, for `ductor webhooks test`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request that authenticates against a hook, for `ductor webhooks test`. Its
+/// `Debug` shows header names only (the values carry the token or signature).
+#[derive(Clone, PartialEq, Eq)]
 pub struct TestRequest {
     /// Request path (`/hooks/<id>`).
     pub path: String,
@@ -211,6 +212,17 @@ pub struct TestRequest {
     pub headers: Vec<(String, String)>,
     /// The JSON body.
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for TestRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("TestRequest")
+            .field("path", &self.path)
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// Header layouts tried for hooks that read their signature with a regex:
@@ -270,7 +282,7 @@ fn signature_header(h: &HmacAuth, body: &[u8]) -> Result<String, AuthError> {
     if h.header.is_empty() {
         return Err(AuthError::NoHeader);
     }
-    if h.secret.expose().is_empty() {
+    if h.secret.is_empty() {
         return Err(AuthError::NoSecret);
     }
     if h.invalid_patterns().next().is_some() {

@@ -161,7 +161,7 @@ fn validate_hmac(id: &str, h: &HmacAuth) -> Result<(), HookError> {
             h.header
         ));
     }
-    if h.secret.expose().is_empty() {
+    if h.secret.is_empty() {
         return invalid("an HMAC hook needs a secret".into());
     }
     if let Some(p) = h.invalid_patterns().next() {

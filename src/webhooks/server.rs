@@ -17,9 +17,10 @@
 //! A body still arriving after 30 s gets 408 `request_timeout`. Unknown routes get
 //! 404 `not_found`.
 //!
-//! The client address is the TCP peer; when the peer is loopback (a local reverse
-//! proxy or tunnel), the last `X-Forwarded-For` entry is used instead, so the per-client
-//! limits still tell remote callers apart.
+//! The client address is the TCP peer. With `trust_forwarded_for` (a local reverse
+//! proxy or tunnel that sets the header) and a loopback peer, the last
+//! `X-Forwarded-For` entry is used instead, so the per-client limits still tell
+//! remote callers apart; without it the header is ignored (anyone can write it).
 
 use super::auth::{self, Verified};
 use super::guard::{self, Guards, Refusal};
@@ -188,9 +189,9 @@ struct App {
 }
 
 /// The caller's address (see the module docs on `X-Forwarded-For`).
-fn client_ip(remote: Option<SocketAddr>, headers: &HeaderMap) -> IpAddr {
+fn client_ip(remote: Option<SocketAddr>, headers: &HeaderMap, trust_forwarded: bool) -> IpAddr {
     let peer = remote.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip().to_canonical());
-    if !peer.is_loopback() {
+    if !trust_forwarded || !peer.is_loopback() {
         return peer;
     }
     headers
@@ -283,20 +284,30 @@ impl App {
             .filter(|id| !id.is_empty() && !id.contains('/'));
         match hook_id {
             Some(id) if *method == Method::POST => {
-                let client = client_ip(remote, headers);
-                self.call(id, headers, client, body).await
+                let settings = (self.settings)();
+                // A token changed in the config since the start is masked too.
+                crate::logging::register_secret(settings.token.expose());
+                let client = client_ip(remote, headers, settings.trust_forwarded_for);
+                self.call(&settings, id, headers, client, body).await
             }
             _ => reply(StatusCode::NOT_FOUND, &json!({"error": "not_found"})),
         }
     }
 
-    async fn call<S, B>(&self, id: &str, headers: &HeaderMap, client: IpAddr, body: S) -> Response
+    async fn call<S, B>(
+        &self,
+        settings: &WebhookSettings,
+        id: &str,
+        headers: &HeaderMap,
+        client: IpAddr,
+        body: S,
+    ) -> Response
     where
         S: Stream<Item = Result<B, warp::Error>>,
         B: Buf,
     {
         let shown = crate::util::truncate_bytes(id, 64);
-        match self.accept(id, headers, client, body).await {
+        match self.accept(settings, id, headers, client, body).await {
             Ok((hook, payload)) => {
                 let prompt = template::prompt(&hook.prompt_template, &payload);
                 tracing::info!(hook = %hook.id, %client, "webhook accepted");
@@ -317,6 +328,7 @@ impl App {
     /// Steps 1–6 of the module docs.
     async fn accept<S, B>(
         &self,
+        settings: &WebhookSettings,
         id: &str,
         headers: &HeaderMap,
         client: IpAddr,
@@ -326,7 +338,6 @@ impl App {
         S: Stream<Item = Result<B, warp::Error>>,
         B: Buf,
     {
-        let settings = (self.settings)();
         if !is_json(headers) {
             return Err(Reject::ContentType);
         }
@@ -339,7 +350,7 @@ impl App {
         if !hook.enabled {
             return Err(Reject::Disabled);
         }
-        let verified = self.authenticate(&hook, &settings, headers, &raw, client)?;
+        let verified = self.authenticate(&hook, settings, headers, &raw, client)?;
         let now_unix = chrono::Utc::now().timestamp();
         if !guard::timestamp_fresh(
             verified.signed_prefix.as_deref(),
@@ -431,14 +442,16 @@ mod tests {
         let xff = headers(&[("x-forwarded-for", "1.1.1.1, 2.2.2.2")]);
         let local = Some(SocketAddr::from(([127, 0, 0, 1], 5)));
         let remote = Some(SocketAddr::from(([9, 9, 9, 9], 5)));
-        assert_eq!(client_ip(local, &xff), IpAddr::from([2, 2, 2, 2]));
-        assert_eq!(client_ip(remote, &xff), IpAddr::from([9, 9, 9, 9]));
+        assert_eq!(client_ip(local, &xff, true), IpAddr::from([2, 2, 2, 2]));
+        assert_eq!(client_ip(remote, &xff, true), IpAddr::from([9, 9, 9, 9]));
         assert_eq!(
-            client_ip(local, &HeaderMap::new()),
+            client_ip(local, &HeaderMap::new(), true),
             IpAddr::from([127, 0, 0, 1])
         );
         let junk = headers(&[("x-forwarded-for", "nonsense")]);
-        assert_eq!(client_ip(local, &junk), IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(client_ip(local, &junk, true), IpAddr::from([127, 0, 0, 1]));
+        // Unless trusted, the header is anyone's to write and is ignored.
+        assert_eq!(client_ip(local, &xff, false), IpAddr::from([127, 0, 0, 1]));
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct WebhookSettings {
     /// `rate_limit_per_minute`: accepted calls per hook in any 60 s window (default 30;
     /// 0 or invalid → default). Each client address may make twice as many in total.
     pub rate_limit_per_minute: u32,
+    /// `trust_forwarded_for`: behind a local reverse proxy or tunnel that sets
+    /// `X-Forwarded-For`, take the caller's address from it (default false: the
+    /// header is anyone's to write, so it is ignored).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for WebhookSettings {
@@ -42,6 +46,7 @@ impl Default for WebhookSettings {
             token: Secret::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -79,6 +84,10 @@ impl WebhookSettings {
             rate_limit_per_minute: positive("rate_limit_per_minute")
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(d.rate_limit_per_minute),
+            trust_forwarded_for: block
+                .get("trust_forwarded_for")
+                .and_then(Value::as_bool)
+                .unwrap_or(d.trust_forwarded_for),
         }
     }
 

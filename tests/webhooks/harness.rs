@@ -97,6 +97,9 @@ impl Rig {
         let settings = Arc::new(Mutex::new(WebhookSettings {
             enabled: true,
             token: Secret::new(GLOBAL_TOKEN),
+            // The tests connect from loopback like a local proxy and name their
+            // client in X-Forwarded-For.
+            trust_forwarded_for: true,
             ..WebhookSettings::default()
         }));
         let source = settings.clone();
