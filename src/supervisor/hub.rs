@@ -246,7 +246,7 @@ async fn serve_connection(conn: Connection, id: ConnId, hub: mpsc::Sender<HubEve
     if hub
         .send(HubEvent::Opened {
             conn: id,
-            writer: out_tx,
+            writer: out_tx.clone(),
             hello,
             peer_pid,
             accepted: acc_tx,
@@ -286,14 +286,7 @@ async fn serve_connection(conn: Connection, id: ConnId, hub: mpsc::Sender<HubEve
                 };
                 tracing::warn!(conn = id, error = %e, "bus frame refused");
                 let refusal = error_envelope(None, code, e.to_string());
-                if hub
-                    .send(HubEvent::Frame {
-                        conn: id,
-                        env: refusal,
-                    })
-                    .await
-                    .is_err()
-                {
+                if out_tx.send(refusal).await.is_err() {
                     break;
                 }
             }
@@ -632,12 +625,6 @@ impl Hub {
                     return;
                 }
             },
-            Body::Error(e) => {
-                // An error frame generated for this connection (oversized, malformed): pass it on.
-                self.send_to(conn, error_envelope(None, e.code, e.message))
-                    .await;
-                return;
-            }
             other => {
                 let msg = format!(
                     "`{}` is not a request the supervisor handles",
