@@ -213,6 +213,31 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| StoreError::io(dir, e))
 }
 
+/// An exclusive lock on `<path>.lock` (created 0600 beside `path`), held until the
+/// guard is dropped: one read-modify-write at a time of a file that several
+/// processes change (the agent and `ductor …` commands).
+pub fn lock_beside(path: &Path) -> Result<nix::fcntl::Flock<File>, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock = PathBuf::from(name);
+    let err = |source: io::Error| StoreError::Io {
+        path: lock.clone(),
+        source,
+    };
+    if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(err)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock)
+        .map_err(err)?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| err(e.into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Identity of a file's current content.
-type Fingerprint = Option<(u64, u64, i64, i64)>;
+/// Identity of a file's current content (inode, size, mtime).
+pub type Fingerprint = Option<(u64, u64, i64, i64)>;
 
-fn fingerprint(path: &Path) -> Fingerprint {
+/// The [`Fingerprint`] of `path` now (`None` when it does not exist).
+pub fn fingerprint(path: &Path) -> Fingerprint {
     let m = std::fs::metadata(path).ok()?;
     Some((m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
 }

@@ -6,7 +6,6 @@
 use super::caller::home_of;
 use crate::paths::Home;
 use clap::Subcommand;
-use nix::fcntl::{Flock, FlockArg};
 use std::path::Path;
 
 /// Header of a new `SHAREDMEMORY.md`.
@@ -66,7 +65,8 @@ pub fn execute(home: &Home, cmd: SharedMemoryCommand) -> Result<String, String> 
         SharedMemoryCommand::Append { text } => (false, text.join(" ")),
         SharedMemoryCommand::Set { text } => (true, text.join(" ")),
     };
-    let _lock = lock(home)?;
+    let _lock = crate::store::lock_beside(&path)
+        .map_err(|e| format!("cannot lock the shared memory: {e}"))?;
     let next = if text.0 {
         format!("{}\n", text.1.trim())
     } else {
@@ -79,19 +79,6 @@ pub fn execute(home: &Home, cmd: SharedMemoryCommand) -> Result<String, String> 
         "Shared memory updated ({} bytes); every agent gets it within seconds.",
         next.len()
     ))
-}
-
-fn lock(home: &Home) -> Result<Flock<std::fs::File>, String> {
-    let dir = home.run_dir();
-    crate::store::ensure_private_dir(&dir).map_err(|e| e.to_string())?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("shared-memory.lock"))
-        .map_err(|e| format!("cannot open the shared-memory lock: {e}"))?;
-    Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| format!("cannot lock the shared memory: {e}"))
 }
 
 #[cfg(test)]

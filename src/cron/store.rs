@@ -8,7 +8,6 @@
 use crate::state::Lenient;
 use crate::state::cron_jobs::{CronJobRecord, CronJobsFile};
 use crate::state::fields::{RunOverrides, int, text};
-use nix::fcntl::{Flock, FlockArg};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -110,19 +109,6 @@ impl CronFile {
         &self.path
     }
 
-    fn lock(&self) -> Result<Flock<std::fs::File>, String> {
-        let mut name = self.path.as_os_str().to_owned();
-        name.push(".lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(PathBuf::from(name))
-            .map_err(|e| format!("cannot open the cron lock: {e}"))?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| format!("cannot lock cron_jobs.json: {e}"))
-    }
-
     /// Reads the file strictly (a missing file is empty).
     pub fn read(&self) -> Result<CronJobsFile, String> {
         match crate::store::read_json_strict::<CronJobsFile>(&self.path) {
@@ -137,7 +123,7 @@ impl CronFile {
         &self,
         f: impl FnOnce(&mut CronJobsFile) -> Result<R, String>,
     ) -> Result<R, String> {
-        let _lock = self.lock()?;
+        let _lock = crate::store::lock_beside(&self.path).map_err(|e| e.to_string())?;
         let mut file = self.read()?;
         let out = f(&mut file)?;
         crate::store::write_json(&self.path, &file).map_err(|e| e.to_string())?;

@@ -12,10 +12,8 @@ use super::hook::{Hook, HookAuth};
 use crate::state::Lenient;
 use crate::state::webhooks::{WebhookRecord, WebhooksFile};
 use crate::store::{self, StoreError};
-use nix::fcntl::{Flock, FlockArg};
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
@@ -61,14 +59,6 @@ pub enum HookError {
     },
 }
 
-/// Identity of the file's current content (inode, size, mtime).
-type Fingerprint = Option<(u64, u64, i64, i64)>;
-
-fn fingerprint(path: &Path) -> Fingerprint {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
-}
-
 /// The hooks being served.
 #[derive(Debug, Default)]
 struct Snapshot {
@@ -84,7 +74,7 @@ pub struct HookStore {
     load_error: Mutex<Option<String>>,
     /// Fingerprint of the file as last read or written by us: a change event that
     /// leaves it as it is (our own write) is not a reload.
-    seen: Mutex<Fingerprint>,
+    seen: Mutex<crate::watch::Fingerprint>,
     /// (hook, regex) pairs already warned about.
     warned: Mutex<HashSet<(String, String)>>,
 }
@@ -147,7 +137,7 @@ impl HookStore {
     /// Reads the file again. On error the previous hooks stay and the error is
     /// logged (once per distinct error) and returned.
     pub fn reload(&self) -> Result<usize, String> {
-        *locked(&self.seen) = fingerprint(&self.path);
+        *locked(&self.seen) = crate::watch::fingerprint(&self.path);
         match store::read_json_strict::<WebhooksFile>(&self.path) {
             Ok(file) => {
                 let file = file.unwrap_or_default();
@@ -172,7 +162,7 @@ impl HookStore {
 
     /// Reloads unless the file is exactly what we last read or wrote.
     fn reload_if_external(&self) {
-        if *locked(&self.seen) == fingerprint(&self.path) {
+        if *locked(&self.seen) == crate::watch::fingerprint(&self.path) {
             return;
         }
         if let Ok(n) = self.reload() {
@@ -219,34 +209,13 @@ impl HookStore {
         }
     }
 
-    fn lock(&self) -> Result<Flock<File>, HookError> {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        let path = self.path.with_file_name(name);
-        let err = |source| HookError::Lock {
-            path: path.clone(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(err)?;
-        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| err(e.into()))
-    }
-
     /// Read-modify-write of the file under the lock; the result is served at once.
     /// A file that does not parse is refused (nothing is written).
     pub(super) fn modify<R>(
         &self,
         change: impl FnOnce(&mut WebhooksFile) -> Result<R, HookError>,
     ) -> Result<R, HookError> {
-        let _lock = self.lock()?;
+        let _lock = store::lock_beside(&self.path)?;
         let mut file = store::read_json_strict::<WebhooksFile>(&self.path)?.unwrap_or_default();
         let out = change(&mut file)?;
         // The file holds secrets: tighten it first, so the replacement (which keeps
@@ -262,7 +231,7 @@ impl HookStore {
             _ => {}
         }
         store::write_json(&self.path, &file)?;
-        *locked(&self.seen) = fingerprint(&self.path);
+        *locked(&self.seen) = crate::watch::fingerprint(&self.path);
         self.install(&file);
         *locked(&self.load_error) = None;
         Ok(out)
@@ -324,9 +293,9 @@ impl HookStore {
     }
 }
 
-/// `2026-05-02T11:00:00+00:00`, the original's timestamp format.
+/// Now, in the original's timestamp format (`2026-05-02T11:00:00+00:00`).
 pub(super) fn now_iso() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    crate::session::freshness::format_time(chrono::Utc::now())
 }
 
 /// The parsed record of `id`.
