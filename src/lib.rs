@@ -26,6 +26,7 @@
 //!   through the outbox.
 //! - [`webhooks`]: the webhook HTTP server (validation, auth, replay and rate
 //!   limits, templates) and `webhooks.json`.
+//! - [`zone`]: which time zone applies (job, `user_timezone`, `$TZ`, system, UTC).
 //! - [`core`]: one agent's core assembled (engine, conversations, named, tasks, cron).
 //! - [`ops`]: what commands, buttons and messages mean, for every transport: replies
 //!   of Markdown and typed actions.
@@ -68,6 +69,7 @@ pub mod transport;
 pub mod util;
 pub mod watch;
 pub mod webhooks;
+pub mod zone;
 
 /// ductor's version (from Cargo.toml).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

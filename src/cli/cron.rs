@@ -6,9 +6,9 @@
 //! `DUCTOR_CHAT_ID`, `DUCTOR_TOPIC_ID`) and creates its task folder.
 
 use super::caller::home_of;
+use crate::cron::folder;
 use crate::cron::schedule::{Schedule, resolve_zone};
 use crate::cron::store::{self, CronFile};
-use crate::cron::{folder, schedule};
 use crate::paths::AgentPaths;
 use crate::state::Lenient;
 use crate::state::cron_jobs::CronJobRecord;
@@ -318,28 +318,12 @@ fn list(paths: &AgentPaths, file: &CronFile) -> Result<Value, String> {
     let jobs: Vec<Value> = store::jobs(&file.read()?)
         .into_iter()
         .map(|j| {
-            let zone = resolve_zone(j.timezone.as_deref(), &tz);
-            let sched = schedule::Schedule::parse(&j.schedule);
-            let mut problems: Vec<String> = zone
-                .invalid
-                .iter()
-                .map(|z| format!("`{z}` is not a time zone (using {})", zone.tz))
-                .collect();
-            let next = match &sched {
-                Ok(s) if j.enabled => s
-                    .next_after(zone.tz, now)
-                    .map(|t| t.with_timezone(&zone.tz).to_rfc3339()),
-                Ok(_) => None,
-                Err(e) => {
-                    problems.push(e.clone());
-                    None
-                }
-            };
+            let info = crate::cron::JobInfo::of(j, &tz, now);
+            let j = &info.job;
             json!({"id": j.id, "title": j.title, "schedule": j.schedule, "enabled": j.enabled,
-                   "timezone": zone.tz.to_string(), "next_run": next,
+                   "timezone": info.zone, "next_run": info.next_run.map(|t| t.to_rfc3339()),
                    "last_run_at": j.last_run_at, "last_run_status": j.last_run_status,
-                   "last_delivery_status": j.last_delivery_status,
-                   "problem": (!problems.is_empty()).then(|| problems.join("; "))})
+                   "last_delivery_status": j.last_delivery_status, "problem": info.problem})
         })
         .collect();
     Ok(json!({ "jobs": jobs }))

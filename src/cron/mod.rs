@@ -94,6 +94,36 @@ pub struct JobInfo {
     pub running: bool,
 }
 
+impl JobInfo {
+    /// What `job` looks like at `now`: its zone, next run and problems
+    /// (`running` is left false).
+    pub fn of(job: Job, user_timezone: &str, now: DateTime<Utc>) -> Self {
+        let zone = resolve_zone(job.timezone.as_deref(), user_timezone);
+        let mut problems: Vec<String> = zone
+            .invalid
+            .iter()
+            .map(|z| format!("`{z}` is not a time zone (using {})", zone.tz))
+            .collect();
+        let next_run = match Schedule::parse(&job.schedule) {
+            Ok(s) if job.enabled => s
+                .next_after(zone.tz, now)
+                .map(|t| t.with_timezone(&zone.tz)),
+            Ok(_) => None,
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        };
+        Self {
+            zone: zone.tz.to_string(),
+            next_run,
+            problem: (!problems.is_empty()).then(|| problems.join("; ")),
+            running: false,
+            job,
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     jobs: Vec<Job>,
@@ -337,33 +367,15 @@ impl Cron {
     /// Every job with its next run and problems, in file order.
     pub fn list(&self) -> Vec<JobInfo> {
         let jobs = self.state().jobs.clone();
-        let now = self.now();
+        let (now, user_tz) = (
+            self.now(),
+            self.inner.parts.config.get().user_timezone.clone(),
+        );
         jobs.into_iter()
             .map(|job| {
-                let (zone, sched) = self.when(&job);
-                let mut problems: Vec<String> = zone
-                    .invalid
-                    .iter()
-                    .map(|z| format!("`{z}` is not a time zone (using {})", zone.tz))
-                    .collect();
-                let next_run = match &sched {
-                    Ok(s) if job.enabled => s
-                        .next_after(zone.tz, now)
-                        .map(|t| t.with_timezone(&zone.tz)),
-                    Ok(_) => None,
-                    Err(e) => {
-                        problems.push(e.clone());
-                        None
-                    }
-                };
-                let running = self.is_running(&job.id);
-                JobInfo {
-                    zone: zone.tz.to_string(),
-                    next_run,
-                    problem: (!problems.is_empty()).then(|| problems.join("; ")),
-                    running,
-                    job,
-                }
+                let mut info = JobInfo::of(job, &user_tz, now);
+                info.running = self.is_running(&info.job.id);
+                info
             })
             .collect()
     }

@@ -18,23 +18,10 @@ pub enum Staleness {
     MessageCap,
 }
 
-/// The user's timezone: `user_timezone`, else `$TZ`, else `/etc/localtime`, else UTC.
+/// The user's timezone: `user_timezone`, else `$TZ`, else the system zone, else UTC
+/// (the resolution cron schedules use, without a job zone).
 pub fn user_tz(config: &AgentConfig) -> Tz {
-    let candidates = [
-        Some(config.user_timezone.clone()),
-        std::env::var("TZ")
-            .ok()
-            .map(|t| t.trim_start_matches(':').to_owned()),
-        std::fs::read_link("/etc/localtime").ok().and_then(|p| {
-            let s = p.to_string_lossy().into_owned();
-            s.split_once("zoneinfo/").map(|(_, z)| z.to_owned())
-        }),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|name| name.trim().parse::<Tz>().ok())
-        .unwrap_or(Tz::UTC)
+    crate::zone::resolve_zone(None, &config.user_timezone).tz
 }
 
 /// Parses an ISO 8601 timestamp as written in `sessions.json`.
