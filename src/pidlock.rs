@@ -84,11 +84,6 @@ impl PidLock {
             _lock: lock,
         })
     }
-
-    /// The pid file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Drop for PidLock {

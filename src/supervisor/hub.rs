@@ -669,11 +669,7 @@ impl Hub {
 
     /// Starts, stops or restarts an agent on the main agent's behalf; answers when done.
     async fn agent_control(&mut self, conn: ConnId, id: u64, c: AgentControl) {
-        let sender = self.conns.get(&conn).and_then(|c| c.acts_for.clone());
-        if sender
-            .as_deref()
-            .is_some_and(|s| s != crate::paths::MAIN_AGENT)
-        {
+        if self.is_sub_agent_peer(conn) {
             let msg = "only the main agent can start or stop agents";
             self.send_to(conn, error_envelope(Some(id), ErrorCode::BadRequest, msg))
                 .await;

@@ -80,7 +80,8 @@ fn lost_content(u: &Update, raw: &Value) -> bool {
     }
 }
 
-/// Fields of a message that ductor reads; enough for teloxide to accept it.
+/// Fields of a message that ductor reads besides its [`CONTENT`]; together enough
+/// for teloxide to accept it.
 const CORE: &[&str] = &[
     "message_id",
     "message_thread_id",
@@ -89,19 +90,10 @@ const CORE: &[&str] = &[
     "sender_chat",
     "chat",
     "date",
-    "text",
-    "caption",
     "reply_to_message",
     "quote",
     "forward_origin",
     "media_group_id",
-    "photo",
-    "document",
-    "voice",
-    "audio",
-    "video",
-    "video_note",
-    "sticker",
 ];
 
 /// What a raw update could be turned into.
@@ -160,14 +152,14 @@ fn drop_entities(v: &mut Value) {
     }
 }
 
-/// Keeps only the [`CORE`] fields of a message (and of the message a callback
+/// Keeps only the [`CORE`] and [`CONTENT`] fields of a message (and of the message a callback
 /// query carries, or a message replies to).
 fn keep_core(v: &mut Value) {
     let Some(o) = v.as_object_mut() else { return };
     if o.contains_key("message_id") && o.contains_key("chat") {
         let kept: Map<String, Value> = std::mem::take(o)
             .into_iter()
-            .filter(|(k, _)| CORE.contains(&k.as_str()))
+            .filter(|(k, _)| CORE.contains(&k.as_str()) || CONTENT.contains(&k.as_str()))
             .collect();
         *o = kept;
         if let Some(r) = o.get_mut("reply_to_message") {
