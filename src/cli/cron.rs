@@ -162,16 +162,20 @@ pub fn execute(
         CronCommand::List => list(paths, &file),
         CronCommand::Remove { id } => {
             let removed = file.modify(|f| {
-                let before = f.items.len();
+                let folder = f
+                    .records()
+                    .find(|r| r.id == id)
+                    .map(|r| store::Job::from_record(r).task_folder);
                 f.items
                     .retain(|r| !matches!(r, Lenient::Ok(rec) if rec.id == id));
-                Ok(f.items.len() < before)
+                Ok(folder)
             })?;
-            if !removed {
+            let Some(task_folder) = removed else {
                 return Err(format!("there is no job `{id}`"));
-            }
-            if folder::valid_name(&id) {
-                let _ = std::fs::remove_dir_all(paths.cron_tasks_dir().join(&id));
+            };
+            // The job's own folder (a plain name under cron_tasks/, never a path).
+            if folder::valid_name(&task_folder) {
+                let _ = std::fs::remove_dir_all(paths.cron_tasks_dir().join(&task_folder));
             }
             Ok(json!({"ok": true, "removed": id}))
         }
