@@ -138,6 +138,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     core.named.resume_interrupted().await;
     let ops = Arc::new(Ops::new(core.clone()));
     let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory);
+    let webhooks = start_webhooks(&core, &ctx.shutdown).await;
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }
@@ -154,8 +155,55 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         code = transport => code,
     };
     ctx.shutdown.cancel();
+    if let Some(server) = webhooks {
+        server.stopped().await;
+    }
     core.shutdown(Duration::from_secs(7)).await;
     Ok(code)
+}
+
+/// Starts the webhook server of the main agent when `webhooks.enabled` (sub-agents
+/// share the main config, and with it the port). An empty global token is generated
+/// and saved first. A port that cannot be bound is logged; the agent runs on.
+async fn start_webhooks(
+    core: &Arc<Core>,
+    stop: &CancellationToken,
+) -> Option<crate::webhooks::Server> {
+    use crate::webhooks::{CoreDispatch, HookStore, WebhookSettings};
+    if !core.paths.is_main() || !WebhookSettings::from_config(&core.config.get().webhooks).enabled {
+        return None;
+    }
+    let mut block = core.config.get().webhooks.clone();
+    if crate::webhooks::ensure_token(&mut block).is_some() {
+        let file = core.paths.config_file();
+        if let Err(e) = config::load::update_config_file(&file, &[("webhooks", block.clone())]) {
+            tracing::error!(error = %e, "webhooks: cannot save the generated token");
+        }
+        let mut updated = (*core.config.get()).clone();
+        updated.webhooks = block;
+        core.config.set(updated);
+    }
+    let settings = WebhookSettings::from_config(&core.config.get().webhooks);
+    let listener = match crate::webhooks::bind(&settings.host, settings.port).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "webhooks: the server is not running");
+            return None;
+        }
+    };
+    let store = Arc::new(HookStore::open(core.paths.webhooks_file()));
+    let live = core.config.clone();
+    let source: crate::webhooks::SettingsSource =
+        Arc::new(move || WebhookSettings::from_config(&live.get().webhooks));
+    let server = crate::webhooks::serve(
+        listener,
+        store,
+        Arc::new(CoreDispatch::new(core.clone())),
+        source,
+        stop.child_token(),
+    );
+    tracing::info!(addr = %server.local_addr(), "webhooks: listening");
+    Some(server)
 }
 
 /// Starts the chat transports and the outbox router; the future resolves with an exit

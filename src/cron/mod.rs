@@ -14,6 +14,7 @@
 
 pub mod folder;
 mod run;
+pub use run::Ended;
 pub mod schedule;
 pub mod store;
 #[cfg(test)]

@@ -14,11 +14,13 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// How a run ended: the status written to the file and the text for the chat.
+/// How a one-shot run ended: the status written to the file and the text for the chat.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Ended {
-    pub(super) status: String,
-    pub(super) text: String,
+pub struct Ended {
+    /// `success`, `error:timeout`, `error:exit_<code>`, …
+    pub status: String,
+    /// The answer, or a bracketed sentence saying why there is none.
+    pub text: String,
 }
 
 impl Ended {
@@ -40,7 +42,7 @@ fn exit_code(detail: &str) -> Option<i32> {
 }
 
 /// The status and text of a finished run.
-pub(super) fn ended(outcome: &Outcome, provider: &str, timeout_secs: f64) -> Ended {
+pub(crate) fn ended(outcome: &Outcome, provider: &str, timeout_secs: f64) -> Ended {
     match outcome {
         Outcome::Completed { text, .. } => Ended::new("success", text.trim()),
         Outcome::Failed { kind, detail, .. } => match kind {
@@ -153,45 +155,56 @@ impl Cron {
         if self.preflight_says_skip(&folder).await {
             return Ended::new("success:preflight", String::new());
         }
+        let Some(address) = self.address_of(job) else {
+            return Ended::new("error:no_chat", "[no chat to run the job for]");
+        };
+        let key = format!("cron:{}", job.id);
+        self.run_oneshot(&key, folder, &job.overrides, instruction(job), &address)
+            .await
+    }
+
+    /// Runs `prompt` once in a new CLI session in `folder`, as lane `key` at
+    /// `address`, with `overrides` (provider/model/effort, CLI arguments, the
+    /// dependency queue). Cron jobs and webhook `cron_task` hooks run this way.
+    pub async fn run_oneshot(
+        &self,
+        key: &str,
+        folder: std::path::PathBuf,
+        overrides: &crate::state::fields::RunOverrides,
+        prompt: String,
+        address: &crate::address::Address,
+    ) -> Ended {
         let config = self.inner.parts.config.get();
         let target = match crate::tasks::resolve_target(
             &self.inner.parts.catalogue,
             &config,
-            job.overrides.provider.as_deref(),
-            job.overrides.model.as_deref(),
-            job.overrides.reasoning_effort.as_deref(),
+            overrides.provider.as_deref(),
+            overrides.model.as_deref(),
+            overrides.reasoning_effort.as_deref(),
         ) {
             Ok(t) => t,
             Err(e) => return Ended::new("error:bad_override", format!("[{e}]")),
         };
         let provider = target.provider.to_string();
-        let Some(address) = self.address_of(job) else {
-            return Ended::new("error:no_chat", "[no chat to run the job for]");
-        };
-        let key = format!("cron:{}", job.id);
         self.inner.parts.conversations.engine().oneshot().prepare(
-            &key,
+            key,
             Plan {
                 target,
                 resume: None,
                 cwd: folder,
                 preamble: false,
                 task_id: None,
-                extra_args: job.overrides.cli_parameters.clone(),
+                extra_args: overrides.cli_parameters.clone(),
             },
         );
-        let queue = job
-            .overrides
-            .dependency
-            .as_deref()
-            .map(|d| self.dependency(d));
+        let queue = overrides.dependency.as_deref().map(|d| self.dependency(d));
         let _turn = match &queue {
             Some(q) => Some(q.lock().await),
             None => None,
         };
         let run = RunJob {
-            lane: Lane::Oneshot(key),
-            prompt: instruction(job),
+            lane: Lane::Oneshot(key.to_owned()),
+            prompt,
             timeout: TimeoutKind::Automation,
             cancel: None,
         };
@@ -199,7 +212,7 @@ impl Cron {
             .inner
             .parts
             .conversations
-            .run(&address, run, |_| {})
+            .run(address, run, |_| {})
             .await
         {
             Ran::Finished(f) => ended(&f.outcome, &provider, config.cli_timeout),

@@ -11,8 +11,10 @@
 //! - [`guard`]: rate limits, the failed-auth gate, replay protection.
 //! - [`template`]: prompt rendering and the untrusted-input fence.
 //! - [`server`]: the HTTP routes and the validation order ([`serve`]).
+//! - [`dispatch`]: accepted calls into the agent's core (`wake`, `cron_task`).
 
 pub mod auth;
+pub mod dispatch;
 pub mod guard;
 pub mod hook;
 pub mod manage;
@@ -22,6 +24,7 @@ pub mod store;
 pub mod template;
 
 pub use auth::{TestRequest, test_request};
+pub use dispatch::CoreDispatch;
 pub use hook::{HmacAlgorithm, HmacAuth, Hook, HookAuth, HookMode, SigEncoding};
 pub use manage::{HookChanges, NewHook};
 pub use server::{Server, SettingsSource, serve};

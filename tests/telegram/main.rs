@@ -12,6 +12,7 @@ mod media;
 mod named;
 mod surface;
 mod tasks;
+mod webhooks;
 
 use serde_json::json;
 use std::time::Duration;
