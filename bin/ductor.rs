@@ -64,6 +64,9 @@ fn main() -> ExitCode {
         Some(Command::Cron { agent, cmd }) => {
             ductor::cli::cron::run(cli.home.as_deref(), agent.as_deref(), cmd)
         }
+        Some(Command::Webhooks(cmd)) => {
+            runtime.block_on(ductor::cli::webhooks::run(cli.home.as_deref(), cmd))
+        }
         Some(Command::Doctor) => ductor::cli::doctor::run(&home),
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);

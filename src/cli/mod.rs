@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod shared_memory;
 pub mod status;
 pub mod task;
+pub mod webhooks;
 
 use crate::paths::Home;
 use clap::{Parser, Subcommand};
@@ -75,6 +76,9 @@ pub enum Command {
         #[command(subcommand)]
         cmd: cron::CronCommand,
     },
+    /// Webhooks of the main agent (add, edit, list, remove, rotate-token, test).
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// Check this home: secrets other users can read, the config, the provider CLIs.
     Doctor,
     /// Print a shell completion script.
