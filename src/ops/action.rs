@@ -67,6 +67,12 @@ pub enum Action {
     TasksCancelAll,
     /// `/tasks`: delete the finished ones (`tsc:cleanup`).
     TasksCleanup,
+    /// `/cron`: refresh (`crn:r`).
+    CronRefresh,
+    /// `/cron`: switch a job on or off (`crn:t:<id>`).
+    CronToggle(String),
+    /// `/cron`: run a job now (`crn:x:<id>`).
+    CronRun(String),
     /// `/showfiles`: open a folder (`sf:<path or #token>`).
     Browse(String),
     /// `/showfiles`: ask the agent for the files of a folder (`sf!<path or #token>`).
@@ -129,6 +135,13 @@ impl Action {
             }
             Self::TasksCancelAll => out.push_str("tsc:cancelall"),
             Self::TasksCleanup => out.push_str("tsc:cleanup"),
+            Self::CronRefresh => out.push_str("crn:r"),
+            Self::CronToggle(id) => {
+                let _ = write!(out, "crn:t:{id}");
+            }
+            Self::CronRun(id) => {
+                let _ = write!(out, "crn:x:{id}");
+            }
             Self::Browse(p) => {
                 let _ = write!(out, "sf:{p}");
             }
@@ -184,6 +197,7 @@ impl Action {
             "tsc:r" => return Self::TasksRefresh,
             "tsc:cancelall" => return Self::TasksCancelAll,
             "tsc:cleanup" => return Self::TasksCleanup,
+            "crn:r" => return Self::CronRefresh,
             _ => {}
         }
         if let Some(name) = data.strip_prefix("nsc:end:") {
@@ -191,6 +205,12 @@ impl Action {
         }
         if let Some(id) = data.strip_prefix("tsc:cancel:") {
             return Self::TaskCancel(id.to_owned());
+        }
+        if let Some(id) = data.strip_prefix("crn:t:") {
+            return Self::CronToggle(id.to_owned());
+        }
+        if let Some(id) = data.strip_prefix("crn:x:") {
+            return Self::CronRun(id.to_owned());
         }
         if let Some(rest) = data.strip_prefix("ns:")
             && let Some((name, label)) = rest.split_once(':')

@@ -14,6 +14,7 @@
 pub mod action;
 mod agents;
 mod conversation;
+mod cron;
 mod files;
 mod info;
 mod model;
@@ -251,6 +252,7 @@ pub async fn command(ctx: &Ctx<'_>, name: &str, args: &str) -> Option<Response> 
         Command::Session => named::session_command(ctx, args).await,
         Command::Sessions => named::sessions_command(ctx),
         Command::Tasks => tasks::command(ctx),
+        Command::Cron => Response::reply(cron::view(ctx)),
         Command::Agents => agents::list(ctx).await,
         Command::AgentStart | Command::AgentStop | Command::AgentRestart => {
             agents::control(ctx, spec.command, args).await
@@ -274,6 +276,9 @@ pub async fn action(ctx: &Ctx<'_>, action: Action) -> Response {
         | Action::TaskCancel(_)
         | Action::TasksCancelAll
         | Action::TasksCleanup => tasks::action(ctx, &action).await,
+        Action::CronRefresh | Action::CronToggle(_) | Action::CronRun(_) => {
+            cron::action(ctx, &action)
+        }
         Action::Browse(raw) => files::browse(ctx, &raw),
         Action::RequestFiles(raw) => files::request(ctx, &raw),
         Action::Answer(label) => {

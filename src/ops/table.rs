@@ -27,6 +27,8 @@ pub enum Command {
     Effort,
     /// `/tasks`: background tasks.
     Tasks,
+    /// `/cron`: scheduled jobs.
+    Cron,
     /// `/status`.
     Status,
     /// `/memory`.
@@ -86,6 +88,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     row(Command::Model, "model", true, false),
     row(Command::Effort, "effort", true, false),
     row(Command::Tasks, "tasks", true, false),
+    row(Command::Cron, "cron", true, false),
     row(Command::Status, "status", true, false),
     row(Command::Memory, "memory", true, false),
     row(Command::Agents, "agents", true, false),

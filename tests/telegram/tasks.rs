@@ -624,3 +624,68 @@ async fn a_cron_job_runs_on_codex_and_reaches_the_chat() {
 async fn a_cron_job_runs_on_gemini_and_reaches_the_chat() {
     a_cron_job_runs_on("gemini", "gemini-3.8-flash").await;
 }
+
+#[tokio::test]
+async fn cron_lists_jobs_switches_them_and_runs_one_now() {
+    let rig = TgRig::start_prepared(
+        "claude",
+        "sonnet",
+        |tg, bot| tg.open_private_chat(bot, CHAT),
+        |home| {
+            let jobs = serde_json::json!({"jobs": [
+                {"id": "report", "title": "Weekly report", "schedule": "0 9 * * 1",
+                 "task_folder": "report", "agent_instruction": "Write the weekly report",
+                 "enabled": true, "chat_id": CHAT, "transport": "tg", "timezone": "Europe/Berlin"},
+                {"id": "broken", "title": "Broken", "schedule": "0 25 * * *",
+                 "task_folder": "broken", "enabled": true}
+            ]});
+            std::fs::write(home.root.join("cron_jobs.json"), jobs.to_string()).unwrap();
+            std::fs::create_dir_all(home.root.join("workspace/cron_tasks/report")).unwrap();
+        },
+    )
+    .await;
+    let sent = rig.say("/cron");
+    let list = rig
+        .wait_text(
+            CHAT,
+            sent.message_id,
+            "Weekly report",
+            Duration::from_mins(1),
+        )
+        .await;
+    let msg = list.iter().find(|m| m.contains("Weekly report")).unwrap();
+    let text = msg.text.clone().unwrap_or_default();
+    assert!(
+        text.contains("Europe/Berlin") && text.contains("next Mon"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 25 * * *") && text.contains("⚠"),
+        "the broken schedule is shown: {text}"
+    );
+    let data: Vec<String> = msg
+        .buttons()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b.callback_data)
+        .collect();
+    assert!(data.contains(&"crn:t:report".to_owned()), "{data:?}");
+    // Run now: the job's answer reaches the chat.
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, msg.message_id, "crn:x:report");
+    let done = rig.wait_from(rig.bot, CHAT, "Hello from mock-llm").await;
+    assert!(done.contains("⏰ Weekly report"), "{:?}", done.text);
+    // Switch it off: written to the file.
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, msg.message_id, "crn:t:report");
+    let path = rig.home.root.join("cron_jobs.json");
+    let start = std::time::Instant::now();
+    loop {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if v["jobs"][0]["enabled"] == false {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
