@@ -61,9 +61,11 @@ fn main() -> ExitCode {
         Some(Command::Task(cmd)) => {
             runtime.block_on(ductor::cli::task::run(cli.home.as_deref(), cmd))
         }
-        Some(Command::Cron { agent, cmd }) => {
-            ductor::cli::cron::run(cli.home.as_deref(), agent.as_deref(), cmd)
-        }
+        Some(Command::Cron { agent, cmd }) => runtime.block_on(ductor::cli::cron::run(
+            cli.home.as_deref(),
+            agent.as_deref(),
+            cmd,
+        )),
         Some(Command::Webhooks(cmd)) => {
             runtime.block_on(ductor::cli::webhooks::run(cli.home.as_deref(), cmd))
         }

@@ -89,6 +89,16 @@ async fn handle(ctx: &AgentContext, asks: &Asks, env: Envelope) {
             crate::tasks::wire::serve(&ctx.core.tasks, &ctx.bus, env.id, b);
             return;
         }
+        Body::CronRun(r) => {
+            if ctx.core.cron.run_now(&r.job) {
+                Body::Ack(Ack {})
+            } else {
+                Body::Error(ErrorBody {
+                    code: ErrorCode::NotFound,
+                    message: format!("agent `{}` has no cron job `{}`", ctx.paths.name(), r.job),
+                })
+            }
+        }
         other => Body::Error(ErrorBody {
             code: ErrorCode::BadRequest,
             message: format!(

@@ -93,6 +93,11 @@ pub enum CronCommand {
         /// Job id.
         id: String,
     },
+    /// Start a job now on the running agent (schedule and quiet hours do not apply).
+    Run {
+        /// Job id.
+        id: String,
+    },
     /// Print the current time in zones (to work out schedules).
     Time {
         /// Comma-separated IANA zones (default: `user_timezone`).
@@ -102,7 +107,7 @@ pub enum CronCommand {
 }
 
 /// Runs the command for agent `agent` (default: `$DUCTOR_AGENT_NAME`, else main).
-pub fn run(home_flag: Option<&Path>, agent: Option<&str>, cmd: CronCommand) -> i32 {
+pub async fn run(home_flag: Option<&Path>, agent: Option<&str>, cmd: CronCommand) -> i32 {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let home = home_of(home_flag, &var);
     let name = agent
@@ -114,7 +119,11 @@ pub fn run(home_flag: Option<&Path>, agent: Option<&str>, cmd: CronCommand) -> i
     } else {
         home.agent(&name)
     };
-    match execute(&paths, cmd, &var) {
+    let result = match cmd {
+        CronCommand::Run { id } => run_now(&home, &name, &id).await,
+        cmd => execute(&paths, cmd, &var),
+    };
+    match result {
         Ok(out) => {
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             0
@@ -123,6 +132,27 @@ pub fn run(home_flag: Option<&Path>, agent: Option<&str>, cmd: CronCommand) -> i
             eprintln!("ductor cron: {e}");
             1
         }
+    }
+}
+
+/// Asks the running agent `agent` to start job `id` now.
+async fn run_now(home: &crate::paths::Home, agent: &str, id: &str) -> Result<Value, String> {
+    use crate::ipc::message::{Body, CronRun, PeerRole};
+    let (client, _inbox) = crate::ipc::BusClient::connect(
+        &home.bus_socket(),
+        PeerRole::Client,
+        Some(format!("cron-tool:{agent}")),
+    )
+    .await
+    .map_err(|e| format!("cannot reach ductor (is it running?): {e}"))?;
+    let ask = Body::CronRun(CronRun { job: id.to_owned() });
+    match client
+        .request(Some(agent), ask, std::time::Duration::from_secs(10))
+        .await
+    {
+        Ok(_) => Ok(json!({"ok": true, "started": id})),
+        Err(crate::ipc::IpcError::Remote(_, message)) => Err(message),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -179,6 +209,7 @@ pub fn execute(
             }
             Ok(json!({"ok": true, "removed": id}))
         }
+        CronCommand::Run { .. } => Err("`run` needs the running agent".into()),
         CronCommand::Time { zones } => {
             let now = chrono::Utc::now();
             let names: Vec<String> = zones.map_or_else(

@@ -84,6 +84,8 @@ pub enum Body {
     TaskCancel(TaskCancel),
     /// `ductor task delete`: remove a finished task and its folder.
     TaskDelete(TaskDelete),
+    /// `ductor cron run`: start one of the addressed agent's cron jobs now.
+    CronRun(CronRun),
 }
 
 impl Body {
@@ -98,6 +100,12 @@ impl Body {
                 | Body::TaskCancel(_)
                 | Body::TaskDelete(_)
         )
+    }
+
+    /// Whether this is a request about the addressed agent's own automation (its
+    /// tasks or cron jobs): a tool may send it only to its own agent.
+    pub fn is_own_agent_request(&self) -> bool {
+        self.is_task_request() || matches!(self, Body::CronRun(_))
     }
 
     /// The `type` tag of this message.
@@ -130,6 +138,7 @@ impl Body {
             Body::TaskListResult(_) => "task_list_result",
             Body::TaskCancel(_) => "task_cancel",
             Body::TaskDelete(_) => "task_delete",
+            Body::CronRun(_) => "cron_run",
         }
     }
 }
@@ -605,4 +614,12 @@ pub struct TaskCancel {
 pub struct TaskDelete {
     /// The task.
     pub task_id: String,
+}
+
+/// `cron_run`: start cron job `job` of the addressed agent now, whatever its
+/// schedule and quiet hours (answered with `ack`; `error{not_found}` for no such job).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CronRun {
+    /// The job id.
+    pub job: String,
 }

@@ -9,7 +9,7 @@ use super::message::{
     Ping, Pong, SharedMemory, Shutdown, StopAll, Stopped, UpdateAgent, Welcome,
 };
 use super::message::{
-    TaskAskParent, TaskCancel, TaskCreate, TaskCreated, TaskDelete, TaskInfo, TaskList,
+    CronRun, TaskAskParent, TaskCancel, TaskCreate, TaskCreated, TaskDelete, TaskInfo, TaskList,
     TaskListResult, TaskPriority, TaskResume, TaskState,
 };
 use schemars::{JsonSchema, schema_for};
@@ -51,6 +51,7 @@ pub fn schemas() -> Vec<(String, Value)> {
         ("task_list_result", schema::<TaskListResult>()),
         ("task_cancel", schema::<TaskCancel>()),
         ("task_delete", schema::<TaskDelete>()),
+        ("cron_run", schema::<CronRun>()),
     ];
     for (name, s) in payloads {
         out.push((format!("{name}.schema.json"), s));
@@ -351,6 +352,14 @@ fn task_examples() -> Vec<Envelope> {
             Some("main"),
             Body::TaskDelete(TaskDelete {
                 task_id: "a1b2c3d4".into(),
+            }),
+        ),
+        env(
+            20,
+            None,
+            Some("main"),
+            Body::CronRun(CronRun {
+                job: "daily-report".into(),
             }),
         ),
     ]

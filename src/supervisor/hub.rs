@@ -780,9 +780,9 @@ fn vet(acts_for: Option<&str>, to: &str, body: &mut Body) -> Result<(), String> 
             me.clone_into(&mut ask.sender);
         }
         Body::AskResult(r) => me.clone_into(&mut r.agent),
-        b if b.is_task_request() && to != me => {
+        b if b.is_own_agent_request() && to != me => {
             return Err(format!(
-                "a tool of `{me}` can only reach `{me}`'s own tasks, not `{to}`'s"
+                "a tool of `{me}` can only reach `{me}`'s own tasks and jobs, not `{to}`'s"
             ));
         }
         _ => {}

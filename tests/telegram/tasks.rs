@@ -675,6 +675,35 @@ async fn cron_lists_jobs_switches_them_and_runs_one_now() {
         .user_presses_button(rig.bot, CHAT, msg.message_id, "crn:x:report");
     let done = rig.wait_from(rig.bot, CHAT, "Hello from mock-llm").await;
     assert!(done.contains("⏰ Weekly report"), "{:?}", done.text);
+    // `ductor cron run` starts it over the bus; an unknown job is a clear error.
+    let cron_run = |job: &str| {
+        std::process::Command::new(crate::support::daemon::bin("ductor"))
+            .arg("--home")
+            .arg(&rig.home.root)
+            .args(["cron", "--agent", "main", "run", job])
+            .output()
+            .unwrap()
+    };
+    let ran = cron_run("report");
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let missing = cron_run("nope");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no cron job `nope`"));
+    let bot = rig.bot;
+    rig.tg
+        .wait_until(Duration::from_mins(1), move |w| {
+            let answers = w
+                .visible_messages(bot, CHAT)
+                .into_iter()
+                .filter(|m| m.contains("Hello from mock-llm"))
+                .count();
+            (answers >= 2).then_some(())
+        })
+        .await;
     // Switch it off: written to the file.
     rig.tg
         .user_presses_button(rig.bot, CHAT, msg.message_id, "crn:t:report");
