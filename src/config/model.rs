@@ -36,7 +36,7 @@ pub struct AgentConfig {
     pub max_session_messages: Option<u64>,
     /// Permission mode: drives claude `--permission-mode`, codex sandbox flags, gemini `--approval-mode`.
     pub permission_mode: String,
-    /// Legacy timeout key of the original; kept in the file, not used (see `timeouts.normal`).
+    /// Timeout of cron job and webhook `cron_task` runs, seconds (chat turns use `timeouts`).
     pub cli_timeout: f64,
     /// Reasoning effort (`low` … `max`; `default` omits the flag).
     pub reasoning_effort: String,

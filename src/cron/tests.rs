@@ -311,3 +311,42 @@ async fn a_preflight_marker_skips_the_run() {
     wait_record(&r, "check", |j| j["last_run_status"] == "success").await;
     assert_eq!(r.launcher.launched().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn only_jobs_that_ask_for_it_catch_up_a_slot_missed_while_down() {
+    let missed = json!({"last_run_at": "2026-12-02T09:00:00+00:00"});
+    let mut once = missed.clone();
+    once["catch_up"] = json!("once");
+    let mut r = rig(
+        &[
+            job("eager", "0 9 * * *", &once),
+            job("lazy", "0 9 * * *", &missed),
+        ],
+        AgentConfig::default(),
+        "2026-12-03T10:00:00Z",
+    );
+    let clock = r.core.cron.now_for_tests();
+    match next_item(&mut r).await {
+        Outgoing::Report { receipt, .. } => assert_eq!(receipt, "cron:eager"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        clock() < utc("2026-12-03T10:01:00Z"),
+        "at start, not at the next slot"
+    );
+    assert_eq!(
+        r.launcher.launched().len(),
+        1,
+        "the other job waits for its slot"
+    );
+    // A job that already ran at its latest slot does not run again.
+    let mut done = once.clone();
+    done["last_run_at"] = json!("2026-12-03T09:00:05+00:00");
+    let r = rig(
+        &[job("eager", "0 9 * * *", &done)],
+        AgentConfig::default(),
+        "2026-12-03T10:00:00Z",
+    );
+    tokio::time::sleep(Duration::from_mins(5)).await;
+    assert!(r.launcher.launched().is_empty());
+}
