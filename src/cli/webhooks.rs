@@ -29,7 +29,7 @@ pub enum Preset {
 pub enum WebhooksCommand {
     /// Add a hook; prints its URL and (bearer) token.
     Add {
-        /// Hook id (a-z, 0-9, -, _): the URL is /hooks/<id>.
+        /// Hook id (a-z, 0-9, -, _): the URL is `/hooks/<id>`.
         #[arg(long)]
         name: String,
         /// Title.
