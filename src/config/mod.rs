@@ -11,7 +11,7 @@ pub mod load;
 pub mod model;
 
 pub use agents::{SubAgentEntry, load_agents, merge_sub_agent};
-pub use live::LiveConfig;
+pub use live::{Change as ConfigChange, LiveConfig};
 pub use load::{ConfigError, LoadedConfig, load_config_file};
 pub use model::AgentConfig;
 
