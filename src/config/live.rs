@@ -78,12 +78,12 @@ mod tests {
         let live = LiveConfig::default();
         let mut rx = live.subscribe();
         let mut next = (*live.get()).clone();
-        next.model = "opus".into();
+        next.model = "haiku-test".into();
         live.set(next);
         rx.changed().await.unwrap();
         let change = rx.borrow_and_update().clone();
-        assert_ne!(change.before.model, "opus");
-        assert_eq!(change.after.model, "opus");
-        assert_eq!(live.get().model, "opus");
+        assert_ne!(change.before.model, "haiku-test");
+        assert_eq!(change.after.model, "haiku-test");
+        assert_eq!(live.get().model, "haiku-test");
     }
 }
