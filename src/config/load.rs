@@ -56,7 +56,7 @@ pub fn default_document() -> Value {
 
 /// Loads `path`, creating it from the defaults when it does not exist.
 pub fn load_config_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
-    let Some(mut raw) = store::read_json_strict::<Value>(path)? else {
+    let Some(loaded) = read_config_file(path)? else {
         let raw = default_document();
         store::write_json(path, &raw)?;
         let config = typed(path, &raw)?;
@@ -66,6 +66,22 @@ pub fn load_config_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
             config,
             written: true,
         });
+    };
+    if loaded.written {
+        store::write_json(path, &loaded.raw)?;
+        tracing::info!(path = %path.display(), "added missing default keys to config");
+    }
+    Ok(loaded)
+}
+
+/// Reads `path` exactly as [`load_config_file`] does (parsed, normalised, defaults
+/// merged, checked) but writes nothing: `written` says whether the load would have
+/// rewritten the file. `Ok(None)` when the file does not exist. Live reload and
+/// `ductor config` use it: they must not rewrite a file the user is editing (nor a
+/// sub-agent the main home).
+pub fn read_config_file(path: &Path) -> Result<Option<LoadedConfig>, ConfigError> {
+    let Some(mut raw) = store::read_json_strict::<Value>(path)? else {
+        return Ok(None);
     };
     if !raw.is_object() {
         return Err(ConfigError::WrongShape {
@@ -85,16 +101,12 @@ pub fn load_config_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
     changed |= merge_missing(&mut raw, &default_document());
     // Checked before anything is written: a config with errors stays as it is.
     let config = typed(path, &raw)?;
-    if changed {
-        store::write_json(path, &raw)?;
-        tracing::info!(path = %path.display(), "added missing default keys to config");
-    }
-    Ok(LoadedConfig {
+    Ok(Some(LoadedConfig {
         path: path.to_path_buf(),
         raw,
         config,
         written: changed,
-    })
+    }))
 }
 
 /// Converts a merged document into the typed view; numbers out of range are an error.
@@ -206,7 +218,9 @@ fn normalise_transports(obj: &mut Map<String, Value>) -> bool {
 
 /// Sets top-level keys of a config file atomically, keeping every other key and the
 /// key order (used by `/model`). Writes nothing when the values are already set.
+/// Runs under the file's lock (`config.json.lock`), like `ductor config set`.
 pub fn update_config_file(path: &Path, updates: &[(&str, Value)]) -> Result<bool, ConfigError> {
+    let _lock = store::lock_beside(path)?;
     let mut raw = store::read_json_strict::<Value>(path)?.unwrap_or_else(default_document);
     let Some(obj) = raw.as_object_mut() else {
         return Err(ConfigError::WrongShape {
