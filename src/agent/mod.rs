@@ -135,6 +135,10 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         shutdown: CancellationToken::new(),
     };
     let bus_task = tokio::spawn(bus::serve(ctx.clone(), inbox));
+    // Recorded before anything can stop the run: from here on, an end that skips
+    // `finish` below is reported as a crash at the next start.
+    let startup = crate::ops::startup::Startup::begin(&core.paths);
+    crate::ops::startup::announce(&core, &startup.kind);
     core.named.resume_interrupted().await;
     let ops = Arc::new(Ops::new(core.clone()));
     let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory);
@@ -159,6 +163,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         server.stopped().await;
     }
     core.shutdown(Duration::from_secs(7)).await;
+    startup.finish();
     Ok(code)
 }
 

@@ -9,7 +9,8 @@
 //! directives, switching and its persistence), `named` (`/session`, `/sessions`,
 //! `@name`), `tasks`, `agents`, `info` (`/memory`, `/info`, `/diagnose`,
 //! `/agent_commands`, `/restart`), `files` (`/showfiles`), `recovery` (what a
-//! restarted agent tells its chats). Must not import a transport.
+//! restarted agent tells its chats), `startup` (the startup notice). Must not import
+//! a transport.
 
 pub mod action;
 mod agents;
@@ -20,6 +21,7 @@ mod info;
 mod model;
 mod named;
 pub mod recovery;
+pub mod startup;
 mod status;
 pub mod table;
 mod tasks;

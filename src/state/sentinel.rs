@@ -26,7 +26,9 @@ fn tg() -> String {
     crate::address::TELEGRAM.to_owned()
 }
 
-/// `startup_state.json`: boot id of the last start, to tell reboots from restarts.
+/// `startup_state.json`: what the last start knew, to tell a first start, a reboot,
+/// an upgrade and a crash from a plain restart. The original writes only `boot_id`
+/// and `started_at`; its files load with the rest unknown.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StartupState {
     /// Kernel boot id at the last start.
@@ -35,4 +37,18 @@ pub struct StartupState {
     /// Last start time (ISO 8601 UTC).
     #[serde(default)]
     pub started_at: String,
+    /// The ductor version of the last start (unknown in the original's files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Whether the last run stopped in order: `false` while it runs, `true` once it
+    /// shut down cleanly, unknown in the original's files. A run killed or crashed
+    /// leaves `false` behind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean_exit: Option<bool>,
+    /// When the last run shut down cleanly (ISO 8601 UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+    /// Keys this version does not know.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
