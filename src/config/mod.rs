@@ -9,6 +9,7 @@ pub mod env_file;
 pub mod live;
 pub mod load;
 pub mod model;
+pub mod reload;
 
 pub use agents::{SubAgentEntry, load_agents, merge_sub_agent};
 pub use live::{Change as ConfigChange, LiveConfig};

@@ -63,6 +63,12 @@ impl RunSlots {
         self.lock().waiting
     }
 
+    /// Wakes the waiting runs so they compare against the limit again (after
+    /// `max_concurrent_runs` was raised by a config reload).
+    pub fn recheck(&self) {
+        self.freed.notify_waiters();
+    }
+
     /// Waits for a slot; `None` when `cancel` fires first. A wait that is given up
     /// (cancelled, or its future dropped) leaves the queue.
     pub async fn take(self: &Arc<Self>, urgent: bool, cancel: &CancellationToken) -> Option<Slot> {
