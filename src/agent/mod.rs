@@ -143,6 +143,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let ops = Arc::new(Ops::new(core.clone()));
     let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory);
     let webhooks = start_webhooks(&core, &ctx.shutdown).await;
+    config::reload::spawn(core.clone(), ctx.shutdown.child_token());
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }

@@ -17,6 +17,7 @@ pub mod format;
 pub mod incoming;
 pub mod info;
 pub mod media;
+pub mod menu;
 pub mod poll;
 mod recover;
 #[cfg(test)]
@@ -194,18 +195,13 @@ pub async fn run(
         order: Sequencer::default(),
         albums: album::Albums::default(),
     });
-    publish_menu(&tg).await;
+    let language = tg.config().language.clone();
+    let menu_language = menu::publish(&tg).await.then_some(language);
     announce_recovery(&tg).await;
+    tokio::spawn(menu::follow_language(tg.clone(), menu_language));
     tokio::spawn(crate::chat::deliver::run(fe, deliveries));
     poll::run(tg.clone()).await;
     Ok(())
-}
-
-/// Publishes the command menu in the configured language.
-async fn publish_menu(tg: &Telegram) {
-    if let Err(e) = tg.api.set_commands(&tg.ops().menu()).await {
-        tracing::warn!(error = %e, "cannot publish the command menu");
-    }
 }
 
 /// What a restarted agent tells its Telegram chats (restart notice, Retry buttons).
