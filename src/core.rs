@@ -38,7 +38,6 @@ pub struct CoreParts {
 }
 
 /// One agent's core.
-#[derive(Debug)]
 pub struct Core {
     /// The agent's paths.
     pub paths: AgentPaths,
@@ -64,6 +63,16 @@ pub struct Core {
     pub restart: CancellationToken,
     /// The cap on CLI runs at once (`max_concurrent_runs`).
     pub slots: Arc<crate::exec::slots::RunSlots>,
+    /// The wall clock schedules follow (a test's own clock in tests).
+    pub clock: crate::cron::Clock,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("agent", &self.paths.name())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Core {
@@ -104,6 +113,7 @@ impl Core {
             launcher,
             bus.clone(),
             bindings,
+            clock.clone(),
         ));
         let conversations = Conversations::new(engine);
         let named = Named::new(
@@ -128,7 +138,7 @@ impl Core {
             outbox: outbox.clone(),
             directory: directory.clone(),
             catalogue: catalogue.clone(),
-            clock,
+            clock: clock.clone(),
         });
         Arc::new(Self {
             paths,
@@ -143,6 +153,7 @@ impl Core {
             bus,
             restart: CancellationToken::new(),
             slots,
+            clock,
         })
     }
 

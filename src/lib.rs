@@ -47,6 +47,7 @@ pub mod config;
 pub mod core;
 pub mod cron;
 pub mod exec;
+pub mod heartbeat;
 pub mod home;
 pub mod i18n;
 pub mod ipc;

@@ -207,6 +207,7 @@ impl Cron {
             prompt,
             timeout: TimeoutKind::Automation,
             cancel: None,
+            purpose: crate::session::Purpose::Turn,
         };
         match self
             .inner

@@ -62,12 +62,12 @@ impl Binding for NamedBinding {
     fn session_started(
         &self,
         address: &Address,
-        lane: &Lane,
+        req: &crate::session::TurnRequest,
         _provider: ProviderKind,
         session_id: &str,
     ) {
         self.registry
-            .set_session_id(address, name_of(lane), session_id);
+            .set_session_id(address, name_of(&req.lane), session_id);
     }
 
     fn reset(&self, address: &Address, lane: &Lane, target: &Target) {

@@ -198,6 +198,7 @@ impl Named {
             prompt,
             timeout,
             cancel: None,
+            purpose: crate::session::Purpose::Turn,
         }
     }
 

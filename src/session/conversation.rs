@@ -12,19 +12,27 @@ use crate::paths::AgentPaths;
 use crate::provider::ProviderKind;
 use crate::provider::event::{FailureKind, Outcome};
 use crate::state::inflight::InflightTurn;
-use chrono::Utc;
 
 /// Where main-lane sessions live.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConversationBinding {
     pub(super) paths: AgentPaths,
     pub(super) config: LiveConfig,
     pub(super) sessions: SessionStore,
     pub(super) inflight: InflightStore,
+    pub(super) clock: crate::cron::Clock,
 }
 
 fn preview(prompt: &str) -> String {
     prompt.chars().take(100).collect()
+}
+
+impl std::fmt::Debug for ConversationBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConversationBinding")
+            .field("agent", &self.paths.name())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Binding for ConversationBinding {
@@ -36,7 +44,7 @@ impl Binding for ConversationBinding {
             &default,
             req.target_override.as_ref(),
             &config,
-            Utc::now(),
+            (self.clock)(),
         );
         if matches!(resolved.staleness, Staleness::Idle | Staleness::DailyReset) {
             tracing::info!(%address, staleness = ?resolved.staleness, "conversation starts over");
@@ -54,6 +62,10 @@ impl Binding for ConversationBinding {
     }
 
     fn begin(&self, address: &Address, req: &TurnRequest, plan: &Plan) {
+        if !req.purpose.is_turn() {
+            // Upkeep is not offered for recovery after a restart.
+            return;
+        }
         self.inflight.begin(
             address,
             InflightTurn {
@@ -66,7 +78,7 @@ impl Binding for ConversationBinding {
                 prompt_preview: preview(&req.prompt),
                 prompt: req.prompt.clone(),
                 message_id: req.reply_to.clone(),
-                started_at: super::freshness::format_time(Utc::now()),
+                started_at: super::freshness::format_time((self.clock)()),
                 is_recovery: req.is_recovery,
                 path: "normal".into(),
                 extra: serde_json::Map::new(),
@@ -77,12 +89,16 @@ impl Binding for ConversationBinding {
     fn session_started(
         &self,
         address: &Address,
-        _lane: &super::Lane,
+        req: &TurnRequest,
         provider: ProviderKind,
         session_id: &str,
     ) {
+        if !req.purpose.is_turn() && self.known_id(address, provider, session_id) {
+            // Upkeep resuming the session it was given: nothing to record yet.
+            return;
+        }
         self.sessions
-            .preserve_id(address, provider, Some(session_id), Utc::now());
+            .preserve_id(address, provider, Some(session_id), (self.clock)());
     }
 
     fn reset(&self, address: &Address, _lane: &super::Lane, target: &Target) {
@@ -92,32 +108,109 @@ impl Binding for ConversationBinding {
     fn finish(
         &self,
         address: &Address,
-        _req: &TurnRequest,
+        req: &TurnRequest,
         plan: &Plan,
         outcome: &Outcome,
         shutting_down: bool,
     ) {
-        let now = Utc::now();
+        let now = (self.clock)();
         let provider = plan.target.provider;
-        match outcome {
+        let (session_id, visible) = match outcome {
             Outcome::Completed {
-                session_id, usage, ..
-            } => {
+                session_id, text, ..
+            } => (session_id, visible_answer(&req.purpose, text)),
+            Outcome::Failed {
+                kind, session_id, ..
+            } if *kind != FailureKind::SessionNotFound => (session_id, false),
+            Outcome::Failed { .. } => (&None, false),
+        };
+        match outcome {
+            Outcome::Completed { usage, .. } if visible => {
                 self.sessions
                     .record_success(address, provider, session_id.as_deref(), usage, now);
             }
-            Outcome::Failed {
-                kind, session_id, ..
-            } => {
-                if *kind != FailureKind::SessionNotFound {
-                    self.sessions
-                        .preserve_id(address, provider, session_id.as_deref(), now);
+            _ if !req.purpose.is_turn() => {
+                // Upkeep only keeps a session id that changed.
+                if let Some(id) = session_id.as_deref()
+                    && !self.known_id(address, provider, id)
+                {
+                    self.sessions.preserve_id(address, provider, Some(id), now);
                 }
             }
+            _ => {
+                self.sessions
+                    .preserve_id(address, provider, session_id.as_deref(), now);
+            }
         }
-        if !shutting_down {
+        if !shutting_down && req.purpose.is_turn() {
             // Left in place at shutdown: the next start offers a Retry.
             self.inflight.complete(address);
         }
+    }
+}
+
+impl ConversationBinding {
+    /// Whether `id` is the stored session of `provider` at `address`.
+    fn known_id(&self, address: &Address, provider: ProviderKind, id: &str) -> bool {
+        self.sessions.get(address).is_some_and(|r| {
+            r.provider_sessions
+                .get(&provider.to_string())
+                .is_some_and(|b| b.session_id == id)
+        })
+    }
+}
+
+/// Whether a completed turn's answer reaches the user: always for a user's turn,
+/// never for upkeep, and for a heartbeat when it is more than its ack token.
+fn visible_answer(purpose: &super::Purpose, text: &str) -> bool {
+    match purpose {
+        super::Purpose::Turn => true,
+        super::Purpose::Heartbeat { ack } => !strip_ack(text, ack).is_empty(),
+        super::Purpose::Upkeep => false,
+    }
+}
+
+/// `text` without the acknowledgement token `ack`: an answer that is exactly the
+/// token, or starts or ends with it, loses it (and the whitespace and punctuation
+/// around it). An empty `ack` strips nothing.
+pub fn strip_ack<'a>(text: &'a str, ack: &str) -> &'a str {
+    let noise = |c: char| c.is_whitespace() || matches!(c, '.' | '!' | '*' | '`' | '_' | ',' | ':');
+    let mut rest = text.trim();
+    let ack = ack.trim();
+    if ack.is_empty() {
+        return rest;
+    }
+    if let Some(after) = rest.trim_start_matches(noise).strip_prefix(ack) {
+        rest = after.trim_start_matches(noise);
+    }
+    if let Some(before) = rest.trim_end_matches(noise).strip_suffix(ack) {
+        // The content's own full stop stays; only the token's markup goes.
+        rest = before.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '*' | '`' | '_'));
+    }
+    rest.trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_ack;
+
+    #[test]
+    fn the_ack_token_is_stripped_exact_leading_or_trailing() {
+        let ack = "HEARTBEAT_OK";
+        assert_eq!(strip_ack("HEARTBEAT_OK", ack), "");
+        assert_eq!(strip_ack("  **HEARTBEAT_OK**.\n", ack), "");
+        assert_eq!(
+            strip_ack("HEARTBEAT_OK — the disk is 95% full.", ack),
+            "— the disk is 95% full."
+        );
+        assert_eq!(
+            strip_ack("The disk is 95% full.\n\nHEARTBEAT_OK", ack),
+            "The disk is 95% full."
+        );
+        assert_eq!(
+            strip_ack("Say HEARTBEAT_OK twice? No.", ack),
+            "Say HEARTBEAT_OK twice? No."
+        );
+        assert_eq!(strip_ack("All fine.", ""), "All fine.");
     }
 }

@@ -13,6 +13,7 @@
 pub mod actor;
 pub mod conversation;
 pub mod freshness;
+pub mod hooks;
 pub mod inflight;
 pub mod lane;
 pub mod once;
@@ -134,8 +135,37 @@ pub struct TurnRequest {
     /// The caller's own stop: once cancelled, the turn stops (or, still queued, never
     /// launches its CLI).
     pub cancel: Option<CancellationToken>,
+    /// Why the turn runs (a user's turn, or upkeep the user never sees).
+    pub purpose: Purpose,
     /// Where the turn reports.
     pub updates: mpsc::Sender<TurnUpdate>,
+}
+
+/// Why a turn runs. Upkeep turns (heartbeat, memory flush) resume the conversation's
+/// session like a user's turn, but leave no trace the user would notice: no
+/// recovery record, no memory hooks, and the session's counters only move when the
+/// user gets something to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Purpose {
+    /// A turn somebody asked for (a message, a task, a job).
+    #[default]
+    Turn,
+    /// A heartbeat: an answer that is only `ack` (after trimming) leaves the
+    /// session as it was.
+    Heartbeat {
+        /// The acknowledgement token.
+        ack: String,
+    },
+    /// Silent memory upkeep (the flush after a compaction): output discarded, the
+    /// session's counters untouched.
+    Upkeep,
+}
+
+impl Purpose {
+    /// Whether this is a turn somebody asked for.
+    pub fn is_turn(&self) -> bool {
+        *self == Purpose::Turn
+    }
 }
 
 impl TurnRequest {
@@ -149,6 +179,7 @@ impl TurnRequest {
             is_recovery: false,
             timeout: TimeoutKind::Interactive,
             cancel: None,
+            purpose: Purpose::Turn,
             updates,
         }
     }
@@ -188,7 +219,7 @@ pub trait Binding: Send + Sync + std::fmt::Debug {
     fn session_started(
         &self,
         address: &Address,
-        lane: &Lane,
+        req: &TurnRequest,
         provider: ProviderKind,
         session_id: &str,
     );
@@ -233,16 +264,22 @@ pub struct Engine {
     main: conversation::ConversationBinding,
     others: Bindings,
     shutting_down: AtomicBool,
+    compactions: (
+        mpsc::UnboundedSender<Address>,
+        std::sync::Mutex<Option<mpsc::UnboundedReceiver<Address>>>,
+    ),
 }
 
 impl Engine {
-    /// An engine over the agent's state files. Must be called inside a tokio runtime.
+    /// An engine over the agent's state files; conversation times follow `clock`.
+    /// Must be called inside a tokio runtime.
     pub fn new(
         paths: AgentPaths,
         config: LiveConfig,
         launcher: Arc<dyn Launcher>,
         bus: Option<BusClient>,
         others: Bindings,
+        clock: crate::cron::Clock,
     ) -> Self {
         let sessions = SessionStore::load(&paths.sessions_file());
         let inflight = InflightStore::load(&paths.inflight_file());
@@ -252,6 +289,7 @@ impl Engine {
                 config: config.clone(),
                 sessions: sessions.clone(),
                 inflight: inflight.clone(),
+                clock,
             },
             paths,
             config,
@@ -261,6 +299,10 @@ impl Engine {
             bus,
             others,
             shutting_down: AtomicBool::new(false),
+            compactions: {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (tx, std::sync::Mutex::new(Some(rx)))
+            },
         }
     }
 
@@ -276,6 +318,22 @@ impl Engine {
     /// The plans of the one-shot lanes (cron jobs, webhooks).
     pub fn oneshot(&self) -> &once::OneshotBinding {
         &self.others.oneshot
+    }
+
+    /// The conversations whose CLI compacted its context in a user's turn, in order
+    /// (for memory upkeep; the first caller gets them, later ones `None`).
+    pub fn take_compactions(&self) -> Option<mpsc::UnboundedReceiver<Address>> {
+        self.compactions
+            .1
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// A user's turn at `address` ended after its CLI compacted the context.
+    fn compacted(&self, address: &Address) {
+        tracing::info!(%address, "the CLI compacted its context");
+        let _ = self.compactions.0.send(address.clone());
     }
 
     /// Whether the agent is shutting down (interrupted runs are left recoverable).
@@ -313,6 +371,8 @@ pub struct Job {
     pub timeout: TimeoutKind,
     /// The caller's stop (see [`TurnRequest::cancel`]).
     pub cancel: Option<CancellationToken>,
+    /// Why it runs.
+    pub purpose: Purpose,
 }
 
 /// How a turn run with [`Conversations::run`] ended.
@@ -494,6 +554,7 @@ impl Conversations {
             state: RunState::Queued,
             foreground: req.is_foreground(),
             since: Instant::now(),
+            timeout: req.timeout,
             preview: preview(&req.prompt),
         });
         let key = (address.clone(), req.lane.clone());
@@ -521,6 +582,7 @@ impl Conversations {
         let req = TurnRequest {
             timeout: job.timeout,
             cancel: job.cancel,
+            purpose: job.purpose,
             ..TurnRequest::new(job.lane, job.prompt, tx)
         };
         self.submit(address, req).await;
@@ -617,6 +679,14 @@ impl Conversations {
     pub async fn stop_lane(&self, address: &Address, lane: &Lane) -> StopReport {
         self.stop_key((address.clone(), lane.clone()), Which::All, true, false)
             .await
+    }
+
+    /// Stops the running turn of `lane` at `address`; what waits behind it goes on.
+    pub async fn stop_running(&self, address: &Address, lane: &Lane) -> bool {
+        self.stop_key((address.clone(), lane.clone()), Which::All, false, false)
+            .await
+            .stopped
+            > 0
     }
 
     /// Stops the streamed follow-ups of every named session at `address`.

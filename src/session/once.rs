@@ -41,7 +41,7 @@ impl Binding for OneshotBinding {
         Ok(plan)
     }
 
-    fn session_started(&self, _: &Address, _: &Lane, _: ProviderKind, _: &str) {}
+    fn session_started(&self, _: &Address, _: &TurnRequest, _: ProviderKind, _: &str) {}
 
     fn reset(&self, _: &Address, _: &Lane, _: &Target) {}
 

@@ -51,20 +51,25 @@ pub(super) async fn run_turn(
         })
         .await;
     binding.begin(&address, &req, &plan);
-    let mut outcome = attempt(&engine, &address, &req, &plan, plan.resume.clone(), &cancel).await;
+    let (mut outcome, mut compacted) =
+        attempt(&engine, &address, &req, &plan, plan.resume.clone(), &cancel).await;
     let mut recovered = false;
     if outcome.is_stale_session() && plan.resume.is_some() && !cancel.is_cancelled() {
         tracing::warn!(%address, lane = %req.lane, "stored session is gone; starting a new one and retrying once");
         binding.reset(&address, &req.lane, &plan.target);
         let _ = updates.send(TurnUpdate::SessionReset).await;
         recovered = true;
-        outcome = attempt(&engine, &address, &req, &plan, None, &cancel).await;
+        (outcome, compacted) = attempt(&engine, &address, &req, &plan, None, &cancel).await;
     }
     let shutting_down = engine.shutting_down();
     binding.finish(&address, &req, &plan, &outcome, shutting_down);
     if shutting_down {
         // The binding left its record in place: the next start recovers the run.
         return;
+    }
+    if compacted && matches!(outcome, Outcome::Completed { .. }) {
+        // The CLI compacted its context during this turn: memory upkeep follows.
+        engine.compacted(&address);
     }
     let finish = TurnFinish {
         outcome,
@@ -77,7 +82,8 @@ pub(super) async fn run_turn(
     let _ = updates.send(TurnUpdate::Finished(Box::new(finish))).await;
 }
 
-/// One CLI run of the turn (the first, or the retry with a fresh session).
+/// One CLI run of the turn (the first, or the retry with a fresh session), and
+/// whether the CLI compacted the context of a main-lane user turn.
 async fn attempt(
     engine: &Engine,
     address: &Address,
@@ -85,19 +91,28 @@ async fn attempt(
     plan: &Plan,
     resume: Option<String>,
     cancel: &CancellationToken,
-) -> Outcome {
+) -> (Outcome, bool) {
     if cancel.is_cancelled() {
         // Stopped while it waited: the CLI is never started.
-        return Outcome::Failed {
+        let outcome = Outcome::Failed {
             kind: FailureKind::Cancelled,
             detail: "stopped before it started".into(),
             session_id: resume,
         };
+        return (outcome, false);
     }
     let config = engine.config.get();
+    let users_turn = req.lane == super::Lane::Main && req.purpose.is_turn();
     let append = if resume.is_none() && plan.preamble {
         let roster = engine.roster().await;
-        super::prompt::new_session_preamble(&config, &engine.paths, &roster, &plan.cwd)
+        let preamble =
+            super::prompt::new_session_preamble(&config, &engine.paths, &roster, &plan.cwd);
+        if users_turn {
+            let brief = super::hooks::DELEGATION_BRIEF;
+            Some(preamble.map_or_else(|| brief.to_owned(), |p| format!("{p}\n\n{brief}")))
+        } else {
+            preamble
+        }
     } else {
         None
     };
@@ -106,7 +121,14 @@ async fn attempt(
     let job = Launch {
         provider: plan.target.provider,
         spec: TurnSpec {
-            prompt: req.prompt.clone(),
+            prompt: with_notes(
+                engine,
+                address,
+                plan,
+                &req.prompt,
+                resume.is_none(),
+                users_turn,
+            ),
             model: Some(plan.target.model.clone()).filter(|m| !m.is_empty()),
             effort: plan.target.effort.clone(),
             resume,
@@ -120,16 +142,48 @@ async fn attempt(
     let binding = engine.binding(req.lane.kind());
     let (tx, mut rx) = mpsc::channel::<Event>(256);
     let run = tokio::spawn(engine.launcher.launch(job, tx, cancel.clone()));
+    let mut compacted = false;
     while let Some(ev) = rx.recv().await {
+        compacted |= users_turn && ev == Event::Compacting;
         if let Event::SessionStarted { session_id } = &ev {
             // Kept at once: if the agent dies mid-turn, the next start resumes it.
-            binding.session_started(address, &req.lane, plan.target.provider, session_id);
+            binding.session_started(address, req, plan.target.provider, session_id);
         }
         let _ = req.updates.send(TurnUpdate::Event(ev)).await;
     }
-    run.await.unwrap_or_else(|e| Outcome::Failed {
+    let outcome = run.await.unwrap_or_else(|e| Outcome::Failed {
         kind: FailureKind::Crashed,
         detail: format!("the run task failed: {e}"),
         session_id: None,
-    })
+    });
+    (outcome, compacted)
+}
+
+/// The prompt of a main-lane user turn with its memory notes (§8.5) appended; other
+/// turns' prompts as they are.
+fn with_notes(
+    engine: &Engine,
+    address: &Address,
+    plan: &Plan,
+    prompt: &str,
+    fresh: bool,
+    users_turn: bool,
+) -> String {
+    if !users_turn {
+        return prompt.to_owned();
+    }
+    let count = engine
+        .sessions
+        .get(address)
+        .and_then(|r| {
+            r.provider_sessions
+                .get(&plan.target.provider.to_string())
+                .map(|b| b.message_count)
+        })
+        .filter(|_| !fresh)
+        .unwrap_or(0);
+    match super::hooks::notes(&engine.config.get(), count + 1, fresh) {
+        Some(notes) => format!("{prompt}\n\n{notes}"),
+        None => prompt.to_owned(),
+    }
 }

@@ -35,6 +35,8 @@ pub struct RunInfo {
     pub foreground: bool,
     /// When it was submitted, or started running.
     pub since: Instant,
+    /// Which timeout applies to it.
+    pub timeout: crate::exec::TimeoutKind,
     /// The start of its prompt.
     pub preview: String,
 }

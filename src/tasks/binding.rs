@@ -68,12 +68,12 @@ impl Binding for TaskBinding {
     fn session_started(
         &self,
         _address: &Address,
-        lane: &Lane,
+        req: &crate::session::TurnRequest,
         _provider: ProviderKind,
         session_id: &str,
     ) {
         self.registry
-            .update(id_of(lane), |r| session_id.clone_into(&mut r.session_id));
+            .update(id_of(&req.lane), |r| session_id.clone_into(&mut r.session_id));
     }
 
     fn reset(&self, _address: &Address, lane: &Lane, _target: &Target) {

@@ -99,6 +99,7 @@ impl TaskHub {
             prompt,
             timeout: TimeoutKind::Task,
             cancel: Some(cancel),
+            purpose: crate::session::Purpose::Turn,
         };
         let ran = self
             .inner
