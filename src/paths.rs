@@ -238,6 +238,12 @@ impl AgentPaths {
         self.memory_dir().join("MAINMEMORY.md")
     }
 
+    /// `workspace/JOIN_NOTIFICATION.md`: posted (and pinned) when the bot joins an
+    /// allowed group.
+    pub fn join_notification_file(&self) -> PathBuf {
+        self.workspace().join("JOIN_NOTIFICATION.md")
+    }
+
     /// `workspace/tasks/` (background task folders).
     pub fn tasks_dir(&self) -> PathBuf {
         self.workspace().join("tasks")

@@ -380,8 +380,10 @@ mod tests {
 
     #[tokio::test]
     async fn announce_queues_one_notice_per_target_and_defers_to_the_restart_sentinel() {
-        let mut config = crate::config::AgentConfig::default();
-        config.notifications = json!({"startup_targets": [{"chat_id": -100}, {"enabled": true}]});
+        let config = crate::config::AgentConfig {
+            notifications: json!({"startup_targets": [{"chat_id": -100}, {"enabled": true}]}),
+            ..crate::config::AgentConfig::default()
+        };
         let mut r = rig(config, |_| {});
         assert_eq!(announce(&r.core, &StartKind::Restart), 0);
         assert_eq!(announce(&r.core, &StartKind::Crash), 2);

@@ -10,6 +10,7 @@ mod chat;
 mod conversation;
 mod media;
 mod named;
+mod notices;
 mod surface;
 mod tasks;
 mod webhooks;

@@ -13,9 +13,9 @@ use crate::ops::Button;
 use std::path::Path;
 use std::time::Duration;
 use teloxide::payloads::{
-    AnswerCallbackQuerySetters, EditMessageTextSetters, SendAudioSetters, SendChatActionSetters,
-    SendDocumentSetters, SendMessageSetters, SendPhotoSetters, SendVideoSetters, SendVoiceSetters,
-    SetMessageReactionSetters,
+    AnswerCallbackQuerySetters, EditMessageTextSetters, PinChatMessageSetters, SendAudioSetters,
+    SendChatActionSetters, SendDocumentSetters, SendMessageSetters, SendPhotoSetters,
+    SendVideoSetters, SendVoiceSetters, SetMessageReactionSetters,
 };
 use teloxide::prelude::Requester;
 use teloxide::types::{
@@ -162,6 +162,25 @@ impl TgApi {
         if let Err(e) = req.await {
             tracing::debug!(error = %classify(&e), "answering a callback failed");
         }
+    }
+
+    /// Pins message `id` in `chat_id` without notifying the members.
+    pub async fn pin_silently(&self, chat_id: i64, id: &MessageRef) -> Result<(), ApiError> {
+        self.bot
+            .pin_chat_message(ChatId(chat_id), message_id(id)?)
+            .disable_notification(true)
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    /// Leaves the group or channel `chat_id`.
+    pub async fn leave_chat(&self, chat_id: i64) -> Result<(), ApiError> {
+        self.bot
+            .leave_chat(ChatId(chat_id))
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
     }
 
     /// Publishes the command menu.

@@ -25,15 +25,17 @@ pub fn is_authorised_message(tg: &Telegram, msg: &Message) -> bool {
 /// Handles one update.
 pub async fn update(tg: &Arc<Telegram>, update: Update) {
     match update.kind {
-        UpdateKind::Message(msg) => message(tg, &msg).await,
+        // A channel post has no sender: the channel itself is authorised (§6.9).
+        UpdateKind::Message(msg) | UpdateKind::ChannelPost(msg) => message(tg, &msg).await,
         UpdateKind::CallbackQuery(q) => callbacks::handle(tg, q).await,
         UpdateKind::MyChatMember(m) => membership(tg, &m).await,
         other => tracing::debug!(kind = ?std::mem::discriminant(&other), "update ignored"),
     }
 }
 
-/// The bot was added to or removed from a chat: record it, and leave chats that
-/// are not allowed (with a short notice).
+/// The bot was added to or removed from a chat: record it, leave chats that are not
+/// allowed (with a short notice), and greet an allowed group it has just joined with
+/// `JOIN_NOTIFICATION.md`.
 async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
     let config = tg.config();
     let chat_id = m.chat.id.0;
@@ -56,15 +58,18 @@ async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
             chat = chat_id,
             "added to a chat that is not allowed; leaving it"
         );
-        let note = tg
-            .text()
-            .f("groups.not_allowed", &[("chat", &chat_id.to_string())]);
+        let key = if m.chat.is_channel() {
+            "groups.channel_not_allowed"
+        } else {
+            "groups.not_allowed"
+        };
+        let note = tg.text().f(key, &[("chat", &chat_id.to_string())]);
         let _ = tg
             .fe
             .send_message(&address(chat_id, None), OutMessage::plain(note), false)
             .await;
-        if let Err(e) = teloxide::prelude::Requester::leave_chat(tg.api.bot(), m.chat.id).await {
-            tracing::warn!(error = %super::api::classify(&e), "cannot leave the chat");
+        if let Err(e) = tg.api.leave_chat(chat_id).await {
+            tracing::warn!(error = %e, "cannot leave the chat");
         }
         tg.activity.membership(info, "auto_left", false);
         return;
@@ -77,6 +82,69 @@ async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
         "left"
     };
     tg.activity.membership(info, status, allowed);
+    // Only a real join: a promotion to administrator is a membership update too.
+    let arrived = joined && !m.old_chat_member.is_present();
+    if arrived && !m.chat.is_private() && !m.chat.is_channel() {
+        greet(tg, chat_id).await;
+    }
+}
+
+/// Longest `JOIN_NOTIFICATION.md` that is posted.
+const JOIN_NOTICE_MAX: u64 = 16 * 1024;
+
+/// Posts `JOIN_NOTIFICATION.md` (Markdown) in a group the bot has joined and pins it
+/// without a notification where the bot may pin (a refusal is only logged). A missing
+/// or empty file posts nothing; a symlink or an oversized file is refused, so the
+/// agent cannot be led to post another file into a group.
+async fn greet(tg: &Telegram, chat_id: i64) {
+    let path = tg.ops().core.paths.join_notification_file();
+    let text = match read_join_notice(&path) {
+        Ok(Some(text)) => text,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "join notice not posted");
+            return;
+        }
+    };
+    let Some(id) = tg
+        .fe
+        .post_reply(
+            &address(chat_id, None),
+            &crate::ops::Reply::text(text),
+            None,
+        )
+        .await
+    else {
+        tracing::warn!(chat = chat_id, "cannot post the join notice");
+        return;
+    };
+    if let Err(e) = tg.api.pin_silently(chat_id, &id).await {
+        tracing::info!(chat = chat_id, error = %e, "cannot pin the join notice");
+    }
+}
+
+/// The join notice: `None` when there is none (missing or blank).
+fn read_join_notice(path: &std::path::Path) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > JOIN_NOTICE_MAX {
+        return Err(std::io::Error::other(format!(
+            "not a regular file of at most {JOIN_NOTICE_MAX} bytes"
+        )));
+    }
+    let mut text = String::new();
+    file.take(JOIN_NOTICE_MAX).read_to_string(&mut text)?;
+    Ok((!text.trim().is_empty()).then_some(text))
 }
 
 fn info(inc: &Incoming) -> ChatInfo<'_> {

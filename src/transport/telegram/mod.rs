@@ -10,6 +10,7 @@
 pub mod activity;
 pub mod album;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod callbacks;
 pub mod dispatch;
@@ -100,7 +101,8 @@ impl Directory for TelegramDirectory {
         let config = self.config.get();
         a.transport == TELEGRAM
             && (config.allowed_user_ids.contains(&a.chat_id)
-                || config.allowed_group_ids.contains(&a.chat_id))
+                || config.allowed_group_ids.contains(&a.chat_id)
+                || config.allowed_channel_ids.contains(&a.chat_id))
     }
 
     fn transports(&self) -> Vec<String> {
@@ -198,6 +200,7 @@ pub async fn run(
     let language = tg.config().language.clone();
     let menu_language = menu::publish(&tg).await.then_some(language);
     announce_recovery(&tg).await;
+    tokio::spawn(audit::run(tg.clone()));
     tokio::spawn(menu::follow_language(tg.clone(), menu_language));
     tokio::spawn(crate::chat::deliver::run(fe, deliveries));
     poll::run(tg.clone()).await;

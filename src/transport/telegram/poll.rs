@@ -71,6 +71,7 @@ pub async fn run(tg: Arc<Telegram>) {
     let mut attempt = 0;
     let allowed = vec![
         AllowedUpdate::Message,
+        AllowedUpdate::ChannelPost,
         AllowedUpdate::CallbackQuery,
         AllowedUpdate::MyChatMember,
     ];
@@ -129,7 +130,7 @@ pub async fn run(tg: Arc<Telegram>) {
             if id < offset {
                 continue;
             }
-            if let UpdateKind::Message(msg) = &update.kind {
+            if let UpdateKind::Message(msg) | UpdateKind::ChannelPost(msg) = &update.kind {
                 let age = chrono::Utc::now() - msg.date;
                 if age > MAX_BACKLOG_AGE && dispatch::is_authorised_message(&tg, msg) {
                     let thread = msg

@@ -70,6 +70,7 @@ pub fn chat(st: &State, c: &ChatRec) -> Value {
             v
         }
         ChatKind::Group => json!({ "id": c.id, "type": "group", "title": c.title }),
+        ChatKind::Channel => json!({ "id": c.id, "type": "channel", "title": c.title }),
         ChatKind::Supergroup => {
             let mut v = json!({ "id": c.id, "type": "supergroup", "title": c.title });
             if let Some(name) = &c.username {
@@ -166,6 +167,17 @@ fn render(st: &State, key: ConvKey, m: &MsgRec, with_reply: bool) -> Value {
         "chat": chat_v,
         "date": m.date,
     });
+    // A channel post is signed by the channel, not by the admin who wrote it.
+    let in_channel = st
+        .chats
+        .get(&m.chat_id)
+        .is_some_and(|c| c.kind == ChatKind::Channel);
+    if in_channel && matches!(m.sender, Sender::User(_)) {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("from");
+        }
+        v["sender_chat"] = v["chat"].clone();
+    }
     if let Some(thread) = m.thread_id {
         v["message_thread_id"] = json!(thread);
         v["is_topic_message"] = json!(true);

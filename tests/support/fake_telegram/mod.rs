@@ -232,7 +232,7 @@ impl FakeTelegram {
             let n = st.next_group;
             st.next_group += 1;
             let id = match kind {
-                ChatKind::Supergroup => -1_001_000_000_000 - n,
+                ChatKind::Supergroup | ChatKind::Channel => -1_001_000_000_000 - n,
                 _ => -4_100_000_000 - n,
             };
             st.chats.insert(
@@ -259,6 +259,18 @@ impl FakeTelegram {
     /// A supergroup (`-100…` id); `forum` makes it a forum with topics.
     pub fn create_supergroup(&self, title: &str, forum: bool) -> i64 {
         self.create_chat(ChatKind::Supergroup, title, forum)
+    }
+
+    /// A channel (`-100…` id); bots get its posts as `channel_post` once added as administrators.
+    pub fn create_channel(&self, title: &str) -> i64 {
+        self.create_chat(ChatKind::Channel, title, false)
+    }
+
+    /// An administrator posts `text` in channel `chat_id` (`channel_post`, signed by the
+    /// channel: no `from`).
+    pub fn channel_post(&self, bot: BotId, chat_id: i64, text: &str) -> Sent {
+        self.shared
+            .mutate(|st| user::channel_post(st, bot.0, chat_id, text))
     }
 
     /// `by_user` adds the bot to a group (`my_chat_member`: left → member/administrator).

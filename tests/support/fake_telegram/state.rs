@@ -119,6 +119,7 @@ pub enum ChatKind {
     Private,
     Group,
     Supergroup,
+    Channel,
 }
 
 /// A chat known to the fake.
@@ -137,6 +138,7 @@ impl ChatRec {
     pub fn noun(&self) -> &'static str {
         match self.kind {
             ChatKind::Supergroup => "supergroup chat",
+            ChatKind::Channel => "channel chat",
             ChatKind::Group => "group chat",
             ChatKind::Private => "private chat",
         }
@@ -381,7 +383,9 @@ impl State {
     /// The conversation key for a bot looking at a chat.
     pub fn conv_key(&self, bot: i64, chat_id: i64) -> ConvKey {
         match self.chats.get(&chat_id).map(|c| c.kind) {
-            Some(ChatKind::Group | ChatKind::Supergroup) => ConvKey { chat_id, bot: None },
+            Some(ChatKind::Group | ChatKind::Supergroup | ChatKind::Channel) => {
+                ConvKey { chat_id, bot: None }
+            }
             _ => ConvKey {
                 chat_id,
                 bot: Some(bot),
@@ -514,17 +518,19 @@ impl State {
                     Ok(chat)
                 }
             }
-            ChatKind::Group | ChatKind::Supergroup => match rec.membership.get(&id) {
-                Some(s) if s.is_present() => Ok(chat),
-                Some(MemberStatus::Kicked) => Err(ApiError::forbidden(format!(
-                    "bot was kicked from the {}",
-                    chat.noun()
-                ))),
-                _ => Err(ApiError::forbidden(format!(
-                    "bot is not a member of the {}",
-                    chat.noun()
-                ))),
-            },
+            ChatKind::Group | ChatKind::Supergroup | ChatKind::Channel => {
+                match rec.membership.get(&id) {
+                    Some(s) if s.is_present() => Ok(chat),
+                    Some(MemberStatus::Kicked) => Err(ApiError::forbidden(format!(
+                        "bot was kicked from the {}",
+                        chat.noun()
+                    ))),
+                    _ => Err(ApiError::forbidden(format!(
+                        "bot is not a member of the {}",
+                        chat.noun()
+                    ))),
+                }
+            }
         }
     }
 }

@@ -406,6 +406,23 @@ pub fn send(st: &mut State, bot: i64, chat_id: i64, inc: Incoming) -> Sent {
     deliver(st, bot, key, m, "message")
 }
 
+/// A post in a channel by its administrator: every bot that sits in the channel gets it.
+pub fn channel_post(st: &mut State, bot: i64, chat_id: i64, text: &str) -> Sent {
+    let is_channel = st
+        .chats
+        .get(&chat_id)
+        .is_some_and(|c| c.kind == ChatKind::Channel);
+    assert!(
+        is_channel,
+        "fake Telegram: chat {chat_id} is not a channel (use create_channel)"
+    );
+    st.ensure_user(DEFAULT_USER_ID);
+    let key = ConvKey { chat_id, bot: None };
+    let mut m = MsgRec::new(chat_id, Sender::User(DEFAULT_USER_ID), unix_now());
+    m.text = Some(text::plain(text));
+    deliver(st, bot, key, m, "channel_post")
+}
+
 /// A forum topic created by a user (service message; its id is the topic's thread id).
 pub fn create_topic(st: &mut State, bot: i64, chat_id: i64, name: &str) -> Sent {
     let forum = st.chats.get(&chat_id).is_some_and(|c| c.is_forum);

@@ -111,7 +111,7 @@ pub fn leave_chat(st: &mut State, ctx: Ctx, p: &Params) -> ApiResult {
 pub fn pin_chat_message(st: &mut State, ctx: Ctx, p: &Params) -> ApiResult {
     let chat = st.writable_chat(ctx.bot, &p.chat()?)?;
     let chat_id = chat.id;
-    let needs_admin = chat.kind == ChatKind::Supergroup;
+    let needs_admin = matches!(chat.kind, ChatKind::Supergroup | ChatKind::Channel);
     let id = p.message_id("message_id")?;
     let key = st.conv_key(ctx.bot, chat_id);
     if st.message(key, id).is_none() {
