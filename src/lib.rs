@@ -26,6 +26,7 @@
 //!   through the outbox.
 //! - [`webhooks`]: the webhook HTTP server (validation, auth, replay and rate
 //!   limits, templates) and `webhooks.json`.
+//! - [`cleanup`]: the daily deletion of old received media and sent files.
 //! - [`zone`]: which time zone applies (job, `user_timezone`, `$TZ`, system, UTC).
 //! - [`core`]: one agent's core assembled (engine, conversations, named, tasks, cron).
 //! - [`ops`]: what commands, buttons and messages mean, for every transport: replies
@@ -42,6 +43,7 @@ pub mod access;
 pub mod address;
 pub mod agent;
 pub mod chat;
+pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod core;

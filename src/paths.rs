@@ -264,6 +264,26 @@ impl AgentPaths {
         self.workspace().join("telegram_files")
     }
 
+    /// `workspace/matrix_files/` (incoming Matrix media).
+    pub fn matrix_files_dir(&self) -> PathBuf {
+        self.workspace().join("matrix_files")
+    }
+
+    /// `workspace/api_files/` (uploads of the direct API).
+    pub fn api_files_dir(&self) -> PathBuf {
+        self.workspace().join("api_files")
+    }
+
+    /// `workspace/skills/`: the agent's skills (bundled, its own, synced from the CLIs).
+    pub fn skills_dir(&self) -> PathBuf {
+        self.workspace().join("skills")
+    }
+
+    /// `skill_links.json`: the skill links ductor created (removed again at shutdown).
+    pub fn skill_links_file(&self) -> PathBuf {
+        self.root.join("skill_links.json")
+    }
+
     /// `config/codex_models.json` (ductor's cache of codex models).
     pub fn codex_models_cache(&self) -> PathBuf {
         self.config_dir().join("codex_models.json")

@@ -143,6 +143,8 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let ops = Arc::new(Ops::new(core.clone()));
     let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory);
     let webhooks = start_webhooks(&core, &ctx.shutdown).await;
+    let _cleanup =
+        crate::cleanup::spawn(ctx.paths.clone(), core.config.clone(), ctx.shutdown.clone());
     config::reload::spawn(core.clone(), ctx.shutdown.child_token());
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }

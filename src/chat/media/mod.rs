@@ -2,7 +2,7 @@
 //! attachment (through the transport's [`Fetch`]) into `<files dir>/<YYYY-MM-DD>/`
 //! (UTC) under a safe, collision-free name, detects its type from its bytes,
 //! downscales large images and runs the configured transcription hook for
-//! recordings; [`update_index`] then rebuilds `_index.yaml`. [`prompt_block`] turns
+//! recordings; [`update_index`] then brings `_index.yaml` up to date. [`prompt_block`] turns
 //! the result into the `[INCOMING FILE]` text the CLI reads.
 //!
 //! Owns the transport's files tree (`telegram_files/`, …). Never writes outside it,
@@ -145,13 +145,14 @@ fn classify(kind: &str, mime: &str) -> Option<MediaClass> {
     }
 }
 
-/// Rebuilds `<files dir>/_index.yaml` (once per received message or album: it reads
-/// the whole folder).
+/// Brings `<files dir>/_index.yaml` up to date after files arrived (once per
+/// received message or album); only date folders changed since it was written are
+/// read again.
 pub async fn update_index(files_dir: &Path, now: DateTime<Utc>) {
     let root = files_dir.to_path_buf();
     let index_root = root.clone();
     if let Err(e) = blocking(&root, move || {
-        index::rebuild(&index_root, now).map_err(std::io::Error::other)
+        index::update(&index_root, now).map_err(std::io::Error::other)
     })
     .await
     {
