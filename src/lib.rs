@@ -69,6 +69,7 @@ pub mod store;
 pub mod supervisor;
 pub mod tasks;
 pub mod transport;
+pub mod upkeep;
 pub mod util;
 pub mod watch;
 pub mod webhooks;
