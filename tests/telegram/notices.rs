@@ -163,6 +163,7 @@ async fn a_reboot_seen_in_the_originals_file_is_told_to_the_configured_target() 
 
 #[tokio::test]
 async fn groups_are_greeted_and_pinned_strangers_and_groups_no_longer_allowed_are_left() {
+    // The audit runs at start (after a restart with a changed config) and on a live edit.
     let ids = std::cell::Cell::new((0, 0, 0));
     let mut rig = TgRig::start_full(
         |c| c["allowed_group_ids"] = json!([ids.get().0, ids.get().1]),
@@ -247,6 +248,10 @@ async fn groups_are_greeted_and_pinned_strangers_and_groups_no_longer_allowed_ar
             .any(|c| c.chat_id() == Some(team)),
         "an allowed group stays"
     );
+    // A live edit of the allow list: the running agent leaves at once.
+    rig.home.edit_config(|c| c["allowed_group_ids"] = json!([]));
+    rig.wait_msg(team, "no longer on my allow list").await;
+    assert_eq!(rig.activity_status(team).await, "auto_left");
 }
 
 #[tokio::test]

@@ -69,10 +69,15 @@ pub fn read(raw: &Value) -> Option<Update> {
 fn lost_content(u: &Update, raw: &Value) -> bool {
     match &u.kind {
         UpdateKind::Error(_) => true,
-        UpdateKind::Message(m) => {
+        UpdateKind::Message(m) | UpdateKind::ChannelPost(m) => {
+            let key = if matches!(u.kind, UpdateKind::Message(_)) {
+                "message"
+            } else {
+                "channel_post"
+            };
             matches!(m.kind, MessageKind::Empty {})
                 && raw
-                    .get("message")
+                    .get(key)
                     .and_then(Value::as_object)
                     .is_some_and(|o| CONTENT.iter().any(|k| o.contains_key(*k)))
         }
@@ -196,6 +201,24 @@ mod tests {
         assert!(lost_content(&plain, &raw), "teloxide alone loses the text");
         let u = read(&raw).expect("recovered");
         let UpdateKind::Message(m) = u.kind else {
+            panic!("{:?}", u.kind)
+        };
+        assert_eq!(m.text(), Some("meet at 10:00 tomorrow"));
+    }
+
+    #[test]
+    fn a_channel_post_with_a_newer_entity_is_read_without_it() {
+        let mut raw =
+            message(json!({"entities": [{"type": "date_time", "offset": 8, "length": 5}]}));
+        let mut post = raw["message"].take();
+        post.as_object_mut().unwrap().remove("from");
+        post["chat"] = json!({"id": -100_123, "type": "channel", "title": "News"});
+        post["sender_chat"] = post["chat"].clone();
+        raw = json!({"update_id": 9, "channel_post": post});
+        let plain = serde_json::from_str::<Update>(&raw.to_string()).unwrap();
+        assert!(lost_content(&plain, &raw), "teloxide alone loses the text");
+        let u = read(&raw).expect("recovered");
+        let UpdateKind::ChannelPost(m) = u.kind else {
             panic!("{:?}", u.kind)
         };
         assert_eq!(m.text(), Some("meet at 10:00 tomorrow"));
