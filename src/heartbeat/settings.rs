@@ -56,25 +56,24 @@ impl GroupTarget {
     }
 }
 
+/// A number of minutes; fractions down to 0.05 (3 s, for tests and impatient people).
 fn minutes(v: &Value, key: &str, default: u64) -> Duration {
-    let n = match &v[key] {
-        Value::Null => default,
+    match &v[key] {
+        Value::Null => Duration::from_mins(default),
         x => x
             .as_f64()
-            .filter(|n| *n >= 1.0 && n.is_finite())
+            .filter(|n| *n >= 0.05 && n.is_finite())
             .map_or_else(
                 || {
                     tracing::warn!(
                         key,
-                        "heartbeat: `{key}` is not a number of minutes ≥ 1; using {default}"
+                        "heartbeat: `{key}` is not a number of minutes ≥ 0.05; using {default}"
                     );
-                    default
+                    Duration::from_mins(default)
                 },
-                // Whole minutes; sub-minute precision is not a heartbeat's business.
-                |n| n as u64,
+                |n| Duration::from_secs_f64(n * 60.0),
             ),
-    };
-    Duration::from_mins(n)
+    }
 }
 
 fn hour(v: &Value, default: u32) -> u32 {

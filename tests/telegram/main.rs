@@ -8,6 +8,7 @@ mod support;
 mod agents;
 mod chat;
 mod conversation;
+mod heartbeat;
 mod media;
 mod named;
 mod notices;
