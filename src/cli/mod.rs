@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod ask;
 pub mod caller;
+pub mod config;
 pub mod cron;
 pub mod doctor;
 pub mod lifecycle;
@@ -79,6 +80,9 @@ pub enum Command {
     /// Webhooks of the main agent (add, edit, list, remove, rotate-token, test).
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// Read or change one setting of config.json (or of a sub-agent's entry), by dotted key.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Check this home: secrets other users can read, the config, the provider CLIs.
     Doctor,
     /// Print a shell completion script.

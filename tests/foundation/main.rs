@@ -9,6 +9,7 @@ mod support;
 mod atomic;
 mod bus;
 mod cli;
+mod config_cli;
 mod golden;
 mod ipc_schema;
 mod layering;

@@ -28,12 +28,10 @@ pub async fn follow_language(tg: Arc<Telegram>, published: Option<String>) {
     loop {
         let current = tg.config().language.clone();
         let due = published.as_deref() != Some(current.as_str());
-        if due {
-            if publish(&tg).await {
-                tracing::info!(language = %current, "command menu published");
-                published = Some(current);
-                continue;
-            }
+        if due && publish(&tg).await {
+            tracing::info!(language = %current, "command menu published");
+            published = Some(current);
+            continue;
         }
         tokio::select! {
             () = tg.fe.shutdown.cancelled() => return,
