@@ -241,17 +241,30 @@ impl Heartbeat {
         let Some(record) = core.conversations.engine().sessions.get(address) else {
             return Some("no session");
         };
-        let has_id = record
+        let Some(bucket) = record
             .provider_sessions
             .get(&record.provider)
-            .is_some_and(|b| !b.session_id.is_empty());
-        if !has_id {
+            .filter(|b| !b.session_id.is_empty())
+        else {
             return Some("no session");
-        }
-        if record.provider != core.config.get().provider {
+        };
+        let config = core.config.get();
+        if record.provider != config.provider {
             return Some("the session runs on another provider");
         }
         let last = crate::session::freshness::parse_time(&record.last_active);
+        let tz = crate::session::freshness::user_tz(&config);
+        let staleness = crate::session::freshness::staleness(
+            &config,
+            tz,
+            last,
+            bucket.message_count,
+            self.now(),
+        );
+        if staleness != crate::session::freshness::Staleness::Fresh {
+            // The next message starts over; a heartbeat must not start a session.
+            return Some("the session expired");
+        }
         let idle = last.map_or(Duration::MAX, |t| {
             (self.now() - t).to_std().unwrap_or_default()
         });

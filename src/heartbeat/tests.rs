@@ -140,6 +140,13 @@ async fn skips_acks_and_posts() {
         }
         other => panic!("{other:?}"),
     }
+    let expired = AgentConfig {
+        idle_timeout_minutes: 10,
+        ..config(true)
+    };
+    rig.core.config.set(expired);
+    tokio::time::advance(Duration::from_mins(11)).await;
+    assert_eq!(beat(&hb).await, Beat::Skipped("the session expired"));
     let mut c = config(true);
     c.provider = "codex".into();
     rig.core.config.set(c);
