@@ -93,8 +93,9 @@ fn make_private(path: &Path, mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes `content` to `path` only if nothing is there (not even a broken symlink).
-fn seed_file(path: &Path, content: &[u8]) -> io::Result<bool> {
+/// Writes `content` to `path` (mode `0600`, parents created) only if nothing is
+/// there (not even a broken symlink). True when it wrote.
+pub(crate) fn seed_file(path: &Path, content: &[u8]) -> io::Result<bool> {
     if path.symlink_metadata().is_ok() {
         return Ok(false);
     }

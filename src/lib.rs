@@ -26,6 +26,7 @@
 //!   through the outbox.
 //! - [`webhooks`]: the webhook HTTP server (validation, auth, replay and rate
 //!   limits, templates) and `webhooks.json`.
+//! - [`skills`]: the skills sync between the workspace and the CLIs' skill folders.
 //! - [`cleanup`]: the daily deletion of old received media and sent files.
 //! - [`zone`]: which time zone applies (job, `user_timezone`, `$TZ`, system, UTC).
 //! - [`core`]: one agent's core assembled (engine, conversations, named, tasks, cron).
@@ -64,6 +65,7 @@ pub mod procs;
 pub mod provider;
 pub mod secret;
 pub mod session;
+pub mod skills;
 pub mod state;
 pub mod store;
 pub mod supervisor;

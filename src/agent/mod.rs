@@ -145,6 +145,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let webhooks = start_webhooks(&core, &ctx.shutdown).await;
     let _cleanup =
         crate::cleanup::spawn(ctx.paths.clone(), core.config.clone(), ctx.shutdown.clone());
+    let skills = crate::skills::spawn(&ctx.paths, core.config.clone(), ctx.shutdown.clone());
     config::reload::spawn(core.clone(), ctx.shutdown.child_token());
     crate::heartbeat::spawn(core.clone(), ctx.shutdown.child_token());
     crate::upkeep::spawn(core.clone(), ctx.shutdown.child_token());
@@ -164,6 +165,8 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
         code = transport => code,
     };
     ctx.shutdown.cancel();
+    // The skills sync takes its links out of the CLIs' folders before it ends.
+    let _ = tokio::time::timeout(Duration::from_secs(5), skills).await;
     if let Some(server) = webhooks {
         server.stopped().await;
     }

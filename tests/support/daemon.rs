@@ -87,13 +87,20 @@ impl TestHome {
         std::fs::rename(&tmp, self.root.join("agents.json")).unwrap();
     }
 
-    /// A `ductor` command for this home.
+    /// A `ductor` command for this home. The CLIs' homes point into this home,
+    /// where they do not exist, unless a test passes its own (`start_with_env`):
+    /// agents link skills into `~/.claude/skills` and the like, and a test must
+    /// never touch the real ones.
     pub fn ductor(&self) -> Command {
         let mut cmd = Command::new(bin("ductor"));
+        let no_cli = self.root.join("no-cli-homes");
         cmd.arg("--home")
             .arg(&self.root)
             .env_remove("DUCTOR_HOME")
-            .env_remove("INVOCATION_ID");
+            .env_remove("INVOCATION_ID")
+            .env("CLAUDE_CONFIG_DIR", no_cli.join("claude"))
+            .env("CODEX_HOME", no_cli.join("codex"))
+            .env("GEMINI_CLI_HOME", no_cli.join("gemini"));
         cmd
     }
 
