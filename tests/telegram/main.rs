@@ -7,6 +7,7 @@ mod support;
 
 mod agents;
 mod chat;
+mod config_reload;
 mod conversation;
 mod heartbeat;
 mod media;
