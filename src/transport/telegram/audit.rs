@@ -173,13 +173,14 @@ mod tests {
         }
 
         fn leave(&self, chat_id: i64) -> BoxFut<'_, Result<(), ApiError>> {
-            let result = match self.fail.iter().find(|(id, _)| *id == chat_id) {
-                Some((_, e)) => Err(e.clone()),
-                None => {
+            let failure = self.fail.iter().find(|(id, _)| *id == chat_id);
+            let result = failure.map_or_else(
+                || {
                     self.left.lock().unwrap().push(chat_id);
                     Ok(())
-                }
-            };
+                },
+                |(_, e)| Err(e.clone()),
+            );
             Box::pin(async move { result })
         }
     }
@@ -297,7 +298,7 @@ mod tests {
         live.set(c);
         tokio::time::sleep(step).await;
         assert_eq!(count.load(Ordering::SeqCst), 3, "channels count too");
-        tokio::time::sleep(EVERY - 2 * step).await;
+        tokio::time::sleep(EVERY.checked_sub(2 * step).unwrap()).await;
         assert_eq!(
             count.load(Ordering::SeqCst),
             3,
