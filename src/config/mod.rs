@@ -1,7 +1,9 @@
 //! Configuration: `config/config.json` (typed view + raw document that keeps
-//! unknown keys), `agents.json` and the sub-agent merge, and `.env` secrets.
+//! unknown keys), `agents.json` and the sub-agent merge, and `.env` secrets; the
+//! running agent's [`LiveConfig`] and its live reload from the files ([`reload`]).
 //!
-//! Owns reading and writing these user-editable files. Must not hold runtime state.
+//! Owns reading and writing these user-editable files. Must not hold runtime state
+//! beyond the live config itself (services react to it by subscribing).
 
 pub mod agents;
 pub mod check;
