@@ -269,10 +269,15 @@ fn parse_value(text: &str, current: Option<&Value>) -> Value {
     }
 }
 
-/// Whether a field of this name holds a secret.
+/// Whether a field of this name holds a secret (`heartbeat.ack_token` is a reply
+/// marker, not a secret).
 fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n.contains("token") || n.contains("password") || n.contains("secret") || n.ends_with("api_key")
+    n != "ack_token"
+        && (n.contains("token")
+            || n.contains("password")
+            || n.contains("secret")
+            || n.ends_with("api_key"))
 }
 
 /// `value` (found under `name`) with every secret replaced by `***`.
@@ -635,5 +640,7 @@ mod tests {
                 "matrix": {"password": "", "access_token": "***"}, "model": "opus"})
         );
         assert_eq!(masked("telegram_token", &json!("1:abc")), json!("***"));
+        let hb = json!({"ack_token": "HEARTBEAT_OK"});
+        assert_eq!(masked("heartbeat", &hb), hb);
     }
 }
