@@ -146,6 +146,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let _cleanup =
         crate::cleanup::spawn(ctx.paths.clone(), core.config.clone(), ctx.shutdown.clone());
     let skills = crate::skills::spawn(&ctx.paths, core.config.clone(), ctx.shutdown.clone());
+    crate::provider::rules::siblings::spawn(ctx.paths.clone(), ctx.shutdown.clone());
     config::reload::spawn(core.clone(), ctx.shutdown.child_token());
     crate::heartbeat::spawn(core.clone(), ctx.shutdown.child_token());
     crate::upkeep::spawn(core.clone(), ctx.shutdown.child_token());

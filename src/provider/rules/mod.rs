@@ -5,6 +5,9 @@
 //! authenticated. Unlike the original, a user's edits survive: ductor records the
 //! hash of what it wrote in `config/managed_files.json` and only replaces a file it
 //! wrote and nobody changed since. Files of other providers are never deleted.
+//! [`siblings`] keeps the rule files of each folder alike (newest wins).
+
+pub mod siblings;
 
 use super::ProviderKind;
 use crate::paths::AgentPaths;
