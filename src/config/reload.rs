@@ -578,9 +578,11 @@ mod tests {
 
     #[test]
     fn apply_takes_only_the_hot_keys_and_keeps_bound_fields() {
-        let mut running = AgentConfig::default();
-        running.telegram_token = Secret::new("111:main");
-        running.gemini_api_key = Some(Secret::new("g-key"));
+        let running = AgentConfig {
+            telegram_token: Secret::new("111:main"),
+            gemini_api_key: Some(Secret::new("g-key")),
+            ..AgentConfig::default()
+        };
         assert_eq!(
             apply(&running, &running, &[]).unwrap(),
             running,
