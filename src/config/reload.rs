@@ -89,14 +89,18 @@ pub const HOT_KEYS: &[&str] = &[
 const PARTLY_HOT: &[(&str, &[&str])] = &[("webhooks", &["enabled", "host", "port"])];
 
 /// Keys a sub-agent does not report as waiting for a restart: the supervisor
-/// restarts it when its bot identity changes, `ductor_home` is always its own, and
-/// `supervisor` is read by the supervisor only.
+/// restarts it when its bot identity changes, `ductor_home` is always its own,
+/// `supervisor` is read by the supervisor only and the webhook server runs in the
+/// main agent only.
 const SUB_AGENT_QUIET: &[&str] = &[
     "telegram_token",
     "transport",
     "transports",
     "ductor_home",
     "supervisor",
+    "webhooks.enabled",
+    "webhooks.host",
+    "webhooks.port",
 ];
 
 /// How long a burst of writes must settle before the file is read.
