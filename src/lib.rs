@@ -28,6 +28,9 @@
 //!   limits, templates) and `webhooks.json`.
 //! - [`skills`]: the skills sync between the workspace and the CLIs' skill folders.
 //! - [`cleanup`]: the daily deletion of old received media and sent files.
+//! - [`heartbeat`]: the heartbeat and the stale-run reaper.
+//! - [`memory`], [`upkeep`]: the shared-knowledge block of `MAINMEMORY.md`; the flush
+//!   and compaction after a CLI compacted its context.
 //! - [`zone`]: which time zone applies (job, `user_timezone`, `$TZ`, system, UTC).
 //! - [`core`]: one agent's core assembled (engine, conversations, named, tasks, cron).
 //! - [`ops`]: what commands, buttons and messages mean, for every transport: replies
@@ -56,6 +59,7 @@ pub mod i18n;
 pub mod ipc;
 pub mod logging;
 pub mod md;
+pub mod memory;
 pub mod named;
 pub mod ops;
 pub mod paths;

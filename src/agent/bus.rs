@@ -78,7 +78,7 @@ async fn handle(ctx: &AgentContext, asks: &Asks, env: Envelope) {
             Body::Ack(Ack {})
         }
         Body::SharedMemory(m) => {
-            super::memory::sync(&ctx.paths, &m.content);
+            crate::memory::sync(&ctx.paths, &m.content);
             return;
         }
         Body::Error(e) => {

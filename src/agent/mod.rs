@@ -6,7 +6,6 @@
 //! write another agent's home: shared things go over the bus.
 
 mod bus;
-pub mod memory;
 pub mod run_once;
 
 use crate::address::{Directories, Directory};
@@ -112,7 +111,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let config = config::load_agent(&opts.home, &opts.name)?;
     crate::logging::register_secret(config.telegram_token.expose());
     deploy_rule_files(&paths);
-    memory::sync_from_file(&paths);
+    crate::memory::sync_from_file(&paths);
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
     let transports = config.transports.clone();

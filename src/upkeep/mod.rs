@@ -13,9 +13,9 @@
 pub mod settings;
 
 use crate::address::Address;
-use crate::agent::memory::{END, START};
 use crate::core::Core;
 use crate::exec::TimeoutKind;
+use crate::memory::{END, START};
 use crate::session::{Job, Lane, Purpose, Ran};
 pub use settings::Settings;
 use std::collections::HashMap;

@@ -39,7 +39,7 @@ async fn a_heartbeat_alert_reaches_the_chat_and_an_ack_is_suppressed() {
     };
     let start = std::time::Instant::now();
     while beats(&rig) < 2 {
-        assert!(start.elapsed() < Duration::from_secs(60), "no heartbeat");
+        assert!(start.elapsed() < Duration::from_mins(1), "no heartbeat");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let text = rig.text_after(CHAT, sent.message_id);
