@@ -52,7 +52,20 @@ impl TestHome {
                 "stop_grace_seconds": 3.0
             }
         }));
+        home.seed_startup_state(&home.root);
         home
+    }
+
+    /// Records a clean previous run of this version in `dir` (an agent's home), so
+    /// the agent starts without a startup notice; the notice tests remove it.
+    pub fn seed_startup_state(&self, dir: &Path) {
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        std::fs::create_dir_all(dir).unwrap();
+        let state = json!({
+            "boot_id": boot.trim(), "started_at": "2026-01-01T00:00:00Z",
+            "version": env!("CARGO_PKG_VERSION"), "clean_exit": true
+        });
+        std::fs::write(dir.join("startup_state.json"), state.to_string()).unwrap();
     }
 
     /// The `Home` value of this directory.
@@ -77,6 +90,17 @@ impl TestHome {
 
     /// Writes `agents.json` atomically (rename), as an editor would.
     pub fn write_agents(&self, v: &Value) {
+        for name in v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["name"].as_str())
+        {
+            let home = self.root.join("agents").join(name);
+            if !home.join("startup_state.json").exists() && !name.contains(['/', '.']) {
+                self.seed_startup_state(&home);
+            }
+        }
         self.write_agents_raw(&serde_json::to_vec_pretty(v).unwrap());
     }
 

@@ -84,11 +84,11 @@ fn signal(pid: u32, sig: nix::sys::signal::Signal) {
 
 #[tokio::test]
 async fn a_first_start_and_a_crash_are_announced_and_a_clean_restart_is_not() {
-    let rig = TgRig::start_with(
+    let rig = TgRig::start_prepared(
         "claude",
         "sonnet",
-        |_| {},
         |tg, bot| tg.open_private_chat(bot, CHAT),
+        |home| std::fs::remove_file(home.root.join("startup_state.json")).unwrap(),
     )
     .await;
     let first = rig.wait_msg(CHAT, "for the first time").await;
