@@ -72,8 +72,9 @@ impl Binding for TaskBinding {
         _provider: ProviderKind,
         session_id: &str,
     ) {
-        self.registry
-            .update(id_of(&req.lane), |r| session_id.clone_into(&mut r.session_id));
+        self.registry.update(id_of(&req.lane), |r| {
+            session_id.clone_into(&mut r.session_id)
+        });
     }
 
     fn reset(&self, _address: &Address, lane: &Lane, _target: &Target) {
