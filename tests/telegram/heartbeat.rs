@@ -28,7 +28,8 @@ async fn a_heartbeat_alert_reaches_the_chat_and_an_ack_is_suppressed() {
         }
     });
     let sent = rig.say("hello there");
-    rig.wait_from(rig.bot, CHAT, "You said: \"hello there\"").await;
+    rig.wait_from(rig.bot, CHAT, "You said: \"hello there\"")
+        .await;
     let session = rig.wait_session("claude", |id| id.is_some()).await;
     let beats = |rig: &TgRig| {
         rig.mock
@@ -43,7 +44,10 @@ async fn a_heartbeat_alert_reaches_the_chat_and_an_ack_is_suppressed() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let text = rig.text_after(CHAT, sent.message_id);
-    assert!(!text.contains("HEARTBEAT_OK"), "an ack is not posted: {text}");
+    assert!(
+        !text.contains("HEARTBEAT_OK"),
+        "an ack is not posted: {text}"
+    );
     alert.store(true, Ordering::Relaxed);
     let msg = rig
         .wait_from(rig.bot, CHAT, "ALERT: the nightly backup did not run.")
