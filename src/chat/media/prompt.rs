@@ -10,12 +10,18 @@ pub const HEADER: &str = "[INCOMING FILE]";
 
 pub use crate::util::human_size;
 
-/// The block for `r`; `caption` is what the user wrote with the file (may be empty).
+/// The block for `r` received over Telegram; `caption` is what the user wrote with
+/// the file (may be empty).
 pub fn prompt_block(r: &Received, caption: &str, text: &Catalog) -> String {
+    prompt_block_via(r, caption, "Telegram", text)
+}
+
+/// The block for `r` received over the transport named `via` (`Telegram`, `API`).
+pub fn prompt_block_via(r: &Received, caption: &str, via: &str, text: &Catalog) -> String {
     let path = r.path.display().to_string();
     let mut lines = vec![
         HEADER.to_owned(),
-        text.t("media.prompt_intro"),
+        text.f("media.prompt_intro", &[("transport", via)]),
         text.f(
             "media.prompt_path",
             &[("path", &path), ("relative", &r.relative)],
@@ -93,6 +99,10 @@ mod tests {
             assert!(block.contains(needle), "{needle} missing in:\n{block}");
         }
         assert!(!block.contains("ranscri"), "{block}");
+        let api = prompt_block_via(&r, "", "API", crate::i18n::catalog("en"));
+        assert!(api.contains("a file via API."), "{api}");
+        let de = prompt_block_via(&r, "", "API", crate::i18n::catalog("de"));
+        assert!(de.contains("über API"), "{de}");
     }
 
     #[test]
