@@ -52,6 +52,11 @@ impl Home {
         self.root.join("run")
     }
 
+    /// The address the direct API listens on (`host:port`), while it runs.
+    pub fn api_port_file(&self) -> PathBuf {
+        self.run_dir().join("api.port")
+    }
+
     /// The supervisor's PID lock file.
     pub fn pid_file(&self) -> PathBuf {
         self.run_dir().join("ductor.pid")

@@ -4,6 +4,7 @@
 //! [`crate::chat::api::ChatApi`], [`crate::chat::api::Dialect`] and
 //! [`crate::address::Directory`].
 
+pub mod api;
 pub mod telegram;
 
 #[cfg(test)]

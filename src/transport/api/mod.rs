@@ -1,0 +1,304 @@
+//! The direct API (§10): a program or a browser talks to the main agent over a
+//! WebSocket, end-to-end encrypted, plus a few HTTP routes. It is a transport of the
+//! one core: its turns go through the conversations' actors at its own addresses
+//! (transport `api`), its commands through the command layer ([`crate::ops`]).
+//!
+//! - [`settings`]: the `api` config block ([`ApiSettings`], [`settings::bearer_ok`]).
+//! - [`crypto`]: the per-connection `NaCl` box and its frames.
+//! - [`ws`]: the WebSocket protocol (`GET /ws`).
+//! - [`hub`]: open connections, the clients of each API chat, background deliveries.
+//! - `files` (`GET /files`, `POST /upload`) and `web` (`GET /`, the browser page)
+//!   add their routes to [`routes`].
+//!
+//! Binds `api.host:api.port` (default `127.0.0.1:8741`) before anything else: a
+//! taken port is one clear error and the agent runs on without the API. A host that
+//! is not loopback is refused unless `allow_public` is set. Owns nothing on disk but
+//! `run/api.port` (the bound address, while the server runs).
+
+pub mod crypto;
+pub mod hub;
+pub mod settings;
+
+use crate::core::Core;
+use crate::ops::Ops;
+use hub::Hub;
+pub use settings::ApiSettings;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// Transport tag of the API's addresses (`api:<chat_id>[:<channel_id>]`).
+pub const TRANSPORT: &str = "api";
+
+/// How long open HTTP requests may finish after shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What every route of the API works with. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ApiContext {
+    /// The command layer (and through it the core).
+    pub ops: Arc<Ops>,
+    /// Open connections and the clients of each API chat.
+    pub hub: Arc<Hub>,
+    /// Cancelled when the agent shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl ApiContext {
+    /// The context of an API over `ops`.
+    pub fn new(ops: Arc<Ops>, shutdown: CancellationToken) -> Self {
+        Self {
+            ops,
+            hub: Hub::new(),
+            shutdown,
+        }
+    }
+
+    /// The core.
+    pub fn core(&self) -> &Arc<Core> {
+        &self.ops.core
+    }
+
+    /// The `api` settings now (read from the live config).
+    pub fn settings(&self) -> ApiSettings {
+        ApiSettings::from_config(&self.core().config.get().api)
+    }
+}
+
+/// Why the API does not run.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The host is not loopback and `allow_public` is off.
+    #[error(
+        "api: not starting on {host}: it is not a loopback address. The token travels in cleartext before the encryption starts, so listen beyond this machine only behind TLS or a VPN, with \"allow_public\": true in the api block"
+    )]
+    NotLoopback {
+        /// The configured host.
+        host: String,
+    },
+    /// Another process listens on the address.
+    #[error("api: {addr} is already in use; the API is not running")]
+    PortTaken {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// Binding failed for another reason (permissions, no such local address).
+    #[error("api: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The host name does not resolve.
+    #[error("api: cannot resolve host {host:?}: {reason}")]
+    Resolve {
+        /// The configured host.
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Binds the API's socket per `settings`: refuses a host that is not loopback
+/// without `allow_public`, and names a taken port. Port 0 picks a free port.
+pub async fn bind(settings: &ApiSettings) -> Result<TcpListener, StartError> {
+    let host = settings.host.as_str();
+    let resolve = |reason: String| StartError::Resolve {
+        host: host.to_owned(),
+        reason,
+    };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, settings.port))
+        .await
+        .map_err(|e| resolve(e.to_string()))?
+        .collect();
+    let addr = *addrs
+        .first()
+        .ok_or_else(|| resolve("no address".to_owned()))?;
+    if !settings.allow_public && !addrs.iter().all(|a| a.ip().to_canonical().is_loopback()) {
+        return Err(StartError::NotLoopback {
+            host: host.to_owned(),
+        });
+    }
+    TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StartError::PortTaken { addr }
+        } else {
+            StartError::Bind { addr, source }
+        }
+    })
+}
+
+/// A JSON reply with `status`.
+pub fn json_reply(status: StatusCode, body: &serde_json::Value) -> Response {
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
+
+/// `GET /health`: `{"status": "ok", "connections": <open `WebSocket`s>}`, no auth.
+fn health(ctx: ApiContext) -> BoxedFilter<(Response,)> {
+    warp::path("health")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(move || {
+            json_reply(
+                StatusCode::OK,
+                &serde_json::json!({"status": "ok", "connections": ctx.hub.open()}),
+            )
+        })
+        .boxed()
+}
+
+/// Every route of the API.
+pub fn routes(ctx: &ApiContext) -> BoxedFilter<(Response,)> {
+    let all = health(ctx.clone());
+    // ── B: `files::routes` (`GET /files`, `POST /upload`) is or-ed in here. ──
+    // ── C: `web::routes` (`GET /`, only with `web_ui`) is or-ed in here. ──
+    all.boxed()
+}
+
+/// Answers what no route took: 404 `not_found`, 405 for a known path with another
+/// method.
+async fn not_found(rejection: warp::Rejection) -> Result<Response, std::convert::Infallible> {
+    let (status, code) = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    } else {
+        (StatusCode::NOT_FOUND, "not_found")
+    };
+    Ok(json_reply(status, &serde_json::json!({"error": code})))
+}
+
+/// A running API server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until the server has stopped (after the context's shutdown fired).
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Serves the API on `listener` until `ctx.shutdown` fires. Inside a tokio runtime.
+pub fn serve(listener: TcpListener, ctx: &ApiContext) -> Server {
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+    crate::logging::register_secret(ctx.settings().token.expose());
+    let filter = routes(ctx).recover(not_found).unify();
+    let shutdown = ctx.shutdown.clone();
+    let task = tokio::spawn(async move {
+        let stop = shutdown.clone();
+        let server = warp::serve(filter)
+            .incoming(listener)
+            .graceful(async move { stop.cancelled().await })
+            .run();
+        let grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            () = server => {}
+            () = grace => tracing::info!("api: closing connections still open"),
+        }
+        tracing::info!("api: stopped");
+    });
+    Server { addr, task }
+}
+
+/// Starts the API of the main agent when `api.enabled` (sub-agents run none: they
+/// share the main config and with it the port). The token must already be set
+/// (see the agent's start). A port that cannot be bound, or a public host without
+/// `allow_public`, is logged and the agent runs on without the API. The bound
+/// address is written to `run/api.port` (removed again at shutdown).
+pub async fn start(ctx: &ApiContext) -> Option<Server> {
+    let settings = ctx.settings();
+    if !ctx.core().paths.is_main() || !settings.enabled {
+        return None;
+    }
+    if settings.token.is_empty() {
+        tracing::error!("api: no token is set; the API is not running");
+        return None;
+    }
+    let listener = match bind(&settings).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("{e}");
+            return None;
+        }
+    };
+    let server = serve(listener, ctx);
+    let addr = server.local_addr();
+    let port_file = ctx.core().paths.home().api_port_file();
+    if let Err(e) = crate::store::write_atomic(&port_file, format!("{addr}\n").as_bytes()) {
+        tracing::warn!(error = %e, "api: cannot record the bound address");
+    }
+    let stop = ctx.shutdown.clone();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        let _ = std::fs::remove_file(&port_file);
+    });
+    let exposed = !addr.ip().to_canonical().is_loopback();
+    tracing::info!(%addr, exposed, "api: listening");
+    Some(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(host: &str, allow_public: bool) -> ApiSettings {
+        ApiSettings {
+            host: host.to_owned(),
+            port: 0,
+            allow_public,
+            ..ApiSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_public_host_needs_allow_public_and_a_taken_port_is_named() {
+        let err = bind(&settings("0.0.0.0", false)).await.unwrap_err();
+        assert!(matches!(err, StartError::NotLoopback { .. }), "{err:?}");
+        assert!(err.to_string().contains("allow_public"), "{err}");
+        let first = bind(&settings("127.0.0.1", false)).await.unwrap();
+        let port = first.local_addr().unwrap().port();
+        let taken = ApiSettings {
+            port,
+            ..settings("localhost", false)
+        };
+        let err = bind(&taken).await.unwrap_err();
+        assert!(matches!(err, StartError::PortTaken { .. }), "{err:?}");
+        assert!(err.to_string().contains("already in use"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn health_counts_open_sockets_and_unknown_routes_are_404() {
+        let r = crate::core::testing::rig(crate::config::AgentConfig::default(), |_| {});
+        let ctx = ApiContext::new(Arc::new(Ops::new(r.core.clone())), CancellationToken::new());
+        let filter = routes(&ctx).recover(not_found).unify();
+        let _slot = ctx.hub.try_open(5).unwrap();
+        let res = warp::test::request().path("/health").reply(&filter).await;
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(body, json!({"status": "ok", "connections": 1}));
+        let res = warp::test::request().path("/nope").reply(&filter).await;
+        assert_eq!(res.status(), 404);
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(body, json!({"error": "not_found"}));
+    }
+}
