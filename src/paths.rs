@@ -52,9 +52,15 @@ impl Home {
         self.root.join("run")
     }
 
-    /// The address the direct API listens on (`host:port`), while it runs.
-    pub fn api_port_file(&self) -> PathBuf {
-        self.run_dir().join("api.port")
+    /// The address the direct API of agent `name` listens on (`host:port`), while
+    /// it runs: `api.port` for `main`, `api-<name>.port` for a sub-agent with an
+    /// API of its own.
+    pub fn api_port_file(&self, name: &str) -> PathBuf {
+        if name == MAIN_AGENT {
+            self.run_dir().join("api.port")
+        } else {
+            self.run_dir().join(format!("api-{name}.port"))
+        }
     }
 
     /// The supervisor's PID lock file.

@@ -55,9 +55,21 @@ pub fn failure_sentence(
     p: ProviderKind,
     retried: bool,
 ) -> String {
-    let text = fe.text();
+    failure_text(fe.core(), kind, detail, p, retried)
+}
+
+/// The user-facing sentence for a failed turn of `core`'s agent (plain text), for
+/// transports without a [`Frontend`].
+pub fn failure_text(
+    core: &crate::core::Core,
+    kind: FailureKind,
+    detail: &str,
+    p: ProviderKind,
+    retried: bool,
+) -> String {
+    let text = core.text();
     let name = p.display_name();
-    let timeout_minutes = (fe.core().config.get().timeouts.normal / 60.0)
+    let timeout_minutes = (core.config.get().timeouts.normal / 60.0)
         .round()
         .max(1.0);
     match kind {

@@ -201,8 +201,8 @@ impl Default for AgentConfig {
                 "max_body_bytes": 262_144, "rate_limit_per_minute": 30
             }),
             api: serde_json::json!({
-                "enabled": false, "host": "0.0.0.0", "port": 8741, "token": "",
-                "chat_id": 0, "allow_public": false
+                "enabled": false, "host": "127.0.0.1", "port": 8741, "token": "",
+                "chat_id": 0, "allow_public": false, "web_ui": true, "max_connections": 32
             }),
             cli_parameters: CliParameters::default(),
             image: ImageConfig::default(),

@@ -7,6 +7,7 @@
 //! - [`crypto`]: the per-connection `NaCl` box and its frames.
 //! - [`ws`]: the WebSocket protocol (`GET /ws`).
 //! - [`hub`]: open connections, the clients of each API chat, background deliveries.
+//! - [`render`]: the JSON frames the server sends.
 //! - `files` (`GET /files`, `POST /upload`) and `web` (`GET /`, the browser page)
 //!   add their routes to [`routes`].
 //!
@@ -17,16 +18,22 @@
 
 pub mod crypto;
 pub mod hub;
+pub mod render;
 pub mod settings;
+pub mod web;
+pub mod ws;
 
+use crate::address::Address;
 use crate::core::Core;
 use crate::ops::Ops;
+use crate::session::outbox::Delivery;
 use hub::Hub;
 pub use settings::ApiSettings;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -156,10 +163,13 @@ fn health(ctx: ApiContext) -> BoxedFilter<(Response,)> {
 
 /// Every route of the API.
 pub fn routes(ctx: &ApiContext) -> BoxedFilter<(Response,)> {
-    let all = health(ctx.clone());
-    // ── B: `files::routes` (`GET /files`, `POST /upload`) is or-ed in here. ──
-    // ── C: `web::routes` (`GET /`, only with `web_ui`) is or-ed in here. ──
-    all.boxed()
+    health(ctx.clone())
+        .or(ws::route(ctx.clone()))
+        .unify()
+        // C: `GET /` and its assets (the page checks `web_ui` itself).
+        .or(web::routes(ctx.clone()))
+        .unify()
+        .boxed()
 }
 
 /// Answers what no route took: 404 `not_found`, 405 for a known path with another
@@ -219,14 +229,25 @@ pub fn serve(listener: TcpListener, ctx: &ApiContext) -> Server {
     Server { addr, task }
 }
 
-/// Starts the API of the main agent when `api.enabled` (sub-agents run none: they
-/// share the main config and with it the port). The token must already be set
-/// (see the agent's start). A port that cannot be bound, or a public host without
-/// `allow_public`, is logged and the agent runs on without the API. The bound
-/// address is written to `run/api.port` (removed again at shutdown).
-pub async fn start(ctx: &ApiContext) -> Option<Server> {
+/// A running API: its server, and where the outbox router hands it the deliveries
+/// for API chats.
+#[derive(Debug)]
+pub struct Running {
+    /// The server.
+    pub server: Server,
+    /// The API's lane of the outbox router.
+    pub deliveries: mpsc::UnboundedSender<(Address, Delivery)>,
+}
+
+/// Starts the API when `api.enabled` (the main agent's block; a sub-agent runs one
+/// only when its `agents.json` entry has an `api` block of its own, on its own
+/// port). The token must already be set (see the agent's start). A port that
+/// cannot be bound, or a public host without `allow_public`, is logged and the
+/// agent runs on without the API. The bound address is written to
+/// `run/api.port` (`run/api-<agent>.port` for a sub-agent; removed again at shutdown).
+pub async fn start(ctx: &ApiContext) -> Option<Running> {
     let settings = ctx.settings();
-    if !ctx.core().paths.is_main() || !settings.enabled {
+    if !settings.enabled {
         return None;
     }
     if settings.token.is_empty() {
@@ -242,7 +263,8 @@ pub async fn start(ctx: &ApiContext) -> Option<Server> {
     };
     let server = serve(listener, ctx);
     let addr = server.local_addr();
-    let port_file = ctx.core().paths.home().api_port_file();
+    let paths = &ctx.core().paths;
+    let port_file = paths.home().api_port_file(paths.name());
     if let Err(e) = crate::store::write_atomic(&port_file, format!("{addr}\n").as_bytes()) {
         tracing::warn!(error = %e, "api: cannot record the bound address");
     }
@@ -253,7 +275,12 @@ pub async fn start(ctx: &ApiContext) -> Option<Server> {
     });
     let exposed = !addr.ip().to_canonical().is_loopback();
     tracing::info!(%addr, exposed, "api: listening");
-    Some(server)
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(hub::deliver(ctx.clone(), rx));
+    Some(Running {
+        server,
+        deliveries: tx,
+    })
 }
 
 #[cfg(test)]

@@ -157,8 +157,13 @@ mod tests {
         );
         let shipped = json!({
             "enabled": false, "host": "127.0.0.1", "port": 8741, "token": "",
-            "chat_id": 0, "allow_public": false
+            "chat_id": 0, "allow_public": false, "web_ui": true, "max_connections": 32
         });
+        assert_eq!(
+            &shipped,
+            &crate::config::AgentConfig::default().api,
+            "the shipped block"
+        );
         assert_eq!(ApiSettings::from_config(&shipped), ApiSettings::default());
         let bad = ApiSettings::from_config(&json!({
             "enabled": "yes", "host": " ", "port": 70_000, "token": 5, "chat_id": -3,
