@@ -17,6 +17,7 @@
 //! `run/api.port` (the bound address, while the server runs).
 
 pub mod crypto;
+pub mod files;
 pub mod hub;
 pub mod render;
 pub mod settings;
