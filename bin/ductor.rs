@@ -69,6 +69,10 @@ fn main() -> ExitCode {
         Some(Command::Webhooks(cmd)) => {
             runtime.block_on(ductor::cli::webhooks::run(cli.home.as_deref(), cmd))
         }
+        Some(Command::Api(cmd)) => runtime.block_on(ductor::cli::api::run(
+            &ductor::cli::caller::home_of(cli.home.as_deref(), &|k| std::env::var(k).ok()),
+            cmd,
+        )),
         Some(Command::Config(cmd)) => ductor::cli::config::run(
             &ductor::cli::caller::home_of(cli.home.as_deref(), &|k| std::env::var(k).ok()),
             cmd,

@@ -3,6 +3,7 @@
 //! process's state files except the user-owned `agents.json`.
 
 pub mod agents;
+pub mod api;
 pub mod ask;
 pub mod caller;
 pub mod config;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Webhooks of the main agent (add, edit, list, remove, rotate-token, test).
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// The direct API of the main agent: enable (prints its URL), disable, status.
+    #[command(subcommand)]
+    Api(api::ApiCommand),
     /// Read or change one setting of config.json (or of a sub-agent's entry), by dotted key.
     #[command(subcommand)]
     Config(config::ConfigCommand),

@@ -220,6 +220,25 @@ fn normalise_transports(obj: &mut Map<String, Value>) -> bool {
 /// key order (used by `/model`). Writes nothing when the values are already set.
 /// Runs under the file's lock (`config.json.lock`), like `ductor config set`.
 pub fn update_config_file(path: &Path, updates: &[(&str, Value)]) -> Result<bool, ConfigError> {
+    modify_config_file(path, |obj| {
+        let mut changed = false;
+        for (key, value) in updates {
+            if obj.get(*key) != Some(value) {
+                obj.insert((*key).to_owned(), value.clone());
+                changed = true;
+            }
+        }
+        changed
+    })
+}
+
+/// Changes a config file atomically under its lock (`config.json.lock`): `change`
+/// gets its top-level object (the defaults when the file is missing) and says
+/// whether it changed anything; only then is the file written.
+pub fn modify_config_file(
+    path: &Path,
+    change: impl FnOnce(&mut serde_json::Map<String, Value>) -> bool,
+) -> Result<bool, ConfigError> {
     let _lock = store::lock_beside(path)?;
     let mut raw = store::read_json_strict::<Value>(path)?.unwrap_or_else(default_document);
     let Some(obj) = raw.as_object_mut() else {
@@ -228,13 +247,7 @@ pub fn update_config_file(path: &Path, updates: &[(&str, Value)]) -> Result<bool
             expected: "object",
         });
     };
-    let mut changed = false;
-    for (key, value) in updates {
-        if obj.get(*key) != Some(value) {
-            obj.insert((*key).to_owned(), value.clone());
-            changed = true;
-        }
-    }
+    let changed = change(obj);
     if changed {
         store::write_json(path, &raw)?;
     }
