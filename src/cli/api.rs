@@ -188,9 +188,14 @@ fn enable(home: &Home, show_token: bool) -> Result<String, String> {
     } else {
         let _ = writeln!(out, "The API is already enabled.");
     }
-    let _ = writeln!(out, "URL: {}", url(&s));
     if s.web_ui {
-        let _ = writeln!(out, "Browser page: {} (enter the token there)", url(&s));
+        let _ = writeln!(
+            out,
+            "URL: {} (open it in a browser for the chat page; it asks for the token)",
+            url(&s)
+        );
+    } else {
+        let _ = writeln!(out, "URL: {} (no browser page: api.web_ui is off)", url(&s));
     }
     if show_token {
         let _ = writeln!(out, "Token: {}", s.token.expose());
