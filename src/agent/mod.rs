@@ -81,6 +81,11 @@ fn directory(transports: &[String], config: &LiveConfig) -> Arc<dyn Directory> {
             ));
         }
     }
+    if crate::transport::api::ApiSettings::from_config(&config.get().api).enabled {
+        parts.push(Arc::new(crate::transport::api::ApiDirectory::new(
+            config.clone(),
+        )));
+    }
     Arc::new(Directories(parts))
 }
 
@@ -140,7 +145,9 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     crate::ops::startup::announce(&core, &startup.kind);
     core.named.resume_interrupted().await;
     let ops = Arc::new(Ops::new(core.clone()));
-    let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory);
+    let api = start_api(&ops, &ctx.shutdown).await;
+    let api_lane = api.as_ref().map(|a| a.deliveries.clone());
+    let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory, api_lane);
     let webhooks = start_webhooks(&core, &ctx.shutdown).await;
     let _cleanup =
         crate::cleanup::spawn(ctx.paths.clone(), core.config.clone(), ctx.shutdown.clone());
@@ -170,6 +177,9 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     if let Some(server) = webhooks {
         server.stopped().await;
     }
+    if let Some(api) = api {
+        api.server.stopped().await;
+    }
     core.shutdown(Duration::from_secs(7)).await;
     startup.finish();
     Ok(code)
@@ -186,16 +196,7 @@ async fn start_webhooks(
     if !core.paths.is_main() || !WebhookSettings::from_config(&core.config.get().webhooks).enabled {
         return None;
     }
-    let mut block = core.config.get().webhooks.clone();
-    if crate::webhooks::ensure_token(&mut block).is_some() {
-        let file = core.paths.config_file();
-        if let Err(e) = config::load::update_config_file(&file, &[("webhooks", block.clone())]) {
-            tracing::error!(error = %e, "webhooks: cannot save the generated token");
-        }
-        let mut updated = (*core.config.get()).clone();
-        updated.webhooks = block;
-        core.config.set(updated);
-    }
+    ensure_block_token(core, "webhooks", |c| &mut c.webhooks);
     let settings = WebhookSettings::from_config(&core.config.get().webhooks);
     let listener = match crate::webhooks::bind(&settings.host, settings.port).await {
         Ok(l) => l,
@@ -219,6 +220,39 @@ async fn start_webhooks(
     Some(server)
 }
 
+/// Gives the config block `key` (reached by `block`) a generated token when its
+/// `token` is empty, saved in `config.json` and applied to the live config.
+fn ensure_block_token(
+    core: &Core,
+    key: &str,
+    block: impl Fn(&mut config::AgentConfig) -> &mut serde_json::Value,
+) {
+    let mut updated = (*core.config.get()).clone();
+    let value = block(&mut updated);
+    if crate::webhooks::ensure_token(value).is_none() {
+        return;
+    }
+    let file = core.paths.config_file();
+    if let Err(e) = config::load::update_config_file(&file, &[(key, value.clone())]) {
+        tracing::error!(error = %e, "{key}: cannot save the generated token");
+    }
+    core.config.set(updated);
+}
+
+/// Starts the direct API when `api.enabled` (see [`crate::transport::api::start`]),
+/// after giving it a token if it has none.
+async fn start_api(
+    ops: &Arc<Ops>,
+    stop: &CancellationToken,
+) -> Option<crate::transport::api::Running> {
+    use crate::transport::api::{ApiContext, ApiSettings};
+    if !ApiSettings::from_config(&ops.core.config.get().api).enabled {
+        return None;
+    }
+    ensure_block_token(&ops.core, "api", |c| &mut c.api);
+    crate::transport::api::start(&ApiContext::new(ops.clone(), stop.child_token())).await
+}
+
 /// Starts the chat transports and the outbox router; the future resolves with an exit
 /// code if one of them cannot run (a refused bot token is a configuration error).
 fn spawn_transports(
@@ -227,8 +261,12 @@ fn spawn_transports(
     transports: &[String],
     outbox: crate::session::outbox::OutboxRx,
     directory: Arc<dyn Directory>,
+    api: Option<mpsc::UnboundedSender<(crate::address::Address, crate::session::outbox::Delivery)>>,
 ) -> impl std::future::Future<Output = i32> + use<> {
     let mut lanes = crate::chat::deliver::Lanes::new();
+    if let Some(tx) = api {
+        lanes.insert(crate::transport::api::TRANSPORT.to_owned(), tx);
+    }
     let telegram = transports.iter().any(|t| t == "telegram").then(|| {
         let (tx, rx) = mpsc::unbounded_channel();
         lanes.insert(crate::address::TELEGRAM.to_owned(), tx);

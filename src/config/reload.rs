@@ -84,9 +84,12 @@ pub const HOT_KEYS: &[&str] = &[
     "transcription",
 ];
 
-/// Blocks read live except for some fields (the webhook server binds once): the
-/// other fields apply at once, these need a restart.
-const PARTLY_HOT: &[(&str, &[&str])] = &[("webhooks", &["enabled", "host", "port"])];
+/// Blocks read live except for some fields (the webhook and API servers bind
+/// once): the other fields apply at once, these need a restart.
+const PARTLY_HOT: &[(&str, &[&str])] = &[
+    ("webhooks", &["enabled", "host", "port"]),
+    ("api", &["enabled", "host", "port", "allow_public"]),
+];
 
 /// Keys a sub-agent does not report as waiting for a restart: the supervisor
 /// restarts it when its bot identity changes, `ductor_home` is always its own,

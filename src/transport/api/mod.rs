@@ -79,6 +79,37 @@ impl ApiContext {
     }
 }
 
+/// The API's chats for the agent's directory: every `api:<chat_id>` a client may
+/// authenticate into; the primary chat (used only when no earlier transport has
+/// one) is `api.chat_id`'s.
+#[derive(Debug, Clone)]
+pub struct ApiDirectory {
+    config: crate::config::LiveConfig,
+}
+
+impl ApiDirectory {
+    /// The directory over the agent's (live) config.
+    pub fn new(config: crate::config::LiveConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl crate::address::Directory for ApiDirectory {
+    fn primary(&self) -> Option<Address> {
+        let config = self.config.get();
+        let chat = ApiSettings::from_config(&config.api).default_chat(&config.allowed_user_ids);
+        Some(hub::address(chat, None))
+    }
+
+    fn serves(&self, address: &Address) -> bool {
+        address.transport == TRANSPORT && address.chat_id > 0
+    }
+
+    fn transports(&self) -> Vec<String> {
+        vec![TRANSPORT.to_owned()]
+    }
+}
+
 /// Why the API does not run.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -166,6 +197,9 @@ fn health(ctx: ApiContext) -> BoxedFilter<(Response,)> {
 pub fn routes(ctx: &ApiContext) -> BoxedFilter<(Response,)> {
     health(ctx.clone())
         .or(ws::route(ctx.clone()))
+        .unify()
+        // B: `GET /files`, `POST /upload`.
+        .or(files::routes(ctx.clone()))
         .unify()
         // C: `GET /` and its assets (the page checks `web_ui` itself).
         .or(web::routes(ctx.clone()))

@@ -1,0 +1,220 @@
+//! Turns over the API with the genuine claude CLI: streaming, abort, disconnects,
+//! and background results that wait for the client.
+
+use super::{ApiRig, TURN, deltas};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn an_encrypted_turn_streams_deltas_and_ends_with_one_result() {
+    let rig = ApiRig::start(|_| {}).await;
+    let mut c = rig.client(json!({"chat_id": 42})).await;
+    c.say("MOCK_LONG<<400>>").await;
+    let frames = c.result().await;
+    let result = frames.last().unwrap();
+    let text = result["text"].as_str().unwrap();
+    assert!(
+        text.contains("Sentence 1 of the long mock answer."),
+        "{result}"
+    );
+    assert!(text.len() >= 400);
+    let streamed = deltas(&frames);
+    assert!(
+        frames.iter().filter(|f| f["type"] == "text_delta").count() > 1,
+        "streamed in pieces: {frames:#?}"
+    );
+    assert_eq!(
+        streamed.trim(),
+        text.trim(),
+        "the deltas add up to the result"
+    );
+    assert_eq!(result["stream_fallback"], false);
+    assert_eq!(result["files"], json!([]));
+    // The session is the API chat's own, and the next turn resumes it.
+    c.say("hello again").await;
+    let again = c.result().await.pop().unwrap();
+    assert!(
+        again["text"]
+            .as_str()
+            .unwrap()
+            .contains("prior_assistant_turns=1"),
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn a_tool_call_shows_as_tool_activity() {
+    let rig = ApiRig::start(|_| {}).await;
+    let mut c = rig.client(json!({})).await;
+    c.say("MOCK_TOOL").await;
+    let frames = c.result().await;
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "tool_activity" && f["data"] == "Bash"),
+        "{frames:#?}"
+    );
+    let text = frames.last().unwrap()["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("mock-tool-output"), "{text}");
+}
+
+#[tokio::test]
+async fn abort_mid_stream_stops_at_once_and_leaves_no_process() {
+    let rig = ApiRig::start(|_| {}).await;
+    let mut c = rig.client(json!({})).await;
+    c.say("MOCK_SLOW").await;
+    c.until(TURN, |f| {
+        f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk-1")
+    })
+    .await;
+    let asked = Instant::now();
+    c.send(&json!({"type": "abort"})).await;
+    let frames = c
+        .until(Duration::from_secs(20), |f| f["type"] == "abort_ok")
+        .await;
+    assert_eq!(frames.last().unwrap()["killed"], 1, "{frames:#?}");
+    // Read while the turn ran: answered long before the 30 s answer would end.
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
+    rig.wait_cli("abort leaves no CLI process", <[_]>::is_empty)
+        .await;
+    // The connection goes on (the stopped turn's `result` may come after `abort_ok`).
+    c.say("after the abort").await;
+    let mut last = c.result().await;
+    while last.last().unwrap()["stopped"] == true {
+        last = c.result().await;
+    }
+    assert!(
+        last.last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("after the abort")
+    );
+}
+
+#[tokio::test]
+async fn a_disconnect_stops_only_its_own_turn() {
+    let rig = ApiRig::start(|_| {}).await;
+    // Same chat id, two channels: the original stopped everything of the chat id.
+    let mut a = rig.client(json!({"chat_id": 9})).await;
+    let mut b = rig.client(json!({"chat_id": 9, "channel_id": 2})).await;
+    a.say("MOCK_SLOW from a").await;
+    b.say("MOCK_SLOW from b").await;
+    for c in [&mut a, &mut b] {
+        c.until(TURN, |f| {
+            f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk")
+        })
+        .await;
+    }
+    rig.wait_cli("two slow turns run", |p| {
+        p.iter().filter(|(_, cmd)| cmd.contains("claude")).count() >= 2
+    })
+    .await;
+    drop(a);
+    let left = rig
+        .wait_cli("a's turn stops", |p| {
+            p.iter().filter(|(_, cmd)| cmd.contains("claude")).count() == 1
+        })
+        .await;
+    // b still streams: more chunks arrive after a's CLI is gone.
+    let seen = b
+        .until(TURN, |f| {
+            f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk-2")
+        })
+        .await;
+    assert!(
+        !seen.iter().any(|f| f["type"] == "result"),
+        "b's turn went on: {seen:#?}; processes {left:#?}"
+    );
+    b.send(&json!({"type": "abort"})).await;
+    b.until(TURN, |f| f["type"] == "abort_ok").await;
+    rig.wait_cli("no CLI left", <[_]>::is_empty).await;
+}
+
+/// The pending items of the outbox journal.
+fn pending(rig: &ApiRig) -> Vec<Value> {
+    std::fs::read_to_string(rig.home.root.join("outbox.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["pending"].as_object().cloned())
+        .map(|m| m.into_values().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_task_result_waits_for_the_client_and_arrives_on_reconnect() {
+    let rig = ApiRig::start(|_| {}).await;
+    let gate = rig.home.root.join("task-gate");
+    let wait_gate = format!(
+        "while [ ! -e {} ]; do sleep 0.1; done; echo gate-open",
+        gate.display()
+    );
+    // The task's own CLI waits for the gate; the parent's request is left alone.
+    rig.mock.script_fn("GATED_TASK", move |r| {
+        if r.tool_results.is_empty() && r.last_user_text.contains("[ductor background task ") {
+            super::support::mock_llm::Reply::tool(wait_gate.clone())
+        } else {
+            super::support::mock_llm::Reply::builtin(r)
+        }
+    });
+    let mut c = rig.client(json!({"chat_id": 31})).await;
+    c.say(r#"MOCK_TOOL_CMD<<ductor task create --name Gate "GATED_TASK">>"#)
+        .await;
+    let created = c.result().await.pop().unwrap();
+    assert!(
+        created["text"].as_str().unwrap().contains("created"),
+        "{created}"
+    );
+    drop(c);
+    std::fs::write(&gate, b"").unwrap();
+    // The result waits in the outbox journal for a client of chat 31.
+    let start = Instant::now();
+    while !pending(&rig).iter().any(|p| {
+        p["key"] == "api:31"
+            && p["notice"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Task `Gate` completed")
+    }) {
+        assert!(
+            start.elapsed() < TURN,
+            "no pending delivery: {:?}\ntasks: {}\nlog: {}",
+            pending(&rig),
+            std::fs::read_to_string(rig.home.root.join("tasks.json")).unwrap_or_default(),
+            rig.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Another chat's client gets nothing of it.
+    let mut other = rig.client(json!({"chat_id": 32})).await;
+    let mut back = rig.client(json!({"chat_id": 31})).await;
+    let notice = back.result().await.pop().unwrap();
+    assert_eq!(notice["background"], true, "{notice}");
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("Task `Gate` completed"),
+        "{notice}"
+    );
+    // The agent then answers the injected result in the chat's session.
+    let answer = back.result().await.pop().unwrap();
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("BACKGROUND TASK COMPLETED"),
+        "{answer}"
+    );
+    let start = Instant::now();
+    while !pending(&rig).is_empty() {
+        assert!(start.elapsed() < TURN, "still pending: {:?}", pending(&rig));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    other.say("/status").await;
+    let status = other.result().await;
+    assert_eq!(status.len(), 1, "only its own answer: {status:#?}");
+}
