@@ -12,6 +12,8 @@
   const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
   const AUTH_WAIT_MS = 15000;
   const NEAR_BOTTOM_PX = 80;
+  const STOP_GRACE_MS = 5000;
+  const STATUS = { queued: 'Queued', thinking: 'Thinking', compacting: 'Compacting the conversation', recovering: 'Recovering' };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
 
@@ -31,9 +33,10 @@
     attempt: 0,
     retryTimer: null,
     authTimer: null,
-    current: null, // the bot message being streamed: {root, body, tools, text, raf}
-    busy: false,
+    current: null, // the bot message being streamed: {root, body, tools, text, raf, timer}
+    pending: 0, // messages sent whose `result` has not come yet
     queue: [], // frames typed while offline, sent after the next auth_ok
+    stuck: true, // whether the conversation is scrolled to its end
   };
 
   // ---- small helpers ----
@@ -144,7 +147,7 @@
     const body = el('div', 'body');
     root.append(tools, body);
     append(root);
-    return { root, body, tools, text: '', raf: 0 };
+    return { root, body, tools, text: '', raf: 0, timer: 0 };
   }
 
   function renderBody(msg) {
@@ -166,9 +169,13 @@
   }
 
   function setBusy(busy) {
-    state.busy = busy;
     ui.stop.hidden = !busy;
     if (!busy) setStatus('');
+  }
+
+  function settle() {
+    state.pending = Math.max(0, state.pending - 1);
+    setBusy(state.pending > 0);
   }
 
   function finishStream() {
@@ -176,6 +183,7 @@
     state.current = null;
     if (msg) {
       if (msg.raf) cancelAnimationFrame(msg.raf);
+      clearTimeout(msg.timer);
       msg.root.classList.remove('streaming');
     }
     return msg;
@@ -289,6 +297,8 @@
       line.textContent = 'Sent ' + (body.name || file.name) + ' (' + humanSize(body.size || file.size) + ')' +
         (caption ? '\n' + caption : '');
       if (caption) ui.input.value = '';
+      state.pending += 1;
+      setBusy(true);
       sendFrame({ type: 'message', text: body.prompt }, true);
     } catch (e) {
       line.remove();
@@ -308,6 +318,7 @@
         if (!b || b.id === undefined) return;
         const button = el('button', '', String(b.label || b.text || b.id));
         button.type = 'button';
+        button.dataset.action = String(b.id);
         button.addEventListener('click', () => {
           box.querySelectorAll('button').forEach((x) => { x.disabled = true; });
           if (!sendFrame({ type: 'action', id: b.id }, true)) {
@@ -323,14 +334,37 @@
 
   // ---- frames from the server ----
 
+  function markStopped(msg) {
+    if (!msg.root.querySelector('.stopped')) {
+      keepBottom(() => msg.root.appendChild(el('div', 'stopped', 'Stopped.')));
+    }
+  }
+
   function onResult(frame) {
+    const text = typeof frame.text === 'string' ? frame.text : '';
+    if (frame.background) {
+      // A delivery nobody here asked for (task result, cron job): its own message,
+      // whatever is streaming goes on.
+      const msg = botMessage();
+      msg.text = text;
+      renderBody(msg);
+      showFiles(msg, frame.files);
+      showButtons(msg, frame.buttons);
+      return;
+    }
     let msg = finishStream();
+    if (!msg && frame.stopped && !text) {
+      settle();
+      return;
+    }
     if (!msg) msg = botMessage();
-    msg.text = typeof frame.text === 'string' ? frame.text : msg.text;
+    msg.text = text || msg.text;
     renderBody(msg);
+    if (frame.failed) msg.root.classList.add('failed');
+    if (frame.stopped) markStopped(msg);
     showFiles(msg, frame.files);
     showButtons(msg, frame.buttons);
-    setBusy(false);
+    settle();
   }
 
   function onFrame(frame) {
@@ -340,6 +374,7 @@
         msg.text += String(frame.data || '');
         if (!msg.raf) msg.raf = requestAnimationFrame(() => renderBody(msg));
         setBusy(true);
+        setStatus('');
         break;
       }
       case 'tool_activity': {
@@ -354,24 +389,35 @@
         break;
       }
       case 'system_status':
-        setStatus(frame.data ? String(frame.data) : '');
+        setStatus(frame.data ? (STATUS[frame.data] || String(frame.data)) + '…' : '');
         break;
       case 'result':
         onResult(frame);
         break;
       case 'abort_ok': {
-        const msg = finishStream();
-        const n = Number(frame.killed) || 0;
-        const text = n > 0 ? 'Stopped.' : 'Nothing was running.';
-        if (msg) keepBottom(() => msg.root.appendChild(el('div', 'stopped', text)));
-        else note(text);
+        // The stopped turn's last deltas and its `result` (marked `stopped`) may
+        // still be on their way: the message stays open for them a little while.
+        const msg = state.current;
+        if (msg) {
+          clearTimeout(msg.timer);
+          msg.timer = setTimeout(() => {
+            if (state.current === msg) {
+              finishStream();
+              markStopped(msg);
+            }
+          }, STOP_GRACE_MS);
+        } else if (!(Number(frame.killed) > 0) && state.pending === 0) {
+          note('Nothing was running.');
+        }
+        state.pending = 0;
         setBusy(false);
         break;
       }
       case 'error': {
-        finishStream();
+        const msg = finishStream();
+        if (msg) renderBody(msg);
         errorLine(frame.message ? frame.code + ': ' + frame.message : 'Error: ' + frame.code);
-        setBusy(false);
+        settle();
         break;
       }
       default:
@@ -453,7 +499,7 @@
     if (!ws || ws.readyState !== WebSocket.OPEN || !state.authed) {
       if (queue) {
         state.queue.push(frame);
-        note('Offline: sent when the connection is back.');
+        if (!ws) note('Offline: sent when the connection is back.');
         connectSoon(0);
         return true;
       }
@@ -474,7 +520,10 @@
     userMessage(text);
     ui.input.value = '';
     autosize();
-    if (text.toLowerCase() !== '/stop') setBusy(true);
+    if (text.toLowerCase() !== '/stop') {
+      state.pending += 1;
+      setBusy(true);
+    }
     sendFrame({ type: 'message', text }, true);
   }
 
@@ -523,7 +572,8 @@
       state.ws = null;
       state.shared = null;
       state.authed = false;
-      if (finishStream()) note('The connection dropped during the answer.');
+      if (finishStream() || state.pending > 0) note('The connection dropped during the answer.');
+      state.pending = 0;
       setBusy(false);
       scheduleReconnect('Disconnected.');
     };
@@ -561,6 +611,7 @@
     state.ws = null;
     if (ws) ws.close();
     finishStream();
+    state.pending = 0;
     setBusy(false);
     ui.log.replaceChildren();
     ui.model.textContent = '';
@@ -598,6 +649,11 @@
       }
     });
     ui.input.addEventListener('input', autosize);
+    // Keep the newest message in view when the window (or a phone's keyboard) resizes.
+    ui.log.addEventListener('scroll', () => { state.stuck = nearBottom(); });
+    window.addEventListener('resize', () => {
+      if (state.stuck) ui.log.scrollTop = ui.log.scrollHeight;
+    });
     ui.stop.addEventListener('click', () => {
       sendFrame({ type: 'abort' }, false);
       setStatus('Stopping…');
