@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::clis::{self, CliEnv};
 use support::daemon::{Daemon, TestHome, token};
-use support::fake_telegram::FakeTelegram;
+use support::fake_telegram::{BotId, FakeTelegram};
 use support::mock_llm::MockLlm;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -33,6 +33,8 @@ pub const TURN: Duration = Duration::from_secs(90);
 pub struct ApiRig {
     /// The fake Bot API (the agent always runs its Telegram transport).
     pub tg: FakeTelegram,
+    /// The main agent's bot.
+    pub bot: BotId,
     /// The mock model API.
     pub mock: MockLlm,
     /// Offline CLI environment.
@@ -51,7 +53,7 @@ impl ApiRig {
     /// plus whatever `tweak` changes in the config.
     pub async fn start(tweak: impl FnOnce(&mut Value)) -> Self {
         let tg = FakeTelegram::start().await;
-        tg.add_bot(&token(100_000_001), "ductor_test_bot");
+        let bot = tg.add_bot(&token(100_000_001), "ductor_test_bot");
         let mock = MockLlm::start().await;
         let cli_root = clis::test_dir("apicli");
         let cli = CliEnv::new(cli_root.path(), &mock.base_url());
@@ -68,6 +70,7 @@ impl ApiRig {
         let addr = wait_port_file(&home).await;
         Self {
             tg,
+            bot,
             mock,
             cli,
             _cli_root: cli_root,
@@ -240,6 +243,19 @@ impl Client {
     /// Whether the server closes the socket (nothing but a close follows).
     pub async fn closed(&mut self) -> bool {
         self.next_text(Duration::from_secs(20)).await.is_none()
+    }
+
+    /// The code of the close frame that ends the socket (text frames before it are
+    /// skipped).
+    pub async fn close_code(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code.into()),
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_)) | None) | Err(_) => return None,
+            }
+        }
     }
 
     /// The next sealed frame, opened.

@@ -86,8 +86,12 @@ async fn every_auth_error_is_named_and_closes_the_socket() {
 }
 
 #[tokio::test]
-async fn health_counts_sockets_and_max_connections_is_enforced() {
-    let rig = ApiRig::start(|c| c["api"]["max_connections"] = json!(2)).await;
+async fn health_counts_sockets_limits_connections_and_messages_and_shutdown_closes() {
+    let rig = ApiRig::start(|c| {
+        c["api"]["max_connections"] = json!(2);
+        c["api"]["messages_per_minute"] = json!(2);
+    })
+    .await;
     let url = format!("http://{}/health", rig.addr);
     let health = || async {
         let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
@@ -109,7 +113,69 @@ async fn health_counts_sockets_and_max_connections_is_enforced() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(Client::connect(rig.addr).await.auth_ok.is_null());
+    // Two messages a minute: the third is refused, the socket stays.
+    let mut c = rig.client(json!({})).await;
+    for _ in 0..2 {
+        c.say("/help").await;
+        assert_eq!(c.result().await.len(), 1);
+    }
+    c.say("/help").await;
+    assert_eq!(c.recv(TURN).await["code"], "rate_limited");
+    // Shutdown closes the sockets with 1001.
+    rig.daemon
+        .as_ref()
+        .unwrap()
+        .signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(c.close_code(Duration::from_secs(20)).await, Some(1001));
+}
+
+#[tokio::test]
+async fn a_client_shares_the_telegram_dm_only_by_naming_it() {
+    let rig = ApiRig::start(|_| {}).await;
+    let dm = "tg:1000001";
+    let mut c = Client::connect(rig.addr).await;
+    let auth = json!({"type": "auth", "token": TOKEN, "e2e_pk": c.public_key(), "session": dm});
+    c.send_raw(Message::text(auth.to_string())).await;
+    assert_eq!(auth_error(&mut c).await["message"], "Unknown session");
+    // The DM talks to the agent first.
+    rig.tg.open_private_chat(rig.bot, 1_000_001);
+    rig.tg
+        .user_sends_text(rig.bot, 1_000_001, "hello from telegram");
+    let start = Instant::now();
+    loop {
+        let sessions = std::fs::read_to_string(rig.home.root.join("sessions.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .unwrap_or_default();
+        if sessions[dm]["provider_sessions"]["claude"]["session_id"].is_string() {
+            break;
+        }
+        assert!(start.elapsed() < TURN, "no DM session: {sessions:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The API's default chat has the same number but is a conversation of its own.
+    let mut own = rig.client(json!({})).await;
+    assert_eq!(own.auth_ok["chat_id"], 1_000_001);
+    own.say("hi from the api").await;
+    let first = own.result().await.pop().unwrap();
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .contains("prior_assistant_turns=0"),
+        "{first}"
+    );
+    // Named, the DM's session is resumed (through the DM's own actor).
+    let mut shared = rig.client(json!({"session": dm})).await;
+    shared.say("and from the api").await;
+    let resumed = shared.result().await.pop().unwrap();
+    assert!(
+        resumed["text"]
+            .as_str()
+            .unwrap()
+            .contains("prior_assistant_turns=1"),
+        "{resumed}"
+    );
 }
 
 #[tokio::test]

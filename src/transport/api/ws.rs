@@ -13,7 +13,9 @@
 //!
 //! Better than the original: frames are read while a turn runs (an `abort` stops it
 //! at once); a disconnect stops only the turns this connection started; the chat is
-//! the API's own (`api:<chat_id>[:<channel_id>]`); commands answer with their
+//! the API's own (`api:<chat_id>[:<channel_id>]`), or — only when the client names
+//! it with `session` in `auth` — an existing conversation such as the Telegram DM,
+//! whose actor then runs both transports' turns one at a time; commands answer with their
 //! buttons; a connection may send `messages_per_minute` messages and actions per
 //! minute; at most `max_connections` sockets are open (more get 503); the server
 //! pings every 30 s and drops a peer silent for 90 s.
@@ -85,6 +87,9 @@ pub struct Auth {
     pub address: Address,
     /// The client's public key.
     pub client_key: crypto_box::PublicKey,
+    /// An existing conversation the client asks to share (`session`, extension:
+    /// a conversation key such as `tg:123`); checked against `sessions.json`.
+    pub session: Option<Address>,
 }
 
 /// Why `auth` failed: the error code and its message.
@@ -112,12 +117,21 @@ pub fn check_auth(
         .and_then(crypto::public_key)
         .ok_or(("auth_failed", "e2e_pk required or invalid"))?;
     let positive = |key: &str| frame.get(key).and_then(Value::as_i64).filter(|n| *n > 0);
+    let session = match frame.get("session") {
+        None | Some(Value::Null) => None,
+        Some(key) => Some(
+            key.as_str()
+                .and_then(Address::parse)
+                .ok_or(("auth_failed", "Unknown session"))?,
+        ),
+    };
     Ok(Auth {
         address: hub::address(
             positive("chat_id").unwrap_or(default_chat),
             positive("channel_id"),
         ),
         client_key,
+        session,
     })
 }
 
@@ -148,6 +162,24 @@ async fn authenticate(ctx: &ApiContext, ws: &mut WebSocket) -> Option<Auth> {
             text,
         );
     };
+    // Sharing a conversation needs one that exists: turns then go through its actor,
+    // one at a time with the other transport's.
+    let outcome = outcome.and_then(|mut auth| match auth.session.take() {
+        Some(key)
+            if ctx
+                .core()
+                .conversations
+                .engine()
+                .sessions
+                .get(&key)
+                .is_some() =>
+        {
+            auth.address = key;
+            Ok(auth)
+        }
+        Some(_) => Err(("auth_failed", "Unknown session")),
+        None => Ok(auth),
+    });
     match outcome {
         Ok(auth) => Some(auth),
         Err((code, message)) => {
@@ -649,6 +681,14 @@ mod tests {
         assert_eq!(check(&named.to_string()).unwrap(), hub::address(5, Some(3)));
         let odd = json!({"type": "auth", "token": "tok", "e2e_pk": key, "chat_id": -5, "channel_id": "x"});
         assert_eq!(check(&odd.to_string()).unwrap(), hub::address(9, None));
+        let shared = json!({"type": "auth", "token": "tok", "e2e_pk": key, "session": "tg:12"});
+        let auth = check_auth(&settings, 9, &shared.to_string()).unwrap();
+        assert_eq!(auth.session, Some(Address::new("tg", 12, None)));
+        let bogus = json!({"type": "auth", "token": "tok", "e2e_pk": key, "session": "tg:x"});
+        assert_eq!(
+            check(&bogus.to_string()).unwrap_err(),
+            ("auth_failed", "Unknown session")
+        );
     }
 
     #[test]
