@@ -441,3 +441,32 @@ fn claude_stream_input_reports_each_turn_and_ends_with_the_last() {
     let (text, ..) = completed(&outcome);
     assert!(text.contains("prior_assistant_turns=1"));
 }
+
+/// claude auto-compacted before the answer of a resumed turn (`status: compacting`,
+/// then `compact_boundary`; the summary comes as a synthetic `user` line): the
+/// parser reports the compaction, which brings ductor's memory flush, and the turn
+/// completes in the same session with only the answer as its text.
+#[test]
+fn claude_compaction_is_reported_and_the_turn_completes_in_its_session() {
+    let (events, outcome) = replay("claude-compact");
+    let (text, sid, ..) = completed(&outcome);
+    assert_eq!(
+        text,
+        "Hello from mock-llm. You said: \"after the long answer one\" (prior_assistant_turns=1)."
+    );
+    assert_eq!(sid, Some("7e0b74bf-a77b-4f09-801c-642e6d43fe4f"));
+    let compacting = events.iter().position(|e| *e == Event::Compacting);
+    let answer = events
+        .iter()
+        .position(|e| matches!(e, Event::TextDelta { .. }));
+    assert!(
+        compacting.is_some() && compacting < answer,
+        "the compaction comes before the answer: {events:?}"
+    );
+    assert!(
+        !events.iter().any(
+            |e| matches!(e, Event::Text { text } | Event::TextDelta { text } if text.contains("SUMMARY"))
+        ),
+        "the summary is no answer text"
+    );
+}

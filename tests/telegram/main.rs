@@ -11,6 +11,7 @@ mod config_reload;
 mod conversation;
 mod heartbeat;
 mod media;
+mod memory;
 mod named;
 mod notices;
 mod surface;
