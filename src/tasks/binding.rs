@@ -73,7 +73,7 @@ impl Binding for TaskBinding {
         session_id: &str,
     ) {
         self.registry.update(id_of(&req.lane), |r| {
-            session_id.clone_into(&mut r.session_id)
+            session_id.clone_into(&mut r.session_id);
         });
     }
 

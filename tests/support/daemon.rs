@@ -52,13 +52,13 @@ impl TestHome {
                 "stop_grace_seconds": 3.0
             }
         }));
-        home.seed_startup_state(&home.root);
+        Self::seed_startup_state(&home.root);
         home
     }
 
     /// Records a clean previous run of this version in `dir` (an agent's home), so
     /// the agent starts without a startup notice; the notice tests remove it.
-    pub fn seed_startup_state(&self, dir: &Path) {
+    pub fn seed_startup_state(dir: &Path) {
         let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
         std::fs::create_dir_all(dir).unwrap();
         let state = json!({
@@ -98,7 +98,7 @@ impl TestHome {
         {
             let home = self.root.join("agents").join(name);
             if !home.join("startup_state.json").exists() && !name.contains(['/', '.']) {
-                self.seed_startup_state(&home);
+                Self::seed_startup_state(&home);
             }
         }
         self.write_agents_raw(&serde_json::to_vec_pretty(v).unwrap());
