@@ -444,7 +444,7 @@ fn claude_stream_input_reports_each_turn_and_ends_with_the_last() {
 
 /// claude auto-compacted before the answer of a resumed turn (`status: compacting`,
 /// then `compact_boundary`; the summary comes as a synthetic `user` line): the
-/// parser reports the compaction, which brings ductor's memory flush, and the turn
+/// parser reports the compaction (its boundary brings ductor's memory flush), and the turn
 /// completes in the same session with only the answer as its text.
 #[test]
 fn claude_compaction_is_reported_and_the_turn_completes_in_its_session() {
@@ -456,12 +456,13 @@ fn claude_compaction_is_reported_and_the_turn_completes_in_its_session() {
     );
     assert_eq!(sid, Some("7e0b74bf-a77b-4f09-801c-642e6d43fe4f"));
     let compacting = events.iter().position(|e| *e == Event::Compacting);
+    let compacted = events.iter().position(|e| *e == Event::Compacted);
     let answer = events
         .iter()
         .position(|e| matches!(e, Event::TextDelta { .. }));
     assert!(
-        compacting.is_some() && compacting < answer,
-        "the compaction comes before the answer: {events:?}"
+        compacting.is_some() && compacting < compacted && compacted < answer,
+        "the compaction starts, succeeds, then the answer comes: {events:?}"
     );
     assert!(
         !events.iter().any(

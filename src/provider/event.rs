@@ -80,6 +80,8 @@ pub enum Event {
     },
     /// The CLI is compacting its context window.
     Compacting,
+    /// The CLI compacted its context window (a compaction that failed gives none).
+    Compacted,
     /// An API call failed and the CLI retries it.
     Retrying {
         /// Attempt number as reported by the CLI (1-based).

@@ -314,6 +314,63 @@ async fn run_inner(
     tracing::Instrument::instrument(drive(req, events, cancel, child, pgid), span).await
 }
 
+/// Events waiting for a slow consumer. The CLI's output is read on regardless: a CLI
+/// must never block on a full pipe (claude drops what it could not write at exit).
+#[derive(Default)]
+struct Backlog {
+    pending: std::collections::VecDeque<Event>,
+    gone: bool,
+}
+
+impl Backlog {
+    fn waiting(&self) -> bool {
+        !self.pending.is_empty() && !self.gone
+    }
+
+    fn push(&mut self, out: &mut Vec<Event>) {
+        if self.gone {
+            out.clear();
+        } else {
+            self.pending.extend(out.drain(..));
+        }
+    }
+
+    fn deliver(&mut self, permit: Result<mpsc::Permit<'_, Event>, mpsc::error::SendError<()>>) {
+        if let Ok(permit) = permit {
+            if let Some(ev) = self.pending.pop_front() {
+                permit.send(ev);
+            }
+        } else {
+            self.gone = true;
+            self.pending.clear();
+        }
+    }
+
+    async fn flush(self, events: &mpsc::Sender<Event>) {
+        for ev in self.pending {
+            if events.send(ev).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Parses one output line (or notes one skipped for its length) into `out`.
+fn on_line(
+    line: Result<String, usize>,
+    parser: &mut dyn parse::StreamParser,
+    out: &mut Vec<Event>,
+) {
+    match line {
+        Ok(line) => parser.line(&line, out),
+        Err(len) => {
+            tracing::warn!(len, "CLI output line over {MAX_LINE} bytes skipped");
+            let message = format!("skipped an output line of {len} bytes (limit {MAX_LINE})");
+            out.push(Event::Warning { message });
+        }
+    }
+}
+
 /// Reads, times and ends one started CLI (inside its `run` span).
 async fn drive(
     req: &RunRequest,
@@ -347,25 +404,18 @@ async fn drive(
     let mut stdout_open = true;
     let mut exited: Option<std::io::Result<std::process::ExitStatus>> = None;
     let mut drain_until: Option<Instant> = None;
+    let mut backlog = Backlog::default();
     let status = loop {
         if let Some(status) = exited.take_if(|_| !stdout_open) {
             break status;
         }
         tokio::select! {
+            permit = events.reserve(), if backlog.waiting() => backlog.deliver(permit),
             line = lines.next(), if stdout_open => match line {
                 Ok(Some(line)) => {
                     clock.last_output = Instant::now();
-                    match line {
-                        Ok(line) => parser.line(&line, &mut out),
-                        Err(len) => {
-                            tracing::warn!(len, "CLI output line over {MAX_LINE} bytes skipped");
-                            let message = format!("skipped an output line of {len} bytes (limit {MAX_LINE})");
-                            out.push(Event::Warning { message });
-                        }
-                    }
-                    for ev in out.drain(..) {
-                        let _ = events.send(ev).await;
-                    }
+                    on_line(line, &mut *parser, &mut out);
+                    backlog.push(&mut out);
                 }
                 Ok(None) | Err(_) => stdout_open = false,
             },
@@ -401,6 +451,7 @@ async fn drive(
         }
     };
     procs_kill(pgid);
+    backlog.flush(events).await;
     let mut stderr_task = stderr_task;
     end.stderr_tail = if let Ok(tail) = tokio::time::timeout(DRAIN_GRACE, &mut stderr_task).await {
         tail.unwrap_or_default()
@@ -585,5 +636,57 @@ exit 0"#,
             took < Duration::from_secs(20),
             "the turn waited for the leftover process ({took:?})"
         );
+    }
+
+    /// A consumer that reads nothing for a while (a busy chat) must not stall the
+    /// CLI: its whole output (far over a pipe's 64 KiB) is read while nobody takes
+    /// the events, and every event arrives afterwards, in order.
+    #[tokio::test]
+    async fn a_slow_consumer_never_blocks_the_cli_on_a_full_pipe() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("all-written");
+        let script = format!(
+            r#"echo '{{"type":"system","subtype":"init","session_id":"s-1"}}'
+i=0
+while [ $i -lt 3000 ]; do
+  echo '{{"type":"system","subtype":"api_retry","attempt":1,"error":"padding padding padding padding padding padding"}}'
+  i=$((i+1))
+done
+touch {marker}
+echo '{{"type":"result","subtype":"success","is_error":false,"result":"done","session_id":"s-1"}}'"#,
+            marker = marker.display()
+        );
+        let req = RunRequest {
+            provider: ProviderKind::Claude,
+            invocation: Invocation {
+                program: "/bin/sh".into(),
+                args: vec!["-c".into(), script],
+                env: vec![],
+                temp_files: vec![],
+                stdin: None,
+            },
+            cwd: dir.path().to_path_buf(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            timeout: TimeoutPolicy::fixed(Duration::from_mins(1)),
+            reaper: None,
+        };
+        let (tx, mut rx) = mpsc::channel(4);
+        let run = tokio::spawn(run(req, tx, CancellationToken::new()));
+        let started = std::time::Instant::now();
+        while !marker.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the CLI stalled on its full stdout while the consumer was busy"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut retries = 0;
+        while let Some(ev) = rx.recv().await {
+            if matches!(ev, Event::Retrying { .. }) {
+                retries += 1;
+            }
+        }
+        assert_eq!(retries, 3000, "no event lost");
+        assert!(matches!(run.await.unwrap(), Outcome::Completed { .. }));
     }
 }

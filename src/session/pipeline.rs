@@ -144,7 +144,7 @@ async fn attempt(
     let run = tokio::spawn(engine.launcher.launch(job, tx, cancel.clone()));
     let mut compacted = false;
     while let Some(ev) = rx.recv().await {
-        compacted |= users_turn && ev == Event::Compacting;
+        compacted |= users_turn && ev == Event::Compacted;
         if let Event::SessionStarted { session_id } = &ev {
             // Kept at once: if the agent dies mid-turn, the next start resumes it.
             binding.session_started(address, req, plan.target.provider, session_id);

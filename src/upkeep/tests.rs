@@ -15,6 +15,7 @@ async fn compacting_turn(rig: &Rig) {
     rig.launcher.respond(|_| {
         let mut s = Script::reply("s-1", "done");
         s.events.insert(1, Event::Compacting);
+        s.events.insert(2, Event::Compacted);
         s
     });
     let job = Job {
@@ -82,6 +83,31 @@ async fn a_compaction_brings_one_silent_flush_in_the_same_session() {
     compacting_turn(&rig).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(flushes(&rig), 2);
+    stop.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_compaction_that_failed_brings_no_flush() {
+    let rig = rig(AgentConfig::default(), |_| {});
+    let stop = CancellationToken::new();
+    let task = spawn(rig.core.clone(), stop.clone());
+    // claude says `compacting`, then the compaction fails: no boundary.
+    rig.launcher.respond(|_| {
+        let mut s = Script::reply("s-1", "done");
+        s.events.insert(1, Event::Compacting);
+        s
+    });
+    let job = Job {
+        lane: Lane::Main,
+        prompt: "talk".into(),
+        timeout: TimeoutKind::Interactive,
+        cancel: None,
+        purpose: Purpose::Turn,
+    };
+    let _ = rig.core.conversations.run(&user(), job, |_| {}).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(rig.launcher.launched().len(), 1);
     stop.cancel();
     task.await.unwrap();
 }

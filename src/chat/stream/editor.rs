@@ -152,6 +152,7 @@ impl Editor {
             }
             Event::Compacting => self.on_system(SystemIndicator::Compacting).await,
             Event::SessionStarted { .. }
+            | Event::Compacted
             | Event::ToolFinished { .. }
             | Event::Retrying { .. }
             | Event::Usage(_)

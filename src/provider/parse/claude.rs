@@ -2,7 +2,8 @@
 //!
 //! Mapping:
 //! - `system/init` → [`Event::SessionStarted`] (again for each turn with `--input-format stream-json`);
-//! - `system/status` `compacting` and `system/compact_boundary` → [`Event::Compacting`];
+//! - `system/status` `compacting` → [`Event::Compacting`] (also when the compaction then
+//!   fails), `system/compact_boundary` → [`Event::Compacted`];
 //! - `system/api_retry` → [`Event::Retrying`];
 //! - `stream_event` `content_block_delta`/`text_delta` → [`Event::TextDelta`];
 //! - `assistant` content blocks: `text` → [`Event::Text`] (authoritative: after a broken
@@ -319,7 +320,7 @@ impl ClaudeParser {
                     out.push(Event::Compacting);
                 }
             }
-            Some("compact_boundary") => out.push(Event::Compacting),
+            Some("compact_boundary") => out.push(Event::Compacted),
             Some("api_retry") => {
                 let attempt = lenient::<u64>(line.attempt)
                     .map_or(1, |a| u32::try_from(a).unwrap_or(u32::MAX));
@@ -502,7 +503,7 @@ mod tests {
             events,
             vec![
                 Event::Compacting,
-                Event::Compacting,
+                Event::Compacted,
                 Event::Thinking { text: "hmm".into() },
                 Event::ToolStarted {
                     id: Some("t2".into()),

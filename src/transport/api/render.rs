@@ -269,6 +269,7 @@ impl TurnFrames {
             Event::Compacting => self.status("compacting", out),
             Event::Retrying { .. } => self.status("recovering", out),
             Event::SessionStarted { .. }
+            | Event::Compacted
             | Event::ToolFinished { .. }
             | Event::Usage(_)
             | Event::Warning { .. } => {}
