@@ -253,6 +253,8 @@ struct View {
     started: Instant,
     retried: bool,
     saw_text: bool,
+    /// The CLI compacted its context in this turn.
+    compacted: bool,
     reactions: Reactions,
 }
 
@@ -291,6 +293,7 @@ pub async fn render(
         started: Instant::now(),
         retried: false,
         saw_text: false,
+        compacted: false,
     };
     let stream_text = config.streaming.enabled;
     while let Some(update) = rx.recv().await {
@@ -308,6 +311,7 @@ pub async fn render(
                 view.started().await;
             }
             TurnUpdate::Event(ev) => {
+                view.compacted |= ev == Event::Compacted;
                 if let Event::ToolStarted { name, .. } = &ev {
                     view.reactions
                         .set(&view.fe, &view.to, Some(tool_emoji(name)))
@@ -386,7 +390,7 @@ impl View {
             );
             let _ = fe.api.send(&self.to, OutMessage::plain(note)).await;
         }
-        let finish = finish_of(fe, fin, self.started.elapsed(), self.retried);
+        let finish = finish_of(fe, fin, self.started.elapsed(), self.retried, self.compacted);
         if let (Some(ed), Some(_), false, Outcome::Completed { text, .. }) =
             (&self.editor, &self.tag, self.saw_text, &fin.outcome)
         {
@@ -464,12 +468,24 @@ fn footer(fe: &Frontend, fin: &TurnFinish, took: Duration) -> Option<String> {
     Some(format!("\n---\n{}", parts.join(" | ")))
 }
 
-fn finish_of(fe: &Frontend, fin: &TurnFinish, took: Duration, retried: bool) -> Finish {
+/// How the turn ends in the chat; an empty answer after a compaction (claude's own
+/// `/compact`) says so instead of the usual "updated memory silently".
+fn finish_of(
+    fe: &Frontend,
+    fin: &TurnFinish,
+    took: Duration,
+    retried: bool,
+    compacted: bool,
+) -> Finish {
     match &fin.outcome {
         Outcome::Completed { text, .. } => Finish::Completed {
             fallback_text: text.clone(),
             footer: footer(fe, fin, took),
-            empty_placeholder: fe.text().t("session.empty"),
+            empty_placeholder: fe.text().t(if compacted {
+                "session.compacted"
+            } else {
+                "session.empty"
+            }),
         },
         Outcome::Failed {
             kind: FailureKind::Cancelled,

@@ -354,6 +354,8 @@ async fn compact_from_the_chat_reaches_claude_and_brings_a_flush() {
     turn(&rig, "second message", "You said: \"second message").await;
     let session = rig.session_id("claude").expect("a session");
     rig.say("/compact");
+    // claude's own /compact answers nothing: the chat says what happened.
+    rig.wait_from(rig.bot, CHAT, "Context compacted").await;
     let flushes = wait_flushes(&rig, 1).await;
     let summaries = requests_with(&rig, SUMMARY_REQUEST);
     assert_eq!(summaries.len(), 1, "{}", rig.mock.summary());
