@@ -95,6 +95,23 @@ async fn abort_mid_stream_stops_at_once_and_leaves_no_process() {
     );
 }
 
+/// The CLI runs themselves (not their reaper wrappers).
+fn claude_runs(p: &[(i32, String)]) -> usize {
+    p.iter()
+        .filter(|(_, cmd)| cmd.contains("claude") && !cmd.contains("__reap"))
+        .count()
+}
+
+/// The highest `slow-chunk-N` in `frames`.
+fn last_chunk(frames: &[Value]) -> Option<u32> {
+    frames
+        .iter()
+        .filter_map(|f| f["data"].as_str())
+        .flat_map(|d| d.split("slow-chunk-").skip(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .max()
+}
+
 #[tokio::test]
 async fn a_disconnect_stops_only_its_own_turn() {
     let rig = ApiRig::start(|_| {}).await;
@@ -109,26 +126,28 @@ async fn a_disconnect_stops_only_its_own_turn() {
         })
         .await;
     }
-    rig.wait_cli("two slow turns run", |p| {
-        p.iter().filter(|(_, cmd)| cmd.contains("claude")).count() >= 2
-    })
-    .await;
-    drop(a);
-    let left = rig
-        .wait_cli("a's turn stops", |p| {
-            p.iter().filter(|(_, cmd)| cmd.contains("claude")).count() == 1
-        })
+    rig.wait_cli("two slow turns run", |p| claude_runs(p) == 2)
         .await;
-    // b still streams: more chunks arrive after a's CLI is gone.
-    let seen = b
-        .until(TURN, |f| {
-            f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk-2")
-        })
+    drop(a);
+    let dropped = Instant::now();
+    rig.wait_cli("a's turn stops", |p| claude_runs(p) == 1)
         .await;
     assert!(
-        !seen.iter().any(|f| f["type"] == "result"),
-        "b's turn went on: {seen:#?}; processes {left:#?}"
+        dropped.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        dropped.elapsed()
     );
+    // b's CLI goes on producing: chunks beyond what had been made when a's stopped.
+    let mut seen = b.until(TURN, |f| f["type"] == "text_delta").await;
+    let mark = last_chunk(&seen).unwrap_or(0);
+    let more = b
+        .until(TURN, move |f| {
+            last_chunk(std::slice::from_ref(f)).is_some_and(|n| n >= mark + 5)
+        })
+        .await;
+    seen.extend(more);
+    assert!(!seen.iter().any(|f| f["type"] == "result"), "{seen:#?}");
+    assert_eq!(claude_runs(&rig.cli_processes()), 1, "b's CLI still runs");
     b.send(&json!({"type": "abort"})).await;
     b.until(TURN, |f| f["type"] == "abort_ok").await;
     rig.wait_cli("no CLI left", <[_]>::is_empty).await;
@@ -217,4 +236,85 @@ async fn a_task_result_waits_for_the_client_and_arrives_on_reconnect() {
     other.say("/status").await;
     let status = other.result().await;
     assert_eq!(status.len(), 1, "only its own answer: {status:#?}");
+}
+
+#[tokio::test]
+async fn after_a_restart_the_chat_hears_of_it_and_can_retry_the_interrupted_turn() {
+    let rig = ApiRig::start(|_| {}).await;
+    let before = support_pid(&rig).await;
+    let mut c = rig.client(json!({"chat_id": 12})).await;
+    c.say("MOCK_SLOW interrupted").await;
+    c.until(TURN, |f| {
+        f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk")
+    })
+    .await;
+    c.say("/restart").await;
+    assert_eq!(
+        c.close_code(TURN).await,
+        Some(1001),
+        "the old agent closes its sockets"
+    );
+    // The new agent (a new process, a new port) tells the chat's first client.
+    let start = Instant::now();
+    while support_pid(&rig).await == before {
+        assert!(start.elapsed() < TURN, "the agent never restarted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut back = reconnect(&rig, json!({"chat_id": 12})).await;
+    let mut notes = Vec::new();
+    while !notes
+        .iter()
+        .any(|f: &Value| f["buttons"].to_string().contains("rt:api:12"))
+    {
+        notes.push(back.result().await.pop().unwrap());
+    }
+    assert!(notes.iter().all(|f| f["background"] == true), "{notes:#?}");
+    let retry = notes
+        .iter()
+        .flat_map(|f| f["buttons"].as_array().cloned().unwrap_or_default())
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .find(|b| b["id"] == "rt:api:12")
+        .unwrap();
+    back.send(&json!({"type": "action", "id": retry["id"]}))
+        .await;
+    back.until(TURN, |f| {
+        f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk")
+    })
+    .await;
+    let requests = rig
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.last_user_text.contains("MOCK_SLOW interrupted"))
+        .count();
+    assert!(
+        requests >= 2,
+        "the retry ran the prompt again: {}",
+        rig.mock.summary()
+    );
+    back.send(&json!({"type": "abort"})).await;
+    back.until(TURN, |f| f["type"] == "abort_ok").await;
+}
+
+/// The main agent's pid now.
+async fn support_pid(rig: &ApiRig) -> Option<u32> {
+    let h = rig.home.health().await?;
+    h.agents
+        .iter()
+        .find(|a| a.name == "main" && a.status == ductor::ipc::message::AgentStatus::Running)
+        .and_then(|a| a.pid)
+}
+
+/// A client of the agent's API as it is now (after a restart the port is a new one:
+/// `run/api.port` is read again until a connection is taken).
+async fn reconnect(rig: &ApiRig, extra: Value) -> super::Client {
+    let start = Instant::now();
+    loop {
+        let addr = super::wait_port_file(&rig.home).await;
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return super::Client::authenticated(addr, super::TOKEN, extra).await;
+        }
+        assert!(start.elapsed() < TURN, "the API never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -179,8 +179,14 @@ pub fn address(chat_id: i64, channel_id: Option<i64>) -> Address {
 }
 
 /// Delivers what the outbox routes to the API until the agent stops: at once to
-/// a connected client of the chat, else when one connects.
-pub async fn deliver(ctx: ApiContext, mut rx: mpsc::UnboundedReceiver<(Address, Delivery)>) {
+/// a connected client of the chat, else when one connects. `announcements` (what
+/// a restart tells the API chats: "restarted", interrupted turns with their Retry
+/// buttons) go to the first client of their chat, as `background` results.
+pub async fn deliver(
+    ctx: ApiContext,
+    mut rx: mpsc::UnboundedReceiver<(Address, Delivery)>,
+    announcements: Vec<crate::ops::recovery::Announcement>,
+) {
     let Some(mut arrivals) = ctx
         .hub
         .arrivals_rx
@@ -192,6 +198,12 @@ pub async fn deliver(ctx: ApiContext, mut rx: mpsc::UnboundedReceiver<(Address, 
         return;
     };
     let mut waiting: HashMap<Address, VecDeque<Delivery>> = HashMap::new();
+    let mut announced: HashMap<Address, Vec<Value>> = HashMap::new();
+    for a in announcements {
+        let mut frame = render::reply(&a.reply);
+        frame["background"] = Value::Bool(true);
+        announced.entry(a.address).or_default().push(frame);
+    }
     loop {
         let (to, batch) = tokio::select! {
             () = ctx.shutdown.cancelled() => return,
@@ -199,10 +211,15 @@ pub async fn deliver(ctx: ApiContext, mut rx: mpsc::UnboundedReceiver<(Address, 
                 Some((to, d)) => (to, VecDeque::from([d])),
                 None => return,
             },
-            Some(to) = arrivals.recv() => match waiting.remove(&to) {
-                Some(batch) => (to, batch),
-                None => continue,
-            },
+            Some(to) = arrivals.recv() => {
+                for frame in announced.remove(&to).unwrap_or_default() {
+                    drop(ctx.hub.broadcast(&to, &frame));
+                }
+                match waiting.remove(&to) {
+                    Some(batch) => (to, batch),
+                    None => continue,
+                }
+            }
         };
         let mut batch = batch;
         // Behind what already waits for this chat, in order.

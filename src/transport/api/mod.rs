@@ -311,7 +311,8 @@ pub async fn start(ctx: &ApiContext) -> Option<Running> {
     let exposed = !addr.ip().to_canonical().is_loopback();
     tracing::info!(%addr, exposed, "api: listening");
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(hub::deliver(ctx.clone(), rx));
+    let announcements = crate::ops::recovery::on_start(&ctx.ops, TRANSPORT);
+    tokio::spawn(hub::deliver(ctx.clone(), rx, announcements));
     Some(Running {
         server,
         deliveries: tx,
