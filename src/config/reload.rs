@@ -93,8 +93,9 @@ const PARTLY_HOT: &[(&str, &[&str])] = &[
 
 /// Keys a sub-agent does not report as waiting for a restart: the supervisor
 /// restarts it when its bot identity changes, `ductor_home` is always its own,
-/// `supervisor` is read by the supervisor only and the webhook server runs in the
-/// main agent only.
+/// `supervisor` is read by the supervisor only, the webhook server runs in the
+/// main agent only, and so does the direct API unless a sub-agent's entry has an
+/// `api` block of its own.
 const SUB_AGENT_QUIET: &[&str] = &[
     "telegram_token",
     "transport",
@@ -104,6 +105,11 @@ const SUB_AGENT_QUIET: &[&str] = &[
     "webhooks.enabled",
     "webhooks.host",
     "webhooks.port",
+    // A sub-agent's API is off unless its own entry has one.
+    "api.enabled",
+    "api.host",
+    "api.port",
+    "api.allow_public",
 ];
 
 /// How long a burst of writes must settle before the file is read.
