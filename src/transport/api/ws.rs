@@ -244,6 +244,8 @@ enum Internal {
     NewTurn(u64, Option<String>),
     /// An update of a turn of this connection.
     Turn(u64, TurnUpdate),
+    /// A turn of this connection went away without an end (its actor is gone).
+    Lost(u64),
 }
 
 /// Input handled in order, one after the other.
@@ -412,6 +414,13 @@ impl Conn {
             Internal::NewTurn(id, tag) => {
                 self.turns
                     .insert(id, TurnFrames::new(self.ctx.core().clone(), tag));
+            }
+            Internal::Lost(id) => {
+                if self.turns.remove(&id).is_some() {
+                    tracing::error!(chat = %self.address, "api: a turn ended without a result");
+                    self.error("internal_error", "The turn ended without a result")
+                        .await?;
+                }
             }
             Internal::Turn(id, update) => {
                 let Some(frames) = self.turns.get_mut(&id) else {
@@ -632,9 +641,12 @@ async fn start_turn(
         while let Some(update) = rx.recv().await {
             let end = matches!(update, TurnUpdate::Finished(_) | TurnUpdate::Dropped { .. });
             if forward.send(Internal::Turn(id, update)).await.is_err() || end {
-                break;
+                return;
             }
         }
+        // The core dropped the turn without ending it: say so rather than leave
+        // the client waiting.
+        let _ = forward.send(Internal::Lost(id)).await;
     });
     let req = TurnRequest {
         target_override: submit.target_override,
