@@ -295,3 +295,21 @@ async fn a_slash_command_answers_with_buttons_and_their_ids_act() {
     assert!(sessions.get("api:5").is_some(), "{sessions:#}");
     assert!(sessions.get("tg:5").is_none() && sessions.get("5").is_none());
 }
+
+#[tokio::test]
+async fn an_empty_token_is_generated_saved_and_kept_out_of_the_log() {
+    let rig = ApiRig::start(|c| c["api"]["token"] = json!("")).await;
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(rig.home.root.join("config/config.json")).unwrap())
+            .unwrap();
+    let token = config["api"]["token"].as_str().unwrap().to_owned();
+    assert!(token.len() >= 40, "a generated token: {token:?}");
+    assert_eq!(config["api"]["port"], 0, "the rest of the block is kept");
+    let c = Client::authenticated(rig.addr, &token, json!({})).await;
+    assert_eq!(c.auth_ok["type"], "auth_ok");
+    let mut old = Client::connect(rig.addr).await;
+    let auth = json!({"type": "auth", "token": TOKEN, "e2e_pk": old.public_key()});
+    old.send_raw(Message::text(auth.to_string())).await;
+    assert_eq!(auth_error(&mut old).await["code"], "auth_failed");
+    assert!(!rig.log().contains(&token));
+}
