@@ -69,9 +69,7 @@ pub fn failure_text(
 ) -> String {
     let text = core.text();
     let name = p.display_name();
-    let timeout_minutes = (core.config.get().timeouts.normal / 60.0)
-        .round()
-        .max(1.0);
+    let timeout_minutes = (core.config.get().timeouts.normal / 60.0).round().max(1.0);
     match kind {
         FailureKind::AuthExpired => text.f(
             "errors.auth_expired",
@@ -390,7 +388,13 @@ impl View {
             );
             let _ = fe.api.send(&self.to, OutMessage::plain(note)).await;
         }
-        let finish = finish_of(fe, fin, self.started.elapsed(), self.retried, self.compacted);
+        let finish = finish_of(
+            fe,
+            fin,
+            self.started.elapsed(),
+            self.retried,
+            self.compacted,
+        );
         if let (Some(ed), Some(_), false, Outcome::Completed { text, .. }) =
             (&self.editor, &self.tag, self.saw_text, &fin.outcome)
         {
