@@ -47,7 +47,7 @@ pub struct FileAccess {
 }
 
 /// `path` with symlinks resolved when it exists, else made absolute lexically.
-fn real(path: &Path) -> PathBuf {
+pub fn real(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| lexical(path))
 }
 

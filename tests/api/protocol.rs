@@ -313,3 +313,27 @@ async fn an_empty_token_is_generated_saved_and_kept_out_of_the_log() {
     assert_eq!(auth_error(&mut old).await["code"], "auth_failed");
     assert!(!rig.log().contains(&token));
 }
+
+/// Any web page the user visits could try `ws://127.0.0.1:8741/ws`: a browser's
+/// WebSocket from another origin is refused before it is upgraded; one from the
+/// API's own page (same host) and a program (no `Origin`) are let in.
+#[tokio::test]
+async fn a_websocket_from_another_web_origin_is_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let rig = ApiRig::start(|_| {}).await;
+    let addr = rig.addr;
+    let with_origin = |origin: &str| {
+        let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        req
+    };
+    match tokio_tungstenite::connect_async(with_origin("https://evil.example")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 403);
+        }
+        other => panic!("a foreign origin must be refused: {:?}", other.map(|_| ())),
+    }
+    let own = tokio_tungstenite::connect_async(with_origin(&format!("http://{addr}"))).await;
+    assert!(own.is_ok(), "the API's own page: {:?}", own.map(|_| ()));
+    let _program = Client::connect(addr).await;
+}

@@ -59,6 +59,9 @@ async fn files_need_the_token_and_a_path_inside_the_roots() {
             .status,
         403
     );
+    // A missing file reached through `..` is outside too: 403 whether it exists or not.
+    let dotdot = rig.workspace().join("../../../etc/ductor-no-such-file");
+    assert_eq!(fetch(&rig, &dotdot).await.status, 403);
     // A symlink in the workspace to a file outside is refused too.
     let link = rig.workspace().join("link.txt");
     std::os::unix::fs::symlink(&elsewhere, &link).unwrap();

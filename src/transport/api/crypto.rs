@@ -60,6 +60,9 @@ pub struct Session {
     sealed_box: SalsaBox,
     public: PublicKey,
     seen: HashSet<[u8; NONCE_LEN]>,
+    /// Nonces of frames this side sent (a frame reflected back is refused); kept
+    /// apart so a chatty server never uses up the client's allowance.
+    sent: HashSet<[u8; NONCE_LEN]>,
 }
 
 impl std::fmt::Debug for Session {
@@ -83,6 +86,7 @@ impl Session {
             sealed_box: SalsaBox::new(client, secret),
             public: secret.public_key(),
             seen: HashSet::new(),
+            sent: HashSet::new(),
         }
     }
 
@@ -96,9 +100,10 @@ impl Session {
         let nonce = SalsaBox::generate_nonce(&mut OsRng);
         let mut key = [0u8; NONCE_LEN];
         key.copy_from_slice(&nonce);
-        // Our own nonces are "seen" too: a frame reflected back is refused.
-        if self.seen.len() < MAX_FRAMES {
-            self.seen.insert(key);
+        // Remembered so that a frame reflected back is refused (a reflected frame
+        // past the cap would still only be one of our own replies: `unknown_type`).
+        if self.sent.len() < MAX_FRAMES {
+            self.sent.insert(key);
         }
         let sealed = self
             .sealed_box
@@ -126,7 +131,7 @@ impl Session {
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
         let mut key = [0u8; NONCE_LEN];
         key.copy_from_slice(nonce);
-        if self.seen.contains(&key) {
+        if self.seen.contains(&key) || self.sent.contains(&key) {
             return Err(FrameError::Replayed);
         }
         let plain = self
@@ -214,6 +219,16 @@ mod tests {
         for bad_key in ["", "AAAA", &STANDARD.encode([1u8; 31]), "%%%"] {
             assert!(public_key(bad_key).is_none(), "{bad_key}");
         }
+    }
+
+    #[test]
+    fn frames_the_server_sends_do_not_use_up_what_the_client_may_send() {
+        let client = key(101);
+        let mut session = Session::new(&client.public_key());
+        for _ in 0..1000 {
+            session.seal(b"{\"type\":\"text_delta\",\"data\":\"x\"}");
+        }
+        assert_eq!((session.seen.len(), session.sent.len()), (0, 1000));
     }
 
     fn hex(bytes: &[u8]) -> String {

@@ -202,8 +202,9 @@ fn open_for_download(
         // A path outside the roots is refused whether it exists or not, so the
         // answer tells nothing about files there.
         Err(Refusal::Missing) => {
-            let given = workspace.join(raw.trim());
-            let real = given.canonicalize().unwrap_or(given);
+            // Resolved (or, when missing, taken apart lexically: `<ws>/../../x`
+            // is outside), so a 404 never confirms anything outside the roots.
+            let real = crate::access::real(&workspace.join(raw.trim()));
             match access.check_real(&real) {
                 Ok(()) => Err(Failure::NotFound),
                 Err(_) => Err(Failure::Forbidden),

@@ -285,8 +285,10 @@ pub async fn start(ctx: &ApiContext) -> Option<Running> {
     if !settings.enabled {
         return None;
     }
-    if settings.token.is_empty() {
-        tracing::error!("api: no token is set; the API is not running");
+    if let Some(why) = settings.weak_token() {
+        tracing::error!(
+            "api: {why}; the API is not running (empty the token and `ductor api enable` makes a strong one)"
+        );
         return None;
     }
     let listener = match bind(&settings).await {

@@ -114,8 +114,30 @@ impl ApiSettings {
     /// Whether `token` is the API token (constant time; an empty token matches
     /// nothing).
     pub fn token_ok(&self, token: &str) -> bool {
+        use sha2::Digest;
         let want = self.token.expose().as_bytes();
-        !want.is_empty() && bool::from(want.ct_eq(token.trim().as_bytes()))
+        // Digests of equal length: the compare leaks neither content nor length.
+        let (a, b) = (
+            sha2::Sha256::digest(want),
+            sha2::Sha256::digest(token.trim().as_bytes()),
+        );
+        !want.is_empty() && bool::from(a.as_slice().ct_eq(b.as_slice()))
+    }
+
+    /// Why the token must not be used, if so: a copied example value or one too
+    /// short to resist guessing (any web page the user visits can try tokens on a
+    /// loopback port).
+    pub fn weak_token(&self) -> Option<&'static str> {
+        let t = self.token.expose().trim();
+        if t.is_empty() {
+            Some("no token is set")
+        } else if t.to_ascii_uppercase().starts_with("YOUR_") {
+            Some("the token is the example's placeholder")
+        } else if t.len() < 16 {
+            Some("the token is shorter than 16 characters")
+        } else {
+            None
+        }
     }
 
     /// The chat of a client that names none: `chat_id`, else the first of
@@ -148,6 +170,20 @@ pub fn bearer_ok(settings: &ApiSettings, header: Option<&str>) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn placeholder_and_short_tokens_are_weak_and_compares_ignore_length() {
+        let with = |t: &str| ApiSettings::from_config(&json!({ "token": t }));
+        assert!(with("").weak_token().is_some());
+        assert!(with("YOUR_API_TOKEN").weak_token().is_some());
+        assert!(with("short-token").weak_token().is_some());
+        let good = with("Xq3v-9fPz_0aLk2mW8rT");
+        assert_eq!(good.weak_token(), None);
+        assert!(good.token_ok("Xq3v-9fPz_0aLk2mW8rT"));
+        assert!(!good.token_ok("Xq3v"), "a prefix is no match");
+        assert!(!good.token_ok("Xq3v-9fPz_0aLk2mW8rT-and-more"));
+        assert!(!with("").token_ok(""), "an empty token matches nothing");
+    }
 
     #[test]
     fn missing_and_bad_values_take_their_defaults() {

@@ -59,25 +59,52 @@ pub fn route(ctx: ApiContext) -> BoxedFilter<(HttpResponse,)> {
     warp::path("ws")
         .and(warp::path::end())
         .and(warp::ws())
-        .map(move |ws: Ws| {
-            let max = ctx.settings().max_connections;
-            let Some(slot) = ctx.hub.try_open(max) else {
-                tracing::warn!(max, "api: a connection over max_connections was refused");
-                return json_reply(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &json!({"error": "too_many_connections"}),
-                );
-            };
-            let ctx = ctx.clone();
-            ws.max_message_size(MAX_FRAME)
-                .max_frame_size(MAX_FRAME)
-                .on_upgrade(move |socket| async move {
-                    serve(ctx, socket).await;
-                    drop(slot);
-                })
-                .into_response()
-        })
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("host"))
+        .map(
+            move |ws: Ws, origin: Option<String>, host: Option<String>| {
+                if !same_origin(origin.as_deref(), host.as_deref()) {
+                    tracing::warn!("api: a WebSocket from another web origin was refused");
+                    return json_reply(
+                        StatusCode::FORBIDDEN,
+                        &json!({"error": "forbidden_origin"}),
+                    );
+                }
+                let max = ctx.settings().max_connections;
+                let Some(slot) = ctx.hub.try_open(max) else {
+                    tracing::warn!(max, "api: a connection over max_connections was refused");
+                    return json_reply(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &json!({"error": "too_many_connections"}),
+                    );
+                };
+                let ctx = ctx.clone();
+                ws.max_message_size(MAX_FRAME)
+                    .max_frame_size(MAX_FRAME)
+                    .on_upgrade(move |socket| async move {
+                        serve(ctx, socket).await;
+                        drop(slot);
+                    })
+                    .into_response()
+            },
+        )
         .boxed()
+}
+
+/// Whether a WebSocket may open: programs send no `Origin`; a browser must come
+/// from a page of this server (its own `Host`), never from another site the user
+/// happens to visit.
+fn same_origin(origin: Option<&str>, host: Option<&str>) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    host.is_some_and(|h| h.eq_ignore_ascii_case(rest.trim_end_matches('/')))
 }
 
 /// What a valid `auth` frame says.
@@ -590,6 +617,10 @@ async fn worker(
 ) {
     let mut next_turn = 0u64;
     while let Some(item) = input.recv().await {
+        if cancel.is_cancelled() {
+            // The client is gone: what it queued (a `/new`, a message) does not run.
+            return;
+        }
         let ctx = ctx_of(&ops, &address);
         let r = match item {
             Input::Message(text) => message(&ctx, &text).await,
@@ -663,6 +694,27 @@ async fn start_turn(
 mod tests {
     use super::*;
     use crate::transport::api::ApiSettings;
+
+    #[test]
+    fn only_programs_and_the_servers_own_pages_may_open_a_websocket() {
+        let host = Some("127.0.0.1:8741");
+        assert!(same_origin(None, host), "a program sends no Origin");
+        assert!(same_origin(Some("http://127.0.0.1:8741"), host));
+        assert!(same_origin(
+            Some("https://Chat.Example:8741/"),
+            Some("chat.example:8741")
+        ));
+        assert!(
+            !same_origin(Some("https://evil.example"), host),
+            "another site"
+        );
+        assert!(
+            !same_origin(Some("http://127.0.0.1:9999"), host),
+            "another port"
+        );
+        assert!(!same_origin(Some("null"), host), "a sandboxed or file page");
+        assert!(!same_origin(Some("http://127.0.0.1:8741"), None));
+    }
 
     #[test]
     fn auth_frames_are_checked_in_the_original_order() {

@@ -10,7 +10,18 @@
 
   const MAX_DEPTH = 6;
   const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$/;
-  const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+  // Linear: the closing #s and spaces are taken off by hand (a lazy group between
+  // two \s* could backtrack cubically on a long line of spaces).
+  const HEADING = /^ {0,3}(#{1,6})[ \t]+(.*)$/;
+
+  // A heading's text without its closing #s (only when they stand apart).
+  function headingText(text) {
+    let s = text.trimEnd();
+    let j = s.length;
+    while (j > 0 && s[j - 1] === '#') j -= 1;
+    if (j < s.length && (j === 0 || s[j - 1] === ' ' || s[j - 1] === '\t')) s = s.slice(0, j).trimEnd();
+    return s;
+  }
   const RULE = /^ {0,3}([-*_])(?:\s*\1){2,}\s*$/;
   const QUOTE = /^ {0,3}> ?(.*)$/;
   const ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
@@ -368,7 +379,7 @@
       const heading = HEADING.exec(line);
       if (heading) {
         const h = el('h' + Math.min(heading[1].length + 2, 6));
-        inline(heading[2], h, depth, false);
+        inline(headingText(heading[2]), h, depth, false);
         parent.appendChild(h);
         i += 1;
         continue;
