@@ -49,6 +49,8 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 pub const PING_EVERY: Duration = Duration::from_secs(30);
 /// A peer that sent nothing (not even a pong) for this long is gone.
 const SILENT_LIMIT: Duration = Duration::from_secs(90);
+/// A client that takes no frame for this long is gone.
+const SEND_LIMIT: Duration = Duration::from_secs(30);
 /// Largest frame accepted from a client.
 const MAX_FRAME: usize = 1024 * 1024;
 /// Messages and actions one connection may have waiting for their turn.
@@ -405,7 +407,7 @@ impl Conn {
                         tracing::info!(chat = %self.address, "api: client silent too long");
                         Err(Gone)
                     } else {
-                        self.sink.send(Message::ping(Vec::new())).await.map_err(|_| Gone)
+                        self.write(Message::ping(Vec::new())).await
                     }
                 }
             };
@@ -418,10 +420,20 @@ impl Conn {
     /// Seals and sends one frame.
     async fn send(&mut self, frame: &Value) -> Result<(), Gone> {
         let sealed = self.session.seal(frame.to_string().as_bytes());
-        self.sink
-            .send(Message::text(sealed))
-            .await
-            .map_err(|_| Gone)
+        self.write(Message::text(sealed)).await
+    }
+
+    /// Writes one message; a client that takes nothing for [`SEND_LIMIT`] is gone
+    /// (its turns stop, so a reader that stalled cannot hold up its chat's lane).
+    async fn write(&mut self, message: Message) -> Result<(), Gone> {
+        match tokio::time::timeout(SEND_LIMIT, self.sink.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Gone),
+            Err(_) => {
+                tracing::warn!(chat = %self.address, "api: the client stopped reading; dropping it");
+                Err(Gone)
+            }
+        }
     }
 
     async fn error(&mut self, code: &str, message: &str) -> Result<(), Gone> {
