@@ -40,6 +40,7 @@
 //! - [`transport`]: the chat transports (Telegram): ingress and their chat API.
 //! - [`agent`]: the `ductor-agent` process: composition root of one bot.
 //! - [`cli`]: the `ductor` command line.
+//! - [`listen`]: binding local HTTP listeners and the handle of a running server.
 //! - [`procs`], [`watch`], [`logging`], [`secret`], [`util`]: process hygiene, file watching,
 //!   tracing set-up and redaction, secret values, small helpers.
 
@@ -57,6 +58,7 @@ pub mod heartbeat;
 pub mod home;
 pub mod i18n;
 pub mod ipc;
+pub mod listen;
 pub mod logging;
 pub mod md;
 pub mod memory;

@@ -23,17 +23,17 @@ pub mod settings;
 pub mod store;
 pub mod template;
 
+pub use crate::listen::Server;
 pub use auth::{TestRequest, test_request};
 pub use dispatch::CoreDispatch;
 pub use hook::{HmacAlgorithm, HmacAuth, Hook, HookAuth, HookMode, SigEncoding};
 pub use manage::{HookChanges, NewHook};
-pub use server::{Server, SettingsSource, serve};
+pub use server::{SettingsSource, serve};
 pub use settings::WebhookSettings;
 pub use store::{HookError, HookStore};
 
 use serde_json::{Map, Value};
 use std::fmt;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Where accepted webhook calls go. Must return quickly; the work runs elsewhere.
@@ -85,51 +85,12 @@ impl fmt::Debug for Done {
 }
 
 /// Errors starting the server.
-#[derive(Debug, thiserror::Error)]
-pub enum WebhookError {
-    /// Another process listens on the address.
-    #[error("webhooks: {addr} is already in use")]
-    PortTaken {
-        /// The address asked for.
-        addr: SocketAddr,
-    },
-    /// Binding failed for another reason (permissions, no such local address).
-    #[error("webhooks: cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The host name does not resolve.
-    #[error("webhooks: cannot resolve host {host:?}: {reason}")]
-    Resolve {
-        /// The configured host.
-        host: String,
-        /// What went wrong.
-        reason: String,
-    },
-}
+pub type WebhookError = crate::listen::BindError;
 
 /// Binds the server's socket, so that a taken port is a clear error before anything
 /// else starts. Port 0 picks a free port.
 pub async fn bind(host: &str, port: u16) -> Result<TcpListener, WebhookError> {
-    let resolve = |reason: String| WebhookError::Resolve {
-        host: host.to_owned(),
-        reason,
-    };
-    let addr = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| resolve(e.to_string()))?
-        .next()
-        .ok_or_else(|| resolve("no address".to_owned()))?;
-    TcpListener::bind(addr).await.map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AddrInUse {
-            WebhookError::PortTaken { addr }
-        } else {
-            WebhookError::Bind { addr, source }
-        }
-    })
+    crate::listen::bind("webhooks", host, port, false).await
 }
 
 /// Gives the `webhooks` config block (not the whole config) a random url-safe

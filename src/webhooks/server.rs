@@ -29,6 +29,7 @@ use super::settings::WebhookSettings;
 use super::store::HookStore;
 use super::template;
 use super::{Dispatch, Done};
+use crate::listen::{Server, json_reply as reply};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -40,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::Response;
-use warp::{Buf, Filter, Reply};
+use warp::{Buf, Filter};
 
 /// Where the server reads its settings, at every request.
 pub type SettingsSource = Arc<dyn Fn() -> WebhookSettings + Send + Sync>;
@@ -95,29 +96,6 @@ impl Reject {
             Reject::Duplicate => "duplicate_delivery",
             Reject::RateLimited => "rate_limited",
         }
-    }
-}
-
-fn reply(status: StatusCode, body: &Value) -> Response {
-    warp::reply::with_status(warp::reply::json(body), status).into_response()
-}
-
-/// A running webhook server.
-#[derive(Debug)]
-pub struct Server {
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    /// The address it listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Waits until the server has stopped (after its shutdown token fired).
-    pub async fn stopped(self) {
-        let _ = self.task.await;
     }
 }
 
@@ -178,7 +156,7 @@ pub fn serve(
         tracing::info!("webhook server stopped");
     });
     tracing::info!(%addr, "webhook server listening");
-    Server { addr, task }
+    Server::new(addr, task)
 }
 
 struct App {

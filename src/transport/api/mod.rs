@@ -36,10 +36,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::{Filter, Reply};
 
 /// Transport tag of the API's addresses (`api:<chat_id>[:<channel_id>]`).
 pub const TRANSPORT: &str = "api";
@@ -111,73 +111,15 @@ impl crate::address::Directory for ApiDirectory {
 }
 
 /// Why the API does not run.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The host is not loopback and `allow_public` is off.
-    #[error(
-        "api: not starting on {host}: it is not a loopback address. The token travels in cleartext before the encryption starts, so listen beyond this machine only behind TLS or a VPN, with \"allow_public\": true in the api block"
-    )]
-    NotLoopback {
-        /// The configured host.
-        host: String,
-    },
-    /// Another process listens on the address.
-    #[error("api: {addr} is already in use; the API is not running")]
-    PortTaken {
-        /// The address asked for.
-        addr: SocketAddr,
-    },
-    /// Binding failed for another reason (permissions, no such local address).
-    #[error("api: cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The host name does not resolve.
-    #[error("api: cannot resolve host {host:?}: {reason}")]
-    Resolve {
-        /// The configured host.
-        host: String,
-        /// What went wrong.
-        reason: String,
-    },
-}
+pub type StartError = crate::listen::BindError;
 
 /// Binds the API's socket per `settings`: refuses a host that is not loopback
 /// without `allow_public`, and names a taken port. Port 0 picks a free port.
 pub async fn bind(settings: &ApiSettings) -> Result<TcpListener, StartError> {
-    let host = settings.host.as_str();
-    let resolve = |reason: String| StartError::Resolve {
-        host: host.to_owned(),
-        reason,
-    };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, settings.port))
-        .await
-        .map_err(|e| resolve(e.to_string()))?
-        .collect();
-    let addr = *addrs
-        .first()
-        .ok_or_else(|| resolve("no address".to_owned()))?;
-    if !settings.allow_public && !addrs.iter().all(|a| a.ip().to_canonical().is_loopback()) {
-        return Err(StartError::NotLoopback {
-            host: host.to_owned(),
-        });
-    }
-    TcpListener::bind(addr).await.map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AddrInUse {
-            StartError::PortTaken { addr }
-        } else {
-            StartError::Bind { addr, source }
-        }
-    })
+    crate::listen::bind("api", &settings.host, settings.port, !settings.allow_public).await
 }
 
-/// A JSON reply with `status`.
-pub fn json_reply(status: StatusCode, body: &serde_json::Value) -> Response {
-    warp::reply::with_status(warp::reply::json(body), status).into_response()
-}
+pub use crate::listen::json_reply;
 
 /// `GET /health`: `{"status": "ok", "connections": <open `WebSocket`s>}`, no auth.
 fn health(ctx: ApiContext) -> BoxedFilter<(Response,)> {
@@ -218,24 +160,7 @@ async fn not_found(rejection: warp::Rejection) -> Result<Response, std::convert:
     Ok(json_reply(status, &serde_json::json!({"error": code})))
 }
 
-/// A running API server.
-#[derive(Debug)]
-pub struct Server {
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    /// The address it listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Waits until the server has stopped (after the context's shutdown fired).
-    pub async fn stopped(self) {
-        let _ = self.task.await;
-    }
-}
+pub use crate::listen::Server;
 
 /// Serves the API on `listener` until `ctx.shutdown` fires. Inside a tokio runtime.
 pub fn serve(listener: TcpListener, ctx: &ApiContext) -> Server {
@@ -261,7 +186,7 @@ pub fn serve(listener: TcpListener, ctx: &ApiContext) -> Server {
         }
         tracing::info!("api: stopped");
     });
-    Server { addr, task }
+    Server::new(addr, task)
 }
 
 /// A running API: its server, and where the outbox router hands it the deliveries
@@ -294,7 +219,7 @@ pub async fn start(ctx: &ApiContext) -> Option<Running> {
     let listener = match bind(&settings).await {
         Ok(l) => l,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("{e}; the API is not running");
             return None;
         }
     };
