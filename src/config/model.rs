@@ -234,16 +234,20 @@ impl Default for AgentConfig {
     }
 }
 
-const HEARTBEAT_PROMPT: &str = "Heartbeat check. Read memory_system/MAINMEMORY.md and the cron_tasks \
+/// The default `heartbeat.prompt`.
+pub const HEARTBEAT_PROMPT: &str = "Heartbeat check. Read memory_system/MAINMEMORY.md and the cron_tasks \
 folder. If something useful can be done for the user right now, reply with one short, concrete idea \
 or update. Otherwise reply with exactly HEARTBEAT_OK.";
-const FLUSH_PROMPT: &str = "The conversation context is about to be compacted. If this conversation \
+/// The default `memory_flush.flush_prompt`.
+pub const FLUSH_PROMPT: &str = "The conversation context is about to be compacted. If this conversation \
 produced durable facts about the user, their preferences or decisions, append them to \
 memory_system/MAINMEMORY.md now, silently. If there is nothing worth keeping, reply with exactly FLUSH_NOOP.";
-const REFLECTION_PROMPT: &str = "Silently check whether anything from the recent messages belongs in \
+/// The default `memory_reflection.prompt`.
+pub const REFLECTION_PROMPT: &str = "Silently check whether anything from the recent messages belongs in \
 memory_system/MAINMEMORY.md (facts about the user, preferences, decisions). Update it if so; do not \
 mention this in your answer.";
-const COMPACTION_PROMPT: &str = "memory_system/MAINMEMORY.md has grown too long. Rewrite it to at most \
+/// The default `memory_compaction.prompt` (`{target_lines}`, `{preserve_days}`).
+pub const COMPACTION_PROMPT: &str = "memory_system/MAINMEMORY.md has grown too long. Rewrite it to at most \
 {target_lines} lines: merge duplicates, drop stale entries, keep everything from the last \
 {preserve_days} days. If it is already fine, reply with exactly COMPACT_NOOP.";
 

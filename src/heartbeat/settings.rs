@@ -93,7 +93,6 @@ fn text(v: &Value) -> Option<String> {
 impl Settings {
     /// Reads the block of `config`.
     pub fn from_config(config: &AgentConfig) -> Self {
-        let defaults = AgentConfig::default().heartbeat;
         let v = &config.heartbeat;
         let interval = minutes(v, "interval_minutes", 30);
         let groups = v["group_targets"]
@@ -109,8 +108,7 @@ impl Settings {
             },
             quiet: (hour(&v["quiet_start"], 21), hour(&v["quiet_end"], 8)),
             prompt: text(&v["prompt"])
-                .or_else(|| text(&defaults["prompt"]))
-                .unwrap_or_default(),
+                .unwrap_or_else(|| crate::config::model::HEARTBEAT_PROMPT.to_owned()),
             ack: text(&v["ack_token"]).unwrap_or_else(|| "HEARTBEAT_OK".into()),
             groups,
         }

@@ -36,11 +36,6 @@ impl Reflection {
     /// Reads the block; bad values fall back to the defaults.
     pub fn from_config(config: &AgentConfig) -> Self {
         let v = &config.memory_reflection;
-        let defaults = AgentConfig::default();
-        let default_prompt = defaults.memory_reflection["prompt"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
         Self {
             enabled: v["enabled"].as_bool().unwrap_or(false),
             every: v["every_n_messages"]
@@ -50,7 +45,8 @@ impl Reflection {
             prompt: v["prompt"]
                 .as_str()
                 .filter(|p| !p.trim().is_empty())
-                .map_or(default_prompt, str::to_owned),
+                .unwrap_or(crate::config::model::REFLECTION_PROMPT)
+                .to_owned(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! them. Bad values fall back to the defaults.
 
 use crate::config::AgentConfig;
+use crate::config::model::{COMPACTION_PROMPT, FLUSH_PROMPT};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -26,11 +27,10 @@ pub struct Settings {
     pub template: String,
 }
 
-fn text(v: &Value, default: &Value) -> String {
+fn text(v: &Value, default: &str) -> String {
     v.as_str()
         .filter(|s| !s.trim().is_empty())
-        .or_else(|| default.as_str())
-        .unwrap_or_default()
+        .unwrap_or(default)
         .to_owned()
 }
 
@@ -41,19 +41,18 @@ fn count(v: &Value, default: u64) -> u64 {
 impl Settings {
     /// Reads both blocks of `config`.
     pub fn from_config(config: &AgentConfig) -> Self {
-        let d = AgentConfig::default();
         let (f, c) = (&config.memory_flush, &config.memory_compaction);
         let trigger = usize::try_from(count(&c["trigger_lines"], 70)).unwrap_or(70);
         let target = usize::try_from(count(&c["target_lines"], 40)).unwrap_or(40);
         Self {
             flush_enabled: f["enabled"].as_bool().unwrap_or(true),
-            flush_prompt: text(&f["flush_prompt"], &d.memory_flush["flush_prompt"]),
+            flush_prompt: text(&f["flush_prompt"], FLUSH_PROMPT),
             dedup: Duration::from_secs(f["dedup_seconds"].as_u64().unwrap_or(300)),
             compaction_enabled: c["enabled"].as_bool().unwrap_or(true),
             trigger_lines: trigger,
             target_lines: target.min(trigger),
             preserve_days: count(&c["preserve_recency_days"], 14),
-            template: text(&c["prompt"], &d.memory_compaction["prompt"]),
+            template: text(&c["prompt"], COMPACTION_PROMPT),
         }
     }
 
@@ -66,11 +65,7 @@ impl Settings {
         };
         let filled = fill(&self.template);
         if filled.contains('{') && filled.contains('}') {
-            let default = AgentConfig::default().memory_compaction["prompt"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            return fill(&default);
+            return fill(COMPACTION_PROMPT);
         }
         filled
     }
