@@ -223,6 +223,18 @@ pub mod testing {
         }
     }
 
+    /// Runs a user's main-lane turn with `prompt` at `address` and waits for its end.
+    pub async fn user_turn(core: &Core, address: &Address, prompt: &str) -> crate::session::Ran {
+        let job = crate::session::Job {
+            lane: crate::session::Lane::Main,
+            prompt: prompt.to_owned(),
+            timeout: crate::exec::TimeoutKind::Interactive,
+            cancel: None,
+            purpose: crate::session::Purpose::Turn,
+        };
+        core.conversations.run(address, job, |_| {}).await
+    }
+
     /// A core whose home was prepared by `prepare` (state files of an earlier run),
     /// answering every launch with a reply that echoes the prompt.
     pub fn rig(config: AgentConfig, prepare: impl FnOnce(&AgentPaths)) -> Rig {

@@ -58,15 +58,8 @@ fn start(config: AgentConfig) -> (Rig, Arc<AtomicI64>) {
 
 /// A user's turn, so the chat has a session.
 async fn talk(rig: &Rig, at: &Address) {
-    let job = Job {
-        lane: Lane::Main,
-        prompt: "hello".into(),
-        timeout: TimeoutKind::Interactive,
-        cancel: None,
-        purpose: Purpose::Turn,
-    };
     assert!(matches!(
-        rig.core.conversations.run(at, job, |_| {}).await,
+        crate::core::testing::user_turn(&rig.core, at, "hello").await,
         Ran::Finished(f) if f.ok()
     ));
 }

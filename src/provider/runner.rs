@@ -588,6 +588,24 @@ mod tests {
         );
     }
 
+    /// A claude run of the shell script `script` in `dir`, one minute at most.
+    fn sh(dir: &std::path::Path, script: String) -> RunRequest {
+        RunRequest {
+            provider: ProviderKind::Claude,
+            invocation: Invocation {
+                program: "/bin/sh".into(),
+                args: vec!["-c".into(), script],
+                env: vec![],
+                temp_files: vec![],
+                stdin: None,
+            },
+            cwd: dir.to_path_buf(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            timeout: TimeoutPolicy::fixed(Duration::from_mins(1)),
+            reaper: None,
+        }
+    }
+
     /// A CLI that leaves a process behind in another session (so the group kill
     /// cannot reach it) still holding stdout: the turn ends shortly after the CLI
     /// itself exits instead of waiting for the leftover to close the pipe.
@@ -602,20 +620,7 @@ echo '{{"type":"result","subtype":"success","is_error":false,"result":"done","se
 exit 0"#,
             pid = pidfile.display()
         );
-        let req = RunRequest {
-            provider: ProviderKind::Claude,
-            invocation: Invocation {
-                program: "/bin/sh".into(),
-                args: vec!["-c".into(), script],
-                env: vec![],
-                temp_files: vec![],
-                stdin: None,
-            },
-            cwd: dir.path().to_path_buf(),
-            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
-            timeout: TimeoutPolicy::fixed(Duration::from_mins(1)),
-            reaper: None,
-        };
+        let req = sh(dir.path(), script);
         let (tx, mut rx) = mpsc::channel(64);
         let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
         let started = std::time::Instant::now();
@@ -656,20 +661,7 @@ touch {marker}
 echo '{{"type":"result","subtype":"success","is_error":false,"result":"done","session_id":"s-1"}}'"#,
             marker = marker.display()
         );
-        let req = RunRequest {
-            provider: ProviderKind::Claude,
-            invocation: Invocation {
-                program: "/bin/sh".into(),
-                args: vec!["-c".into(), script],
-                env: vec![],
-                temp_files: vec![],
-                stdin: None,
-            },
-            cwd: dir.path().to_path_buf(),
-            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
-            timeout: TimeoutPolicy::fixed(Duration::from_mins(1)),
-            reaper: None,
-        };
+        let req = sh(dir.path(), script);
         let (tx, mut rx) = mpsc::channel(4);
         let run = tokio::spawn(run(req, tx, CancellationToken::new()));
         let started = std::time::Instant::now();

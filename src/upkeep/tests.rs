@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::AgentConfig;
-use crate::core::testing::{Rig, USER, rig};
+use crate::core::testing::{Rig, USER, rig, user_turn};
 use crate::exec::fake::Script;
 use crate::provider::event::Event;
 use std::fmt::Write as _;
@@ -18,15 +18,8 @@ async fn compacting_turn(rig: &Rig) {
         s.events.insert(2, Event::Compacted);
         s
     });
-    let job = Job {
-        lane: Lane::Main,
-        prompt: "long talk".into(),
-        timeout: TimeoutKind::Interactive,
-        cancel: None,
-        purpose: Purpose::Turn,
-    };
     assert!(matches!(
-        rig.core.conversations.run(&user(), job, |_| {}).await,
+        user_turn(&rig.core, &user(), "long talk").await,
         Ran::Finished(f) if f.ok()
     ));
     rig.launcher.respond(|_| Script::reply("s-1", "FLUSH_NOOP"));
@@ -98,14 +91,7 @@ async fn a_compaction_that_failed_brings_no_flush() {
         s.events.insert(1, Event::Compacting);
         s
     });
-    let job = Job {
-        lane: Lane::Main,
-        prompt: "talk".into(),
-        timeout: TimeoutKind::Interactive,
-        cancel: None,
-        purpose: Purpose::Turn,
-    };
-    let _ = rig.core.conversations.run(&user(), job, |_| {}).await;
+    let _ = user_turn(&rig.core, &user(), "talk").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(rig.launcher.launched().len(), 1);
     stop.cancel();
@@ -117,14 +103,7 @@ async fn a_turn_without_compaction_brings_no_flush() {
     let rig = rig(AgentConfig::default(), |_| {});
     let stop = CancellationToken::new();
     let task = spawn(rig.core.clone(), stop.clone());
-    let job = Job {
-        lane: Lane::Main,
-        prompt: "short talk".into(),
-        timeout: TimeoutKind::Interactive,
-        cancel: None,
-        purpose: Purpose::Turn,
-    };
-    let _ = rig.core.conversations.run(&user(), job, |_| {}).await;
+    let _ = user_turn(&rig.core, &user(), "short talk").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(rig.launcher.launched().len(), 1);
     stop.cancel();
