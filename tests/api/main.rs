@@ -67,7 +67,7 @@ impl ApiRig {
             tweak(c);
         });
         let daemon = home.start_with_env(&cli.vars());
-        let addr = wait_port_file(&home).await;
+        let addr = home.api_addr().await;
         Self {
             tg,
             bot,
@@ -87,12 +87,7 @@ impl ApiRig {
 
     /// CLI processes of this rig (everything in its CLI environment but ductor).
     pub fn cli_processes(&self) -> Vec<(i32, String)> {
-        support::daemon::processes_of(self.cli.root())
-            .into_iter()
-            .filter(|(_, cmd)| {
-                !cmd.contains("ductor --home") && !cmd.contains("ductor-agent --home")
-            })
-            .collect()
+        support::daemon::cli_processes_of(self.cli.root())
     }
 
     /// Waits until `pred` holds for the CLI processes; returns them.
@@ -115,26 +110,6 @@ impl ApiRig {
     /// The agent's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home.root.join("logs/agent.log")).unwrap_or_default()
-    }
-}
-
-/// Waits for `run/api.port` and reads the address from it.
-async fn wait_port_file(home: &TestHome) -> SocketAddr {
-    let file = home.root.join("run/api.port");
-    let start = Instant::now();
-    loop {
-        if let Some(addr) = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-        {
-            return addr;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the API never listened; supervisor stderr:\n{}",
-            std::fs::read_to_string(home.root.join("supervisor.stderr")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

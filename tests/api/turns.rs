@@ -310,7 +310,7 @@ async fn support_pid(rig: &ApiRig) -> Option<u32> {
 async fn reconnect(rig: &ApiRig, extra: Value) -> super::Client {
     let start = Instant::now();
     loop {
-        let addr = super::wait_port_file(&rig.home).await;
+        let addr = rig.home.api_addr().await;
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return super::Client::authenticated(addr, super::TOKEN, extra).await;
         }

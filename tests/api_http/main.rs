@@ -14,7 +14,6 @@ mod upload;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 use support::daemon::{Daemon, TestHome, token};
 use support::fake_telegram::FakeTelegram;
 
@@ -52,7 +51,7 @@ impl ApiRig {
         let url = tg.api_url();
         home.edit_config(|c| c["telegram_api_url"] = json!(url));
         let daemon = home.start();
-        let addr = wait_port_file(&home).await;
+        let addr = home.api_addr().await;
         Self {
             tg,
             home,
@@ -69,26 +68,6 @@ impl ApiRig {
     /// The API's upload folder.
     pub fn api_files(&self) -> PathBuf {
         self.workspace().join("api_files")
-    }
-}
-
-/// Waits until the agent wrote the API's bound address.
-async fn wait_port_file(home: &TestHome) -> SocketAddr {
-    let file = home.root.join("run/api.port");
-    let start = Instant::now();
-    loop {
-        if let Some(addr) = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-        {
-            return addr;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the API never listened; supervisor stderr:\n{}",
-            std::fs::read_to_string(home.root.join("supervisor.stderr")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

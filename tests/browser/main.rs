@@ -61,7 +61,7 @@ impl PageRig {
             c["api"] = json!({"enabled": true, "port": port, "token": TOKEN});
         });
         let daemon = home.start_with_env(&cli.vars());
-        let addr = wait_api(&home).await;
+        let addr = home.api_addr().await;
         Self {
             browser,
             mock,
@@ -204,30 +204,7 @@ impl PageRig {
 
     /// CLI processes of this rig (everything in its CLI environment but ductor).
     pub fn cli_processes(&self) -> Vec<(i32, String)> {
-        support::daemon::processes_of(self.cli.root())
-            .into_iter()
-            .filter(|(_, cmd)| !cmd.contains("ductor --home") && !cmd.contains("ductor-agent"))
-            .collect()
-    }
-}
-
-/// Waits until the agent records where its API listens (`run/api.port`).
-async fn wait_api(home: &TestHome) -> SocketAddr {
-    let file = home.root.join("run/api.port");
-    let start = Instant::now();
-    loop {
-        if let Some(addr) = std::fs::read_to_string(&file)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-        {
-            return addr;
-        }
-        assert!(
-            start.elapsed() < Duration::from_mins(1),
-            "the API never started; supervisor stderr:\n{}",
-            std::fs::read_to_string(home.root.join("supervisor.stderr")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        support::daemon::cli_processes_of(self.cli.root())
     }
 }
 

@@ -400,7 +400,7 @@ async fn the_page_reconnects_when_the_agent_comes_back() {
         .await;
     std::fs::remove_file(rig.home.root.join("run/api.port")).ok();
     rig.daemon = Some(rig.home.start_with_env(&rig.cli.vars()));
-    super::wait_api(&rig.home).await;
+    rig.home.api_addr().await;
     rig.wait_online().await;
     rig.say("after").await;
     rig.wait_answer("You said: \"after\"").await;

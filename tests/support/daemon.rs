@@ -68,6 +68,27 @@ impl TestHome {
         std::fs::write(dir.join("startup_state.json"), state.to_string()).unwrap();
     }
 
+    /// Waits (one minute at most) until the agent records where its API listens
+    /// (`run/api.port`) and returns that address.
+    pub async fn api_addr(&self) -> std::net::SocketAddr {
+        let file = self.root.join("run/api.port");
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(addr) = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return addr;
+            }
+            assert!(
+                start.elapsed() < Duration::from_mins(1),
+                "the API never listened; supervisor stderr:\n{}",
+                std::fs::read_to_string(self.root.join("supervisor.stderr")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The `Home` value of this directory.
     pub fn home(&self) -> Home {
         Home::new(&self.root)
@@ -209,6 +230,15 @@ pub fn agent_pid(h: &HealthReport, name: &str) -> u32 {
         .find(|a| a.name == name)
         .and_then(|a| a.pid)
         .unwrap_or_else(|| panic!("no pid for {name} in {h:#?}"))
+}
+
+/// The CLI processes (and their tools) of the CLI environment at `root`: every
+/// process mentioning it but ductor's supervisor and agents.
+pub fn cli_processes_of(root: &Path) -> Vec<(i32, String)> {
+    processes_of(root)
+        .into_iter()
+        .filter(|(_, cmd)| !cmd.contains("ductor --home") && !cmd.contains("ductor-agent --home"))
+        .collect()
 }
 
 /// Every live process that belongs to the home `root`: its command line, working

@@ -58,12 +58,7 @@ impl TgRig {
 
     /// CLI processes of this rig (everything using its CLI environment but ductor itself).
     fn cli_processes(&self) -> Vec<(i32, String)> {
-        crate::support::daemon::processes_of(self.cli.root())
-            .into_iter()
-            .filter(|(_, cmd)| {
-                !cmd.contains("ductor --home") && !cmd.contains("ductor-agent --home")
-            })
-            .collect()
+        crate::support::daemon::cli_processes_of(self.cli.root())
     }
 
     async fn wait_no_cli(&self) {
