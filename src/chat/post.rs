@@ -8,7 +8,7 @@ use super::Frontend;
 use super::api::{ApiError, OutMessage};
 use super::markers::prepare;
 use crate::address::{Address, MessageRef};
-use crate::ops::{Action, Button, Buttons, Pressed, Reply, Response};
+use crate::ops::{Buttons, Pressed, Reply, Response};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -134,24 +134,7 @@ impl Frontend {
         session: Option<&str>,
     ) -> Result<bool, Interrupted> {
         let prepared = prepare(self.markup.as_ref(), markdown);
-        let buttons: Buttons = prepared
-            .buttons
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|label| {
-                        let action = match session {
-                            Some(name) => Action::SessionButton {
-                                name: name.to_owned(),
-                                label: label.clone(),
-                            },
-                            None => Action::Answer(label.clone()),
-                        };
-                        Button::new(label.clone(), action)
-                    })
-                    .collect()
-            })
-            .collect();
+        let buttons = super::markers::marker_buttons(&prepared.buttons, session);
         let sent = self
             .send_chunks(
                 to,

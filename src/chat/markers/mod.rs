@@ -49,3 +49,25 @@ pub fn prepare(m: &dyn Dialect, markdown: &str) -> Prepared {
         files,
     }
 }
+
+/// The agent's `[button:…]` rows as buttons: follow-ups in named session `session`,
+/// plain answers otherwise.
+pub fn marker_buttons(rows: &[Vec<String>], session: Option<&str>) -> crate::ops::Buttons {
+    use crate::ops::{Action, Button};
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .map(|label| {
+                    let action = match session {
+                        Some(name) => Action::SessionButton {
+                            name: name.to_owned(),
+                            label: label.clone(),
+                        },
+                        None => Action::Answer(label.clone()),
+                    };
+                    Button::new(label.clone(), action)
+                })
+                .collect()
+        })
+        .collect()
+}

@@ -11,7 +11,7 @@
 use crate::access::{FileAccess, Refusal};
 use crate::chat::markers::{extract_buttons, extract_file_tags};
 use crate::core::Core;
-use crate::ops::{Action, Button, Buttons, Pressed, Reply, Response};
+use crate::ops::{Buttons, Pressed, Reply, Response};
 use crate::provider::event::{Event, FailureKind, Outcome};
 use crate::session::{TurnFinish, TurnUpdate};
 use serde_json::{Value, json};
@@ -80,27 +80,6 @@ pub fn response(r: &Response) -> Vec<Value> {
     out
 }
 
-/// The agent's `[button:…]` markers as buttons: follow-ups in named session
-/// `session`, plain answers otherwise.
-fn marker_buttons(rows: &[Vec<String>], session: Option<&str>) -> Buttons {
-    rows.iter()
-        .map(|row| {
-            row.iter()
-                .map(|label| {
-                    let action = match session {
-                        Some(name) => Action::SessionButton {
-                            name: name.to_owned(),
-                            label: label.clone(),
-                        },
-                        None => Action::Answer(label.clone()),
-                    };
-                    Button::new(label.clone(), action)
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// The `<file:…>` paths of an answer as `files` entries: only files the file
 /// rules let `/files` serve (their real paths); a refused one adds its sentence
 /// to `notes`.
@@ -158,7 +137,12 @@ fn agent_result(
         }
         text.push_str(&n);
     }
-    result(&text, &marker_buttons(&rows, session), listed, streamed)
+    result(
+        &text,
+        &crate::chat::markers::marker_buttons(&rows, session),
+        listed,
+        streamed,
+    )
 }
 
 /// A background delivery (task result, cron job, notice) as a `result` marked
@@ -328,6 +312,7 @@ fn failed(sentence: &str) -> Value {
 mod tests {
     use super::*;
     use crate::config::AgentConfig;
+    use crate::ops::{Action, Button};
     use crate::provider::ProviderKind;
     use crate::provider::event::Usage;
     use crate::session::store::Target;
