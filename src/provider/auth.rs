@@ -76,9 +76,9 @@ impl AuthEnv<'_> {
     }
 }
 
-/// Availability of every provider as the CLIs of the agent at `paths` would see it:
-/// ductor's environment plus the agent's `.env`, no network, nothing spawned.
-pub fn for_agent(paths: &crate::paths::AgentPaths) -> BTreeMap<ProviderKind, AuthStatus> {
+/// The environment the CLIs of the agent at `paths` get — ductor's own plus the
+/// agent's `.env` (never overriding) — and the home folder it names.
+pub fn agent_env(paths: &crate::paths::AgentPaths) -> (HashMap<String, String>, PathBuf) {
     let mut env: HashMap<String, String> = std::env::vars().collect();
     for (k, v) in crate::config::env_file::load(&paths.env_file()) {
         env.entry(k).or_insert(v);
@@ -87,6 +87,13 @@ pub fn for_agent(paths: &crate::paths::AgentPaths) -> BTreeMap<ProviderKind, Aut
         .get("HOME")
         .filter(|h| !h.is_empty())
         .map_or_else(crate::paths::user_home, PathBuf::from);
+    (env, home)
+}
+
+/// Availability of every provider as the CLIs of the agent at `paths` would see it:
+/// ductor's environment plus the agent's `.env`, no network, nothing spawned.
+pub fn for_agent(paths: &crate::paths::AgentPaths) -> BTreeMap<ProviderKind, AuthStatus> {
+    let (env, home) = agent_env(paths);
     check_all(AuthEnv {
         env: &env,
         home: &home,

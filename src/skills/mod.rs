@@ -93,14 +93,7 @@ impl Locations {
     /// The folders the CLIs of the agent at `paths` use: ductor's environment plus
     /// the agent's `.env` (as the CLIs get it).
     pub fn for_agent(paths: &AgentPaths) -> Self {
-        let mut env: HashMap<String, String> = std::env::vars().collect();
-        for (k, v) in crate::config::env_file::load(&paths.env_file()) {
-            env.entry(k).or_insert(v);
-        }
-        let home = env
-            .get("HOME")
-            .filter(|h| !h.is_empty())
-            .map_or_else(crate::paths::user_home, PathBuf::from);
+        let (env, home) = crate::provider::auth::agent_env(paths);
         Self::resolve(paths.skills_dir(), &env, &home)
     }
 
