@@ -13,6 +13,28 @@ use std::fmt;
 /// Transport tag of Telegram (the default of every file that predates transports).
 pub const TELEGRAM: &str = "tg";
 
+/// Transport tag of Matrix. Its chat ids are the original's unsigned 64-bit room
+/// hashes: stored here bit for bit as `i64`, written and read in their unsigned
+/// decimal form, so the original's keys (`mx:14755094187211213593`) stay valid.
+pub const MATRIX: &str = "mx";
+
+/// A chat id in its text form for `transport` (unsigned for Matrix).
+pub fn chat_id_text(transport: &str, chat_id: i64) -> String {
+    if transport == MATRIX {
+        chat_id.cast_unsigned().to_string()
+    } else {
+        chat_id.to_string()
+    }
+}
+
+/// Parses a chat id: a signed number, or (as the original's Matrix ids) an unsigned
+/// one above `i64::MAX`, kept bit for bit.
+pub fn parse_chat_id(text: &str) -> Option<i64> {
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| text.parse::<u64>().ok().map(u64::cast_signed))
+}
+
 /// A conversation: transport, chat and optional topic (a Telegram forum topic).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
@@ -57,10 +79,10 @@ impl Address {
             return None;
         }
         match rest {
-            [chat] => Some(Self::new(transport, chat.parse().ok()?, None)),
+            [chat] => Some(Self::new(transport, parse_chat_id(chat)?, None)),
             [chat, topic] => Some(Self::new(
                 transport,
-                chat.parse().ok()?,
+                parse_chat_id(chat)?,
                 Some(topic.parse().ok()?),
             )),
             _ => None,
@@ -70,9 +92,10 @@ impl Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chat = chat_id_text(&self.transport, self.chat_id);
         match self.topic_id {
-            Some(t) => write!(f, "{}:{}:{}", self.transport, self.chat_id, t),
-            None => write!(f, "{}:{}", self.transport, self.chat_id),
+            Some(t) => write!(f, "{}:{chat}:{t}", self.transport),
+            None => write!(f, "{}:{chat}", self.transport),
         }
     }
 }
@@ -264,6 +287,16 @@ mod tests {
         }
         assert!(Address::parse("tg:x").is_none());
         assert!(Address::parse("a:b:c:d").is_none());
+    }
+
+    #[test]
+    fn matrix_ids_above_i64_keep_their_unsigned_form() {
+        let a = Address::parse("mx:14755094187211213593").unwrap();
+        assert!(a.chat_id < 0, "stored bit for bit");
+        assert_eq!(a.to_string(), "mx:14755094187211213593");
+        assert_eq!(chat_id_text(MATRIX, a.chat_id), "14755094187211213593");
+        assert_eq!(parse_chat_id("14755094187211213593"), Some(a.chat_id));
+        assert!(parse_chat_id("18446744073709551616").is_none());
     }
 
     #[test]

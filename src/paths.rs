@@ -275,6 +275,17 @@ impl AgentPaths {
         self.workspace().join("telegram_files")
     }
 
+    /// The Matrix store (`matrix_store/` by default; `store_path` of the `matrix`
+    /// block, relative to the agent's home unless absolute).
+    pub fn matrix_store_dir(&self, store_path: &str) -> PathBuf {
+        let p = Path::new(if store_path.trim().is_empty() {
+            "matrix_store"
+        } else {
+            store_path
+        });
+        self.root.join(p)
+    }
+
     /// `workspace/matrix_files/` (incoming Matrix media).
     pub fn matrix_files_dir(&self) -> PathBuf {
         self.workspace().join("matrix_files")

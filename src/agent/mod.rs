@@ -71,8 +71,18 @@ pub struct AgentContext {
     pub shutdown: CancellationToken,
 }
 
+/// The Matrix room map and last-room file (when the agent runs Matrix).
+type MatrixRooms = (
+    Arc<crate::transport::matrix::rooms::RoomMap>,
+    std::path::PathBuf,
+);
+
 /// The directory of the transports this agent runs.
-fn directory(transports: &[String], config: &LiveConfig) -> Arc<dyn Directory> {
+fn directory(
+    transports: &[String],
+    config: &LiveConfig,
+    matrix: Option<&MatrixRooms>,
+) -> Arc<dyn Directory> {
     let mut parts: Vec<Arc<dyn Directory>> = Vec::new();
     for t in transports {
         if t == "telegram" {
@@ -81,12 +91,27 @@ fn directory(transports: &[String], config: &LiveConfig) -> Arc<dyn Directory> {
             ));
         }
     }
+    if let Some((rooms, last)) = matrix {
+        parts.push(Arc::new(crate::transport::matrix::MatrixDirectory::new(
+            config.clone(),
+            rooms.clone(),
+            last.clone(),
+        )));
+    }
     if crate::transport::api::ApiSettings::from_config(&config.get().api).enabled {
         parts.push(Arc::new(crate::transport::api::ApiDirectory::new(
             config.clone(),
         )));
     }
     Arc::new(Directories(parts))
+}
+
+/// Masks the config's chat credentials in the log.
+fn register_secrets(config: &crate::config::AgentConfig) {
+    crate::logging::register_secret(config.telegram_token.expose());
+    let mx = crate::transport::matrix::settings::MatrixSettings::from_config(&config.matrix);
+    crate::logging::register_secret(mx.password.expose());
+    crate::logging::register_secret(mx.access_token.expose());
 }
 
 /// Runs the agent until shutdown; returns the process exit code.
@@ -114,14 +139,16 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     .map_err(|e| AgentError::Other(e.to_string()))?;
     home::seed_agent_home(&paths).map_err(|e| AgentError::Other(format!("seeding home: {e}")))?;
     let config = config::load_agent(&opts.home, &opts.name)?;
-    crate::logging::register_secret(config.telegram_token.expose());
+    register_secrets(&config);
     deploy_rule_files(&paths);
     crate::memory::sync_from_file(&paths);
     let (bus, inbox) = connect(&opts.home, &opts.name).await?;
     tracing::info!(agent = %opts.name, pid = std::process::id(), "agent registered on the bus");
     let transports = config.transports.clone();
     let live = LiveConfig::new(config);
-    let directory = directory(&transports, &live);
+    let matrix = (transports.iter().any(|t| t == "matrix"))
+        .then(|| crate::transport::matrix::open_rooms(&paths, &live.get()));
+    let directory = directory(&transports, &live, matrix.as_ref());
     let (outbox, outbox_rx) = crate::session::outbox::durable(&paths.outbox_file());
     let core = Core::start(CoreParts {
         paths: paths.clone(),
@@ -147,7 +174,15 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let ops = Arc::new(Ops::new(core.clone()));
     let api = start_api(&ops, &ctx.shutdown).await;
     let api_lane = api.as_ref().map(|a| a.deliveries.clone());
-    let transport = spawn_transports(&ctx, &ops, &transports, outbox_rx, directory, api_lane);
+    let transport = spawn_transports(
+        &ctx,
+        &ops,
+        &transports,
+        outbox_rx,
+        directory,
+        api_lane,
+        matrix.map(|(rooms, _)| rooms),
+    );
     let webhooks = start_webhooks(&core, &ctx.shutdown).await;
     let _cleanup =
         crate::cleanup::spawn(ctx.paths.clone(), core.config.clone(), ctx.shutdown.clone());
@@ -262,36 +297,57 @@ fn spawn_transports(
     outbox: crate::session::outbox::OutboxRx,
     directory: Arc<dyn Directory>,
     api: Option<mpsc::UnboundedSender<(crate::address::Address, crate::session::outbox::Delivery)>>,
+    matrix: Option<Arc<crate::transport::matrix::rooms::RoomMap>>,
 ) -> impl std::future::Future<Output = i32> + use<> {
     let mut lanes = crate::chat::deliver::Lanes::new();
     if let Some(tx) = api {
         lanes.insert(crate::transport::api::TRANSPORT.to_owned(), tx);
     }
-    let telegram = transports.iter().any(|t| t == "telegram").then(|| {
+    let mut tasks: Vec<tokio::task::JoinHandle<i32>> = Vec::new();
+    if transports.iter().any(|t| t == "telegram") {
         let (tx, rx) = mpsc::unbounded_channel();
         lanes.insert(crate::address::TELEGRAM.to_owned(), tx);
-        tokio::spawn(crate::transport::telegram::run(
-            ops.clone(),
-            ctx.shutdown.child_token(),
-            rx,
-        ))
-    });
+        let run = crate::transport::telegram::run(ops.clone(), ctx.shutdown.child_token(), rx);
+        tasks.push(tokio::spawn(async move {
+            match run.await {
+                Ok(()) => std::future::pending().await,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    policy::EXIT_CONFIG
+                }
+            }
+        }));
+    }
+    if let Some(rooms) = matrix {
+        use crate::transport::matrix::StartError;
+        let (tx, rx) = mpsc::unbounded_channel();
+        lanes.insert(crate::address::MATRIX.to_owned(), tx);
+        let run = crate::transport::matrix::run(ops.clone(), ctx.shutdown.child_token(), rx, rooms);
+        tasks.push(tokio::spawn(async move {
+            match run.await {
+                Ok(()) => std::future::pending().await,
+                Err(e @ StartError::Config(_)) => {
+                    tracing::error!("{e}");
+                    policy::EXIT_CONFIG
+                }
+                Err(e @ StartError::Login(_)) => {
+                    tracing::error!("{e}");
+                    1
+                }
+            }
+        }));
+    }
     tokio::spawn(crate::chat::deliver::route(outbox, directory, lanes));
     async move {
-        let Some(task) = telegram else {
+        if tasks.is_empty() {
             return std::future::pending().await;
-        };
-        match task.await {
-            Ok(Ok(())) => std::future::pending().await,
-            Ok(Err(e)) => {
-                tracing::error!("{e}");
-                policy::EXIT_CONFIG
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the Telegram transport failed");
-                1
-            }
         }
+        // The first transport that cannot run ends the agent with its code.
+        let (done, _, _) = futures_util::future::select_all(tasks).await;
+        done.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a chat transport failed");
+            1
+        })
     }
 }
 

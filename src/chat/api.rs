@@ -141,6 +141,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     fn edits(&self) -> bool {
         true
     }
+    /// Live edits one message may take before the reply goes on in new messages
+    /// (`None`: no cap).
+    fn edit_cap(&self) -> Option<u32> {
+        None
+    }
+    /// The shortest time between two live edits the transport's server tolerates
+    /// (the configured interval is raised to it).
+    fn min_edit_interval(&self) -> Duration {
+        Duration::ZERO
+    }
     /// Markdown as markup (must cope with unfinished Markdown of a streaming answer).
     fn render(&self, markdown: &str) -> String;
     /// Markup cut into messages of at most `limit`, each well-formed on its own.

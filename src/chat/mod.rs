@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod deliver;
+pub mod html;
 pub mod markers;
 pub mod media;
 pub mod outfiles;
@@ -65,4 +66,32 @@ impl Frontend {
     pub fn owns(&self, address: &Address) -> bool {
         address.transport == self.transport
     }
+}
+
+/// Longest `JOIN_NOTIFICATION.md` that is posted.
+pub const JOIN_NOTICE_MAX: u64 = 16 * 1024;
+
+/// The join notice (`JOIN_NOTIFICATION.md`, posted when the bot joins a group or
+/// room): `None` when there is none (missing or blank).
+pub fn read_join_notice(path: &std::path::Path) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > JOIN_NOTICE_MAX {
+        return Err(std::io::Error::other(format!(
+            "not a regular file of at most {JOIN_NOTICE_MAX} bytes"
+        )));
+    }
+    let mut text = String::new();
+    file.take(JOIN_NOTICE_MAX).read_to_string(&mut text)?;
+    Ok((!text.trim().is_empty()).then_some(text))
 }

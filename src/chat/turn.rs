@@ -278,6 +278,9 @@ pub async fn render(
                 "reply.continues_in_file",
                 &[("max", &config.max_reply_messages.to_string())],
             ),
+            edit_interval: StreamSettings::from_config(&config.streaming)
+                .edit_interval
+                .max(fe.markup.min_edit_interval()),
             ..StreamSettings::from_config(&config.streaming)
         },
         fe,

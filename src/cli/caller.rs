@@ -65,9 +65,8 @@ pub fn caller(
     let number = |k: &str| -> Result<Option<i64>, String> {
         get(k)
             .map(|v| {
-                v.trim()
-                    .parse::<i64>()
-                    .map_err(|_| format!("{k} is not a number: `{v}`"))
+                crate::address::parse_chat_id(v.trim())
+                    .ok_or_else(|| format!("{k} is not a number: `{v}`"))
             })
             .transpose()
     };

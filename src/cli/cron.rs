@@ -312,7 +312,7 @@ fn add(
         "created_at".into(),
         crate::session::freshness::format_time(chrono::Utc::now()).into(),
     );
-    if let Some(chat) = var("DUCTOR_CHAT_ID").and_then(|c| c.parse::<i64>().ok()) {
+    if let Some(chat) = var("DUCTOR_CHAT_ID").and_then(|c| crate::address::parse_chat_id(&c)) {
         fields.insert("chat_id".into(), chat.into());
         fields.insert(
             "topic_id".into(),

@@ -71,7 +71,10 @@ impl TurnIdentity {
             ("DUCTOR_TRANSPORT".to_owned(), self.transport.clone()),
         ];
         if self.chat_id != 0 {
-            v.push(("DUCTOR_CHAT_ID".into(), self.chat_id.to_string()));
+            v.push((
+                "DUCTOR_CHAT_ID".into(),
+                crate::address::chat_id_text(&self.transport, self.chat_id),
+            ));
         }
         if let Some(t) = self.topic_id {
             v.push(("DUCTOR_TOPIC_ID".into(), t.to_string()));
@@ -95,6 +98,11 @@ impl TurnIdentity {
     }
 }
 
+/// `.env` keys ductor keeps to itself (the Matrix store passphrase): never given to a CLI.
+pub fn ductor_only(key: &str) -> bool {
+    key.starts_with("DUCTOR_MATRIX_")
+}
+
 /// Assembles the child environment.
 ///
 /// `base` is ductor's own environment; `dotenv` values only fill gaps; `identity`
@@ -109,10 +117,12 @@ pub fn child_env(
     let mut env: BTreeMap<OsString, OsString> = base
         .into_iter()
         .filter(|(k, _)| {
-            !NESTED_SESSION_MARKERS.iter().any(|m| k == *m) && k != crate::ipc::AGENT_TOKEN_VAR
+            !NESTED_SESSION_MARKERS.iter().any(|m| k == *m)
+                && k != crate::ipc::AGENT_TOKEN_VAR
+                && !ductor_only(&k.to_string_lossy())
         })
         .collect();
-    for (k, v) in dotenv {
+    for (k, v) in dotenv.iter().filter(|(k, _)| !ductor_only(k)) {
         env.entry(k.into()).or_insert_with(|| v.into());
     }
     for (k, v) in identity.iter().chain(provider) {
@@ -145,10 +155,12 @@ mod tests {
             ("PATH".into(), "/usr/bin".into()),
             ("API_KEY".into(), "real".into()),
             ("DUCTOR_CHAT_ID".into(), "999".into()),
+            ("DUCTOR_MATRIX_STORE_PASSPHRASE".into(), "secret".into()),
         ];
         let dotenv: BTreeMap<String, String> = [
             ("API_KEY".to_owned(), "from-dotenv".to_owned()),
             ("OTHER".to_owned(), "x".to_owned()),
+            ("DUCTOR_MATRIX_X".to_owned(), "kept".to_owned()),
         ]
         .into();
         let ident = TurnIdentity {
@@ -168,6 +180,8 @@ mod tests {
             Some(Path::new("/opt/ductor/bin")),
         );
         assert!(get(&env, "CLAUDECODE").is_none());
+        assert!(get(&env, "DUCTOR_MATRIX_STORE_PASSPHRASE").is_none());
+        assert!(get(&env, "DUCTOR_MATRIX_X").is_none());
         assert_eq!(get(&env, "API_KEY").unwrap(), "real");
         assert_eq!(get(&env, "OTHER").unwrap(), "x");
         assert_eq!(get(&env, "DUCTOR_CHAT_ID").unwrap(), "42");

@@ -90,3 +90,30 @@ impl RunOverrides {
             || !self.cli_parameters.is_empty()
     }
 }
+
+/// Serde for a record's `chat_id`: reads a signed number or an unsigned one above
+/// `i64::MAX` (the original's Matrix room hashes, kept bit for bit), so such a
+/// record never makes its whole file unreadable.
+pub mod chat_id {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the id as a signed number.
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `serialize_with` signature
+    pub fn serialize<S: Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(*id)
+    }
+
+    /// Reads a signed or an unsigned 64-bit number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Signed(i64),
+            Unsigned(u64),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Signed(n) => n,
+            Either::Unsigned(n) => n.cast_signed(),
+        })
+    }
+}

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InflightTurn {
     /// Chat id.
+    #[serde(with = "crate::state::fields::chat_id")]
     pub chat_id: i64,
     /// Forum topic id.
     #[serde(default)]

@@ -9,6 +9,7 @@ pub struct NamedSessionRecord {
     /// Generated name, e.g. `firmowl`.
     pub name: String,
     /// Chat the session belongs to.
+    #[serde(with = "crate::state::fields::chat_id")]
     pub chat_id: i64,
     /// Provider it runs on.
     #[serde(default)]

@@ -36,6 +36,7 @@ pub struct SessionRecord {
     #[serde(default = "tg")]
     pub transport: String,
     /// Chat id.
+    #[serde(with = "crate::state::fields::chat_id")]
     pub chat_id: i64,
     /// Forum topic id.
     #[serde(default)]

@@ -14,6 +14,7 @@ pub struct TaskRecord {
     pub transport: String,
     /// Chat that created it (results go back there).
     #[serde(default)]
+    #[serde(with = "crate::state::fields::chat_id")]
     pub chat_id: i64,
     /// Agent that owns it.
     #[serde(default)]

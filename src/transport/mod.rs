@@ -5,6 +5,7 @@
 //! [`crate::address::Directory`].
 
 pub mod api;
+pub mod matrix;
 pub mod telegram;
 
 #[cfg(test)]

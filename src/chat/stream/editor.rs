@@ -25,6 +25,8 @@ pub(super) struct Shown {
     pub html: String,
     /// Its keyboard.
     pub keyboard: Option<Keyboard>,
+    /// Live edits it has had (capped by [`crate::chat::api::Dialect::edit_cap`]).
+    pub edits: u32,
 }
 
 /// How a pass over the desired chunks ended.
@@ -278,9 +280,9 @@ impl Editor {
                 !self.blocked
             }
             Pass::Degrade => {
-                tracing::warn!(
+                tracing::info!(
                     failures = self.edit_failures,
-                    "edits keep failing; continuing the reply in append mode"
+                    "edits refused or capped; the reply goes on in new messages"
                 );
                 self.deferred = None;
                 self.append = Some(AppendState::continuing(
@@ -354,11 +356,18 @@ impl Editor {
                 continue;
             }
             let id = shown.id.clone();
+            let edits = shown.edits;
+            if effort == Effort::Live && self.ops.markup.edit_cap().is_some_and(|cap| edits >= cap)
+            {
+                tracing::debug!(%id, edits, "edit cap reached; the reply goes on in new messages");
+                return Pass::Degrade;
+            }
             mark_synced(&mut pass);
             match self.ops.edit(&id, chunk, kb.clone(), effort).await {
                 Ok(()) => {
                     self.edit_failures = 0;
                     self.live[i] = shown_as(id, chunk, kb);
+                    self.live[i].edits = edits + 1;
                 }
                 Err(ApiError::NotFound(_)) => {
                     tracing::debug!(%id, "message of the reply was deleted; sending it again");
@@ -397,6 +406,7 @@ pub(super) fn shown_as(id: MessageRef, html: &str, keyboard: Option<Keyboard>) -
         id,
         html: html.to_owned(),
         keyboard,
+        edits: 0,
     }
 }
 

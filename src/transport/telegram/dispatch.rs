@@ -89,16 +89,13 @@ async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
     }
 }
 
-/// Longest `JOIN_NOTIFICATION.md` that is posted.
-const JOIN_NOTICE_MAX: u64 = 16 * 1024;
-
 /// Posts `JOIN_NOTIFICATION.md` (Markdown) in a group the bot has joined and pins it
 /// without a notification where the bot may pin (a refusal is only logged). A missing
 /// or empty file posts nothing; a symlink or an oversized file is refused, so the
 /// agent cannot be led to post another file into a group.
 async fn greet(tg: &Telegram, chat_id: i64) {
     let path = tg.ops().core.paths.join_notification_file();
-    let text = match read_join_notice(&path) {
+    let text = match crate::chat::read_join_notice(&path) {
         Ok(Some(text)) => text,
         Ok(None) => return,
         Err(e) => {
@@ -121,30 +118,6 @@ async fn greet(tg: &Telegram, chat_id: i64) {
     if let Err(e) = tg.api.pin_silently(chat_id, &id).await {
         tracing::info!(chat = chat_id, error = %e, "cannot pin the join notice");
     }
-}
-
-/// The join notice: `None` when there is none (missing or blank).
-fn read_join_notice(path: &std::path::Path) -> std::io::Result<Option<String>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() > JOIN_NOTICE_MAX {
-        return Err(std::io::Error::other(format!(
-            "not a regular file of at most {JOIN_NOTICE_MAX} bytes"
-        )));
-    }
-    let mut text = String::new();
-    file.take(JOIN_NOTICE_MAX).read_to_string(&mut text)?;
-    Ok((!text.trim().is_empty()).then_some(text))
 }
 
 fn info(inc: &Incoming) -> ChatInfo<'_> {

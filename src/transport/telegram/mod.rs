@@ -14,7 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod callbacks;
 pub mod dispatch;
-pub mod format;
+pub use crate::chat::html as format;
 pub mod incoming;
 pub mod info;
 pub mod media;

@@ -1,8 +1,10 @@
-//! Telegram's dialect: Markdown → Telegram HTML, the tag-aware 4096-character splitter,
-//! measuring and the plain-text fallback, behind [`Html`] (the [`Dialect`] the shared
-//! chat machinery writes with).
+//! Chat HTML: Markdown → the small HTML subset every HTML-speaking chat accepts (`b`, `i`,
+//! `s`, `code`, `pre`, `a`, `blockquote`; line breaks as newlines), the tag-aware splitter,
+//! measuring and the plain-text fallback. [`Html`] is Telegram's dialect (`parse_mode:
+//! "HTML"`, 4096 characters); Matrix writes the same markup and turns newlines into `<br>`
+//! as it sends.
 //!
-//! Pure functions on strings: no I/O, no Telegram calls, no state. Everything here accepts
+//! Pure functions on strings: no I/O, no transport calls, no state. Everything here accepts
 //! any input without panicking, and all HTML it produces uses only tags Telegram accepts and is
 //! balanced, chunk by chunk.
 //!
@@ -19,7 +21,7 @@ mod split;
 mod writer;
 
 #[cfg(test)]
-pub(super) mod tests;
+pub(crate) mod tests;
 
 use crate::chat::api::Dialect;
 pub use escape::escape_html;
