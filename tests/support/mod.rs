@@ -5,6 +5,7 @@
 //! - `fake_telegram`: a fake Bot API server over real HTTP that behaves like Telegram.
 //! - `daemon`: the real `ductor` binaries in a temporary home.
 //! - `golden`: whether golden files may be rewritten (`UPDATE_GOLDEN`, never under CI).
+//! - `synapse`: a real Synapse homeserver on loopback for the Matrix transport's tests.
 #![allow(dead_code)]
 
 pub mod clis;
@@ -12,3 +13,4 @@ pub mod daemon;
 pub mod fake_telegram;
 pub mod golden;
 pub mod mock_llm;
+pub mod synapse;
