@@ -462,7 +462,7 @@ async fn invalid_html_is_rejected_like_telegram() {
 async fn the_4096_limit_counts_utf16_units_after_parsing() {
     let (fake, bot_id, bot) = setup().await;
     fake.user_sends_text(bot_id, USER, "hi");
-    let tagged = "<b>x</b>".repeat(700) + &"y".repeat(4096 - 700);
+    let tagged = "<b>x</b>".repeat(700) + "y".repeat(4096 - 700).as_str();
     assert!(tagged.len() > 5000);
     let ok = bot
         .send_message(ChatId(USER), tagged)
@@ -470,7 +470,7 @@ async fn the_4096_limit_counts_utf16_units_after_parsing() {
         .await
         .expect("4096 visible chars fit");
     assert_eq!(ok.text().unwrap().chars().count(), 4096);
-    let over = "<i>z</i>".repeat(97) + &"y".repeat(4000);
+    let over = "<i>z</i>".repeat(97) + "y".repeat(4000).as_str();
     assert_eq!(
         api_err(
             bot.send_message(ChatId(USER), over)

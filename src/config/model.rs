@@ -504,7 +504,7 @@ fn de_optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>,
 }
 
 impl AgentConfig {
-    /// Whether the Telegram side is usable; returns the keys that still need a value.
+    /// Whether the chat transports are usable; returns the keys that still need a value.
     pub fn missing_keys(&self) -> Vec<&'static str> {
         let mut missing = Vec::new();
         if self.transports.iter().any(|t| t == "telegram") {
@@ -515,6 +515,12 @@ impl AgentConfig {
             if self.allowed_user_ids.is_empty() {
                 missing.push("allowed_user_ids");
             }
+        }
+        if self.transports.iter().any(|t| t == "matrix") {
+            missing.extend(
+                crate::transport::matrix::settings::MatrixSettings::from_config(&self.matrix)
+                    .missing_keys(),
+            );
         }
         missing
     }

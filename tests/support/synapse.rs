@@ -22,7 +22,7 @@
 //! `rc_message`, which keeps Synapse's default (0.2/s, burst 10, what real servers
 //! run), for tests of throttling and `M_LIMIT_EXCEEDED` handling.
 //!
-//! Measured on the project's machine (2 cores): a cold install ~25 s (PyPI wheels, a
+//! Measured on the project's machine (2 cores): a cold install ~25 s (wheels from the Python package index, a
 //! 242 MB venv), the check when it is installed 0.04 s; start to ready ~2.7 s; ~118 MB
 //! RSS per server.
 

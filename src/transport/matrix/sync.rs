@@ -295,8 +295,17 @@ async fn sync_loop(mx: &Arc<Matrix>, shutdown: &CancellationToken) -> Result<(),
     let mut catching_up = true;
     let mut wait = Duration::from_secs(1);
     loop {
+        let waiting = !mx
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty();
+        // Short polls while undecryptable events wait, so they are retried (and their
+        // senders told) on time.
         let timeout = if catching_up {
             Duration::ZERO
+        } else if waiting {
+            Duration::from_secs(5)
         } else {
             Duration::from_secs(30)
         };
