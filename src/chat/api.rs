@@ -124,6 +124,14 @@ pub trait ChatApi: Send + Sync {
     ) -> BoxFut<'a, ()> {
         Box::pin(async {})
     }
+    /// Pins message `id` without a notification, where the transport can.
+    fn pin<'a>(
+        &'a self,
+        _to: &'a Address,
+        _id: &'a MessageRef,
+    ) -> BoxFut<'a, Result<(), ApiError>> {
+        Box::pin(async { Err(ApiError::BadRequest("pinning is not supported".into())) })
+    }
     /// Uploads a file opened and checked by the agent's file rules, from that handle.
     fn send_file<'a>(
         &'a self,

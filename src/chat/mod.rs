@@ -68,6 +68,34 @@ impl Frontend {
     }
 }
 
+impl Frontend {
+    /// Posts `JOIN_NOTIFICATION.md` (Markdown) in a group or room the bot has just
+    /// joined and pins it where the bot may (a refusal is only logged). A missing or
+    /// empty file posts nothing; a symlink or an oversized file is refused, so the
+    /// agent cannot be led to post another file into a group.
+    pub async fn greet(&self, to: &Address) {
+        let path = self.core().paths.join_notification_file();
+        let text = match read_join_notice(&path) {
+            Ok(Some(text)) => text,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "join notice not posted");
+                return;
+            }
+        };
+        let Some(id) = self
+            .post_reply(to, &crate::ops::Reply::text(text), None)
+            .await
+        else {
+            tracing::warn!(chat = %to, "cannot post the join notice");
+            return;
+        };
+        if let Err(e) = self.api.pin(to, &id).await {
+            tracing::info!(chat = %to, error = %e, "cannot pin the join notice");
+        }
+    }
+}
+
 /// Longest `JOIN_NOTIFICATION.md` that is posted.
 pub const JOIN_NOTICE_MAX: u64 = 16 * 1024;
 

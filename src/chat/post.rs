@@ -66,6 +66,20 @@ impl Frontend {
         }
     }
 
+    /// What a restarted agent tells this transport's chats (restart notice, Retry
+    /// buttons).
+    pub async fn announce_recovery(&self) {
+        for a in crate::ops::recovery::on_start(&self.ops, &self.transport) {
+            if self
+                .post_reply(&a.address, &a.reply, a.reply_to.clone())
+                .await
+                .is_none()
+            {
+                tracing::warn!(chat = %a.address, "cannot announce after the restart");
+            }
+        }
+    }
+
     /// Posts `reply` (Markdown, no markers) as new messages, the first answering
     /// `reply_to`, the buttons under the last. Returns the last message.
     pub async fn post_reply(

@@ -240,3 +240,90 @@ async fn model_choice_by_reaction_and_stop_leaves_no_process() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_typed_number_takes_the_choice() {
+    let rig = MxRig::start(|_| {}).await;
+    let room = rig.user.room_with(&rig.bot, false).await;
+    rig.user.say(&room, "!model").await;
+    let menu = rig
+        .user
+        .wait_message(&room, &rig.bot, "the model menu", |m| {
+            m.body.contains("1\u{fe0f}\u{20e3}")
+        })
+        .await;
+    let before = menu.body.clone();
+    rig.user.say(&room, "1").await;
+    rig.user
+        .wait_message(&room, &rig.bot, "the menu after typing 1", |m| {
+            m.id == menu.id && m.edits > 0 && m.body != before
+        })
+        .await;
+    assert!(
+        rig.mock.requests().is_empty(),
+        "the number went to the menu, not to the model"
+    );
+}
+
+#[tokio::test]
+async fn with_mention_only_a_group_room_needs_a_mention() {
+    let rig = MxRig::start(|c| c["group_mention_only"] = json!(true)).await;
+    rig.mock
+        .script("MX_MENTIONED", Reply::text("You called me."));
+    let room = rig.user.room_with(&rig.bot, false).await;
+    rig.user.say(&room, "MX_IGNORED nobody asked").await;
+    rig.user
+        .say(&room, &format!("{} MX_MENTIONED hi", rig.bot))
+        .await;
+    rig.user
+        .wait_message(&room, &rig.bot, "the answer to the mention", |m| {
+            m.body.contains("You called me.")
+        })
+        .await;
+    let asked: Vec<String> = rig
+        .mock
+        .requests()
+        .iter()
+        .map(|r| format!("{r:?}"))
+        .collect();
+    assert!(
+        asked.iter().all(|r| !r.contains("MX_IGNORED")),
+        "the message without a mention never reached the model"
+    );
+}
+
+#[tokio::test]
+async fn an_allowed_invite_is_joined_and_greeted_with_a_pinned_notice() {
+    let rig = MxRig::start(|_| {}).await;
+    std::fs::write(
+        rig.home.root.join("workspace/JOIN_NOTIFICATION.md"),
+        "**Hello room**, I am the ductor bot.",
+    )
+    .unwrap();
+    // The bot may pin: power level 50 in this room (state events need 50).
+    let mut req = Request::new();
+    req.name = Some("room with a moderator bot".into());
+    req.invite = vec![rig.bot.clone()];
+    req.power_level_content_override =
+        Some(serde_json::from_value(json!({"users": {rig.bot.to_string(): 50}})).unwrap());
+    let room = rig.user.client.create_room(req).await.unwrap();
+    let notice = rig
+        .user
+        .wait_message(&room, &rig.bot, "the join notice", |m| {
+            m.body.contains("Hello room")
+        })
+        .await;
+    let start = Instant::now();
+    loop {
+        let _ = rig.user.client.sync_once(Default::default()).await;
+        let pinned = room.load_pinned_events().await.unwrap().unwrap_or_default();
+        if pinned.contains(&notice.id) {
+            break;
+        }
+        assert!(
+            start.elapsed() < TURN,
+            "the notice was not pinned: {pinned:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -338,6 +338,26 @@ impl ChatApi for MxApi {
         })
     }
 
+    fn pin<'a>(&'a self, to: &'a Address, id: &'a MessageRef) -> BoxFut<'a, Result<(), ApiError>> {
+        use matrix_sdk::ruma::events::room::pinned_events::RoomPinnedEventsEventContent;
+        Box::pin(async move {
+            let room = self.room(to)?;
+            let event = event_id(id)?;
+            let mut pinned = room
+                .load_pinned_events()
+                .await
+                .map_err(|e| classify(&e))?
+                .unwrap_or_default();
+            if !pinned.contains(&event) {
+                pinned.push(event);
+            }
+            room.send_state_event(RoomPinnedEventsEventContent::new(pinned))
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(&e))
+        })
+    }
+
     fn send_file<'a>(
         &'a self,
         to: &'a Address,

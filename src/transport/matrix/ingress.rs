@@ -12,6 +12,7 @@ use crate::chat::api::OutMessage;
 use crate::ops::{self, Ctx, Sender};
 use matrix_sdk::Room;
 use matrix_sdk::deserialized_responses::TimelineEvent;
+use matrix_sdk::ruma::OwnedEventId;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::receipt::ReceiptThread;
 use matrix_sdk::ruma::events::room::message::{
@@ -20,7 +21,6 @@ use matrix_sdk::ruma::events::room::message::{
 use matrix_sdk::ruma::events::{
     AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
 };
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -340,47 +340,6 @@ pub async fn undecryptable(mx: &Arc<Matrix>, room: &Room, event: &OwnedEventId, 
     let note = mx.fe.text().t("matrix.undecryptable");
     let msg = OutMessage::plain(note).replying_to(Some(MessageRef::new(event.to_string())));
     let _ = mx.fe.send_message(&to, msg, false).await;
-}
-
-/// Posts `JOIN_NOTIFICATION.md` in a room just joined and pins it (a refusal is logged).
-pub async fn greet(mx: &Arc<Matrix>, room_id: &OwnedRoomId) {
-    let path = mx.ops().core.paths.join_notification_file();
-    let text = match crate::chat::read_join_notice(&path) {
-        Ok(Some(text)) => text,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "join notice not posted");
-            return;
-        }
-    };
-    let to = mx.address(room_id);
-    let Some(id) = mx
-        .fe
-        .post_reply(&to, &crate::ops::Reply::text(text), None)
-        .await
-    else {
-        tracing::warn!(room = %room_id, "cannot post the join notice");
-        return;
-    };
-    if let Err(e) = pin(mx, room_id, &id).await {
-        tracing::info!(room = %room_id, error = %e, "cannot pin the join notice");
-    }
-}
-
-async fn pin(mx: &Matrix, room_id: &OwnedRoomId, id: &MessageRef) -> Result<(), String> {
-    use matrix_sdk::ruma::events::room::pinned_events::RoomPinnedEventsEventContent;
-    let room = mx.client.get_room(room_id).ok_or("not in the room")?;
-    let event: OwnedEventId = id.as_str().try_into().map_err(|_| "bad event id")?;
-    let mut pinned = room
-        .load_pinned_events()
-        .await
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
-    pinned.push(event);
-    room.send_state_event(RoomPinnedEventsEventContent::new(pinned))
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -262,20 +262,6 @@ pub async fn run(
     sync_loop(&mx, &shutdown).await
 }
 
-/// What a restarted agent tells its Matrix rooms (restart notice, Retry buttons).
-async fn announce_recovery(mx: &Matrix) {
-    for a in crate::ops::recovery::on_start(mx.ops(), MATRIX) {
-        if mx
-            .fe
-            .post_reply(&a.address, &a.reply, a.reply_to.clone())
-            .await
-            .is_none()
-        {
-            tracing::warn!(chat = %a.address, "cannot announce after the restart");
-        }
-    }
-}
-
 fn load_token(store: &StoreDir) -> Option<String> {
     std::fs::read_to_string(store.next_batch())
         .ok()
@@ -353,7 +339,7 @@ async fn sync_loop(mx: &Arc<Matrix>, shutdown: &CancellationToken) -> Result<(),
         if catching_up {
             catching_up = false;
             mx.store.tighten();
-            announce_recovery(mx).await;
+            mx.fe.announce_recovery().await;
         }
     }
 }
@@ -526,7 +512,7 @@ async fn invite_received(
         Ok(()) => {
             tracing::info!(room = %room_id, %inviter, "joined a room on invite");
             mx.touch(room_id);
-            ingress::greet(mx, room_id).await;
+            mx.fe.greet(&mx.address(room_id)).await;
         }
         Err(e) => tracing::warn!(room = %room_id, error = %e, "cannot join the room"),
     }

@@ -381,6 +381,10 @@ impl ChatApi for TgApi {
         })
     }
 
+    fn pin<'a>(&'a self, to: &'a Address, id: &'a MessageRef) -> BoxFut<'a, Result<(), ApiError>> {
+        Box::pin(self.pin_silently(to.chat_id, id))
+    }
+
     fn send_file<'a>(
         &'a self,
         to: &'a Address,

@@ -85,38 +85,7 @@ async fn membership(tg: &Telegram, m: &teloxide::types::ChatMemberUpdated) {
     // Only a real join: a promotion to administrator is a membership update too.
     let arrived = joined && !m.old_chat_member.is_present();
     if arrived && !m.chat.is_private() && !m.chat.is_channel() {
-        greet(tg, chat_id).await;
-    }
-}
-
-/// Posts `JOIN_NOTIFICATION.md` (Markdown) in a group the bot has joined and pins it
-/// without a notification where the bot may pin (a refusal is only logged). A missing
-/// or empty file posts nothing; a symlink or an oversized file is refused, so the
-/// agent cannot be led to post another file into a group.
-async fn greet(tg: &Telegram, chat_id: i64) {
-    let path = tg.ops().core.paths.join_notification_file();
-    let text = match crate::chat::read_join_notice(&path) {
-        Ok(Some(text)) => text,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "join notice not posted");
-            return;
-        }
-    };
-    let Some(id) = tg
-        .fe
-        .post_reply(
-            &address(chat_id, None),
-            &crate::ops::Reply::text(text),
-            None,
-        )
-        .await
-    else {
-        tracing::warn!(chat = chat_id, "cannot post the join notice");
-        return;
-    };
-    if let Err(e) = tg.api.pin_silently(chat_id, &id).await {
-        tracing::info!(chat = chat_id, error = %e, "cannot pin the join notice");
+        tg.fe.greet(&address(chat_id, None)).await;
     }
 }
 

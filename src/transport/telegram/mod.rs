@@ -199,24 +199,10 @@ pub async fn run(
     });
     let language = tg.config().language.clone();
     let menu_language = menu::publish(&tg).await.then_some(language);
-    announce_recovery(&tg).await;
+    tg.fe.announce_recovery().await;
     tokio::spawn(audit::run(tg.clone()));
     tokio::spawn(menu::follow_language(tg.clone(), menu_language));
     tokio::spawn(crate::chat::deliver::run(fe, deliveries));
     poll::run(tg.clone()).await;
     Ok(())
-}
-
-/// What a restarted agent tells its Telegram chats (restart notice, Retry buttons).
-async fn announce_recovery(tg: &Telegram) {
-    for a in crate::ops::recovery::on_start(tg.ops(), TELEGRAM) {
-        if tg
-            .fe
-            .post_reply(&a.address, &a.reply, a.reply_to.clone())
-            .await
-            .is_none()
-        {
-            tracing::warn!(chat = %a.address, "cannot announce after the restart");
-        }
-    }
 }

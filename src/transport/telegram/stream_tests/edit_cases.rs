@@ -352,3 +352,76 @@ async fn reasoning_stream_posts_thinking_messages_beside_the_reply() {
         "no empty reasoning message"
     );
 }
+
+/// Telegram's HTML with a cap of `0` live edits per message (as Matrix has).
+#[derive(Debug)]
+struct Capped(u32);
+
+impl crate::chat::api::Dialect for Capped {
+    fn limit(&self) -> usize {
+        Html.limit()
+    }
+    fn edit_cap(&self) -> Option<u32> {
+        Some(self.0)
+    }
+    fn render(&self, markdown: &str) -> String {
+        Html.render(markdown)
+    }
+    fn split(&self, markup: &str, limit: usize) -> Vec<String> {
+        Html.split(markup, limit)
+    }
+    fn visible_len(&self, markup: &str) -> usize {
+        Html.visible_len(markup)
+    }
+    fn to_plain(&self, markup: &str) -> String {
+        Html.to_plain(markup)
+    }
+    fn escape(&self, text: &str) -> String {
+        Html.escape(text)
+    }
+    fn bold(&self, markup: &str) -> String {
+        Html.bold(markup)
+    }
+    fn italic(&self, markup: &str) -> String {
+        Html.italic(markup)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_the_edit_cap_the_reply_goes_on_in_new_messages() {
+    let chat = FakeChat::new();
+    let h = start(
+        chat.clone(),
+        Arc::new(Capped(2)),
+        target(),
+        Some(user_msg()),
+        StreamSettings::default(),
+    );
+    let parts: Vec<String> = (0..8).map(|i| sentences(&format!("P{i}"), 230)).collect();
+    for p in &parts {
+        h.event(delta(p)).await;
+        wait_ms(3000).await;
+    }
+    h.finish(completed()).await;
+    let calls = chat.calls();
+    let first = calls[0].id.clone().expect("the first message");
+    let live_edits = calls
+        .iter()
+        .filter(|c| c.op == Op::Edit && c.id.as_ref() == Some(&first))
+        .count();
+    assert!(live_edits <= 2, "at most the cap: {calls:#?}");
+    let sends = calls.iter().filter(|c| c.op == Op::Send).count();
+    assert!(sends >= 2, "the reply went on in new messages: {calls:#?}");
+    let shown: String = chat
+        .messages()
+        .iter()
+        .map(|(_, m)| m.text.clone())
+        .collect();
+    for i in 0..8 {
+        assert_eq!(
+            shown.matches(&format!("P{i} end.")).count(),
+            1,
+            "part {i} once: {shown}"
+        );
+    }
+}
