@@ -315,7 +315,11 @@ async fn an_allowed_invite_is_joined_and_greeted_with_a_pinned_notice() {
         .await;
     let start = Instant::now();
     loop {
-        let _ = rig.user.client.sync_once(Default::default()).await;
+        let _ = rig
+            .user
+            .client
+            .sync_once(matrix_sdk::config::SyncSettings::default())
+            .await;
         let pinned = room.load_pinned_events().await.unwrap().unwrap_or_default();
         if pinned.contains(&notice.id) {
             break;
