@@ -1,5 +1,6 @@
 //! Embeds the `defaults/` tree (home template, rule files, translations) into the
-//! binary as a sorted list of `(relative path, bytes)`.
+//! binary as a sorted list of `(relative path, bytes)`, and links the binaries with
+//! packed relative relocations where the toolchain and C library support them.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,37 @@ fn collect(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Whether `ld` knows `-z pack-relative-relocs` and glibc (≥ 2.36) can load its output.
+fn packed_relocations_work() -> bool {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if !target.contains("linux-gnu") {
+        return false;
+    }
+    let ld = std::process::Command::new("ld").arg("--help").output();
+    let ld_ok =
+        ld.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("pack-relative-relocs"));
+    let glibc = std::process::Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let version: Vec<u32> = glibc
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    ld_ok && version.as_slice() >= [2, 36].as_slice()
+}
+
 fn main() {
+    // A position-independent binary is relocated at every start: with packed
+    // (RELR) relocations the table the loader reads shrinks from megabytes to
+    // kilobytes, and so does every agent's resident memory.
+    if packed_relocations_work() {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("defaults");
     println!("cargo:rerun-if-changed=defaults");
     let mut files = Vec::new();

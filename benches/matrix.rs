@@ -87,7 +87,8 @@ async fn turns(u: &User, room: &matrix_sdk::Room, bot: &matrix_sdk::ruma::OwnedU
     stats(&format!("{tag}: message → final edit"), last);
 }
 
-async fn matrix_agent(cli: &CliEnv) -> u64 {
+/// The Matrix agent's RSS idle before any turn and after the turns.
+async fn matrix_agent(cli: &CliEnv) -> (u64, u64) {
     let synapse = Synapse::start().await;
     let bot: matrix_sdk::ruma::OwnedUserId = synapse
         .register("ductor", PASSWORD, false)
@@ -109,12 +110,14 @@ async fn matrix_agent(cli: &CliEnv) -> u64 {
     let _daemon = home.start_with_env(&cli.vars());
     let u = User::login(&synapse, "alice").await;
     let room = u.room_with(&bot, false).await;
+    let agent = agent_pid(&home.health().await.unwrap(), "main");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = rss_kib(agent);
     turns(&u, &room, &bot, "room").await;
     let dm = u.room_with(&bot, true).await;
     turns(&u, &dm, &bot, "encrypted DM").await;
-    let agent = agent_pid(&home.health().await.unwrap(), "main");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    rss_kib(agent)
+    (idle, rss_kib(agent))
 }
 
 async fn telegram_agent(cli: &CliEnv) -> u64 {
@@ -146,12 +149,13 @@ async fn main() {
     mock.script("MX_BENCH", answer());
     let cli_root = clis::test_dir("mxbench");
     let cli = CliEnv::new(cli_root.path(), &mock.base_url());
-    let mx = matrix_agent(&cli).await;
+    let (mx_idle, mx_after) = matrix_agent(&cli).await;
     let tg = telegram_agent(&cli).await;
     println!(
-        "agent RSS idle: {mx} KiB with Matrix (after {} turns), {tg} KiB on Telegram only: Matrix adds {} KiB",
-        2 * TURNS,
-        mx.saturating_sub(tg)
+        "agent RSS idle: {tg} KiB on Telegram only; with Matrix {mx_idle} KiB before any turn \
+         (Matrix adds {} KiB), {mx_after} KiB after {} turns",
+        mx_idle.saturating_sub(tg),
+        2 * TURNS
     );
     let with = size("target/release/ductor-agent");
     let without = size("target/no-matrix/release/ductor-agent");

@@ -10,6 +10,7 @@ pub mod check;
 pub mod env_file;
 pub mod live;
 pub mod load;
+pub mod matrix;
 pub mod model;
 pub mod reload;
 

@@ -517,10 +517,7 @@ impl AgentConfig {
             }
         }
         if self.transports.iter().any(|t| t == "matrix") {
-            missing.extend(
-                crate::transport::matrix::settings::MatrixSettings::from_config(&self.matrix)
-                    .missing_keys(),
-            );
+            missing.extend(super::matrix::MatrixSettings::from_config(&self.matrix).missing_keys());
         }
         missing
     }

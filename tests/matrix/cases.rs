@@ -137,18 +137,11 @@ async fn a_long_answer_is_split_and_complete() {
         .await;
     // Give the final edits a moment, then check every line arrived exactly once.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let all: String = rig
-        .user
-        .from(&room, &rig.bot)
-        .iter()
-        .map(|m| m.body.clone())
-        .collect::<Vec<_>>()
-        .join("\n");
     assert!(rig.user.from(&room, &rig.bot).len() >= 2, "split");
-    for i in 0..400 {
-        let line = format!("Line {i:03} of a long answer");
-        assert_eq!(all.matches(&line).count(), 1, "{line} once in {all}");
-    }
+    rig.each_once(
+        &room,
+        (0..400).map(|i| format!("Line {i:03} of a long answer")),
+    );
 }
 
 #[tokio::test]
@@ -183,13 +176,7 @@ async fn a_user_not_allowed_is_refused_without_joining() {
 async fn model_choice_by_reaction_and_stop_leaves_no_process() {
     let rig = MxRig::start(|_| {}).await;
     let room = rig.user.room_with(&rig.bot, false).await;
-    rig.user.say(&room, "!model").await;
-    let menu = rig
-        .user
-        .wait_message(&room, &rig.bot, "the model menu", |m| {
-            m.body.contains("1\u{fe0f}\u{20e3}")
-        })
-        .await;
+    let menu = rig.model_menu(&room).await;
     // The bot offers the digits as reactions.
     let start = Instant::now();
     while !rig
@@ -245,13 +232,7 @@ async fn model_choice_by_reaction_and_stop_leaves_no_process() {
 async fn a_typed_number_takes_the_choice() {
     let rig = MxRig::start(|_| {}).await;
     let room = rig.user.room_with(&rig.bot, false).await;
-    rig.user.say(&room, "!model").await;
-    let menu = rig
-        .user
-        .wait_message(&room, &rig.bot, "the model menu", |m| {
-            m.body.contains("1\u{fe0f}\u{20e3}")
-        })
-        .await;
+    let menu = rig.model_menu(&room).await;
     let before = menu.body.clone();
     rig.user.say(&room, "1").await;
     rig.user

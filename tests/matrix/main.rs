@@ -96,6 +96,31 @@ impl MxRig {
         std::fs::read_to_string(self.home.root.join("logs/agent.log")).unwrap_or_default()
     }
 
+    /// Asks for the model menu in `room`; returns it once it shows its choices.
+    pub async fn model_menu(&self, room: &matrix_sdk::Room) -> Seen {
+        self.user.say(room, "!model").await;
+        self.user
+            .wait_message(room, &self.bot, "the model menu", |m| {
+                m.body.contains("1\u{fe0f}\u{20e3}")
+            })
+            .await
+    }
+
+    /// Checks that each of `needles` appears exactly once in the bot's messages in
+    /// `room` (edits applied).
+    pub fn each_once(&self, room: &matrix_sdk::Room, needles: impl IntoIterator<Item = String>) {
+        let all = self
+            .user
+            .from(room, &self.bot)
+            .iter()
+            .map(|m| m.body.clone())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for n in needles {
+            assert_eq!(all.matches(&n).count(), 1, "{n} once in {all}");
+        }
+    }
+
     /// CLI processes of this rig.
     pub fn cli_processes(&self) -> Vec<(i32, String)> {
         support::daemon::cli_processes_of(self.cli.root())

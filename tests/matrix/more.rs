@@ -78,17 +78,10 @@ async fn edits_under_the_default_rate_limit_end_with_the_whole_answer() {
         })
         .await;
     assert!(answer.edits >= 2, "streamed by edits: {answer:?}");
-    let all: String = rig
-        .user
-        .from(&room, &rig.bot)
-        .iter()
-        .map(|m| m.body.clone())
-        .collect::<Vec<_>>()
-        .join(" ");
-    for i in 0..60 {
-        let s = format!("Sentence {i:02} of a streamed answer.");
-        assert_eq!(all.matches(&s).count(), 1, "{s} once in {all}");
-    }
+    rig.each_once(
+        &room,
+        (0..60).map(|i| format!("Sentence {i:02} of a streamed answer.")),
+    );
 }
 
 #[tokio::test]

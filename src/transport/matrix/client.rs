@@ -175,7 +175,15 @@ async fn build(
 ) -> Result<Client, LoginError> {
     Client::builder()
         .homeserver_url(&settings.homeserver)
-        .sqlite_store(store.sdk(), Some(passphrase))
+        // Small sqlite pools and caches: an agent idles most of the time, and every
+        // connection of the four stores would otherwise keep its own 2 MB cache.
+        .sqlite_store_with_config_and_cache_path(
+            matrix_sdk::SqliteStoreConfig::with_low_memory_config(store.sdk())
+                .pool_max_size(2)
+                .cache_size(256 * 1024)
+                .passphrase(Some(passphrase)),
+            None::<&Path>,
+        )
         .request_config(
             RequestConfig::new()
                 .retry_limit(6)

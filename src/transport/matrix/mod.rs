@@ -14,7 +14,7 @@
 
 pub mod format;
 pub mod rooms;
-pub mod settings;
+pub use crate::config::matrix as settings;
 
 #[cfg(feature = "matrix")]
 pub mod api;
