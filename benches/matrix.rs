@@ -31,13 +31,17 @@ use user::{PASSWORD, User};
 
 const TURNS: usize = 5;
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+/// Resident memory of `pid` in KiB: (all, anonymous) — the rest is clean pages of the
+/// binary, which the kernel can drop under pressure.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("Rss:"), field("Anonymous:"))
 }
 
 fn answer() -> Reply {
@@ -88,7 +92,7 @@ async fn turns(u: &User, room: &matrix_sdk::Room, bot: &matrix_sdk::ruma::OwnedU
 }
 
 /// The Matrix agent's RSS idle before any turn and after the turns.
-async fn matrix_agent(cli: &CliEnv) -> (u64, u64) {
+async fn matrix_agent(cli: &CliEnv) -> ((u64, u64), (u64, u64)) {
     let synapse = Synapse::start().await;
     let bot: matrix_sdk::ruma::OwnedUserId = synapse
         .register("ductor", PASSWORD, false)
@@ -120,7 +124,7 @@ async fn matrix_agent(cli: &CliEnv) -> (u64, u64) {
     (idle, rss_kib(agent))
 }
 
-async fn telegram_agent(cli: &CliEnv) -> u64 {
+async fn telegram_agent(cli: &CliEnv) -> (u64, u64) {
     let tg = FakeTelegram::start().await;
     tg.add_bot(&token(100_000_001), "bench_bot");
     let home = TestHome::new();
@@ -152,9 +156,16 @@ async fn main() {
     let (mx_idle, mx_after) = matrix_agent(&cli).await;
     let tg = telegram_agent(&cli).await;
     println!(
-        "agent RSS idle: {tg} KiB on Telegram only; with Matrix {mx_idle} KiB before any turn \
-         (Matrix adds {} KiB), {mx_after} KiB after {} turns",
-        mx_idle.saturating_sub(tg),
+        "agent RSS idle (anonymous in brackets): Telegram only {} KiB ({}); with Matrix {} KiB ({}) \
+         before any turn — Matrix adds {} KiB ({} anonymous); {} KiB ({}) after {} turns",
+        tg.0,
+        tg.1,
+        mx_idle.0,
+        mx_idle.1,
+        mx_idle.0.saturating_sub(tg.0),
+        mx_idle.1.saturating_sub(tg.1),
+        mx_after.0,
+        mx_after.1,
         2 * TURNS
     );
     let with = size("target/release/ductor-agent");
