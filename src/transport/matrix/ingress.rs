@@ -129,8 +129,7 @@ async fn message(mx: &Arc<Matrix>, room: &Room, m: OriginalSyncRoomMessageEvent)
     }
     let room_id = room.room_id().to_owned();
     let sender = m.sender.to_string();
-    let s = mx.settings();
-    if !mx.room_allowed(&room_id) || !s.user_allowed(&sender) {
+    if !mx.room_allowed(&room_id) || !mx.settings().user_allowed(&sender) {
         tracing::info!(room = %room_id, user = %sender, "ignored a message from a room or user that is not allowed");
         return;
     }
@@ -141,14 +140,14 @@ async fn message(mx: &Arc<Matrix>, room: &Room, m: OriginalSyncRoomMessageEvent)
         other => media::caption(other),
     };
     let body = strip_reply_fallback(&body).to_owned();
-    let group = !is_dm(room).await;
+    let config = mx.fe.core().config.get();
     let (addressed, text) = addressed(mx, &m, &body);
-    if group && mx.fe.core().config.get().group_mention_only && !addressed {
+    if config.group_mention_only && !addressed && !is_dm(room).await {
         return;
     }
     mx.touch(&room_id);
     let to = mx.address(&room_id);
-    if mx.fe.core().config.get().scene.seen_reaction {
+    if config.scene.seen_reaction {
         let receipt = matrix_sdk::ruma::api::client::receipt::create_receipt::v3::ReceiptType::Read;
         if let Err(e) = room
             .send_single_receipt(receipt, ReceiptThread::Unthreaded, m.event_id.clone())

@@ -102,6 +102,8 @@ pub struct Matrix {
     pub own: Mutex<Recent>,
     /// Undecryptable events waiting for keys.
     pub waiting: Mutex<HashMap<OwnedEventId, Waiting>>,
+    /// The room last saved as the last active one (saves the file only on a change).
+    pub last_room: Mutex<Option<OwnedRoomId>>,
 }
 
 impl std::fmt::Debug for Matrix {
@@ -136,10 +138,15 @@ impl Matrix {
 
     /// Remembers the room the user was last active in (the primary chat without a list).
     pub fn touch(&self, room: &OwnedRoomId) {
-        let file = self.store.root.join("last_room");
-        if std::fs::read_to_string(&file).is_ok_and(|t| t.trim() == room.as_str()) {
+        let mut last = self
+            .last_room
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.as_ref() == Some(room) {
             return;
         }
+        *last = Some(room.clone());
+        let file = self.store.root.join("last_room");
         if let Err(e) = crate::store::write_atomic(&file, room.as_str().as_bytes()) {
             tracing::debug!(error = %e, "cannot save the last active room");
         }
@@ -257,6 +264,7 @@ pub async fn run(
         handled: Mutex::default(),
         own: Mutex::default(),
         waiting: Mutex::default(),
+        last_room: Mutex::default(),
     });
     tokio::spawn(crate::chat::deliver::run(fe, deliveries));
     sync_loop(&mx, &shutdown).await
