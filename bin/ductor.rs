@@ -73,6 +73,10 @@ fn main() -> ExitCode {
             &ductor::cli::caller::home_of(cli.home.as_deref(), &|k| std::env::var(k).ok()),
             cmd,
         )),
+        Some(Command::Docker(cmd)) => runtime.block_on(ductor::cli::docker::run(
+            &ductor::cli::caller::home_of(cli.home.as_deref(), &|k| std::env::var(k).ok()),
+            cmd,
+        )),
         Some(Command::Config(cmd)) => ductor::cli::config::run(
             &ductor::cli::caller::home_of(cli.home.as_deref(), &|k| std::env::var(k).ok()),
             cmd,

@@ -69,6 +69,7 @@ pub mod persist;
 pub mod pidlock;
 pub mod procs;
 pub mod provider;
+pub mod sandbox;
 pub mod secret;
 pub mod session;
 pub mod skills;

@@ -75,7 +75,13 @@ impl Home {
 
     /// The bus socket; its name carries the protocol version.
     pub fn bus_socket(&self) -> PathBuf {
-        self.run_dir().join(format!("bus-v{PROTOCOL_VERSION}.sock"))
+        self.bus_dir().join(format!("bus-v{PROTOCOL_VERSION}.sock"))
+    }
+
+    /// `run/bus/`: holds only the bus socket, so a sandbox can mount it (the agent
+    /// tools inside reach the bus) without the rest of `run/`.
+    pub fn bus_dir(&self) -> PathBuf {
+        self.run_dir().join("bus")
     }
 
     /// Sub-agent registry (`agents.json`, main home only).

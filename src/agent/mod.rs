@@ -11,7 +11,6 @@ pub mod run_once;
 use crate::address::{Directories, Directory};
 use crate::config::{self, ConfigError, LiveConfig};
 use crate::core::{Core, CoreParts};
-use crate::exec::HostLauncher;
 use crate::ipc::message::PeerRole;
 use crate::ipc::{BusClient, IpcError};
 use crate::ops::Ops;
@@ -153,7 +152,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     let core = Core::start(CoreParts {
         paths: paths.clone(),
         config: live.clone(),
-        launcher: Arc::new(HostLauncher::new(paths.clone(), live)),
+        launcher: Arc::new(crate::sandbox::SandboxLauncher::new(paths.clone(), live)),
         bus: Some(bus.clone()),
         directory: directory.clone(),
         outbox,

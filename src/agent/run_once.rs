@@ -3,7 +3,7 @@
 //! smoke tests; uses the agent's config, home and workspace like a chat turn.
 
 use crate::address::Address;
-use crate::exec::{HostLauncher, Launch, Launcher, TimeoutKind};
+use crate::exec::{Launch, Launcher, TimeoutKind};
 use crate::paths::Home;
 use crate::provider::ProviderKind;
 use crate::provider::command::TurnSpec;
@@ -87,7 +87,8 @@ pub async fn run(home: &Home, agent: &str, args: RunOnceArgs) -> i32 {
         timeout: TimeoutKind::Interactive,
         extra_args: Vec::new(),
     };
-    let launcher = HostLauncher::new(paths.clone(), crate::config::LiveConfig::new(config));
+    let launcher =
+        crate::sandbox::SandboxLauncher::new(paths.clone(), crate::config::LiveConfig::new(config));
     let (tx, mut rx) = mpsc::channel(256);
     let cancel = CancellationToken::new();
     let ctrl_c = cancel.clone();

@@ -95,6 +95,7 @@ pub fn failure_text(
             "errors.crashed",
             &[("provider", name), ("detail", &first_line(detail))],
         ),
+        FailureKind::SandboxUnavailable => text.f("errors.sandbox", &[("detail", detail.trim())]),
         FailureKind::SessionNotFound | FailureKind::Other | FailureKind::Cancelled => text.f(
             "errors.other",
             &[("provider", name), ("detail", &first_line(detail))],

@@ -7,6 +7,7 @@ pub mod api;
 pub mod ask;
 pub mod caller;
 pub mod config;
+pub mod docker;
 pub mod cron;
 pub mod doctor;
 pub mod lifecycle;
@@ -84,6 +85,10 @@ pub enum Command {
     /// The direct API of the main agent: enable (prints its URL), disable, status.
     #[command(subcommand)]
     Api(api::ApiCommand),
+    /// The sandbox every CLI run happens in: rebuild, enable, disable, status, mount, unmount,
+    /// mounts, extras, extras-add, extras-remove.
+    #[command(subcommand)]
+    Docker(docker::DockerCommand),
     /// Read or change one setting of config.json (or of a sub-agent's entry), by dotted key.
     #[command(subcommand)]
     Config(config::ConfigCommand),

@@ -32,6 +32,7 @@ pub const OVERRIDE_KEYS: &[&str] = &[
     "max_reply_messages",
     "streaming",
     "docker",
+    "sandbox",
     "heartbeat",
     "cleanup",
     "webhooks",

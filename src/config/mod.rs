@@ -13,6 +13,7 @@ pub mod load;
 pub mod matrix;
 pub mod model;
 pub mod reload;
+pub mod sandbox;
 
 pub use agents::{SubAgentEntry, load_agents, merge_sub_agent};
 pub use live::{Change as ConfigChange, LiveConfig};

@@ -88,8 +88,10 @@ pub struct AgentConfig {
     pub max_reply_messages: usize,
     /// Live streaming of answers.
     pub streaming: StreamingConfig,
-    /// Docker sandbox.
+    /// Docker sandbox (the original's block; see [`super::sandbox`]).
     pub docker: serde_json::Value,
+    /// Sandbox of every CLI run (over `docker`; see [`super::sandbox`]).
+    pub sandbox: serde_json::Value,
     /// Heartbeat observer.
     pub heartbeat: serde_json::Value,
     /// Cleanup of old media and output files.
@@ -175,6 +177,7 @@ impl Default for AgentConfig {
                 "auto_build": true, "mount_host_cache": false, "mounts": [], "published_ports": [],
                 "extras": []
             }),
+            sandbox: serde_json::json!({}),
             heartbeat: serde_json::json!({
                 "enabled": false, "interval_minutes": 30, "cooldown_minutes": 5,
                 "quiet_start": 21, "quiet_end": 8,
@@ -504,6 +507,11 @@ fn de_optional_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>,
 }
 
 impl AgentConfig {
+    /// Where this agent's CLI runs happen (`sandbox` over the original's `docker`).
+    pub fn sandbox_settings(&self) -> super::sandbox::SandboxSettings {
+        super::sandbox::SandboxSettings::from_blocks(&self.sandbox, &self.docker)
+    }
+
     /// Whether the chat transports are usable; returns the keys that still need a value.
     pub fn missing_keys(&self) -> Vec<&'static str> {
         let mut missing = Vec::new();

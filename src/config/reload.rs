@@ -78,6 +78,9 @@ pub const HOT_KEYS: &[&str] = &[
     "cron_preflight",
     "memory_flush",
     "memory_reflection",
+    // The launcher reads the sandbox settings at every run.
+    "docker",
+    "sandbox",
     "memory_compaction",
     "skills",
     "notifications",
@@ -582,11 +585,12 @@ mod tests {
         fresh.streaming.enabled = false;
         fresh.telegram_token = Secret::new("222:other");
         fresh.docker["enabled"] = json!(true);
+        fresh.slack["bot_token"] = json!("xoxb-1");
         fresh.webhooks["port"] = json!(9000);
         fresh.webhooks["rate_limit_per_minute"] = json!(5);
         let d = diff(&running, &fresh);
-        assert_eq!(d.hot, ["model", "streaming", "webhooks"]);
-        assert_eq!(d.restart, ["telegram_token", "docker", "webhooks.port"]);
+        assert_eq!(d.hot, ["model", "streaming", "docker", "webhooks"]);
+        assert_eq!(d.restart, ["telegram_token", "webhooks.port", "slack"]);
     }
 
     #[test]
@@ -793,11 +797,11 @@ mod tests {
         edit(&r, |c| {
             c["model"] = json!("sonnet");
             c["streaming"] = json!({"enabled": false});
-            c["docker"] = json!({"enabled": true});
+            c["slack"] = json!({"bot_token": "xoxb-1"});
         });
         let out = reloader.check().await;
         assert_eq!(out.applied, ["streaming"], "the entry's model wins");
-        assert_eq!(out.restart_notice, ["docker"]);
+        assert_eq!(out.restart_notice, ["slack"]);
         assert_eq!(r.core.config.get().model, "haiku");
         assert!(!r.core.config.get().streaming.enabled);
 
@@ -813,7 +817,7 @@ mod tests {
             r.core.config.get().ductor_home,
             home.agent("sub1").root().display().to_string()
         );
-        assert_eq!(notices(&mut r).len(), 1, "only the docker notice");
+        assert_eq!(notices(&mut r).len(), 1, "only the slack notice");
 
         write(&home.main().config_file(), "{");
         assert!(reloader.check().await.reported.is_some());

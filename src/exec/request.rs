@@ -124,5 +124,6 @@ pub fn build_request(
         env,
         timeout: timeout_policy(config, job.timeout),
         reaper: reaper_path(),
+        signals: None,
     })
 }

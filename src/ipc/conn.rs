@@ -222,6 +222,10 @@ impl BusListener {
                 path.display()
             ))));
         }
+        if let Some(dir) = path.parent() {
+            crate::store::ensure_private_dir(dir)
+                .map_err(|e| IpcError::Io(std::io::Error::other(e.to_string())))?;
+        }
         let name = path.to_fs_name::<GenericFilePath>().map_err(IpcError::Io)?;
         let listener = ListenerOptions::new()
             .name(name)

@@ -69,7 +69,7 @@ fn code_block(body: &str) -> String {
 }
 
 /// `/diagnose`.
-pub fn diagnose(ctx: &Ctx<'_>) -> Response {
+pub async fn diagnose(ctx: &Ctx<'_>) -> Response {
     let text = ctx.text();
     let core = ctx.core();
     let config = core.config.get();
@@ -112,6 +112,14 @@ pub fn diagnose(ctx: &Ctx<'_>) -> Response {
         let _ = write!(out, "\n\\[{p}\\] {}", super::status::auth_state(ctx, s));
     }
     let _ = write!(out, "\ncodex models: {}", core.catalogue.codex.len());
+    let sandbox =
+        crate::sandbox::status::report(&core.paths.home(), &config.sandbox_settings()).await;
+    let _ = write!(
+        out,
+        "\n\n{}\n{}",
+        text.t("diagnose.sandbox"),
+        code_block(&crate::sandbox::status::render(&sandbox))
+    );
     let log = log_tail(ctx, DIAGNOSE_LOG_LINES);
     let _ = write!(
         out,

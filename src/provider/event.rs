@@ -120,6 +120,9 @@ pub enum FailureKind {
     Crashed,
     /// Any other error; the detail carries its first line.
     Other,
+    /// The sandbox is on but cannot run anything (engine missing, daemon down, image
+    /// build failed…); nothing ran, on the host neither. The detail says why.
+    SandboxUnavailable,
 }
 
 /// The single terminal outcome of a turn.

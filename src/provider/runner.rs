@@ -70,6 +70,20 @@ pub struct RunRequest {
     pub timeout: TimeoutPolicy,
     /// `ductor-agent` executable used as per-run reaper; `None` runs the CLI directly.
     pub reaper: Option<PathBuf>,
+    /// How stop signals reach the run's processes; `None` signals the process group
+    /// of the started child (right on the host; a sandbox knows better).
+    pub signals: Option<std::sync::Arc<dyn RunSignals>>,
+}
+
+/// Delivers stop signals to the processes of one run when the started child is not
+/// the whole story: a container engine's client does not forward signals into the
+/// container, and `bwrap` dies on them (which would kill its sandbox before the CLI
+/// could end cleanly).
+pub trait RunSignals: Send + Sync + std::fmt::Debug {
+    /// Sends `sig` to the run's processes; `pgid` is the process group of the child
+    /// the runner started. `SIGKILL` must leave none of them alive (eventually: it may
+    /// act in the background; the launcher's own clean-up makes it certain).
+    fn signal(&self, pgid: i32, sig: Signal);
 }
 
 /// Finds `program` on the `PATH` of `env`.
@@ -381,7 +395,7 @@ async fn drive(
 ) -> Outcome {
     tracing::debug!(cwd = %req.cwd.display(), "CLI started");
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        procs_kill(pgid);
+        send(req, pgid, Signal::SIGKILL);
         return failed(FailureKind::Crashed, "no stdout/stderr pipe");
     };
     if let (Some(mut stdin), Some(input)) = (child.stdin.take(), req.invocation.stdin.clone()) {
@@ -430,7 +444,7 @@ async fn drive(
             () = cancel.cancelled(), if !end.cancelled && !end.timed_out => {
                 tracing::info!("cancelling CLI run");
                 end.cancelled = true;
-                procs_signal(pgid, polite_signal(req.provider));
+                send(req, pgid, polite_signal(req.provider));
                 clock.kill_at = Some(Instant::now() + CANCEL_GRACE);
             }
             () = tokio::time::sleep_until(clock.next_wake()) => {
@@ -438,19 +452,19 @@ async fn drive(
                     Tick::Nothing => {}
                     Tick::Kill => {
                         tracing::warn!("CLI did not stop in time; killing its process group");
-                        procs_kill(pgid);
+                        send(req, pgid, Signal::SIGKILL);
                     }
                     Tick::TimedOut => {
                         tracing::warn!(after = ?clock.started.elapsed(), "CLI run timed out");
                         end.timed_out = true;
-                        procs_signal(pgid, polite_signal(req.provider));
+                        send(req, pgid, polite_signal(req.provider));
                         clock.kill_at = Some(Instant::now() + Duration::from_secs(2));
                     }
                 }
             }
         }
     };
-    procs_kill(pgid);
+    send(req, pgid, Signal::SIGKILL);
     backlog.flush(events).await;
     let mut stderr_task = stderr_task;
     end.stderr_tail = if let Ok(tail) = tokio::time::timeout(DRAIN_GRACE, &mut stderr_task).await {
@@ -524,6 +538,7 @@ pub fn kind_name(kind: FailureKind) -> &'static str {
         FailureKind::Cancelled => "cancelled",
         FailureKind::Crashed => "crashed",
         FailureKind::Other => "other",
+        FailureKind::SandboxUnavailable => "sandbox_unavailable",
     }
 }
 
@@ -535,12 +550,13 @@ async fn sleep_opt(at: Option<Instant>) {
     }
 }
 
-fn procs_signal(pgid: i32, sig: Signal) {
-    crate::procs::signal_group(pgid, sig);
-}
-
-fn procs_kill(pgid: i32) {
-    crate::procs::signal_group(pgid, Signal::SIGKILL);
+/// Sends `sig` to the run: through its [`RunSignals`] when it has some, else to the
+/// child's process group.
+fn send(req: &RunRequest, pgid: i32, sig: Signal) {
+    match &req.signals {
+        Some(signals) => signals.signal(pgid, sig),
+        None => crate::procs::signal_group(pgid, sig),
+    }
 }
 
 #[cfg(test)]
@@ -573,6 +589,7 @@ mod tests {
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             timeout: TimeoutPolicy::fixed(Duration::from_secs(5)),
             reaper: None,
+            signals: None,
         };
         let (tx, _rx) = mpsc::channel(8);
         let out = run(req, tx, CancellationToken::new()).await;
@@ -603,6 +620,7 @@ mod tests {
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             timeout: TimeoutPolicy::fixed(Duration::from_mins(1)),
             reaper: None,
+            signals: None,
         }
     }
 

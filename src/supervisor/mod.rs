@@ -183,6 +183,14 @@ pub async fn run(opts: SupervisorOptions) -> Result<RunOutcome, SupervisorError>
     };
     tracing::info!(?outcome, "supervisor shutting down");
     agents.stop_all().await;
+    if outcome == RunOutcome::Stopped {
+        // The sandbox container lives as long as the agents (a restart keeps it).
+        match crate::sandbox::teardown(&home).await {
+            Ok(Some(name)) => tracing::info!(container = %name, "sandbox container removed"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot remove the sandbox container"),
+        }
+    }
     cancel.cancel();
     let _ = std::fs::remove_file(home.bus_socket());
     Ok(outcome)

@@ -265,7 +265,8 @@ async fn socket_is_private_and_other_users_are_refused() {
         "this test connects as another user, which needs root (CI runs as root)"
     );
     // Open the doors on purpose: the peer-credential check alone must refuse.
-    for dir in [&home.root, &run] {
+    let bus_dir = home.home().bus_dir();
+    for dir in [&home.root, &run, &bus_dir] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();

@@ -188,6 +188,9 @@ pub fn user_sentence(kind: FailureKind, provider: ProviderKind) -> String {
             provider.binary()
         ),
         FailureKind::Other => format!("{name} reported an error."),
+        FailureKind::SandboxUnavailable => "Nothing was run: the sandbox is not available (see \
+             `ductor docker status`)."
+            .to_owned(),
     }
 }
 
@@ -202,6 +205,9 @@ pub fn user_sentence_with_detail(
     let base = user_sentence(kind, provider);
     let first = detail.lines().map(str::trim).find(|l| !l.is_empty());
     match (kind, first) {
+        (FailureKind::SandboxUnavailable, Some(line)) => format!(
+            "Nothing was run: {line}. Run `ductor docker status` on the server to see what is wrong."
+        ),
         (FailureKind::Other | FailureKind::Crashed, Some(line)) => {
             let line = super::truncate_chars(line, 200);
             match kind {

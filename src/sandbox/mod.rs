@@ -1,0 +1,294 @@
+//! Sandboxed runs: the second implementation of the [`Launcher`] seam. Every run of
+//! an agent — chat turns, named sessions, tasks, inter-agent asks, cron jobs,
+//! webhooks, heartbeats — goes through the agent's one launcher, so with a sandbox
+//! configured all of them run inside it:
+//! - [`container`]: Docker or podman, one long-lived container per ductor home,
+//!   entered with `exec`;
+//! - [`bwrap`]: bubblewrap, a fresh namespace per run, no daemon, no image.
+//!
+//! The sandbox **fails closed**: when it is configured and cannot run (engine
+//! missing, daemon down, image build failed, container gone and not recreatable, an
+//! unknown backend name), the run does not happen anywhere and ends with
+//! [`FailureKind::SandboxUnavailable`], whose sentence tells the chat why and points
+//! at `ductor docker status`. There is no fallback to the host.
+//!
+//! The settings are read at every run (a config change applies to the next run; a
+//! container whose settings changed is made again).
+
+pub mod bwrap;
+pub mod container;
+pub mod image;
+pub mod status;
+
+use crate::config::LiveConfig;
+use crate::config::sandbox::{Backend, SandboxSettings};
+use crate::exec::{BoxFuture, Launch, Launcher, request};
+use crate::paths::{AgentPaths, Home};
+use crate::provider::event::{Event, FailureKind, Outcome};
+use crate::provider::runner::{self, RunRequest};
+use container::{ContainerRun, Engine, Spec};
+use nix::sys::signal::Signal;
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// Runs CLIs where the agent's sandbox settings say: on the host (`none`), in the
+/// shared container, or under bubblewrap.
+#[derive(Debug, Clone)]
+pub struct SandboxLauncher {
+    paths: AgentPaths,
+    config: LiveConfig,
+    /// One container check/creation at a time in this process (the file lock in
+    /// `run/` orders processes).
+    gate: Arc<Mutex<()>>,
+}
+
+impl SandboxLauncher {
+    /// A launcher for the agent at `paths`, reading `config` at every launch.
+    pub fn new(paths: AgentPaths, config: LiveConfig) -> Self {
+        Self {
+            paths,
+            config,
+            gate: Arc::default(),
+        }
+    }
+}
+
+/// The outcome of a run the sandbox could not start.
+pub fn unavailable(settings: &SandboxSettings, reason: &str) -> Outcome {
+    tracing::warn!(
+        backend = settings.backend.name(),
+        reason,
+        "sandbox unavailable; the run did not start"
+    );
+    Outcome::Failed {
+        kind: FailureKind::SandboxUnavailable,
+        detail: format!(
+            "the {} sandbox cannot run: {reason}",
+            settings.backend.name()
+        ),
+        session_id: None,
+    }
+}
+
+enum Prepared {
+    Host(RunRequest),
+    Container(RunRequest, Arc<ContainerRun>),
+}
+
+async fn prepare(
+    req: RunRequest,
+    paths: &AgentPaths,
+    settings: &SandboxSettings,
+    gate: &Mutex<()>,
+) -> Result<Prepared, String> {
+    if let Some(problem) = settings.problem() {
+        return Err(problem);
+    }
+    match &settings.backend {
+        Backend::None => Ok(Prepared::Host(req)),
+        Backend::Bwrap => bwrap::wrap(req, paths, settings).map(Prepared::Host),
+        Backend::Docker | Backend::Podman => {
+            let engine = Engine::find(&settings.backend)?;
+            let home = paths.home();
+            let spec = container::spec(&home, settings, &req.env)?;
+            let path = ensure(&engine, &spec, settings, &home, gate).await?;
+            let dotenv: Vec<(String, String)> = crate::config::env_file::load(&paths.env_file())
+                .into_iter()
+                .collect();
+            let env = container::cli_env(&req, &dotenv, settings);
+            let (req, run) = container::wrap(req, &engine, &spec.name, env, &path);
+            Ok(Prepared::Container(req, run))
+        }
+        Backend::Unknown(name) => Err(format!("the backend \"{name}\" is unknown")),
+    }
+}
+
+/// Makes sure `spec`'s container runs: reuses it, starts it again, or makes it
+/// (building the image first when it is missing and `auto_build` is on). Returns
+/// the container's `PATH`.
+pub async fn ensure(
+    engine: &Engine,
+    spec: &Spec,
+    settings: &SandboxSettings,
+    home: &Home,
+    gate: &Mutex<()>,
+) -> Result<String, String> {
+    let _in_process = gate.lock().await;
+    let fits = |st: &container::ContainerState| {
+        st.running && st.spec == spec.hash() && st.home == spec.home
+    };
+    let not_answering = |e: String| format!("the {} engine does not answer ({e})", engine.name);
+    if let Some(st) = engine
+        .state(&spec.name)
+        .await
+        .map_err(not_answering)?
+        .filter(|s| fits(s))
+    {
+        return Ok(st.path);
+    }
+    let lock_path = home.run_dir().join("sandbox");
+    let _across_processes =
+        tokio::task::spawn_blocking(move || crate::store::lock_beside(&lock_path))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+    if let Some(st) = engine.state(&spec.name).await.map_err(not_answering)? {
+        if fits(&st) {
+            return Ok(st.path);
+        }
+        if st.home.is_empty() {
+            return Err(format!(
+                "a container named \"{}\" exists that ductor did not make; remove it or set \
+                 sandbox.container to another name",
+                spec.name
+            ));
+        }
+        if st.home != spec.home {
+            return Err(format!(
+                "the container \"{}\" belongs to another ductor home ({}); set sandbox.container \
+                 to another name",
+                spec.name, st.home
+            ));
+        }
+        let why = if st.running {
+            "its settings changed"
+        } else {
+            "it had stopped"
+        };
+        tracing::info!(container = %spec.name, why, "making the sandbox container again");
+        engine.remove(&spec.name).await?;
+    }
+    if !engine.image_exists(&spec.image).await {
+        if !settings.auto_build {
+            return Err(format!(
+                "the image \"{}\" does not exist and auto_build is off (run `ductor docker rebuild`)",
+                spec.image
+            ));
+        }
+        tracing::info!(image = %spec.image, "building the sandbox image");
+        image::build(
+            engine,
+            settings,
+            home,
+            &mut |line| tracing::debug!(target: "ductor::sandbox::build", "{line}"),
+        )
+        .await
+        .map_err(|e| format!("building the image \"{}\" failed: {e}", spec.image))?;
+    }
+    let args = spec.run_args();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    engine
+        .run(&argv)
+        .await
+        .map_err(|e| format!("cannot start the container \"{}\": {e}", spec.name))?;
+    tracing::info!(container = %spec.name, image = %spec.image, "sandbox container started");
+    let st = engine
+        .state(&spec.name)
+        .await?
+        .filter(|s| s.running)
+        .ok_or_else(|| {
+            format!(
+                "the container \"{}\" stopped right after it started",
+                spec.name
+            )
+        })?;
+    let tool = format!("{}/ductor", container::CONTAINER_BIN);
+    if let Err(e) = engine.run(&["exec", &spec.name, &tool, "--version"]).await {
+        tracing::warn!(error = %e, "the agent tools (`ductor task`, `ductor ask`) do not run inside the container; its C library may be older than the host's");
+    }
+    Ok(st.path)
+}
+
+/// Removes `home`'s container when its main config uses a container backend (the
+/// supervisor's stop, `ductor docker disable|rebuild`). A container of another home
+/// or one ductor did not make is left alone.
+pub async fn teardown(home: &Home) -> Result<Option<String>, String> {
+    let config =
+        crate::config::load_agent(home, crate::paths::MAIN_AGENT).map_err(|e| e.to_string())?;
+    let settings = config.sandbox_settings();
+    if settings.backend.engine().is_none() {
+        return Ok(None);
+    }
+    let engine = Engine::find(&settings.backend)?;
+    match engine.state(&settings.container).await? {
+        Some(st) if st.home == home.root().display().to_string() => {
+            engine.remove(&settings.container).await?;
+            Ok(Some(settings.container))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn fix_missing_cli(outcome: Outcome, program: &str) -> Outcome {
+    match outcome {
+        Outcome::Failed {
+            kind: FailureKind::Crashed | FailureKind::Other,
+            detail,
+            session_id,
+        } if container::cli_not_in_image(&detail) => Outcome::Failed {
+            kind: FailureKind::CliMissing,
+            detail: format!(
+                "`{program}` is not installed in the sandbox image ({})",
+                detail.trim()
+            ),
+            session_id,
+        },
+        other => other,
+    }
+}
+
+impl Launcher for SandboxLauncher {
+    fn launch(
+        &self,
+        job: Launch,
+        events: mpsc::Sender<Event>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<Outcome> {
+        let config = self.config.get();
+        let settings = config.sandbox_settings();
+        let request = request::build_request(&config, &self.paths, &job);
+        let paths = self.paths.clone();
+        let gate = self.gate.clone();
+        Box::pin(async move {
+            let req = match request {
+                Ok(r) => r,
+                Err(e) => return Outcome::cannot_prepare(&e),
+            };
+            if !settings.enabled() {
+                return runner::run(req, events, cancel).await;
+            }
+            let temp_files = req.invocation.temp_files.clone();
+            let program = req.invocation.program.clone();
+            let prepared = tokio::select! {
+                p = prepare(req, &paths, &settings, &gate) => p,
+                () = cancel.cancelled() => Err(String::new()),
+            };
+            match prepared {
+                Ok(Prepared::Host(req)) => runner::run(req, events, cancel).await,
+                Ok(Prepared::Container(req, run)) => {
+                    let outcome = runner::run(req, events, cancel).await;
+                    let left = run.sweep(Signal::SIGKILL).await;
+                    if left > 0 {
+                        tracing::info!(left, "ended processes the run left in the container");
+                    }
+                    fix_missing_cli(outcome, &program)
+                }
+                Err(reason) => {
+                    for f in &temp_files {
+                        let _ = std::fs::remove_file(f);
+                    }
+                    if cancel.is_cancelled() {
+                        Outcome::Failed {
+                            kind: FailureKind::Cancelled,
+                            detail: "stopped while the sandbox was being prepared".into(),
+                            session_id: None,
+                        }
+                    } else {
+                        unavailable(&settings, &reason)
+                    }
+                }
+            }
+        })
+    }
+}

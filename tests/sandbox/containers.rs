@@ -1,0 +1,1 @@
+//! The container backends (Docker, podman).
