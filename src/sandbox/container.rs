@@ -71,6 +71,7 @@ const CLIENT_VARS: &[&str] = &[
     "DOCKER_CONFIG",
     "DOCKER_CERT_PATH",
     "DOCKER_TLS_VERIFY",
+    "DOCKER_BUILDKIT",
     "CONTAINER_HOST",
     "CONTAINERS_CONF",
     "CONTAINERS_STORAGE_CONF",
@@ -427,8 +428,6 @@ pub fn spec(
         format!("{}:{}", nix::unistd::geteuid(), nix::unistd::getegid()),
         "-e".to_owned(),
         format!("HOME={CONTAINER_HOME}"),
-        "-w".to_owned(),
-        home.main().workspace().display().to_string(),
     ];
     if !settings.network.is_empty() {
         options.extend(["--network".into(), settings.network.clone()]);
