@@ -6,6 +6,7 @@
 //! - `daemon`: the real `ductor` binaries in a temporary home.
 //! - `golden`: whether golden files may be rewritten (`UPDATE_GOLDEN`, never under CI).
 //! - `synapse`: a real Synapse homeserver on loopback for the Matrix transport's tests.
+//! - `sandbox`: a private Docker daemon, a private podman and a test image for the sandbox backends.
 #![allow(dead_code)]
 
 pub mod clis;
@@ -13,4 +14,5 @@ pub mod daemon;
 pub mod fake_telegram;
 pub mod golden;
 pub mod mock_llm;
+pub mod sandbox;
 pub mod synapse;
