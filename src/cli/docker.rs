@@ -29,7 +29,7 @@ pub enum DockerCommand {
     Disable,
     /// Show the backend, the engine, the image, the container and the mounts.
     Status,
-    /// Mount a host directory into the sandbox at /mnt/<name>.
+    /// Mount a host directory into the sandbox at `/mnt/<name>`.
     Mount {
         /// The directory.
         path: String,
