@@ -429,6 +429,10 @@ pub fn spec(
         "-e".to_owned(),
         format!("HOME={CONTAINER_HOME}"),
     ];
+    if settings.backend == Backend::Podman && !nix::unistd::geteuid().is_root() {
+        // Rootless podman: the user's own id inside, so files in the workspace stay theirs.
+        options.push("--userns=keep-id".into());
+    }
     if !settings.network.is_empty() {
         options.extend(["--network".into(), settings.network.clone()]);
     }
