@@ -159,8 +159,13 @@ mod tests {
                     "{lang}: placeholders of `{key}`"
                 );
             }
+            let mut missing: Vec<&String> = en.keys().filter(|k| !other.contains_key(*k)).collect();
+            missing.sort();
+            assert!(missing.is_empty(), "{lang}.toml lacks {missing:?}");
         }
-        assert!(languages().contains(&"de"));
+        for lang in ["de", "es", "fr", "id", "nl", "pt", "ru"] {
+            assert!(languages().contains(&lang), "{lang} is not shipped");
+        }
     }
 
     #[test]

@@ -171,8 +171,8 @@ async fn a_sub_agent_follows_its_agents_json_entry_and_the_main_config() {
 
     // A main config change reaches the sub-agent too (the entry does not set it).
     rig.home
-        .edit_config(|c| c["docker"]["mount_host_cache"] = json!(true));
-    rig.wait_from(sub, CHAT, "docker").await;
+        .edit_config(|c| c["slack"]["bot_token"] = json!("xoxb-1"));
+    rig.wait_from(sub, CHAT, "slack").await;
     assert!(
         rig.tg
             .bot_messages(sub, CHAT)
