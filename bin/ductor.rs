@@ -82,6 +82,7 @@ fn main() -> ExitCode {
             cmd,
         ),
         Some(Command::Doctor) => ductor::cli::doctor::run(&home),
+        Some(Command::Service(cmd)) => ductor::cli::service::run(&home, &cmd),
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0

@@ -41,10 +41,14 @@ async fn wait_gone(pid: u32, limit: Duration) -> bool {
     !procs::alive(pid as i32)
 }
 
-/// Runs `ductor stop`; returns the exit code.
+/// Runs `ductor stop`; returns the exit code. A service installed for this home is
+/// stopped through its manager first, so the manager does not start ductor again.
 pub async fn stop(home: &Home) -> i32 {
+    let service_stopped = crate::cli::service::stop_installed(home);
     let Some(pid) = pidlock::running_pid(&home.pid_file()) else {
-        println!("ductor is not running (home {})", home.root().display());
+        if !service_stopped {
+            println!("ductor is not running (home {})", home.root().display());
+        }
         return 0;
     };
     if let Err(e) = request_shutdown(home, false, "ductor stop").await {

@@ -11,6 +11,7 @@ pub mod cron;
 pub mod docker;
 pub mod doctor;
 pub mod lifecycle;
+pub mod service;
 pub mod shared_memory;
 pub mod status;
 pub mod task;
@@ -94,6 +95,9 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Check this home: secrets other users can read, the config, the provider CLIs.
     Doctor,
+    /// Run ductor as a user service: install, uninstall, start, stop, restart, status, logs.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate for.
