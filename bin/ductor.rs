@@ -81,7 +81,7 @@ fn main() -> ExitCode {
             &ductor::cli::caller::home_of(cli.home.as_deref(), &|k| std::env::var(k).ok()),
             cmd,
         ),
-        Some(Command::Doctor) => ductor::cli::doctor::run(&home),
+        Some(Command::Doctor) => runtime.block_on(ductor::cli::doctor::run(&home)),
         Some(Command::Service(cmd)) => ductor::cli::service::run(&home, &cmd),
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);

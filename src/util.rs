@@ -32,7 +32,7 @@ pub fn truncate_bytes(s: &str, max: usize) -> &str {
     &s[..s.floor_char_boundary(max)]
 }
 
-/// `1234 bytes`, `48.2 KB`, `3.1 MB`.
+/// `1234 bytes`, `48.2 KB`, `3.1 MB`, `41.2 GB`.
 pub fn human_size(bytes: u64) -> String {
     const KB: f64 = 1024.0;
     let b = bytes as f64;
@@ -40,14 +40,24 @@ pub fn human_size(bytes: u64) -> String {
         format!("{bytes} bytes")
     } else if b < KB * KB {
         format!("{:.1} KB", b / KB)
-    } else {
+    } else if b < KB * KB * KB {
         format!("{:.1} MB", b / KB / KB)
+    } else {
+        format!("{:.1} GB", b / KB / KB / KB)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_size(512), "512 bytes");
+        assert_eq!(human_size(48 * 1024), "48.0 KB");
+        assert_eq!(human_size(3 * 1024 * 1024), "3.0 MB");
+        assert_eq!(human_size(5 * 1024 * 1024 * 1024), "5.0 GB");
+    }
 
     #[test]
     fn hex_and_random() {

@@ -1,7 +1,8 @@
 //! `ductor doctor`: what stands between this home and a safe, working ductor — files
 //! with secrets that other users can read, a config that does not load, provider CLIs
-//! that are missing or not logged in. The supervisor runs the permission part at
-//! start-up and logs what it finds.
+//! that are missing or not logged in, a sandbox that cannot run, a disk that is
+//! nearly full. The supervisor runs the permission part at start-up and logs what it
+//! finds.
 
 use crate::paths::Home;
 use std::os::unix::fs::PermissionsExt;
@@ -109,9 +110,50 @@ pub fn findings(home: &Home) -> Vec<Finding> {
     out
 }
 
+/// Free space under which the home's disk is a problem (sessions, logs and media
+/// stop being written reliably).
+pub const LOW_DISK: u64 = 512 * 1024 * 1024;
+
+/// The free space of the disk holding `home` (for the user), as a finding.
+pub fn disk_finding(home: &Home) -> Option<Finding> {
+    let existing = home.root().ancestors().find(|p| p.exists())?;
+    let st = nix::sys::statvfs::statvfs(existing).ok()?;
+    let free = st.blocks_available() * st.fragment_size();
+    Some(Finding {
+        problem: free < LOW_DISK,
+        text: if free < LOW_DISK {
+            format!(
+                "only {} free on the disk of {}: free some space (sessions, logs and files need it)",
+                crate::util::human_size(free),
+                home.root().display()
+            )
+        } else {
+            format!("disk: {} free", crate::util::human_size(free))
+        },
+    })
+}
+
+/// The sandbox of the main agent: what blocks its runs is a problem.
+pub async fn sandbox_findings(home: &Home) -> Vec<Finding> {
+    let Ok(config) = crate::config::load_agent(home, crate::paths::MAIN_AGENT) else {
+        return Vec::new();
+    };
+    let settings = config.sandbox_settings();
+    crate::sandbox::status::report(home, &settings)
+        .await
+        .into_iter()
+        .map(|l| Finding {
+            problem: l.bad,
+            text: format!("sandbox {}: {}", l.key, l.value),
+        })
+        .collect()
+}
+
 /// `ductor doctor`: prints the findings; exit code 1 when one is a problem.
-pub fn run(home: &Home) -> i32 {
-    let all = findings(home);
+pub async fn run(home: &Home) -> i32 {
+    let mut all = findings(home);
+    all.extend(sandbox_findings(home).await);
+    all.extend(disk_finding(home));
     let problems = all.iter().filter(|f| f.problem).count();
     for f in &all {
         println!("{} {}", if f.problem { "✗" } else { "·" }, f.text);
@@ -144,5 +186,36 @@ mod tests {
         assert!(permission_findings(&home).is_empty());
         std::fs::set_permissions(home.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(permission_findings(&home)[0].text.contains("chmod 700"));
+    }
+
+    #[test]
+    fn the_disk_is_reported_with_its_free_space() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("not-yet"));
+        let f = disk_finding(&home).expect("the parent exists");
+        assert!(f.text.contains("free"), "{f:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_that_cannot_run_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("h"));
+        crate::home::seed_agent_home(&home.main()).unwrap();
+        std::fs::write(
+            home.main().config_file(),
+            r#"{"sandbox": {"backend": "dokcer"}}"#,
+        )
+        .unwrap();
+        let found = sandbox_findings(&home).await;
+        assert!(
+            found
+                .iter()
+                .any(|f| f.problem && f.text.contains("\"dokcer\" is unknown")),
+            "{found:?}"
+        );
+        std::fs::write(home.main().config_file(), "{}").unwrap();
+        let found = sandbox_findings(&home).await;
+        assert!(found.iter().all(|f| !f.problem), "{found:?}");
+        assert!(found[0].text.contains("backend: none"), "{found:?}");
     }
 }
