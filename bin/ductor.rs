@@ -83,6 +83,11 @@ fn main() -> ExitCode {
         ),
         Some(Command::Doctor) => runtime.block_on(ductor::cli::doctor::run(&home)),
         Some(Command::Service(cmd)) => ductor::cli::service::run(&home, &cmd),
+        Some(Command::Uninstall(args)) => runtime.block_on(ductor::cli::uninstall::run(
+            &home,
+            args,
+            &mut std::io::stdin().lock(),
+        )),
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0

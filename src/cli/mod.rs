@@ -15,6 +15,7 @@ pub mod service;
 pub mod shared_memory;
 pub mod status;
 pub mod task;
+pub mod uninstall;
 pub mod webhooks;
 
 use crate::paths::Home;
@@ -98,6 +99,8 @@ pub enum Command {
     /// Run ductor as a user service: install, uninstall, start, stop, restart, status, logs.
     #[command(subcommand)]
     Service(service::ServiceCommand),
+    /// Stop ductor, remove its service and sandbox, and (after asking) delete the home.
+    Uninstall(uninstall::UninstallArgs),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate for.

@@ -232,3 +232,48 @@ fn ductor_keeps_its_files_private_and_gives_the_cli_the_users_umask() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "0027\ngone\n");
 }
+
+#[test]
+fn uninstall_asks_before_deleting_the_home_and_keeps_it_unless_told() {
+    use std::io::Write as _;
+    let home = TestHome::new();
+    let uninstall = |args: &[&str], answer: &str| {
+        let mut child = home
+            .ductor()
+            .arg("uninstall")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = uninstall(&[], "n\n");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("[y/N]") && text.contains("kept"), "{text}");
+    assert!(home.root.join("config/config.json").exists());
+    let (_, text) = uninstall(&[], "\n");
+    assert!(text.contains("kept"), "an empty answer keeps it: {text}");
+    let (_, text) = uninstall(&["--keep-home"], "");
+    assert!(text.contains("kept") && !text.contains("[y/N]"), "{text}");
+    let (code, text) = uninstall(&[], "yes\n");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("deleted") && text.contains("cargo uninstall ductor"), "{text}");
+    assert!(!home.root.exists());
+}
+
+#[tokio::test]
+async fn uninstall_stops_a_running_ductor_before_deleting_its_home() {
+    let home = TestHome::new();
+    let mut daemon = home.start();
+    home.wait_running(&["main"], Duration::from_secs(10)).await;
+    let out = home.run(&["uninstall", "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ductor stopped") && text.contains("deleted"), "{text}");
+    assert_eq!(daemon.wait(Duration::from_secs(10)), Some(0), "the supervisor ended");
+    assert!(!home.root.exists());
+}
