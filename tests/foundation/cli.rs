@@ -247,9 +247,17 @@ fn uninstall_asks_before_deleting_the_home_and_keeps_it_unless_told() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (code, text) = uninstall(&[], "n\n");
     assert_eq!(code, Some(0), "{text}");
@@ -261,7 +269,10 @@ fn uninstall_asks_before_deleting_the_home_and_keeps_it_unless_told() {
     assert!(text.contains("kept") && !text.contains("[y/N]"), "{text}");
     let (code, text) = uninstall(&[], "yes\n");
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("deleted") && text.contains("cargo uninstall ductor"), "{text}");
+    assert!(
+        text.contains("deleted") && text.contains("cargo uninstall ductor"),
+        "{text}"
+    );
     assert!(!home.root.exists());
 }
 
@@ -273,7 +284,14 @@ async fn uninstall_stops_a_running_ductor_before_deleting_its_home() {
     let out = home.run(&["uninstall", "--yes"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("ductor stopped") && text.contains("deleted"), "{text}");
-    assert_eq!(daemon.wait(Duration::from_secs(10)), Some(0), "the supervisor ended");
+    assert!(
+        text.contains("ductor stopped") && text.contains("deleted"),
+        "{text}"
+    );
+    assert_eq!(
+        daemon.wait(Duration::from_secs(10)),
+        Some(0),
+        "the supervisor ended"
+    );
     assert!(!home.root.exists());
 }
