@@ -13,9 +13,16 @@ use std::io::{BufRead, IsTerminal, Write};
 pub struct AddArgs {
     /// Agent name: lower-case letters, digits, `-`, `_`; not `main`.
     pub name: String,
-    /// Telegram bot token from @`BotFather`.
+    /// Telegram bot token from @`BotFather` (visible to other users in the process
+    /// list: prefer --token-file or the prompt).
     #[arg(long)]
     pub token: Option<String>,
+    /// A file whose first line is the bot token; `-` reads it from standard input.
+    #[arg(long, conflicts_with = "token")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// What the agent is for (kept in its `agents.json` entry).
+    #[arg(long)]
+    pub description: Option<String>,
     /// Allowed Telegram user ids, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub users: Option<Vec<i64>>,
@@ -111,8 +118,35 @@ pub fn add(home: &Home, args: AddArgs) -> i32 {
     }
 }
 
+/// The first non-empty line of `path` (`-`: standard input), trimmed.
+fn read_token(path: &std::path::Path) -> Result<String, String> {
+    let text = if path == std::path::Path::new("-") {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+        line
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?
+    };
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{} holds no token", path.display()))
+}
+
 fn add_inner(home: &Home, mut args: AddArgs) -> Result<String, String> {
     let mut entries = load(home)?;
+    if let Some(path) = &args.token_file {
+        args.token = Some(read_token(path)?);
+    } else if args.token.is_some() {
+        eprintln!(
+            "note: a token given with --token is visible in the process list; --token-file or the prompt keep it private"
+        );
+    }
     let interactive = std::io::stdin().is_terminal();
     let name = args.name.trim().to_ascii_lowercase();
     if interactive {
@@ -133,7 +167,7 @@ fn add_inner(home: &Home, mut args: AddArgs) -> Result<String, String> {
     }
     let token = args
         .token
-        .ok_or("--token is required (run on a terminal to be asked)")?;
+        .ok_or("a token is required: --token-file FILE (or - for standard input), or run on a terminal to be asked")?;
     validate_new_entry(&entries, &name, &token)?;
     let users = args.users.unwrap_or_default();
     if users.is_empty() {
@@ -157,6 +191,13 @@ fn add_inner(home: &Home, mut args: AddArgs) -> Result<String, String> {
     }
     if let Some(m) = args.model {
         raw.insert("model".into(), json!(m));
+    }
+    if let Some(d) = args
+        .description
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+    {
+        raw.insert("description".into(), json!(d));
     }
     entries.push(SubAgentEntry {
         name: name.clone(),

@@ -295,3 +295,81 @@ async fn uninstall_stops_a_running_ductor_before_deleting_its_home() {
     );
     assert!(!home.root.exists());
 }
+
+#[test]
+fn agents_add_reads_the_token_from_a_file_or_stdin_never_needing_argv() {
+    use std::io::Write as _;
+    let home = TestHome::new();
+    let file = home.root.join("tok.txt");
+    std::fs::write(&file, format!("\n  {}  \n", token(100_000_006))).unwrap();
+    let out = home.run(&[
+        "agents",
+        "add",
+        "filed",
+        "--token-file",
+        file.to_str().unwrap(),
+        "--users",
+        "1",
+        "--description",
+        "reads the news",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("process list"));
+    let mut child = home
+        .ductor()
+        .args([
+            "agents",
+            "add",
+            "piped",
+            "--token-file",
+            "-",
+            "--users",
+            "1",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let piped = token(100_000_007);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{piped}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let agents: Value =
+        serde_json::from_slice(&std::fs::read(home.root.join("agents.json")).unwrap()).unwrap();
+    assert_eq!(agents[0]["telegram_token"], token(100_000_006));
+    assert_eq!(agents[0]["description"], "reads the news");
+    assert_eq!(agents[1]["telegram_token"], piped);
+    let empty = home.root.join("empty.txt");
+    std::fs::write(&empty, "\n").unwrap();
+    let out = home.run(&[
+        "agents",
+        "add",
+        "none",
+        "--token-file",
+        empty.to_str().unwrap(),
+        "--users",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("holds no token"),
+        "{out:?}"
+    );
+    let out = home.run(&[
+        "agents",
+        "add",
+        "argv",
+        "--token",
+        &token(100_000_008),
+        "--users",
+        "1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("visible in the process list"));
+}
