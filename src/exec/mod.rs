@@ -1,21 +1,19 @@
 //! Where runs leave the agent: the [`Launcher`] seam. The turn pipeline describes a
 //! run ([`Launch`]: provider, turn, working directory, identity, timeout) and hands it
 //! to the agent's launcher, which starts the CLI, streams its [`Event`]s, honours the
-//! cancel token and returns the [`Outcome`]. [`HostLauncher`] runs the CLI on this
-//! machine; a sandbox launcher (a container, bubblewrap) is a second implementation,
-//! and tests use a scripted fake, so the pipeline never spawns anything itself.
+//! cancel token and returns the [`Outcome`]. The agent's launcher is
+//! [`crate::sandbox::SandboxLauncher`], which runs the CLI on this machine or in the
+//! configured sandbox (through [`crate::provider::runner`]); tests use a scripted fake,
+//! so the pipeline never spawns anything itself.
 //!
 //! Owns the building of CLI requests from the config. Must not know about chats,
 //! sessions or transports.
 
-mod host;
 pub mod request;
 pub mod slots;
 
 #[cfg(test)]
 pub mod fake;
-
-pub use host::HostLauncher;
 
 use crate::provider::ProviderKind;
 use crate::provider::command::TurnSpec;
