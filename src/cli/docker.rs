@@ -6,8 +6,8 @@
 
 use crate::config::load::{ConfigError, modify_config_file};
 use crate::config::sandbox::{Backend, SandboxSettings};
-use crate::paths::{Home, MAIN_AGENT};
-use crate::sandbox::{container::Engine, image, status};
+use crate::paths::Home;
+use crate::sandbox::{container::Engine, image, main_settings, status};
 use clap::Subcommand;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
@@ -64,8 +64,8 @@ pub async fn run(home: &Home, cmd: DockerCommand) -> i32 {
         DockerCommand::Status => return status_cmd(home).await,
         DockerCommand::Mount { path } => mount(home, &path),
         DockerCommand::Unmount { path } => unmount(home, &path),
-        DockerCommand::Mounts => settings(home).map(|s| mounts_table(&s)),
-        DockerCommand::Extras => settings(home).map(|s| extras_table(&s)),
+        DockerCommand::Mounts => main_settings(home).map(|s| mounts_table(&s)),
+        DockerCommand::Extras => main_settings(home).map(|s| extras_table(&s)),
         DockerCommand::ExtrasAdd { id } => extras_add(home, &id),
         DockerCommand::ExtrasRemove { id } => extras_remove(home, &id),
     };
@@ -79,13 +79,6 @@ pub async fn run(home: &Home, cmd: DockerCommand) -> i32 {
             1
         }
     }
-}
-
-/// The main agent's sandbox settings.
-fn settings(home: &Home) -> Result<SandboxSettings, String> {
-    crate::config::load_agent(home, MAIN_AGENT)
-        .map(|c| c.sandbox_settings())
-        .map_err(|e| e.to_string())
 }
 
 /// Applies `edit` to the `sandbox` block (its current effective settings given),
@@ -174,7 +167,7 @@ async fn disable(home: &Home) -> Result<String, String> {
 }
 
 async fn status_cmd(home: &Home) -> i32 {
-    let s = match settings(home) {
+    let s = match main_settings(home) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ductor docker: {e}");
@@ -199,7 +192,7 @@ fn progress(line: &str) -> Option<(u32, u32)> {
 }
 
 async fn rebuild(home: &Home) -> Result<String, String> {
-    let s = settings(home)?;
+    let s = main_settings(home)?;
     if s.backend.engine().is_none() {
         let engine = if s.backend == Backend::Bwrap {
             "bwrap needs no image"
@@ -216,7 +209,7 @@ async fn rebuild(home: &Home) -> Result<String, String> {
     }
     let engine = Engine::find(&s.backend)?;
     engine.server_version().await?;
-    if let Some(name) = crate::sandbox::teardown(home).await? {
+    if let Some(name) = crate::sandbox::remove_container(&engine, &s, home).await? {
         println!("Removed the container {name} (made again at the next run).");
     }
     println!("Building {} with {} …", s.image, engine.name);
@@ -443,7 +436,7 @@ mod tests {
         let (_dir, home) = home();
         assert!(enable(&home, "dokcer").is_err());
         enable(&home, "bwrap").unwrap();
-        assert_eq!(settings(&home).unwrap().backend, Backend::Bwrap);
+        assert_eq!(main_settings(&home).unwrap().backend, Backend::Bwrap);
         let out = extras_add(&home, "whisper").unwrap();
         assert!(out.contains("ffmpeg, whisper"), "{out}");
         assert!(extras_add(&home, "nope").is_err());
@@ -453,7 +446,7 @@ mod tests {
             raw(&home)["sandbox"]["extras"],
             serde_json::json!(["whisper"])
         );
-        assert!(extras_table(&settings(&home).unwrap()).contains("[x] ffmpeg"));
+        assert!(extras_table(&main_settings(&home).unwrap()).contains("[x] ffmpeg"));
     }
 
     #[test]
@@ -466,11 +459,11 @@ mod tests {
     #[tokio::test]
     async fn disable_switches_the_original_block_off_too() {
         let (_dir, home) = home();
-        assert_eq!(settings(&home).unwrap().backend, Backend::Docker);
+        assert_eq!(main_settings(&home).unwrap().backend, Backend::Docker);
         let _ = disable(&home).await;
         let v = raw(&home);
         assert_eq!(v["sandbox"]["backend"], "none");
         assert_eq!(v["docker"]["enabled"], false);
-        assert_eq!(settings(&home).unwrap().backend, Backend::None);
+        assert_eq!(main_settings(&home).unwrap().backend, Backend::None);
     }
 }

@@ -135,10 +135,9 @@ pub fn disk_finding(home: &Home) -> Option<Finding> {
 
 /// The sandbox of the main agent: what blocks its runs is a problem.
 pub async fn sandbox_findings(home: &Home) -> Vec<Finding> {
-    let Ok(config) = crate::config::load_agent(home, crate::paths::MAIN_AGENT) else {
+    let Ok(settings) = crate::sandbox::main_settings(home) else {
         return Vec::new();
     };
-    let settings = config.sandbox_settings();
     crate::sandbox::status::report(home, &settings)
         .await
         .into_iter()

@@ -34,21 +34,18 @@ fn service_installed(ctx: &Context) -> bool {
 /// Removes the sandbox container and image of `home` (when it uses a container).
 async fn remove_sandbox(home: &Home) -> Vec<String> {
     let mut said = Vec::new();
-    match crate::sandbox::teardown(home).await {
+    let Ok(settings) = crate::sandbox::main_settings(home) else {
+        return said;
+    };
+    let Ok(engine) = crate::sandbox::container::Engine::find(&settings.backend) else {
+        return said;
+    };
+    match crate::sandbox::remove_container(&engine, &settings, home).await {
         Ok(Some(name)) => said.push(format!("removed the sandbox container {name}")),
         Ok(None) => {}
         Err(e) => said.push(format!("could not remove the sandbox container: {e}")),
     }
-    let Ok(config) = crate::config::load_agent(home, crate::paths::MAIN_AGENT) else {
-        return said;
-    };
-    let settings = config.sandbox_settings();
-    if settings.backend.engine().is_none() {
-        return said;
-    }
-    if let Ok(engine) = crate::sandbox::container::Engine::find(&settings.backend)
-        && engine.image_exists(&settings.image).await
-    {
+    if engine.image_exists(&settings.image).await {
         match engine.run(&["rmi", &settings.image]).await {
             Ok(_) => said.push(format!("removed the sandbox image {}", settings.image)),
             Err(e) => said.push(format!("kept the sandbox image {} ({e})", settings.image)),

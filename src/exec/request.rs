@@ -90,11 +90,21 @@ pub fn identity(
     }
 }
 
-/// Builds the host request for `job`.
+/// Builds the host request for `job` (reading the agent's `.env`).
 pub fn build_request(
     config: &AgentConfig,
     paths: &AgentPaths,
     job: &Launch,
+) -> std::io::Result<RunRequest> {
+    build_request_with(config, paths, job, &env_file::load(&paths.env_file()))
+}
+
+/// [`build_request`] with the agent's `.env` secrets already read.
+pub fn build_request_with(
+    config: &AgentConfig,
+    paths: &AgentPaths,
+    job: &Launch,
+    dotenv: &std::collections::BTreeMap<String, String>,
 ) -> std::io::Result<RunRequest> {
     let mut options = provider_options(config, job.provider);
     options.extra_args.extend(job.extra_args.iter().cloned());
@@ -113,7 +123,7 @@ pub fn build_request(
     let env = child_env(
         std::env::vars_os(),
         &job.identity.vars(),
-        &env_file::load(&paths.env_file()),
+        dotenv,
         &provider_env,
         own_bin_dir().as_deref(),
     );

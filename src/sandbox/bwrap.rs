@@ -182,7 +182,7 @@ pub fn wrap(
     };
     let cli = resolve_program(&req.invocation.program, &req.env)
         .unwrap_or_else(|| PathBuf::from(&req.invocation.program));
-    let home = env::get(&req.env, "HOME").map_or_else(crate::paths::user_home, PathBuf::from);
+    let home = super::user_home_of(&req.env);
     let mut args = base_args(&home, settings, &req.env);
     // The whole ductor home disappears, then what this agent's runs need comes back.
     push(

@@ -25,6 +25,7 @@ use crate::provider::env;
 use crate::provider::runner::{RunRequest, RunSignals, resolve_program};
 use nix::sys::signal::Signal;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -278,6 +279,8 @@ pub struct Spec {
     pub options: Vec<String>,
     /// The ductor home it belongs to.
     pub home: String,
+    /// Host directories it mounts that may not exist yet (made when it is created).
+    pub dirs: Vec<PathBuf>,
 }
 
 impl Spec {
@@ -295,8 +298,23 @@ impl Spec {
         crate::util::hex(&h.finalize())[..16].to_owned()
     }
 
-    /// `run -d …` arguments.
-    pub fn run_args(&self) -> Vec<String> {
+    /// Makes the host directories the container mounts: those in the ductor home
+    /// private (0700), the others (the user's cache) as they come. Docker would
+    /// otherwise make missing ones itself, owned by root.
+    pub fn make_dirs(&self) -> Result<(), String> {
+        for dir in &self.dirs {
+            if dir.starts_with(&self.home) {
+                crate::store::ensure_private_dir(dir).map_err(|e| e.to_string())?;
+            } else {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `run -d …` arguments, labelled with the settings `hash` ([`Spec::hash`]).
+    pub fn run_args(&self, hash: &str) -> Vec<String> {
         let mut a: Vec<String> = vec![
             "run".into(),
             "-d".into(),
@@ -307,7 +325,7 @@ impl Spec {
             "--label".into(),
             format!("{HOME_LABEL}={}", self.home),
             "--label".into(),
-            format!("{SPEC_LABEL}={}", self.hash()),
+            format!("{SPEC_LABEL}={hash}"),
         ]);
         a.extend(self.options.iter().cloned());
         for v in &self.volumes {
@@ -335,10 +353,6 @@ pub fn sandbox_home(home: &Home) -> PathBuf {
     home.root().join("sandbox").join("home")
 }
 
-fn private_dir(dir: &Path) -> Result<(), String> {
-    crate::store::ensure_private_dir(dir).map_err(|e| e.to_string())
-}
-
 /// Where each CLI's state lives inside the container, and the variable naming it.
 const CLI_HOMES: &[(&str, &str, Option<&str>)] = &[
     ("claude", ".claude", Some("CLAUDE_CONFIG_DIR")),
@@ -349,14 +363,17 @@ const CLI_HOMES: &[(&str, &str, Option<&str>)] = &[
 /// The credential mounts of the chosen CLIs: each CLI's directory on the host (its
 /// own variable in `vars`, else the default under the user's home) at the default
 /// place under the container's `HOME`.
-fn credential_volumes(settings: &SandboxSettings, vars: &[(OsString, OsString)]) -> Vec<String> {
-    let user_home = env::get(vars, "HOME").map_or_else(crate::paths::user_home, PathBuf::from);
+fn credential_volumes(
+    settings: &SandboxSettings,
+    user_home: &Path,
+    vars: &[(OsString, OsString)],
+) -> Vec<String> {
     let mut out = Vec::new();
     for (cli, inside, var) in CLI_HOMES {
         if !settings.credentials.iter().any(|c| c == cli) {
             continue;
         }
-        let dirs = super::bwrap::credential_dirs(cli, &user_home, vars);
+        let dirs = super::bwrap::credential_dirs(cli, user_home, vars);
         if let Some(dir) = dirs.first().filter(|d| d.is_dir()) {
             out.push(format!("{}:{CONTAINER_HOME}/{inside}", dir.display()));
         }
@@ -370,28 +387,26 @@ fn credential_volumes(settings: &SandboxSettings, vars: &[(OsString, OsString)])
     out
 }
 
-/// The spec of `home`'s container under `settings`, creating the host directories
-/// it mounts. `vars` is a run's environment (the user's home, the CLIs' own
-/// directory variables).
+/// The spec of `home`'s container under `settings` (it changes nothing on disk;
+/// [`Spec::make_dirs`] does, before the container is made). `vars` is a run's
+/// environment (the user's home, the CLIs' own directory variables).
 pub fn spec(
     home: &Home,
     settings: &SandboxSettings,
     vars: &[(OsString, OsString)],
 ) -> Result<Spec, String> {
-    let user_home = env::get(vars, "HOME").map_or_else(crate::paths::user_home, PathBuf::from);
-    let mut volumes = Vec::new();
-    for dir in agent_dirs(home) {
-        private_dir(&dir)?;
-        let d = dir.display();
-        volumes.push(format!("{d}:{d}"));
-    }
+    let user_home = super::user_home_of(vars);
+    let mut dirs = agent_dirs(home);
+    let mut volumes: Vec<String> = dirs
+        .iter()
+        .map(|d| format!("{}:{}", d.display(), d.display()))
+        .collect();
     let shome = sandbox_home(home);
-    private_dir(&shome)?;
     volumes.push(format!("{}:{CONTAINER_HOME}", shome.display()));
-    volumes.extend(credential_volumes(settings, vars));
+    volumes.extend(credential_volumes(settings, &user_home, vars));
     let bus = home.bus_dir();
-    private_dir(&bus)?;
     volumes.push(format!("{}:{}", bus.display(), bus.display()));
+    dirs.extend([shome, bus]);
     for bin in ductor_binaries() {
         let name = bin
             .file_name()
@@ -402,9 +417,8 @@ pub fn spec(
     }
     if settings.mount_host_cache {
         let cache = user_home.join(".cache");
-        std::fs::create_dir_all(&cache)
-            .map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
         volumes.push(format!("{}:{CONTAINER_HOME}/.cache", cache.display()));
+        dirs.push(cache);
     }
     for (host, target) in super::bwrap::mount_targets(&settings.mounts) {
         if !host.is_dir() {
@@ -445,6 +459,7 @@ pub fn spec(
         volumes,
         options,
         home: home.root().display().to_string(),
+        dirs,
     })
 }
 
@@ -466,14 +481,14 @@ fn ductor_binaries() -> Vec<PathBuf> {
 /// `PATH`, `HOME` or anything else.
 pub fn cli_env(
     req: &RunRequest,
-    dotenv: &[(String, String)],
+    dotenv: &BTreeMap<String, String>,
     settings: &SandboxSettings,
 ) -> Vec<(OsString, OsString)> {
     let keep = |k: &str| {
         CLI_PREFIXES.iter().any(|p| k.starts_with(p))
             || CLI_VARS.contains(&k)
             || settings.env.iter().any(|e| e == k)
-            || dotenv.iter().any(|(d, _)| d == k)
+            || dotenv.contains_key(k)
     };
     let mut out: Vec<(OsString, OsString)> = req
         .env
@@ -624,7 +639,7 @@ mod tests {
             !spec.volumes.iter().any(|v| v.contains(".claude")),
             "missing dirs are skipped"
         );
-        let args = spec.run_args().join(" ");
+        let args = spec.run_args(&spec.hash()).join(" ");
         assert!(args.contains("--network host"));
         assert!(args.contains("-p 8080:80"));
         assert!(args.ends_with(" ductor-sandbox"));
@@ -673,7 +688,8 @@ mod tests {
             signals: None,
         };
         let s = settings(&json!({"backend": "docker", "env": ["EXTRA"]}));
-        let env = cli_env(&req, &[("MY_TOKEN".into(), "s3cret".into())], &s);
+        let dotenv = BTreeMap::from([("MY_TOKEN".to_owned(), "s3cret".to_owned())]);
+        let env = cli_env(&req, &dotenv, &s);
         let keys: Vec<&str> = env.iter().map(|(k, _)| k.to_str().unwrap()).collect();
         assert_eq!(
             keys,

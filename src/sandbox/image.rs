@@ -238,14 +238,14 @@ pub fn build_timeout(extras: &[&Extra]) -> Duration {
     Duration::from_secs(600 + extras.iter().map(|e| e.build_seconds).sum::<u64>())
 }
 
-/// The Dockerfile the settings ask for.
-pub fn dockerfile_for(settings: &SandboxSettings) -> Result<String, String> {
+/// The Dockerfile the settings ask for, with `extras` (theirs, resolved).
+fn dockerfile_for(settings: &SandboxSettings, extras: &[&Extra]) -> Result<String, String> {
     let base = match &settings.dockerfile {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the Dockerfile {}: {e}", path.display()))?,
         None => DOCKERFILE.to_owned(),
     };
-    Ok(dockerfile(&base, &resolve(&settings.extras)?))
+    Ok(dockerfile(&base, extras))
 }
 
 /// Removes the build directory when the build ends, however it ends.
@@ -265,8 +265,9 @@ pub async fn build(
     home: &Home,
     output: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(), String> {
-    let text = dockerfile_for(settings)?;
     let extras = resolve(&settings.extras)?;
+    let text = dockerfile_for(settings, &extras)?;
+    let timeout = build_timeout(&extras);
     let context = BuildDir(
         home.main()
             .tmp_dir()
@@ -290,7 +291,7 @@ pub async fn build(
     let mut out = BufReader::new(stdout).lines();
     let mut err = BufReader::new(stderr).lines();
     let mut last = String::new();
-    let deadline = tokio::time::Instant::now() + build_timeout(&extras);
+    let deadline = tokio::time::Instant::now() + timeout;
     let (mut out_open, mut err_open) = (true, true);
     while out_open || err_open {
         let line = tokio::select! {
@@ -298,7 +299,7 @@ pub async fn build(
             l = err.next_line(), if err_open => l.ok().flatten().or_else(|| { err_open = false; None }),
             () = tokio::time::sleep_until(deadline) => {
                 let _ = child.kill().await;
-                return Err(format!("the build took longer than {} s", build_timeout(&extras).as_secs()));
+                return Err(format!("the build took longer than {} s", timeout.as_secs()));
             }
         };
         if let Some(line) = line {

@@ -28,6 +28,7 @@ use crate::provider::event::{Event, FailureKind, Outcome};
 use crate::provider::runner::{self, RunRequest};
 use container::{ContainerRun, Engine, Spec};
 use nix::sys::signal::Signal;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -52,6 +53,14 @@ impl SandboxLauncher {
             gate: Arc::default(),
         }
     }
+}
+
+/// The user's home as a run sees it: its `HOME`, else this process's.
+pub(crate) fn user_home_of(
+    vars: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> std::path::PathBuf {
+    crate::provider::env::get(vars, "HOME")
+        .map_or_else(crate::paths::user_home, std::path::PathBuf::from)
 }
 
 /// The outcome of a run the sandbox could not start.
@@ -80,28 +89,26 @@ async fn prepare(
     req: RunRequest,
     paths: &AgentPaths,
     settings: &SandboxSettings,
+    dotenv: &BTreeMap<String, String>,
     gate: &Mutex<()>,
 ) -> Result<Prepared, String> {
     if let Some(problem) = settings.problem() {
+        // An unknown backend ends here too.
         return Err(problem);
     }
-    match &settings.backend {
-        Backend::None => Ok(Prepared::Host(req)),
-        Backend::Bwrap => bwrap::wrap(req, paths, settings).map(Prepared::Host),
-        Backend::Docker | Backend::Podman => {
-            let engine = Engine::find(&settings.backend)?;
-            let home = paths.home();
-            let spec = container::spec(&home, settings, &req.env)?;
-            let path = ensure(&engine, &spec, settings, &home, gate).await?;
-            let dotenv: Vec<(String, String)> = crate::config::env_file::load(&paths.env_file())
-                .into_iter()
-                .collect();
-            let env = container::cli_env(&req, &dotenv, settings);
-            let (req, run) = container::wrap(req, &engine, &spec.name, env, &path);
-            Ok(Prepared::Container(req, run))
-        }
-        Backend::Unknown(name) => Err(format!("the backend \"{name}\" is unknown")),
+    if settings.backend.engine().is_none() {
+        return match settings.backend {
+            Backend::Bwrap => bwrap::wrap(req, paths, settings).map(Prepared::Host),
+            _ => Ok(Prepared::Host(req)),
+        };
     }
+    let engine = Engine::find(&settings.backend)?;
+    let home = paths.home();
+    let spec = container::spec(&home, settings, &req.env)?;
+    let path = ensure(&engine, &spec, settings, &home, gate).await?;
+    let env = container::cli_env(&req, dotenv, settings);
+    let (req, run) = container::wrap(req, &engine, &spec.name, env, &path);
+    Ok(Prepared::Container(req, run))
 }
 
 /// Makes sure `spec`'s container runs: reuses it, starts it again, or makes it
@@ -115,9 +122,9 @@ pub async fn ensure(
     gate: &Mutex<()>,
 ) -> Result<String, String> {
     let _in_process = gate.lock().await;
-    let fits = |st: &container::ContainerState| {
-        st.running && st.spec == spec.hash() && st.home == spec.home
-    };
+    let hash = spec.hash();
+    let fits =
+        |st: &container::ContainerState| st.running && st.spec == hash && st.home == spec.home;
     let not_answering = |e: String| format!("the {} engine does not answer ({e})", engine.name);
     if let Some(st) = engine
         .state(&spec.name)
@@ -176,7 +183,8 @@ pub async fn ensure(
         .await
         .map_err(|e| format!("building the image \"{}\" failed: {e}", spec.image))?;
     }
-    let args = spec.run_args();
+    spec.make_dirs()?;
+    let args = spec.run_args(&hash);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     engine
         .run(&argv)
@@ -204,17 +212,30 @@ pub async fn ensure(
 /// supervisor's stop, `ductor docker disable|rebuild`). A container of another home
 /// or one ductor did not make is left alone.
 pub async fn teardown(home: &Home) -> Result<Option<String>, String> {
-    let config =
-        crate::config::load_agent(home, crate::paths::MAIN_AGENT).map_err(|e| e.to_string())?;
-    let settings = config.sandbox_settings();
+    let settings = main_settings(home)?;
     if settings.backend.engine().is_none() {
         return Ok(None);
     }
-    let engine = Engine::find(&settings.backend)?;
+    remove_container(&Engine::find(&settings.backend)?, &settings, home).await
+}
+
+/// The main agent's sandbox settings (those of the shared container).
+pub fn main_settings(home: &Home) -> Result<SandboxSettings, String> {
+    crate::config::load_agent(home, crate::paths::MAIN_AGENT)
+        .map(|c| c.sandbox_settings())
+        .map_err(|e| e.to_string())
+}
+
+/// Removes the container of `settings` when it belongs to `home`; returns its name.
+pub async fn remove_container(
+    engine: &Engine,
+    settings: &SandboxSettings,
+    home: &Home,
+) -> Result<Option<String>, String> {
     match engine.state(&settings.container).await? {
         Some(st) if st.home == home.root().display().to_string() => {
             engine.remove(&settings.container).await?;
-            Ok(Some(settings.container))
+            Ok(Some(settings.container.clone()))
         }
         _ => Ok(None),
     }
@@ -247,7 +268,9 @@ impl Launcher for SandboxLauncher {
     ) -> BoxFuture<Outcome> {
         let config = self.config.get();
         let settings = config.sandbox_settings();
-        let request = request::build_request(&config, &self.paths, &job);
+        // Read once: the request and a container run's environment both need it.
+        let dotenv = crate::config::env_file::load(&self.paths.env_file());
+        let request = request::build_request_with(&config, &self.paths, &job, &dotenv);
         let paths = self.paths.clone();
         let gate = self.gate.clone();
         Box::pin(async move {
@@ -261,7 +284,7 @@ impl Launcher for SandboxLauncher {
             let temp_files = req.invocation.temp_files.clone();
             let program = req.invocation.program.clone();
             let prepared = tokio::select! {
-                p = prepare(req, &paths, &settings, &gate) => p,
+                p = prepare(req, &paths, &settings, &dotenv, &gate) => p,
                 () = cancel.cancelled() => Err(String::new()),
             };
             match prepared {
