@@ -328,6 +328,17 @@ impl AgentPaths {
     }
 }
 
+/// The system's program directories, in the usual `PATH` order (a service's and a
+/// container's fallback `PATH`).
+pub const SYSTEM_BIN_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
 /// The user's home directory (`$HOME`, falling back to the passwd entry, then `/`).
 pub fn user_home() -> PathBuf {
     if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {

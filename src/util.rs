@@ -32,6 +32,11 @@ pub fn truncate_bytes(s: &str, max: usize) -> &str {
     &s[..s.floor_char_boundary(max)]
 }
 
+/// `s` in single quotes for a POSIX shell (a `'` inside becomes `'\''`).
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
 /// `1234 bytes`, `48.2 KB`, `3.1 MB`, `41.2 GB`.
 pub fn human_size(bytes: u64) -> String {
     const KB: f64 = 1024.0;

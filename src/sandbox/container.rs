@@ -229,8 +229,7 @@ impl Engine {
                 let path = env
                     .iter()
                     .find_map(|e| e.strip_prefix("PATH="))
-                    .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-                    .to_owned();
+                    .map_or_else(|| crate::paths::SYSTEM_BIN_DIRS.join(":"), str::to_owned);
                 Ok(Some(ContainerState {
                     running,
                     home,

@@ -195,10 +195,6 @@ pub fn dependents(id: &str, selected: &[String]) -> Vec<&'static str> {
         .collect()
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 /// The Dockerfile for `base` with `extras` appended as layers.
 pub fn dockerfile(base: &str, extras: &[&Extra]) -> String {
     if extras.is_empty() {
@@ -217,9 +213,9 @@ pub fn dockerfile(base: &str, extras: &[&Extra]) -> String {
     for e in extras.iter().filter(|e| !e.pip.is_empty()) {
         let index = e
             .pip_index
-            .map(|i| format!("--index-url {} ", quote(i)))
+            .map(|i| format!("--index-url {} ", crate::util::sh_quote(i)))
             .unwrap_or_default();
-        let pkgs: Vec<String> = e.pip.iter().map(|p| quote(p)).collect();
+        let pkgs: Vec<String> = e.pip.iter().map(|p| crate::util::sh_quote(p)).collect();
         let _ = writeln!(
             out,
             "RUN pip3 install --no-cache-dir {index}{}",

@@ -240,16 +240,7 @@ pub fn service_path(path: &str, exe: &Path, user_home: &Path, platform: Platform
     if platform == Platform::Launchd {
         dirs.push("/opt/homebrew/bin".into());
     }
-    for sys in [
-        "/usr/local/sbin",
-        "/usr/local/bin",
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-    ] {
-        dirs.push(sys.into());
-    }
+    dirs.extend(crate::paths::SYSTEM_BIN_DIRS.iter().map(PathBuf::from));
     let mut out: Vec<PathBuf> = Vec::with_capacity(dirs.len());
     for dir in dirs {
         let usable = dir.is_absolute() && dir.to_str().is_some_and(|s| !s.contains(':'));
@@ -268,7 +259,7 @@ pub fn shell_quote(s: &str) -> String {
     if plain {
         s.to_owned()
     } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+        crate::util::sh_quote(s)
     }
 }
 

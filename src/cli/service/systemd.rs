@@ -166,20 +166,11 @@ pub fn packaged() -> UnitSpec {
             "  loginctl enable-linger \"$USER\"   # keep running after logout".into(),
         ],
         exec: vec![Word::Raw("%h/.cargo/bin/ductor".into())],
-        path: [
-            "%h/.local/bin",
-            "%h/.npm-global/bin",
-            "%h/.cargo/bin",
-            "/usr/local/sbin",
-            "/usr/local/bin",
-            "/usr/sbin",
-            "/usr/bin",
-            "/sbin",
-            "/bin",
-        ]
-        .into_iter()
-        .map(|d| Word::Raw(d.into()))
-        .collect(),
+        path: ["%h/.local/bin", "%h/.npm-global/bin", "%h/.cargo/bin"]
+            .iter()
+            .chain(crate::paths::SYSTEM_BIN_DIRS)
+            .map(|d| Word::Raw((*d).into()))
+            .collect(),
         stop_timeout_secs: 20,
     }
 }
