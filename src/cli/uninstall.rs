@@ -19,18 +19,6 @@ pub struct UninstallArgs {
     pub keep_home: bool,
 }
 
-/// Whether a service file of this platform runs `home`.
-fn service_installed(ctx: &Context) -> bool {
-    let file = match Platform::current() {
-        Platform::Systemd => &ctx.unit_file,
-        Platform::Launchd => &ctx.plist_file,
-    };
-    std::fs::read_to_string(file).is_ok_and(|content| match Platform::current() {
-        Platform::Systemd => crate::cli::service::linux::runs_home(&content, ctx),
-        Platform::Launchd => crate::cli::service::macos::runs_home(&content, ctx),
-    })
-}
-
 /// Removes the sandbox container and image of `home` (when it uses a container).
 async fn remove_sandbox(home: &Home) -> Vec<String> {
     let mut said = Vec::new();
@@ -72,7 +60,7 @@ pub async fn run(home: &Home, args: UninstallArgs, input: &mut dyn BufRead) -> i
     let _ = crate::cli::lifecycle::stop(home).await;
     let ctx = Context::detect(home);
     let mut code = 0;
-    if service_installed(&ctx) {
+    if crate::cli::service::installed_for(Platform::current(), &ctx) {
         let rc = crate::cli::service::run(home, &ServiceCommand::Uninstall);
         if rc != 0 {
             eprintln!("ductor uninstall: the service could not be removed (see above)");

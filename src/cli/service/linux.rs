@@ -303,7 +303,7 @@ fn journal(
 
 /// For `ductor stop`: stops the unit when it is installed for `ctx`'s home.
 pub fn stop_if_installed(ctx: &Context, runner: &dyn Runner, con: &mut Console<'_>) -> bool {
-    if !installed(ctx).is_some_and(|u| runs_home(&u, ctx)) {
+    if !super::installed_for(super::Platform::Systemd, ctx) {
         return false;
     }
     let active = systemctl(runner, &["is-active", "--quiet", UNIT]);

@@ -117,7 +117,7 @@ fn install(ctx: &Context, runner: &dyn Runner, con: &mut Console<'_>, print: boo
         let _ = con.out.write_all(plist.as_bytes());
         return 0;
     }
-    let here = std::fs::read_to_string(&ctx.plist_file).is_ok_and(|p| runs_home(&p, ctx));
+    let here = super::installed_for(super::Platform::Launchd, ctx);
     if let Err(why) = super::ready_to_install(ctx, here) {
         con.warn(format!("ductor service install: {why}"));
         return 1;
@@ -241,6 +241,6 @@ fn status(ctx: &Context, runner: &dyn Runner, con: &mut Console<'_>) -> i32 {
 
 /// For `ductor stop`: unloads the agent when it is installed for `ctx`'s home.
 pub fn stop_if_installed(ctx: &Context, runner: &dyn Runner, con: &mut Console<'_>) -> bool {
-    let here = std::fs::read_to_string(&ctx.plist_file).is_ok_and(|p| runs_home(&p, ctx));
+    let here = super::installed_for(super::Platform::Launchd, ctx);
     here && launchctl(runner, con, &["print", &target(ctx)], true) && bootout(ctx, runner, con)
 }

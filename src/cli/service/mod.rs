@@ -325,6 +325,18 @@ pub fn run(home: &Home, cmd: &ServiceCommand) -> i32 {
     run_with(Platform::current(), cmd, &ctx, &SystemRunner, &mut con)
 }
 
+/// Whether `platform`'s service file is installed and runs `ctx`'s home.
+pub fn installed_for(platform: Platform, ctx: &Context) -> bool {
+    match platform {
+        Platform::Systemd => {
+            std::fs::read_to_string(&ctx.unit_file).is_ok_and(|u| linux::runs_home(&u, ctx))
+        }
+        Platform::Launchd => {
+            std::fs::read_to_string(&ctx.plist_file).is_ok_and(|p| macos::runs_home(&p, ctx))
+        }
+    }
+}
+
 /// For `ductor stop`: when the service is installed for `ctx`'s home, stops it so the
 /// manager does not start ductor again. Returns whether it stopped the service.
 pub fn stop_installed_with(
