@@ -8,7 +8,9 @@
 //! `--show-token`. `status` shows the settings and asks the running agent's
 //! `GET /health` (at the address in `run/api.port`, else the configured one).
 
-use crate::config::load::{ConfigError, default_document, merge_missing, modify_config_file};
+use crate::config::load::{
+    ConfigError, default_document, merge_missing, modify_config_file, object_block,
+};
 use crate::config::{AgentConfig, reload};
 use crate::paths::{Home, MAIN_AGENT};
 use crate::pidlock;
@@ -80,17 +82,16 @@ fn change_block(
 ) -> Result<Change, String> {
     let mut out = Err(String::new());
     let written = modify_config_file(file, |obj| {
-        let before = obj.get("api").cloned().unwrap_or(Value::Null);
-        let mut block = match &before {
-            Value::Null => Value::Object(Map::new()),
-            Value::Object(_) => before.clone(),
-            other => {
-                out = Err(format!(
-                    "`api` in {} is not an object but {other}; fix or remove it first",
-                    file.display()
-                ));
+        let before = match object_block(obj, "api", file) {
+            Ok(block) => block.map_or(Value::Null, Value::Object),
+            Err(e) => {
+                out = Err(e);
                 return false;
             }
+        };
+        let mut block = match &before {
+            Value::Null => Value::Object(Map::new()),
+            other => other.clone(),
         };
         if fill {
             merge_missing(&mut block, &default_document()["api"]);

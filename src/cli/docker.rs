@@ -4,7 +4,7 @@
 //! run. The original's `docker` block is read as the base, and `disable` switches
 //! it off too, so an original config keeps meaning the same.
 
-use crate::config::load::{ConfigError, modify_config_file};
+use crate::config::load::{ConfigError, modify_config_file, object_block};
 use crate::config::sandbox::{Backend, SandboxSettings};
 use crate::paths::Home;
 use crate::sandbox::{container::Engine, image, main_settings, status};
@@ -91,14 +91,10 @@ fn change(
     let mut out = Ok(());
     modify_config_file(&file, |obj| {
         let docker = obj.get("docker").cloned().unwrap_or(Value::Null);
-        let mut block = match obj.get("sandbox") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m.clone(),
-            Some(other) => {
-                out = Err(format!(
-                    "`sandbox` in {} is not an object but {other}; fix or remove it first",
-                    file.display()
-                ));
+        let mut block = match object_block(obj, "sandbox", &file) {
+            Ok(block) => block.unwrap_or_default(),
+            Err(e) => {
+                out = Err(e);
                 return false;
             }
         };

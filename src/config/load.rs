@@ -232,6 +232,23 @@ pub fn update_config_file(path: &Path, updates: &[(&str, Value)]) -> Result<bool
     })
 }
 
+/// The object `key` of the config document `doc` read from `file`: `Ok(None)` when
+/// it is missing or null, an error sentence when it is something else.
+pub fn object_block(
+    doc: &serde_json::Map<String, Value>,
+    key: &str,
+    file: &Path,
+) -> Result<Option<serde_json::Map<String, Value>>, String> {
+    match doc.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m.clone())),
+        Some(other) => Err(format!(
+            "`{key}` in {} is not an object but {other}; fix or remove it first",
+            file.display()
+        )),
+    }
+}
+
 /// Changes a config file atomically under its lock (`config.json.lock`): `change`
 /// gets its top-level object (the defaults when the file is missing) and says
 /// whether it changed anything; only then is the file written.
