@@ -67,6 +67,19 @@ fn lexical(path: &Path) -> PathBuf {
 }
 
 /// The secrets of the CLIs and of the user, wherever their configured homes are.
+/// Secrets of the user, under their home, that no agent needs: never sent as files,
+/// covered inside a bubblewrap sandbox.
+pub const USER_SECRETS: &[&str] = &[
+    ".ssh",
+    ".gnupg",
+    ".netrc",
+    ".aws",
+    ".config/gcloud",
+    ".docker/config.json",
+    ".kube",
+    ".git-credentials",
+];
+
 fn credential_paths(env: &impl Fn(&str) -> Option<String>, user_home: &Path) -> Vec<PathBuf> {
     let dir = |var: &str, default: &str| {
         env(var)
@@ -79,25 +92,23 @@ fn credential_paths(env: &impl Fn(&str) -> Option<String>, user_home: &Path) -> 
         .filter(|v| !v.trim().is_empty())
         .map_or_else(|| user_home.to_path_buf(), PathBuf::from)
         .join(".gemini");
-    vec![
+    let mut paths = vec![
         claude.join(".credentials.json"),
         user_home.join(".claude.json"),
         codex.join("auth.json"),
         gemini.join("oauth_creds.json"),
         gemini.join(".env"),
         gemini.join("google_accounts.json"),
-        user_home.join(".ssh"),
-        user_home.join(".gnupg"),
-        user_home.join(".netrc"),
-        user_home.join(".aws"),
-        user_home.join(".config/gcloud"),
-        user_home.join(".docker/config.json"),
+    ];
+    paths.extend(USER_SECRETS.iter().map(|p| user_home.join(p)));
+    paths.extend([
         PathBuf::from("/proc"),
         PathBuf::from("/sys"),
         PathBuf::from("/etc/shadow"),
         PathBuf::from("/etc/gshadow"),
         PathBuf::from("/etc/sudoers"),
-    ]
+    ]);
+    paths
 }
 
 /// What of one agent home holds secrets.

@@ -69,19 +69,10 @@ pub(super) fn credential_dirs(
 
 /// Secrets of the user that no CLI needs.
 fn user_secrets(home: &Path) -> Vec<PathBuf> {
-    [
-        ".ssh",
-        ".gnupg",
-        ".netrc",
-        ".aws",
-        ".config/gcloud",
-        ".docker",
-        ".kube",
-        ".git-credentials",
-    ]
-    .iter()
-    .map(|p| home.join(p))
-    .collect()
+    crate::access::USER_SECRETS
+        .iter()
+        .map(|p| home.join(p))
+        .collect()
 }
 
 fn push(args: &mut Vec<OsString>, parts: &[&std::ffi::OsStr]) {
