@@ -78,6 +78,7 @@ async fn runner_overhead() {
                 .collect(),
             timeout: TimeoutPolicy::fixed(Duration::from_secs(30)),
             reaper: Some(reaper.clone()),
+            shell_status: true,
             signals: None,
         };
         let (tx, mut rx) = mpsc::channel(16);

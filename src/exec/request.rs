@@ -127,13 +127,15 @@ pub fn build_request_with(
         &provider_env,
         own_bin_dir().as_deref(),
     );
+    let reaper = reaper_path();
     Ok(RunRequest {
         provider: job.provider,
         invocation,
         cwd: job.cwd.clone(),
         env,
         timeout: timeout_policy(config, job.timeout),
-        reaper: reaper_path(),
+        shell_status: reaper.is_some(),
+        reaper,
         signals: None,
     })
 }

@@ -70,6 +70,10 @@ pub struct RunRequest {
     pub timeout: TimeoutPolicy,
     /// `ductor-agent` executable used as per-run reaper; `None` runs the CLI directly.
     pub reaper: Option<PathBuf>,
+    /// Whether the started child ends like a shell's command: 126 or 127 when the CLI
+    /// could not be started, `128 + n` when the CLI was killed by signal `n` (the per-run
+    /// reaper; `bwrap` with the reaper inside; an engine's `exec`).
+    pub shell_status: bool,
     /// How stop signals reach the run's processes; `None` signals the process group
     /// of the started child (right on the host; a sandbox knows better).
     pub signals: Option<std::sync::Arc<dyn RunSignals>>,
@@ -487,8 +491,8 @@ async fn drive(
     outcome
 }
 
-/// Fills the exit code/signal into `end` (undoing the reaper's `128 + signal`).
-/// Returns an outcome when the reaper could not start the CLI at all.
+/// Fills the exit code/signal into `end` (undoing a shell-like `128 + signal`).
+/// Returns an outcome when the CLI could not be started at all.
 fn record_exit(
     req: &RunRequest,
     status: std::io::Result<std::process::ExitStatus>,
@@ -504,12 +508,14 @@ fn record_exit(
     };
     end.exit_code = st.code();
     end.signal = st.signal();
-    if req.reaper.is_some() {
+    if req.shell_status {
         if let Some(code) = st.code().filter(|c| (129..160).contains(c)) {
             end.exit_code = None;
             end.signal = Some(code - 128);
         }
-        if st.code() == Some(super::shim::EXIT_NOT_FOUND) && !end.cancelled {
+        // 127: not found; 126: found but not executable (an engine's `exec` says 126
+        // for both).
+        if matches!(st.code(), Some(126 | super::shim::EXIT_NOT_FOUND)) && !end.cancelled {
             return Some(failed(
                 FailureKind::CliMissing,
                 end.stderr_tail.trim().to_owned(),
@@ -589,6 +595,7 @@ mod tests {
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             timeout: TimeoutPolicy::fixed(Duration::from_secs(5)),
             reaper: None,
+            shell_status: false,
             signals: None,
         };
         let (tx, _rx) = mpsc::channel(8);
@@ -620,6 +627,7 @@ mod tests {
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             timeout: TimeoutPolicy::fixed(Duration::from_mins(1)),
             reaper: None,
+            shell_status: false,
             signals: None,
         }
     }

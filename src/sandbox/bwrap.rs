@@ -223,8 +223,11 @@ pub fn wrap(
         .filter(|r| !r.starts_with(paths.home().root()))
     {
         args.extend([reaper.into_os_string(), "__reap".into(), "--".into()]);
+        // bwrap passes the reaper's status on.
+        req.shell_status = true;
     } else {
         req.env.retain(|(k, _)| k != crate::procs::USER_UMASK_VAR);
+        req.shell_status = false;
     }
     args.push(cli.into_os_string());
     args.extend(req.invocation.args.iter().map(OsString::from));

@@ -590,14 +590,10 @@ pub fn wrap(
     req.invocation.program = engine.program.display().to_string();
     req.invocation.args = args;
     req.reaper = None;
+    // `exec` ends like a shell: 126/127 when the CLI is not in the image.
+    req.shell_status = true;
     req.signals = Some(Arc::new(ContainerSignals(run.clone())));
     (req, run)
-}
-
-/// Whether an `exec` failed because the CLI is not in the image.
-pub fn cli_not_in_image(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("executable file not found") || d.contains("no such file or directory: oci")
 }
 
 #[cfg(test)]
@@ -684,6 +680,7 @@ mod tests {
             .collect(),
             timeout: crate::provider::runner::TimeoutPolicy::fixed(Duration::from_secs(1)),
             reaper: None,
+            shell_status: false,
             signals: None,
         };
         let s = settings(&json!({"backend": "docker", "env": ["EXTRA"]}));

@@ -241,24 +241,6 @@ pub async fn remove_container(
     }
 }
 
-fn fix_missing_cli(outcome: Outcome, program: &str) -> Outcome {
-    match outcome {
-        Outcome::Failed {
-            kind: FailureKind::Crashed | FailureKind::Other,
-            detail,
-            session_id,
-        } if container::cli_not_in_image(&detail) => Outcome::Failed {
-            kind: FailureKind::CliMissing,
-            detail: format!(
-                "`{program}` is not installed in the sandbox image ({})",
-                detail.trim()
-            ),
-            session_id,
-        },
-        other => other,
-    }
-}
-
 impl Launcher for SandboxLauncher {
     fn launch(
         &self,
@@ -282,7 +264,6 @@ impl Launcher for SandboxLauncher {
                 return runner::run(req, events, cancel).await;
             }
             let temp_files = req.invocation.temp_files.clone();
-            let program = req.invocation.program.clone();
             let prepared = tokio::select! {
                 p = prepare(req, &paths, &settings, &dotenv, &gate) => p,
                 () = cancel.cancelled() => Err(String::new()),
@@ -295,7 +276,7 @@ impl Launcher for SandboxLauncher {
                     if left > 0 {
                         tracing::info!(left, "ended processes the run left in the container");
                     }
-                    fix_missing_cli(outcome, &program)
+                    outcome
                 }
                 Err(reason) => {
                     for f in &temp_files {

@@ -171,3 +171,17 @@ async fn docker_rebuild_builds_the_configured_image_and_status_shows_it() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_cli_missing_from_the_image_is_reported_as_missing() {
+    let docker = PrivateDocker::start();
+    sandbox::build_test_image(&docker, IMAGE);
+    let mut without_clis = block("docker");
+    without_clis["mounts"] = json!([]);
+    let rig = SbRig::start("claude", without_clis, &docker.env()).await;
+    let sent = rig.say("hello");
+    let msgs = rig.wait_text(sent.message_id, "is not installed").await;
+    let text: String = msgs.iter().filter_map(|m| m.text.clone()).collect();
+    assert!(text.contains("Claude"), "{text}");
+    assert!(rig.mock.requests().is_empty(), "{}", rig.mock.summary());
+}
