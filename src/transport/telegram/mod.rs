@@ -20,6 +20,7 @@ pub mod info;
 pub mod media;
 pub mod menu;
 pub mod poll;
+pub mod probe;
 mod recover;
 #[cfg(test)]
 mod stream_tests;
