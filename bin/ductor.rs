@@ -22,28 +22,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        None | Some(Command::Run) => {
-            logging::init(&LogOptions {
-                verbosity: cli.verbose,
-                config_level: None,
-                file: Some(home.supervisor_log()),
-                agent: Some("supervisor".into()),
-            });
-            let opts = SupervisorOptions {
-                home: home.clone(),
-                verbosity: cli.verbose,
-                handle_signals: true,
-                agent_bin: std::env::var_os("DUCTOR_AGENT_BIN").map(Into::into),
-            };
-            match runtime.block_on(supervisor::run(opts)) {
-                Ok(RunOutcome::Stopped) => 0,
-                Ok(RunOutcome::Restart) => restart_self(),
-                Err(e) => {
-                    eprintln!("ductor: {e}");
-                    e.exit_code()
-                }
-            }
-        }
+        None | Some(Command::Run) => foreground(&home, cli.verbose, &runtime),
         Some(Command::Status) => runtime.block_on(ductor::cli::status::run(&home)),
         Some(Command::Stop) => runtime.block_on(ductor::cli::lifecycle::stop(&home)),
         Some(Command::Restart) => runtime.block_on(ductor::cli::lifecycle::restart(&home)),
@@ -88,12 +67,52 @@ fn main() -> ExitCode {
             args,
             &mut std::io::stdin().lock(),
         )),
+        Some(Command::Onboarding(args)) => {
+            ductor::cli::onboarding::run(&home, &args, &runtime, false).exit_code()
+        }
+        Some(Command::Reset(args)) => {
+            ductor::cli::onboarding::run(&home, &args, &runtime, true).exit_code()
+        }
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `ductor` / `ductor run`: the set-up wizard when the home is unconfigured and this is a
+/// terminal, then the supervisor in the foreground.
+fn foreground(home: &ductor::paths::Home, verbose: u8, runtime: &tokio::runtime::Runtime) -> i32 {
+    // An unconfigured home on a terminal gets the set-up wizard first.
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) && ductor::cli::onboarding::needed(home)
+    {
+        let args = ductor::cli::onboarding::OnboardingArgs::default();
+        match ductor::cli::onboarding::run(home, &args, runtime, false) {
+            ductor::cli::onboarding::Finished::Written { service: false } => {}
+            other => return other.exit_code(),
+        }
+    }
+    logging::init(&LogOptions {
+        verbosity: verbose,
+        config_level: None,
+        file: Some(home.supervisor_log()),
+        agent: Some("supervisor".into()),
+    });
+    let opts = SupervisorOptions {
+        home: home.clone(),
+        verbosity: verbose,
+        handle_signals: true,
+        agent_bin: std::env::var_os("DUCTOR_AGENT_BIN").map(Into::into),
+    };
+    match runtime.block_on(supervisor::run(opts)) {
+        Ok(RunOutcome::Stopped) => 0,
+        Ok(RunOutcome::Restart) => restart_self(),
+        Err(e) => {
+            eprintln!("ductor: {e}");
+            e.exit_code()
+        }
+    }
 }
 
 /// §1.4: under a service manager exit 42 so it restarts us; otherwise re-exec.

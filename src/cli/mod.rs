@@ -11,6 +11,7 @@ pub mod cron;
 pub mod docker;
 pub mod doctor;
 pub mod lifecycle;
+pub mod onboarding;
 pub mod service;
 pub mod shared_memory;
 pub mod status;
@@ -91,6 +92,11 @@ pub enum Command {
     /// mounts, extras, extras-add, extras-remove.
     #[command(subcommand)]
     Docker(docker::DockerCommand),
+    /// Set ductor up (or change its set-up): transport, token, users, provider, sandbox,
+    /// timezone, service.
+    Onboarding(onboarding::OnboardingArgs),
+    /// Stop ductor, optionally delete its data, and run the set-up again.
+    Reset(onboarding::OnboardingArgs),
     /// Read or change one setting of config.json (or of a sub-agent's entry), by dotted key.
     #[command(subcommand)]
     Config(config::ConfigCommand),

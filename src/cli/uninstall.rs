@@ -20,7 +20,7 @@ pub struct UninstallArgs {
 }
 
 /// Removes the sandbox container and image of `home` (when it uses a container).
-async fn remove_sandbox(home: &Home) -> Vec<String> {
+pub(crate) async fn remove_sandbox(home: &Home) -> Vec<String> {
     let mut said = Vec::new();
     let Ok(settings) = crate::sandbox::main_settings(home) else {
         return said;

@@ -52,7 +52,7 @@ pub enum SupervisorError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// Required keys are missing (exit 2).
-    #[error("{path}: set {keys} before starting ductor")]
+    #[error("{path}: set {keys} before starting ductor (`ductor onboarding` asks for them)")]
     Unconfigured {
         /// The config file.
         path: String,

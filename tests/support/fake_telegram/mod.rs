@@ -418,6 +418,12 @@ impl FakeTelegram {
         self.shared.mutate(|st| st.enqueue(bot.0, kind, payload))
     }
 
+    /// How many updates wait for `bot` (not yet confirmed by a `getUpdates` offset).
+    pub fn queued_updates(&self, bot: BotId) -> usize {
+        self.shared
+            .read(|st| st.bots.get(&bot.0).map_or(0, |b| b.queue.len()))
+    }
+
     /// Deliver an earlier update again under a new `update_id` (a duplicate delivery).
     pub fn redeliver_update(&self, bot: BotId, update_id: i64) -> Option<i64> {
         self.shared.mutate(|st| {
