@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Restart) => runtime.block_on(ductor::cli::lifecycle::restart(&home)),
         Some(Command::Agents(cmd)) => match cmd {
             AgentsCommand::List => runtime.block_on(ductor::cli::agents::list(&home)),
-            AgentsCommand::Add(args) => ductor::cli::agents::add(&home, args),
+            AgentsCommand::Add(args) => ductor::cli::agents::add(&home, args, &runtime),
             AgentsCommand::Remove { name, yes } => ductor::cli::agents::remove(&home, &name, yes),
         },
         Some(Command::Ask(args)) => {

@@ -104,9 +104,57 @@ pub async fn list(home: &Home) -> i32 {
     0
 }
 
+/// Checks `token` with `getMe` at the main agent's Bot API server: a refused or
+/// malformed token is an error; an unreachable server only a warning (an offline
+/// set-up), since the agent names a bad token at its start anyway.
+fn check_token(home: &Home, token: &str, rt: &tokio::runtime::Runtime) -> Result<(), String> {
+    use crate::transport::telegram::probe::{ProbeError, get_me};
+    let api_url = crate::config::load::read_config_file(&home.main().config_file())
+        .ok()
+        .flatten()
+        .map_or_else(
+            || crate::config::model::DEFAULT_TELEGRAM_API_URL.to_owned(),
+            |c| c.config.telegram_api_url,
+        );
+    match rt.block_on(get_me(&api_url, token, std::time::Duration::from_secs(15))) {
+        Ok(bot) => {
+            println!(
+                "✓ the token belongs to @{} ({})",
+                bot.username, bot.first_name
+            );
+            Ok(())
+        }
+        Err(e @ ProbeError::Unreachable { .. }) => {
+            eprintln!("note: the token was not checked: {e}");
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Asks for the token on the terminal (hidden) until Telegram accepts it.
+fn ask_token(home: &Home, rt: &tokio::runtime::Runtime) -> Result<String, String> {
+    use super::onboarding::prompt::{Prompter, TermPrompter};
+    let mut p = TermPrompter::new();
+    loop {
+        let token = p
+            .secret("Telegram bot token from @BotFather (hidden)")
+            .map_err(|e| format!("no token: {e}"))?
+            .trim()
+            .to_owned();
+        if token.is_empty() {
+            continue;
+        }
+        match check_token(home, &token, rt) {
+            Ok(()) => return Ok(token),
+            Err(e) => eprintln!("✗ {e}"),
+        }
+    }
+}
+
 /// Runs `ductor agents add`.
-pub fn add(home: &Home, args: AddArgs) -> i32 {
-    match add_inner(home, args) {
+pub fn add(home: &Home, args: AddArgs, rt: &tokio::runtime::Runtime) -> i32 {
+    match add_inner(home, args, rt) {
         Ok(msg) => {
             println!("{msg}");
             0
@@ -138,7 +186,11 @@ fn read_token(path: &std::path::Path) -> Result<String, String> {
         .ok_or_else(|| format!("{} holds no token", path.display()))
 }
 
-fn add_inner(home: &Home, mut args: AddArgs) -> Result<String, String> {
+fn add_inner(
+    home: &Home,
+    mut args: AddArgs,
+    rt: &tokio::runtime::Runtime,
+) -> Result<String, String> {
     let mut entries = load(home)?;
     if let Some(path) = &args.token_file {
         args.token = Some(read_token(path)?);
@@ -149,10 +201,22 @@ fn add_inner(home: &Home, mut args: AddArgs) -> Result<String, String> {
     }
     let interactive = std::io::stdin().is_terminal();
     let name = args.name.trim().to_ascii_lowercase();
-    if interactive {
-        if args.token.is_none() {
-            args.token = prompt("Telegram bot token (from @BotFather)");
+    // The name (and a given token's shape) is checked before anything is asked or sent.
+    if let Some(problem) = crate::config::agents::name_problem(&name) {
+        return Err(format!("invalid agent name `{name}`: {problem}"));
+    }
+    if entries.iter().any(|e| e.name == name) {
+        return Err(format!("an agent named `{name}` already exists"));
+    }
+    match &args.token {
+        Some(token) => {
+            validate_new_entry(&entries, &name, token)?;
+            check_token(home, token, rt)?;
         }
+        None if interactive => args.token = Some(ask_token(home, rt)?),
+        None => {}
+    }
+    if interactive {
         if args.users.is_none() {
             args.users = prompt("Allowed Telegram user ids (comma-separated)")
                 .map(|s| parse_ids(&s))

@@ -57,7 +57,7 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-const BOT_TOKEN: u64 = 700_001;
+const BOT_TOKEN: u64 = 100_700_001;
 
 async fn fake_with_bot() -> (FakeTelegram, BotId) {
     let fake = FakeTelegram::start().await;
@@ -107,7 +107,7 @@ async fn the_wizard_checks_the_token_picks_up_the_user_and_writes_the_config() {
         p.exp_string("this is not a bot token")?;
         p.exp_string("Bot token")?;
         // Well formed, but not a token the server knows.
-        p.send_line(&token(700_002))?;
+        p.send_line(&token(100_700_002))?;
         p.exp_string("Telegram refused this token (401 Unauthorized)")?;
         p.exp_string("Bot token")?;
         p.send_line(&token(BOT_TOKEN))?;
@@ -228,7 +228,7 @@ async fn yes_with_flags_sets_up_without_a_terminal() {
     assert!(!m.config().exists());
 
     let wrong = m.dir.path().join("wrong");
-    std::fs::write(&wrong, token(700_009)).unwrap();
+    std::fs::write(&wrong, token(100_700_009)).unwrap();
     let (code, text) = tokio::task::block_in_place(|| {
         run_plain(&mut base(&[
             "--token-file",
@@ -287,4 +287,129 @@ fn an_unconfigured_start_without_a_terminal_points_to_the_wizard() {
     let (code, text) = run_plain(&mut m.command(&[]));
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("ductor onboarding"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_add_checks_the_token_live_and_asks_for_it_hidden() {
+    let (fake, _bot) = fake_with_bot().await;
+    let helper = token(100_700_003);
+    fake.add_bot(&helper, "helper_bot");
+    let m = Machine::new();
+    let token_file = m.dir.path().join("token");
+    std::fs::write(&token_file, token(BOT_TOKEN)).unwrap();
+    let mut setup = m.command(&[
+        "onboarding",
+        "--yes",
+        "--no-service",
+        "--telegram-api-url",
+        &fake.api_url(),
+        "--token-file",
+        token_file.to_str().unwrap(),
+        "--users",
+        "7",
+    ]);
+    let (code, text) = tokio::task::block_in_place(|| run_plain(&mut setup));
+    assert_eq!(code, 0, "{text}");
+
+    // A token Telegram refuses is not added.
+    let refused = m.dir.path().join("refused");
+    std::fs::write(&refused, token(100_700_004)).unwrap();
+    let mut add = m.command(&[
+        "agents",
+        "add",
+        "news",
+        "--token-file",
+        refused.to_str().unwrap(),
+        "--users",
+        "7",
+    ]);
+    let (code, text) = tokio::task::block_in_place(|| run_plain(&mut add));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("Telegram refused this token"), "{text}");
+    assert!(
+        !m.home().join("agents.json").exists()
+            || !std::fs::read_to_string(m.home().join("agents.json"))
+                .unwrap()
+                .contains("news")
+    );
+
+    // On a terminal the token is asked for hidden, re-asked when refused.
+    let cmd = m.command(&[
+        "agents",
+        "add",
+        "news",
+        "--users",
+        "7",
+        "--provider",
+        "gemini",
+        "--model",
+        "auto",
+    ]);
+    let helper_typed = helper.clone();
+    let typed = tokio::task::spawn_blocking(move || -> Result<String, rexpect::error::Error> {
+        let mut p = spawn(cmd);
+        p.exp_string("Telegram bot token")?;
+        p.send_line(&token(100_700_005))?;
+        p.exp_string("Telegram refused this token")?;
+        p.exp_string("Telegram bot token")?;
+        p.send_line(&helper_typed)?;
+        p.exp_string("the token belongs to @helper_bot")?;
+        p.exp_eof()
+    })
+    .await
+    .unwrap()
+    .expect("agents add asks for the token on the terminal");
+    assert!(
+        !typed.contains("AAtesttoken"),
+        "the typed token is not echoed: {typed}"
+    );
+    let agents: Value =
+        serde_json::from_str(&std::fs::read_to_string(m.home().join("agents.json")).unwrap())
+            .unwrap();
+    assert_eq!(agents[0]["name"], "news");
+    assert_eq!(agents[0]["telegram_token"], helper);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_keeps_or_removes_the_data_as_asked() {
+    let (fake, _bot) = fake_with_bot().await;
+    let m = Machine::new();
+    let token_file = m.dir.path().join("token");
+    std::fs::write(&token_file, token(BOT_TOKEN)).unwrap();
+    let api = fake.api_url();
+    let tf = token_file.to_str().unwrap().to_owned();
+    let run = |verb: &str, users: &str, extra: &[&str]| {
+        let mut args = vec![
+            verb,
+            "--yes",
+            "--no-service",
+            "--telegram-api-url",
+            api.as_str(),
+            "--token-file",
+            tf.as_str(),
+            "--users",
+            users,
+        ];
+        args.extend_from_slice(extra);
+        let mut cmd = m.command(&args);
+        tokio::task::block_in_place(|| run_plain(&mut cmd))
+    };
+    let (code, text) = run("onboarding", "7", &[]);
+    assert_eq!(code, 0, "{text}");
+    let kept_file = m.home().join("sessions.json");
+    std::fs::write(&kept_file, "{}").unwrap();
+
+    let (code, text) = run("reset", "8", &["--keep-data"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(kept_file.exists(), "kept: {text}");
+    assert_eq!(m.config_json()["allowed_user_ids"], serde_json::json!([8]));
+
+    let (code, text) = run("reset", "7", &["--remove-data"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!kept_file.exists(), "removed: {text}");
+    assert!(
+        m.home().join("workspace").is_dir(),
+        "the home is seeded again"
+    );
+    assert_eq!(m.config_json()["allowed_user_ids"], serde_json::json!([7]));
 }

@@ -288,7 +288,7 @@ impl<'a> Wizard<'a> {
             .current
             .as_ref()
             .map(|c| c.telegram_token.expose().to_owned())
-            .filter(|t| probe::looks_like_token(t));
+            .filter(|t| crate::secret::looks_like_bot_token(t));
         if self.args.yes {
             let token = current.ok_or_else(|| {
                 Stop::Refused(

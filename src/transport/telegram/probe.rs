@@ -61,20 +61,6 @@ pub struct Sender {
     pub username: Option<String>,
 }
 
-/// Whether `token` has the shape of a Bot API token (`<digits>:<secret>`), so a
-/// paste of something else is told apart from a revoked token before any request.
-pub fn looks_like_token(token: &str) -> bool {
-    let Some((id, secret)) = token.split_once(':') else {
-        return false;
-    };
-    !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_digit())
-        && secret.len() >= 20
-        && secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 fn client(timeout: Duration) -> Result<reqwest::Client, ProbeError> {
     reqwest::Client::builder()
         .timeout(timeout)
@@ -94,7 +80,7 @@ async fn call(
     body: &Value,
     timeout: Duration,
 ) -> Result<(Value, Option<DateTime<Utc>>), ProbeError> {
-    if !looks_like_token(token) {
+    if !crate::secret::looks_like_bot_token(token) {
         return Err(ProbeError::Malformed);
     }
     let base = api_url.trim_end_matches('/');
@@ -244,17 +230,6 @@ pub async fn wait_for_sender(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn token_shapes() {
-        assert!(looks_like_token(
-            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
-        ));
-        assert!(!looks_like_token("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
-        assert!(!looks_like_token("12a:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
-        assert!(!looks_like_token("123:short"));
-        assert!(!looks_like_token("123:AAHdqTcvCH1vGWJxf eofSAs0K5PALDsaw"));
-    }
 
     #[test]
     fn only_private_human_messages_name_a_sender() {
