@@ -40,6 +40,8 @@
 //! - [`transport`]: the chat transports (Telegram): ingress and their chat API.
 //! - [`agent`]: the `ductor-agent` process: composition root of one bot.
 //! - [`cli`]: the `ductor` command line.
+//! - [`upgrade`]: the version check, the daily update observer and the upgrade
+//!   pipeline (`ductor upgrade`, `/upgrade`).
 //! - [`listen`]: binding local HTTP listeners and the handle of a running server.
 //! - [`procs`], [`watch`], [`logging`], [`secret`], [`util`]: process hygiene, file watching,
 //!   tracing set-up and redaction, secret values, small helpers.
@@ -78,6 +80,7 @@ pub mod store;
 pub mod supervisor;
 pub mod tasks;
 pub mod transport;
+pub mod upgrade;
 pub mod upkeep;
 pub mod util;
 pub mod watch;

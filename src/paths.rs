@@ -99,6 +99,23 @@ impl Home {
         self.root.join("restart-requested")
     }
 
+    /// `upgrade.lock` in `run/`: held while an upgrade runs (one at a time).
+    pub fn upgrade_lock(&self) -> PathBuf {
+        self.run_dir().join("upgrade.lock")
+    }
+
+    /// `upgrade-sentinel.json`: written by a chat's upgrade before the restart,
+    /// consumed on the next start ("upgraded from X to Y" in that chat, §1.6).
+    pub fn upgrade_sentinel(&self) -> PathBuf {
+        self.root.join("upgrade-sentinel.json")
+    }
+
+    /// `update_check.json`: when the update check last ran and which version it
+    /// last announced.
+    pub fn update_check_file(&self) -> PathBuf {
+        self.root.join("update_check.json")
+    }
+
     /// The supervisor's own log file.
     pub fn supervisor_log(&self) -> PathBuf {
         self.root.join("logs").join("supervisor.log")

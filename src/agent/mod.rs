@@ -190,6 +190,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     config::reload::spawn(core.clone(), ctx.shutdown.child_token());
     crate::heartbeat::spawn(core.clone(), ctx.shutdown.child_token());
     crate::upkeep::spawn(core.clone(), ctx.shutdown.child_token());
+    crate::upgrade::observer::spawn(core.clone(), ctx.shutdown.child_token());
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }

@@ -72,6 +72,14 @@ pub async fn run(fe: Arc<Frontend>, mut rx: mpsc::UnboundedReceiver<(Address, De
                 fe.core().outbox.report(&receipt, delivered);
                 delivery.done();
             }
+            Outgoing::Offer { text, buttons, .. } => {
+                let reply = crate::ops::Reply::text(text)
+                    .with_buttons(crate::session::outbox::OfferButton::rows(&buttons));
+                if fe.post_offer(&to, &reply).await.is_err() {
+                    return;
+                }
+                delivery.done();
+            }
             Outgoing::Inject { notice, prompt, .. } => {
                 if let Some(n) = notice {
                     if fe.post_agent_text(&to, &n, None, None).await.is_err() {

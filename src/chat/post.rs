@@ -163,6 +163,24 @@ impl Frontend {
         Ok(sent.is_some())
     }
 
+    /// Posts `reply` (Markdown and ductor's own buttons) as a background delivery:
+    /// waits out flood control and network trouble, like [`Self::post_agent_text`].
+    pub async fn post_offer(&self, to: &Address, reply: &Reply) -> Result<bool, Interrupted> {
+        let m = &self.markup;
+        let chunks = m.split(&m.render(&reply.markdown), m.limit());
+        let sent = self
+            .send_chunks(
+                to,
+                &chunks,
+                Some(reply.buttons.clone()),
+                None,
+                true,
+                &reply.markdown,
+            )
+            .await?;
+        Ok(sent.is_some())
+    }
+
     /// Carries out the response to a command or message at `to` (`message` = the
     /// user's message, which the reply answers).
     pub async fn respond(self: &Arc<Self>, to: &Address, message: Option<MessageRef>, r: Response) {

@@ -59,8 +59,10 @@ pub struct AgentConfig {
     pub user_timezone: String,
     /// UI language (`en`, `de`, ...).
     pub language: String,
-    /// Whether to check for new versions.
+    /// Whether the main agent checks daily for new versions (and offers the upgrade).
     pub update_check: bool,
+    /// The crate registry's index entry of `ductor` that the update check reads.
+    pub update_index_url: String,
     /// In groups, only react when mentioned or replied to.
     pub group_mention_only: bool,
     /// Port of the original's internal HTTP API; unused by ductor (the bus replaces it), kept for compatibility.
@@ -159,6 +161,7 @@ impl Default for AgentConfig {
             user_timezone: String::new(),
             language: "en".into(),
             update_check: true,
+            update_index_url: crate::upgrade::index::DEFAULT_INDEX_URL.into(),
             group_mention_only: false,
             interagent_port: 8799,
             transport: "telegram".into(),

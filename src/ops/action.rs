@@ -77,6 +77,10 @@ pub enum Action {
     Browse(String),
     /// `/showfiles`: ask the agent for the files of a folder (`sf!<path or #token>`).
     RequestFiles(String),
+    /// Upgrade ductor to this version (`upg:yes:<version>`).
+    Upgrade(String),
+    /// Leave the update offer (`upg:no`).
+    UpgradeDismiss,
     /// A button the agent wrote (`[button:Label]`): its label becomes the next message
     /// (`a:<label>`; the model's buttons have their own namespace, so a label that
     /// looks like one of ductor's actions is still only an answer).
@@ -148,6 +152,10 @@ impl Action {
             Self::RequestFiles(p) => {
                 let _ = write!(out, "sf!{p}");
             }
+            Self::Upgrade(v) => {
+                let _ = write!(out, "upg:yes:{v}");
+            }
+            Self::UpgradeDismiss => out.push_str("upg:no"),
             Self::Answer(label) => {
                 let _ = write!(out, "{ANSWER}{label}");
             }
@@ -198,6 +206,7 @@ impl Action {
             "tsc:cancelall" => return Self::TasksCancelAll,
             "tsc:cleanup" => return Self::TasksCleanup,
             "crn:r" => return Self::CronRefresh,
+            "upg:no" => return Self::UpgradeDismiss,
             _ => {}
         }
         if let Some(name) = data.strip_prefix("nsc:end:") {
@@ -211,6 +220,9 @@ impl Action {
         }
         if let Some(id) = data.strip_prefix("crn:x:") {
             return Self::CronRun(id.to_owned());
+        }
+        if let Some(v) = data.strip_prefix("upg:yes:") {
+            return Self::Upgrade(v.to_owned());
         }
         if let Some(rest) = data.strip_prefix("ns:")
             && let Some((name, label)) = rest.split_once(':')
@@ -283,6 +295,8 @@ mod tests {
             Action::Browse("workspace/tools".into()),
             Action::Browse("#0123456789abcdef".into()),
             Action::RequestFiles(String::new()),
+            Action::Upgrade("0.21.0".into()),
+            Action::UpgradeDismiss,
             Action::Answer("Deploy now".into()),
         ]
     }

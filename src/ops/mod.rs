@@ -9,7 +9,8 @@
 //! directives, switching and its persistence), `named` (`/session`, `/sessions`,
 //! `@name`), `tasks`, `agents`, `info` (`/memory`, `/info`, `/diagnose`,
 //! `/agent_commands`, `/restart`), `files` (`/showfiles`), `recovery` (what a
-//! restarted agent tells its chats), `startup` (the startup notice). Must not import
+//! restarted agent tells its chats), `startup` (the startup notice), `upgrade`
+//! (`/upgrade` and the update offer). Must not import
 //! a transport.
 
 pub mod action;
@@ -25,6 +26,7 @@ pub mod startup;
 mod status;
 pub mod table;
 mod tasks;
+pub mod upgrade;
 
 use crate::address::{Address, MessageRef};
 use crate::core::Core;
@@ -250,6 +252,7 @@ pub async fn command(ctx: &Ctx<'_>, name: &str, args: &str) -> Option<Response> 
         Command::Diagnose => info::diagnose(ctx).await,
         Command::AgentCommands => Response::say(ctx.text().t("agents.commands")),
         Command::Restart => info::restart(ctx),
+        Command::Upgrade => upgrade::command(ctx).await,
         Command::ShowFiles => files::command(ctx, args),
         Command::Session => named::session_command(ctx, args).await,
         Command::Sessions => named::sessions_command(ctx),
@@ -281,6 +284,7 @@ pub async fn action(ctx: &Ctx<'_>, action: Action) -> Response {
         Action::CronRefresh | Action::CronToggle(_) | Action::CronRun(_) => {
             cron::action(ctx, &action)
         }
+        Action::Upgrade(_) | Action::UpgradeDismiss => upgrade::action(ctx, &action).await,
         Action::Browse(raw) => files::browse(ctx, &raw),
         Action::RequestFiles(raw) => files::request(ctx, &raw),
         Action::Answer(label) => {

@@ -1,5 +1,5 @@
 //! What a (re)started agent tells the chats of one transport: the restart sentinel
-//! (`/restart` → "restarted") and the turns a crash or restart interrupted, each with
+//! (`/restart` → "restarted"), the upgrade sentinel ("upgraded from X to Y") and the turns a crash or restart interrupted, each with
 //! a Retry button that re-runs the same prompt in the same session.
 
 use super::{Action, Button, Ops, Reply};
@@ -23,6 +23,13 @@ pub fn on_start(ops: &Ops, transport: &str) -> Vec<Announcement> {
     let mut out = Vec::new();
     if let Some(a) = restart_sentinel(ops, transport) {
         out.push(a);
+    }
+    if let Some((address, reply)) = super::upgrade::announcement(&ops.core, transport) {
+        out.push(Announcement {
+            address,
+            reply,
+            reply_to: None,
+        });
     }
     out.extend(interrupted(ops, transport));
     out

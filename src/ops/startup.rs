@@ -5,10 +5,11 @@
 //! path) apart from a plain restart, which says nothing. One short notice goes to
 //! `notifications.startup_targets` through the outbox: an empty list means the
 //! primary chat, a list whose entries are all disabled means silence. After
-//! `/restart` the restart sentinel's own message says it; no startup notice then.
+//! `/restart` or an upgrade from a chat the sentinel's own message says it; no
+//! startup notice then.
 //!
-//! Owns `startup_state.json` of its agent; reads `restart-sentinel.json` but never
-//! consumes it (the transport does, §1.6).
+//! Owns `startup_state.json` of its agent; reads `restart-sentinel.json` and
+//! `upgrade-sentinel.json` but never consumes them (the transport does, §1.6).
 
 use crate::address::{Address, Destination, TELEGRAM};
 use crate::core::Core;
@@ -208,11 +209,15 @@ pub fn notice(text: &crate::i18n::Catalog, kind: &StartKind) -> Option<String> {
     })
 }
 
-/// Queues the startup notice for this start, unless the start was a plain restart
-/// or a `/restart` whose sentinel will say so. Returns how many notices were queued.
+/// Queues the startup notice for this start, unless the start was a plain restart,
+/// a `/restart` or a chat's upgrade whose sentinel will say so (in that chat). Returns how many notices were queued.
 pub fn announce(core: &Core, kind: &StartKind) -> usize {
     if core.paths.restart_sentinel().exists() {
         tracing::debug!("restart sentinel present: its message replaces the startup notice");
+        return 0;
+    }
+    if core.paths.is_main() && core.paths.home().upgrade_sentinel().exists() {
+        tracing::debug!("upgrade sentinel present: its message replaces the startup notice");
         return 0;
     }
     let Some(text) = notice(core.text(), kind) else {

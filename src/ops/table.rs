@@ -47,6 +47,8 @@ pub enum Command {
     Diagnose,
     /// `/restart`.
     Restart,
+    /// `/upgrade`.
+    Upgrade,
     /// `/agent_start <name>`.
     AgentStart,
     /// `/agent_stop <name>`.
@@ -99,6 +101,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     row(Command::Help, "help", true, false),
     row(Command::Diagnose, "diagnose", true, false),
     row(Command::Restart, "restart", true, false),
+    row(Command::Upgrade, "upgrade", true, false),
     row(Command::Start, "start", false, false),
     row(Command::AgentStart, "agent_start", false, false),
     row(Command::AgentStop, "agent_stop", false, false),

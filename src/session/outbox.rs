@@ -65,6 +65,16 @@ pub enum Outgoing {
         /// The key its outcome is reported under (`cron:<id>`).
         receipt: String,
     },
+    /// A notice with ductor's own buttons (the update notice's Upgrade button).
+    Offer {
+        /// Where to post it.
+        #[serde(rename = "key")]
+        to: Destination,
+        /// Markdown text.
+        text: String,
+        /// Button rows under it.
+        buttons: Vec<Vec<OfferButton>>,
+    },
     /// An optional notice, then a turn with `prompt` in the conversation's session.
     Inject {
         /// The conversation.
@@ -84,8 +94,42 @@ impl Outgoing {
             Self::Notice { to, .. }
             | Self::Post { to, .. }
             | Self::Report { to, .. }
+            | Self::Offer { to, .. }
             | Self::Inject { to, .. } => to,
         }
+    }
+}
+
+/// A button of an [`Outgoing::Offer`]: its label and the compact form of its action
+/// ([`crate::ops::Action::encode`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferButton {
+    /// The label.
+    pub label: String,
+    /// The action, compact.
+    pub action: String,
+}
+
+impl OfferButton {
+    /// The button for `action`.
+    pub fn new(label: impl Into<String>, action: &crate::ops::Action) -> Self {
+        Self {
+            label: label.into(),
+            action: action.encode(),
+        }
+    }
+
+    /// The command layer's buttons for `rows`.
+    pub fn rows(rows: &[Vec<OfferButton>]) -> crate::ops::Buttons {
+        rows.iter()
+            .map(|row| {
+                row.iter()
+                    .map(|b| {
+                        crate::ops::Button::new(&b.label, crate::ops::Action::decode(&b.action))
+                    })
+                    .collect()
+            })
+            .collect()
     }
 }
 

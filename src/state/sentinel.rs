@@ -1,4 +1,5 @@
-//! Small one-shot files: the restart sentinel (§1.6) and `startup_state.json` (§1.7).
+//! Small one-shot files: the restart and upgrade sentinels (§1.6) and
+//! `startup_state.json` (§1.7).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,29 @@ pub struct RestartSentinel {
     /// Message to send.
     #[serde(default)]
     pub message: String,
+    /// When it was written (ISO 8601 UTC).
+    #[serde(default)]
+    pub timestamp: String,
+}
+
+/// `upgrade-sentinel.json` (main home): written by a chat's upgrade once the new
+/// version is installed, just before ductor restarts; consumed on the next start to
+/// tell that chat "upgraded from X to Y". The original writes `chat_id`,
+/// `old_version` and `new_version`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeSentinel {
+    /// Transport of the chat to notify (`tg` when missing).
+    #[serde(default = "tg")]
+    pub transport: String,
+    /// Chat to notify.
+    pub chat_id: i64,
+    /// Forum topic to notify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<i64>,
+    /// The version that ran the upgrade.
+    pub old_version: String,
+    /// The version installed.
+    pub new_version: String,
     /// When it was written (ISO 8601 UTC).
     #[serde(default)]
     pub timestamp: String,

@@ -271,6 +271,14 @@ async fn deliver_one(ctx: &ApiContext, to: &Address, mut d: Delivery) -> Result<
             }
             core.outbox.report(&receipt, true);
         }
+        Outgoing::Offer { text, buttons, .. } => {
+            let mut frame = render::background(core, &text, None);
+            frame["buttons"] =
+                render::buttons(&crate::session::outbox::OfferButton::rows(&buttons));
+            if !ctx.hub.deliver(to, &frame).await {
+                return Err(d);
+            }
+        }
         Outgoing::Inject { notice, prompt, .. } => {
             if let Some(n) = notice {
                 if !ctx
