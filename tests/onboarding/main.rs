@@ -413,3 +413,67 @@ async fn reset_keeps_or_removes_the_data_as_asked() {
     );
     assert_eq!(m.config_json()["allowed_user_ids"], serde_json::json!([7]));
 }
+
+/// A loopback server answering `/_matrix/client/versions` like a homeserver.
+async fn fake_homeserver() -> String {
+    use warp::Filter;
+    let versions = warp::path!("_matrix" / "client" / "versions")
+        .map(|| warp::reply::json(&serde_json::json!({"versions": ["v1.11"]})));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(warp::serve(versions).incoming(listener).run());
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_is_set_up_from_flags_after_the_homeserver_answers() {
+    let homeserver = fake_homeserver().await;
+    let m = Machine::new();
+    let password = m.dir.path().join("password");
+    std::fs::write(&password, "correct horse\n").unwrap();
+    let args = |server: &str| {
+        m.command(&[
+            "onboarding",
+            "--yes",
+            "--no-service",
+            "--transport",
+            "matrix",
+            "--matrix-homeserver",
+            server,
+            "--matrix-user",
+            "@bot:localhost",
+            "--matrix-password-file",
+            password.to_str().unwrap(),
+            "--matrix-users",
+            "@me:localhost",
+            "--provider",
+            "gemini",
+            "--timezone",
+            "UTC",
+        ])
+    };
+    // Something that is not a homeserver (the fake answers 404 elsewhere) is refused.
+    let mut wrong = args(&format!("{homeserver}/not-here"));
+    let (code, text) = tokio::task::block_in_place(|| run_plain(&mut wrong));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("is not a Matrix homeserver"), "{text}");
+    assert!(!m.config().exists());
+
+    let mut right = args(&homeserver);
+    let (code, text) = tokio::task::block_in_place(|| run_plain(&mut right));
+    assert_eq!(code, 0, "{text}");
+    let c = m.config_json();
+    assert_eq!(c["transport"], "matrix");
+    assert_eq!(c["transports"], serde_json::json!(["matrix"]));
+    assert_eq!(c["matrix"]["homeserver"], homeserver);
+    assert_eq!(c["matrix"]["user_id"], "@bot:localhost");
+    assert_eq!(c["matrix"]["password"], "correct horse");
+    assert_eq!(
+        c["matrix"]["allowed_users"],
+        serde_json::json!(["@me:localhost"])
+    );
+    assert!(
+        !text.contains("correct horse"),
+        "the password is never printed: {text}"
+    );
+}
