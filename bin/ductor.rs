@@ -73,6 +73,7 @@ fn main() -> ExitCode {
         Some(Command::Reset(args)) => {
             ductor::cli::onboarding::run(&home, &args, &runtime, true).exit_code()
         }
+        Some(Command::Upgrade(args)) => runtime.block_on(ductor::cli::upgrade::run(&home, &args)),
         Some(Command::Completions { shell }) => {
             ductor::cli::print_completions(shell);
             0
@@ -122,7 +123,8 @@ fn restart_self() -> i32 {
     {
         return ductor::supervisor::policy::EXIT_RESTART;
     }
-    let Ok(exe) = std::env::current_exe() else {
+    // After an upgrade the running file was replaced: exec the new one.
+    let Ok(exe) = ductor::upgrade::own_exe() else {
         eprintln!("ductor: cannot find own executable to restart");
         return 1;
     };

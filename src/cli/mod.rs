@@ -17,6 +17,7 @@ pub mod shared_memory;
 pub mod status;
 pub mod task;
 pub mod uninstall;
+pub mod upgrade;
 pub mod webhooks;
 
 use crate::paths::Home;
@@ -107,6 +108,8 @@ pub enum Command {
     Service(service::ServiceCommand),
     /// Stop ductor, remove its service and sandbox, and (after asking) delete the home.
     Uninstall(uninstall::UninstallArgs),
+    /// Upgrade ductor to the newest release the way it was installed, then restart it.
+    Upgrade(upgrade::UpgradeArgs),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate for.
