@@ -49,11 +49,12 @@ pub async fn list(ctx: &Ctx<'_>) -> Response {
     let mut out = text.t("agents.title");
     for a in &h.agents {
         let (glyph, state) = match a.status {
-            AgentStatus::Running => ("🟢", "running"),
-            AgentStatus::Starting => ("🟡", "starting"),
-            AgentStatus::Crashed => ("🔴", "crashed"),
-            AgentStatus::Stopped => ("⚪", "stopped"),
+            AgentStatus::Running => ("🟢", "agents.state_running"),
+            AgentStatus::Starting => ("🟡", "agents.state_starting"),
+            AgentStatus::Crashed => ("🔴", "agents.state_crashed"),
+            AgentStatus::Stopped => ("⚪", "agents.state_stopped"),
         };
+        let state = text.t(state);
         let restarts = if a.restart_count > 0 {
             format!(" · ⟳{}", a.restart_count)
         } else {
@@ -67,7 +68,7 @@ pub async fn list(ctx: &Ctx<'_>) -> Response {
                 &[
                     ("glyph", glyph),
                     ("name", &md::escape(&a.name)),
-                    ("state", state),
+                    ("state", &state),
                     ("model", &md::escape(&model_of(ctx, &a.name))),
                     (
                         "uptime",
