@@ -5,6 +5,12 @@
 //! real `ductor` is linked into a fake `$CARGO_HOME/bin` (or `/usr/bin`) in a
 //! temporary directory, so install-mode detection sees what a user's install
 //! looks like. Nothing here reaches the network or the machine's package manager.
+//! `chat`: the same from the chat, through the fake Bot API and a real restart.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod chat;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
