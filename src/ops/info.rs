@@ -11,6 +11,9 @@ use std::fmt::Write as _;
 pub const DIAGNOSE_LOG_LINES: usize = 50;
 /// Characters of log `/diagnose` shows at most (a Telegram message holds 4096).
 const DIAGNOSE_LOG_CHARS: usize = 2800;
+/// How long each live check of `/diagnose` (a token, a homeserver, a CLI's
+/// `--version`, the bus) may take.
+const DIAGNOSE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 /// Bytes of memory `/memory` shows at most.
 const MEMORY_SHOWN: usize = 3500;
 
@@ -133,6 +136,24 @@ pub async fn diagnose(ctx: &Ctx<'_>) -> Response {
         } else {
             code_block(&log)
         }
+    );
+    // `ductor doctor`'s checks of the whole home, the live ones bounded (the sandbox
+    // is shown above).
+    let checks = crate::cli::doctor::report(
+        &core.paths.home(),
+        crate::cli::doctor::Options {
+            timeout: DIAGNOSE_CHECK_TIMEOUT,
+            sandbox: false,
+        },
+    )
+    .await;
+    let _ = write!(
+        out,
+        "\n\n{}\n{}",
+        text.t("diagnose.checks"),
+        code_block(&crate::logging::redact(&crate::cli::doctor::render(
+            &checks
+        )))
     );
     Response::say(out)
 }

@@ -9,6 +9,7 @@ mod agents;
 mod chat;
 mod config_reload;
 mod conversation;
+mod diagnose;
 mod heartbeat;
 mod media;
 mod memory;
