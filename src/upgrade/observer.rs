@@ -348,6 +348,76 @@ mod tests {
         stop.cancel();
     }
 
+    #[tokio::test]
+    async fn the_offer_reaches_a_chat_with_buttons_that_work() {
+        use crate::ops::Action;
+        use crate::transport::memory::{Memory, MemoryDirectory};
+        let mut r = crate::core::testing::rig_with(
+            AgentConfig::default(),
+            |_| {},
+            Arc::new(MemoryDirectory(7)),
+        );
+        let (_, empty) = crate::session::outbox::outbox();
+        let outbox = std::mem::replace(&mut r.outbox, empty);
+        let mem = Memory::start(&r.core, outbox, 7);
+        assert_eq!(announce(&r.core, &Version::parse("9.1.0").unwrap()), 1);
+        let offer = mem
+            .wait_for("with the offer", |m| m.text.contains("9.1.0 is available"))
+            .await;
+        assert_eq!(
+            offer.buttons,
+            vec![
+                (
+                    "Upgrade to 9.1.0".to_owned(),
+                    Action::Upgrade("9.1.0".into())
+                ),
+                ("Not now".to_owned(), Action::UpgradeDismiss),
+            ]
+        );
+        // This test runs from a source checkout: the button says so, installs nothing.
+        mem.press("Upgrade to 9.1.0").await;
+        mem.wait_for("saying it runs from source", |m| {
+            m.text.contains("source checkout")
+        })
+        .await;
+        assert!(!r.core.paths.home().upgrade_sentinel().exists());
+    }
+
+    #[test]
+    fn the_offer_is_journaled_in_a_stable_shape() {
+        let item = Outgoing::Offer {
+            to: Destination::Primary,
+            text: "new".into(),
+            buttons: vec![vec![OfferButton::new(
+                "Upgrade",
+                &crate::ops::Action::Upgrade("9.1.0".into()),
+            )]],
+        };
+        let json = serde_json::to_value(&item).unwrap();
+        assert_eq!(json["kind"], "offer");
+        assert_eq!(
+            json["buttons"],
+            serde_json::json!([[{"label": "Upgrade", "action": "upg:yes:9.1.0"}]])
+        );
+        assert_eq!(serde_json::from_value::<Outgoing>(json).unwrap(), item);
+    }
+
+    #[test]
+    fn the_originals_upgrade_sentinel_loads() {
+        let s: crate::state::sentinel::UpgradeSentinel = serde_json::from_str(
+            r#"{"chat_id": 5, "old_version": "0.19.0", "new_version": "0.20.1"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.transport.as_str(), s.chat_id, s.topic_id),
+            (crate::address::TELEGRAM, 5, None)
+        );
+        assert_eq!(
+            (s.old_version.as_str(), s.new_version.as_str()),
+            ("0.19.0", "0.20.1")
+        );
+    }
+
     #[test]
     fn the_wait_follows_the_last_check() {
         let now = Utc::now();
