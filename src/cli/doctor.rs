@@ -427,6 +427,19 @@ mod tests {
         std::fs::write(home.agents_file(), "[{\"name\": \"a\"}").unwrap();
         let (found, _) = config_findings(&home);
         assert!(found[1].text.contains("agents.json:1:"), "{found:?}");
+        // A value of the wrong type in an entry: the entry's line and column.
+        std::fs::write(
+            home.agents_file(),
+            "[\n {\"name\": \"a\",\n  \"max_turns\": \"many\"}]",
+        )
+        .unwrap();
+        let (found, _) = config_findings(&home);
+        assert!(
+            found[1].problem
+                && found[1].text.starts_with("agent `a`: ")
+                && found[1].text.contains("agents.json:3:21: invalid type"),
+            "{found:?}"
+        );
     }
 
     #[test]

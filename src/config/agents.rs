@@ -224,7 +224,59 @@ pub fn agent_config(
     let Some(entry) = entries.iter().find(|e| e.name == name) else {
         return Ok(None);
     };
-    typed(&home.agents_file(), &merge_sub_agent(main_raw, entry, home)).map(Some)
+    let file = home.agents_file();
+    typed(&file, &merge_sub_agent(main_raw, entry, home))
+        .map(Some)
+        .map_err(|e| match e {
+            ConfigError::Store(StoreError::Parse {
+                line: 0, message, ..
+            }) => ConfigError::Store(entry_error_at(&file, name, &message).unwrap_or(
+                StoreError::Parse {
+                    path: file.clone(),
+                    line: 0,
+                    column: 0,
+                    message,
+                },
+            )),
+            other => other,
+        })
+}
+
+/// The error `message` of entry `name` with its line and column in `agents.json`:
+/// the entry's own text is read as a configuration, and its position is shifted by
+/// where the entry starts in the file. `None` when the text does not show that error.
+fn entry_error_at(path: &Path, name: &str, message: &str) -> Option<StoreError> {
+    use serde_json::value::RawValue;
+    let text = std::fs::read_to_string(path).ok()?;
+    let entries: Vec<&RawValue> = serde_json::from_str(&text).ok()?;
+    let raw = entries.into_iter().find(|r| {
+        serde_json::from_str::<Value>(r.get())
+            .ok()
+            .is_some_and(|v| v.get("name").and_then(Value::as_str) == Some(name))
+    })?;
+    let err = serde_json::from_str::<AgentConfig>(raw.get()).err()?;
+    let full = err.to_string();
+    let own = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(m, _)| m);
+    if own != message {
+        return None;
+    }
+    // The entry's text is a slice of `text`: where it starts is its offset in the file.
+    let before = &text[..(raw.get().as_ptr() as usize).checked_sub(text.as_ptr() as usize)?];
+    let start_line = before.matches('\n').count() + 1;
+    let start_col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let (line, column) = if err.line() == 1 {
+        (start_line, start_col + err.column() - 1)
+    } else {
+        (start_line + err.line() - 1, err.column())
+    };
+    Some(StoreError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: message.to_owned(),
+    })
 }
 
 /// Validates fields given to `ductor agents add`.
@@ -309,6 +361,37 @@ mod tests {
                 .to_string()
                 .contains("line 1")
         );
+    }
+
+    #[test]
+    fn a_bad_value_in_an_entry_names_its_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let text =
+            "[\n  {\"name\": \"ok\"},\n  {\"name\": \"bad\",\n   \"max_turns\": \"many\"}\n]\n";
+        std::fs::write(home.agents_file(), text).unwrap();
+        let entries = load_agents(&home.agents_file()).unwrap();
+        let main = default_document();
+        assert!(agent_config(&home, "ok", &main, &entries).is_ok());
+        let err = agent_config(&home, "bad", &main, &entries).unwrap_err();
+        match &err {
+            ConfigError::Store(StoreError::Parse { line, column, .. }) => {
+                assert_eq!((*line, *column), (4, 22), "{err}");
+            }
+            other => panic!("{other}"),
+        }
+        assert!(
+            err.to_string().contains("invalid type: string \"many\""),
+            "{err}"
+        );
+        // On one line with the start of the array, the column is shifted too.
+        std::fs::write(
+            home.agents_file(),
+            r#"[{"name": "bad", "max_turns": "many"}]"#,
+        )
+        .unwrap();
+        let err = agent_config(&home, "bad", &main, &entries).unwrap_err();
+        assert!(err.to_string().contains("line 1, column 36"), "{err}");
     }
 
     #[test]
