@@ -294,8 +294,10 @@ pub async fn report(home: &Home, opts: Options) -> Vec<Finding> {
     if let Ok(f) = service.await {
         out.push(f);
     }
-    if opts.sandbox {
-        out.extend(sandbox_findings(home).await);
+    if opts.sandbox
+        && let Some(main) = agents.iter().find(|a| a.name == MAIN_AGENT)
+    {
+        out.extend(sandbox_findings(home, &main.config).await);
     }
     out.extend(disk_finding(home));
     out
@@ -333,12 +335,10 @@ pub fn disk_finding(home: &Home) -> Option<Finding> {
     })
 }
 
-/// The sandbox of the main agent: what blocks its runs is a problem.
-pub async fn sandbox_findings(home: &Home) -> Vec<Finding> {
-    let Ok(settings) = crate::sandbox::main_settings(home) else {
-        return Vec::new();
-    };
-    crate::sandbox::status::report(home, &settings)
+/// The sandbox of the main agent (configured by `main`): what blocks its runs is a
+/// problem.
+pub async fn sandbox_findings(home: &Home, main: &AgentConfig) -> Vec<Finding> {
+    crate::sandbox::status::report(home, &main.sandbox_settings())
         .await
         .into_iter()
         .map(|l| Finding {
@@ -474,6 +474,37 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn the_doctor_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("h"));
+        let opts = Options {
+            timeout: Duration::from_secs(2),
+            sandbox: true,
+        };
+        let found = report(&home, opts).await;
+        assert!(found[0].problem && found[0].text.contains("there is no config"));
+        assert!(
+            !home.root().exists(),
+            "the doctor made {}",
+            home.root().display()
+        );
+        std::fs::create_dir_all(home.main().config_dir()).unwrap();
+        std::fs::write(home.main().config_file(), r#"{"allowed_user_ids": [1]}"#).unwrap();
+        let found = report(&home, opts).await;
+        assert!(
+            found
+                .iter()
+                .any(|f| f.text.starts_with("sandbox backend: none")),
+            "{found:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(home.main().config_file()).unwrap(),
+            r#"{"allowed_user_ids": [1]}"#,
+            "the doctor added the default keys"
+        );
+    }
+
     #[test]
     fn the_disk_is_reported_with_its_free_space() {
         let dir = tempfile::tempdir().unwrap();
@@ -492,7 +523,13 @@ mod tests {
             r#"{"sandbox": {"backend": "dokcer"}}"#,
         )
         .unwrap();
-        let found = sandbox_findings(&home).await;
+        let main = |home: &Home| {
+            crate::config::load::read_config_file(&home.main().config_file())
+                .unwrap()
+                .unwrap()
+                .config
+        };
+        let found = sandbox_findings(&home, &main(&home)).await;
         assert!(
             found
                 .iter()
@@ -500,7 +537,7 @@ mod tests {
             "{found:?}"
         );
         std::fs::write(home.main().config_file(), "{}").unwrap();
-        let found = sandbox_findings(&home).await;
+        let found = sandbox_findings(&home, &main(&home)).await;
         assert!(found.iter().all(|f| !f.problem), "{found:?}");
         assert!(found[0].text.contains("backend: none"), "{found:?}");
     }
