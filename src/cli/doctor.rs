@@ -261,6 +261,16 @@ pub fn timezone_findings(agents: &[Agent]) -> Vec<Finding> {
     out
 }
 
+/// The providers agents run on this host: their CLIs must be there. A container
+/// sandbox brings its own.
+pub fn host_providers(agents: &[Agent]) -> BTreeSet<ProviderKind> {
+    agents
+        .iter()
+        .filter(|a| a.config.sandbox_settings().backend.engine().is_none())
+        .filter_map(|a| a.config.provider.parse().ok())
+        .collect()
+}
+
 /// Every check of this home: permissions, config, time zone, the provider CLIs, the
 /// Telegram tokens and Matrix homeservers (live), the clock, the bus, the service,
 /// the sandbox and the disk.
@@ -269,10 +279,7 @@ pub async fn report(home: &Home, opts: Options) -> Vec<Finding> {
     let (config, agents) = config_findings(home);
     out.extend(config);
     out.extend(timezone_findings(&agents));
-    let used: BTreeSet<ProviderKind> = agents
-        .iter()
-        .filter_map(|a| a.config.provider.parse().ok())
-        .collect();
+    let used = host_providers(&agents);
     let service_home = home.clone();
     let service = tokio::task::spawn_blocking(move || {
         let ctx = crate::cli::service::Context::detect(&service_home);
@@ -471,6 +478,27 @@ mod tests {
         assert!(
             f[1].problem && f[1].text.contains("--agent a user_timezone"),
             "{f:?}"
+        );
+    }
+
+    #[test]
+    fn a_cli_in_a_container_sandbox_is_not_needed_on_the_host() {
+        let agent = |name: &str, provider: &str, sandbox: serde_json::Value| Agent {
+            name: name.into(),
+            config: AgentConfig {
+                provider: provider.into(),
+                sandbox,
+                ..Default::default()
+            },
+        };
+        let agents = [
+            agent("main", "claude", serde_json::json!({"backend": "bwrap"})),
+            agent("a", "codex", serde_json::json!({"backend": "docker"})),
+            agent("b", "gemini", serde_json::json!({})),
+        ];
+        assert_eq!(
+            host_providers(&agents).into_iter().collect::<Vec<_>>(),
+            [ProviderKind::Claude, ProviderKind::Gemini]
         );
     }
 
