@@ -101,7 +101,8 @@ pub enum Command {
     /// Read or change one setting of config.json (or of a sub-agent's entry), by dotted key.
     #[command(subcommand)]
     Config(config::ConfigCommand),
-    /// Check this home: secrets other users can read, the config, the provider CLIs.
+    /// Check this home: config, tokens (live), CLIs and their versions, clock, bus, service,
+    /// sandbox, disk, permissions; exit status 1 when something blocks running.
     Doctor,
     /// Run ductor as a user service: install, uninstall, start, stop, restart, status, logs.
     #[command(subcommand)]
