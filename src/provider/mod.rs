@@ -10,6 +10,7 @@ pub mod directives;
 pub mod env;
 pub mod event;
 pub mod models;
+pub mod live;
 pub mod parse;
 pub mod rules;
 pub mod runner;
