@@ -7,6 +7,7 @@
 mod support;
 
 mod cases;
+mod live_claude;
 
 use ductor::address::Address;
 use ductor::config::AgentConfig;
