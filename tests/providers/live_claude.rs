@@ -14,7 +14,7 @@ use ductor::provider::live::driver::LiveProcess;
 use ductor::provider::live::{Answer, Ask, AskKind, Decision, LiveEvent, StartSpec};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_mins(1);
 
 struct Live {
     _mock: MockLlm,
