@@ -40,14 +40,16 @@ impl std::fmt::Debug for ClaudeCodec {
     }
 }
 
-/// The arguments that put claude into its live mode (besides model and resume).
-pub const LIVE_ARGS: [&str; 8] = [
+/// The arguments that put claude into its live mode (besides model and resume); the
+/// answer streams in deltas (`--include-partial-messages`) as in one-shot mode.
+pub const LIVE_ARGS: [&str; 9] = [
     "-p",
     "--input-format",
     "stream-json",
     "--output-format",
     "stream-json",
     "--verbose",
+    "--include-partial-messages",
     "--permission-prompt-tool",
     "stdio",
 ];
