@@ -61,39 +61,6 @@ async fn warm_turn(proc: &mut LiveProcess, prompt: &str) -> Duration {
     }
 }
 
-/// RSS of every process in the group `pgid`, in KiB.
-fn group_rss_kib(pgid: i32) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Field 5 (pgrp) after the parenthesised command name.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        if rest
-            .split_whitespace()
-            .nth(2)
-            .and_then(|g| g.parse::<i32>().ok())
-            != Some(pgid)
-        {
-            continue;
-        }
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        total += status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    total
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -125,7 +92,7 @@ async fn measure(
         warms.push(warm_turn(&mut proc, &format!("Say hello {i}")).await);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss = group_rss_kib(proc.pgid());
+    let rss = proc.rss_kib();
     proc.shutdown().await;
     let (c, w) = (median(colds), median(warms));
     println!(

@@ -140,6 +140,11 @@ impl LiveProcess {
         self.pgid
     }
 
+    /// Resident memory of the CLI's whole process group, in KiB (Linux; 0 elsewhere).
+    pub fn rss_kib(&self) -> u64 {
+        group_rss_kib(self.pgid)
+    }
+
     /// The last bytes the CLI wrote to stderr.
     pub fn stderr_tail(&self) -> String {
         let tail = self
@@ -171,6 +176,38 @@ impl Drop for LiveProcess {
         // kill_on_drop ends the CLI itself; its children go with the group.
         crate::procs::signal_group(self.pgid, Signal::SIGKILL);
     }
+}
+
+/// RSS of every process in the group `pgid`, in KiB, from `/proc`.
+pub fn group_rss_kib(pgid: i32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut total = 0;
+    for entry in dir.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The process group is the third field after the parenthesised command name.
+        let group = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|g| g.parse::<i32>().ok());
+        if group != Some(pgid) {
+            continue;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        total += status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    total
 }
 
 async fn read_lines(stdout: tokio::process::ChildStdout, tx: mpsc::Sender<String>) {
