@@ -13,6 +13,7 @@
 
 pub mod claude;
 pub mod driver;
+pub mod gemini;
 pub mod pool;
 
 use crate::provider::event::{Event, Outcome};
