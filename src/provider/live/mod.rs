@@ -12,6 +12,7 @@
 //! reaping, the sandbox) is the driver's business ([`driver`]).
 
 pub mod claude;
+pub mod codex;
 pub mod driver;
 pub mod gemini;
 pub mod pool;

@@ -82,9 +82,9 @@ struct Item<'a> {
     message: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     command: Option<&'a RawValue>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, alias = "aggregatedOutput")]
     aggregated_output: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(default, alias = "exitCode")]
     exit_code: Option<i64>,
     #[serde(default, borrow)]
     status: Option<Cow<'a, str>>,
@@ -198,7 +198,7 @@ impl StreamParser for CodexParser {
 
 /// `Reconnecting... 1/5 (detail)` → `Retrying { attempt: 1, detail }`; other
 /// messages are warnings.
-fn error_notice(message: &str) -> Event {
+pub(crate) fn error_notice(message: &str) -> Event {
     if let Some(rest) = message.strip_prefix("Reconnecting...") {
         let rest = rest.trim_start();
         let attempt = rest
@@ -298,6 +298,42 @@ fn raw_text(raw: Option<&RawValue>) -> Option<String> {
         serde_json::from_str::<Vec<String>>(raw.get())
             .ok()
             .map(|v| v.join(" "))
+    })
+}
+
+/// What a tool item of either codex stream shows: its start (name, summary) and its
+/// end (success, output excerpt).
+pub(crate) struct ToolView {
+    /// Tool name (`Shell`, `Edit`, `server.tool`, `WebSearch`, `TodoWrite`).
+    pub name: String,
+    /// One-line summary of the call.
+    pub summary: String,
+    /// Whether it succeeded (meaningful once the item completed).
+    pub ok: bool,
+    /// Start of its output.
+    pub excerpt: String,
+}
+
+/// The [`ToolView`] of a codex item in the `exec --json` shape (`command_execution`,
+/// `aggregated_output`) or the `app-server` one (`commandExecution`, `aggregatedOutput`);
+/// `None` when the item is not a tool call.
+pub(crate) fn tool_view(raw: &str) -> Option<ToolView> {
+    let mut item: Item<'_> = serde_json::from_str(raw).ok()?;
+    let kind = match item.kind.as_ref() {
+        "command_execution" | "commandExecution" => "command_execution",
+        "file_change" | "fileChange" => "file_change",
+        "mcp_tool_call" | "mcpToolCall" => "mcp_tool_call",
+        "web_search" | "webSearch" => "web_search",
+        "todo_list" => "todo_list",
+        _ => return None,
+    };
+    item.kind = Cow::Borrowed(kind);
+    let (name, summary) = tool_label(&item);
+    Some(ToolView {
+        name,
+        summary,
+        ok: tool_ok(&item),
+        excerpt: tool_excerpt(&item),
     })
 }
 
