@@ -8,6 +8,7 @@ mod support;
 
 mod cases;
 mod live_claude;
+mod live_codex;
 mod live_gemini;
 
 use ductor::address::Address;

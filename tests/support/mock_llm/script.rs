@@ -37,6 +37,7 @@ pub(super) enum ReplyKind {
         chunks: Vec<String>,
         delay: Duration,
         tool_command: Option<String>,
+        named_call: Option<ToolCall>,
         broken: bool,
     },
     Error {
@@ -62,6 +63,7 @@ impl Reply {
                 chunks: chunks.into_iter().map(Into::into).collect(),
                 delay: Duration::ZERO,
                 tool_command: None,
+                named_call: None,
                 broken: false,
             },
         }
@@ -88,6 +90,19 @@ impl Reply {
     pub fn with_tool(mut self, command: impl Into<String>) -> Self {
         if let ReplyKind::Answer { tool_command, .. } = &mut self.kind {
             *tool_command = Some(command.into());
+        }
+        self
+    }
+
+    /// After the text, call the request's tool `name` with exactly `args` (e.g. codex's
+    /// `request_user_input`); when the request offers no such tool, the answer says so instead.
+    #[must_use]
+    pub fn with_call(mut self, name: impl Into<String>, args: Value) -> Self {
+        if let ReplyKind::Answer { named_call, .. } = &mut self.kind {
+            *named_call = Some(ToolCall {
+                name: name.into(),
+                args,
+            });
         }
         self
     }
@@ -327,9 +342,20 @@ impl Outcome {
                 mut chunks,
                 delay,
                 tool_command,
+                named_call,
                 broken,
             } => {
                 let mut tool_call = None;
+                if let Some(call) = named_call {
+                    if tools.iter().any(|t| t.name == call.name) {
+                        tool_call = Some(call);
+                    } else {
+                        chunks = split_chunks(&format!(
+                            "mock-llm: the request offered no tool `{}`.",
+                            call.name
+                        ));
+                    }
+                }
                 if let Some(command) = tool_command {
                     tool_call = shell_call(tools, &command);
                     if tool_call.is_none() {
