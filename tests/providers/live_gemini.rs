@@ -1,5 +1,10 @@
 //! `gemini --acp` (Agent Client Protocol) end to end: the genuine CLI against the mock
-//! model API, driven through `LiveProcess` and the gemini live codec.
+//! model API, driven through `LiveProcess` and the gemini live codec. A writing shell
+//! command asks first: allowed once it runs, denied it does not (and the turn still
+//! ends), allowed for the session the same call is not asked again; the turns share one
+//! warm process that remembers them; an interrupt ends the turn (also while an approval
+//! is pending, which is withdrawn) and the process takes the next one; nothing is left
+//! after shutdown.
 //!
 //! `capture_fixtures` (ignored; run it by name with `--run-ignored only`) records the raw
 //! JSON-RPC dialogue of each case into `tests/fixtures/cli-streams/live/gemini-*.jsonl`: one
@@ -7,7 +12,12 @@
 //! gemini wrote; the test root is replaced by `/home/user`.
 
 use super::support::clis::{self, CliEnv};
+use super::support::daemon::{processes_of, wait_no_processes};
 use super::support::mock_llm::MockLlm;
+use ductor::provider::event::{Event, FailureKind, Outcome};
+use ductor::provider::live::driver::LiveProcess;
+use ductor::provider::live::gemini::{GeminiLive, LIVE_ARGS};
+use ductor::provider::live::{Answer, Ask, AskKind, Decision, LiveEvent, StartSpec};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -16,6 +26,220 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The model every case runs with (skips gemini's model router).
 const MODEL: &str = "gemini-3.8-flash";
+
+/// How long gemini may take for one step.
+const WAIT: Duration = Duration::from_mins(1);
+
+struct Live {
+    _mock: MockLlm,
+    root: tempfile::TempDir,
+    env: CliEnv,
+    proc: LiveProcess,
+    /// Every event so far.
+    events: Vec<LiveEvent>,
+}
+
+impl Live {
+    async fn start() -> Self {
+        let mock = MockLlm::start().await;
+        let root = clis::test_dir("live-gemini");
+        let env = CliEnv::new(root.path(), &mock.base_url());
+        let mut cmd = env.command("gemini", &env.workspace());
+        cmd.args(LIVE_ARGS);
+        let spec = StartSpec {
+            cwd: env.workspace(),
+            resume: None,
+            model: Some(MODEL.into()),
+        };
+        let proc = LiveProcess::spawn(cmd, Box::new(GeminiLive::new()), &spec)
+            .await
+            .expect("gemini starts");
+        Self {
+            _mock: mock,
+            root,
+            env,
+            proc,
+            events: Vec::new(),
+        }
+    }
+
+    async fn next(&mut self) -> LiveEvent {
+        let ev = tokio::time::timeout(WAIT, self.proc.next())
+            .await
+            .unwrap_or_else(|_| panic!("gemini is silent: {:#?}", self.events))
+            .unwrap_or_else(|| panic!("gemini ended: {}", self.proc.stderr_tail()));
+        self.events.push(ev.clone());
+        ev
+    }
+
+    /// Events until the next ask or the end of the turn.
+    async fn until_ask_or_end(&mut self) -> Result<Ask, Outcome> {
+        loop {
+            match self.next().await {
+                LiveEvent::Ask(ask) => return Ok(ask),
+                LiveEvent::TurnEnded(outcome) => return Err(outcome),
+                _ => {}
+            }
+        }
+    }
+
+    async fn turn_end(&mut self) -> Outcome {
+        match self.until_ask_or_end().await {
+            Err(outcome) => outcome,
+            Ok(ask) => panic!("unexpected ask {ask:?}"),
+        }
+    }
+
+    async fn ask(&mut self, prompt: &str) -> Ask {
+        self.proc.send_turn(prompt).await.unwrap();
+        self.until_ask_or_end()
+            .await
+            .unwrap_or_else(|end| panic!("{prompt}: not asked, ended {end:?}"))
+    }
+
+    async fn decide(&mut self, ask: &Ask, decision: Decision) -> Outcome {
+        self.proc
+            .answer(&ask.id, &Answer::Decision(decision))
+            .await
+            .unwrap();
+        self.turn_end().await
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.env.workspace().join(name)
+    }
+}
+
+fn text(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Completed { text, .. } => text,
+        other @ Outcome::Failed { .. } => panic!("turn failed: {other:?}"),
+    }
+}
+
+fn cancelled(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Failed {
+            kind: FailureKind::Cancelled,
+            ..
+        }
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gemini_live_approvals_turns_and_interrupt() {
+    let mut live = Live::start().await;
+    let pid = live.proc.pgid();
+    let session = loop {
+        if let LiveEvent::Ready { session_id } = live.next().await {
+            break session_id.expect("a session id");
+        }
+    };
+
+    // Allowed once: the command runs.
+    let ask = live
+        .ask("MOCK_TOOL_CMD<<touch allowed.txt && echo made>>")
+        .await;
+    let AskKind::Approval {
+        tool,
+        preview,
+        choices,
+    } = &ask.kind
+    else {
+        panic!("{ask:?}")
+    };
+    assert_eq!(tool, "Shell");
+    assert_eq!(preview, "touch allowed.txt && echo made");
+    assert_eq!(
+        choices,
+        &[Decision::AllowOnce, Decision::AllowSession, Decision::Deny]
+    );
+    let done = live.decide(&ask, Decision::AllowOnce).await;
+    assert!(text(&done).contains("The tool ran"), "{done:?}");
+    assert_eq!(done.session_id(), Some(session.as_str()));
+    assert!(live.file("allowed.txt").exists());
+
+    // Denied: it does not run, and the turn still ends.
+    let ask = live
+        .ask("MOCK_TOOL_CMD<<touch denied.txt && echo made>>")
+        .await;
+    let done = live.decide(&ask, Decision::Deny).await;
+    assert!(text(&done).contains("canceled by the user"), "{done:?}");
+    assert!(!live.file("denied.txt").exists());
+    assert!(live.events.iter().any(|e| matches!(
+        e,
+        LiveEvent::Event(Event::ToolFinished { ok: false, excerpt, .. }) if excerpt == "denied"
+    )));
+
+    // Allowed for the session: the same command is not asked the second time.
+    let ask = live
+        .ask("MOCK_TOOL_CMD<<touch session.txt && echo made>>")
+        .await;
+    live.decide(&ask, Decision::AllowSession).await;
+    std::fs::remove_file(live.file("session.txt")).unwrap();
+    live.proc
+        .send_turn("MOCK_TOOL_CMD<<touch session.txt && echo made>>")
+        .await
+        .unwrap();
+    let again = live.until_ask_or_end().await;
+    assert!(again.is_err(), "not asked again: {again:?}");
+    assert!(live.file("session.txt").exists());
+
+    // The same warm process remembers the earlier turns.
+    live.proc.send_turn("Say hello").await.unwrap();
+    let done = live.turn_end().await;
+    assert!(!text(&done).contains("prior_assistant_turns=0"), "{done:?}");
+    assert_eq!(live.proc.pgid(), pid, "one process for every turn");
+
+    interrupts(&mut live).await;
+
+    let root = live.root.path().to_path_buf();
+    live.proc.shutdown().await;
+    wait_no_processes(&root, Duration::from_secs(10)).await;
+    assert!(processes_of(&root).is_empty());
+}
+
+/// An interrupt ends a streaming turn, and a turn waiting for an approval (the ask is
+/// withdrawn, the command never runs); the process takes the next turn.
+async fn interrupts(live: &mut Live) {
+    live.proc.send_turn("MOCK_SLOW").await.unwrap();
+    loop {
+        if let LiveEvent::Event(Event::TextDelta { text }) = live.next().await
+            && text.contains("slow-chunk-2")
+        {
+            break;
+        }
+    }
+    live.proc.interrupt().await.unwrap();
+    let done = live.turn_end().await;
+    assert!(cancelled(&done), "{done:?}");
+
+    // Not `touch`: "for this session" allowed that command for the rest of the session.
+    let ask = live
+        .ask("MOCK_TOOL_CMD<<cp allowed.txt pending.txt && echo made>>")
+        .await;
+    live.proc.interrupt().await.unwrap();
+    let done = live.turn_end().await;
+    assert!(cancelled(&done), "{done:?}");
+    assert!(
+        live.events
+            .contains(&LiveEvent::Withdrawn { id: ask.id.clone() }),
+        "{:#?}",
+        live.events
+    );
+    assert!(
+        live.proc
+            .answer(&ask.id, &Answer::Decision(Decision::AllowOnce))
+            .await
+            .is_err()
+    );
+    assert!(!live.file("pending.txt").exists());
+
+    live.proc.send_turn("Say hello again").await.unwrap();
+    let done = live.turn_end().await;
+    assert!(text(&done).contains("Hello from mock-llm"), "{done:?}");
+}
 
 /// A raw JSON-RPC dialogue with `gemini --acp`, recorded line by line.
 struct Recorder {

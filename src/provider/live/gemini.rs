@@ -39,6 +39,9 @@ use crate::provider::parse::classify::classify;
 use crate::provider::parse::gemini::GeminiParser;
 use crate::provider::parse::{RunEnd, StreamParser, bounded_detail};
 
+/// The arguments that put gemini into its live mode.
+pub const LIVE_ARGS: [&str; 1] = ["--acp"];
+
 /// The ACP version ductor speaks.
 const PROTOCOL_VERSION: u64 = 1;
 /// JSON-RPC "method not found".
