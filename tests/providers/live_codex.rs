@@ -229,6 +229,30 @@ async fn codex_live_allow_for_the_session_is_not_asked_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn codex_live_always_allow_outlives_the_process() {
+    let rig = Rig::new("codex-live-always").await;
+    let mut live = rig.spawn().await;
+    // One plain command: the rule codex proposes is its prefix (`touch <path>`).
+    let path = rig.env.workspace().join("always");
+    let prompt = format!("MOCK_TOOL_CMD<<touch {}>>", path.display());
+    live.send_turn(&prompt).await.unwrap();
+    let (events, _) = turn(&mut live, |_| Some(Answer::Decision(Decision::AllowAlways))).await;
+    assert_eq!(asks(&events).len(), 1);
+    assert!(path.exists());
+    live.shutdown().await;
+    std::fs::remove_file(&path).unwrap();
+
+    // A new process, a new thread: the rule codex saved still allows the command.
+    let mut live = rig.spawn().await;
+    live.send_turn(&prompt).await.unwrap();
+    let (events, outcome) = turn(&mut live, |a| panic!("asked again: {a:?}")).await;
+    assert!(asks(&events).is_empty());
+    assert!(path.exists(), "{outcome:?}");
+    live.shutdown().await;
+    rig.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn codex_live_interrupt_cancels_the_turn_and_the_process_goes_on() {
     let rig = Rig::new("codex-live-interrupt").await;
     let mut live = rig.spawn().await;
