@@ -17,8 +17,11 @@
 //! Approvals: `session/request_permission {toolCall, options}` (gemini asks for shell,
 //! write and replace tools) → [`AskKind::Approval`] after a [`Event::ToolStarted`];
 //! the options map to [`Decision`]s by `kind` (`allow_once`, `allow_always`: session,
-//! or beyond it for `proceed_always_and_save`, `reject_once`). A denied call gets no
-//! update from gemini: the codec closes it with a failed [`Event::ToolFinished`].
+//! or beyond it for `proceed_always_and_save`, `reject_once`). For a shell command
+//! "for this session" covers the programs of the command (every later `touch …`), not only
+//! the identical call. A denied call gets no update from gemini: the codec closes it
+//! with a failed [`Event::ToolFinished`]; ACP carries no reason with a rejection, so
+//! [`Answer::DenyWith`] is a plain denial.
 //! [`LiveCodec::interrupt`] sends `session/cancel` and answers every pending
 //! permission `cancelled`, as the protocol requires; those asks are withdrawn.
 //!
