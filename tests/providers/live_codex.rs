@@ -119,6 +119,21 @@ async fn turn(
     }
 }
 
+/// Reads events up to the first that matches `hit` and returns it.
+async fn until(live: &mut LiveProcess, hit: impl Fn(&LiveEvent) -> bool) -> LiveEvent {
+    let wait = async {
+        while let Some(ev) = live.next().await {
+            if hit(&ev) {
+                return ev;
+            }
+        }
+        panic!("codex ended");
+    };
+    tokio::time::timeout(TURN, wait)
+        .await
+        .expect("the event comes")
+}
+
 fn asks(events: &[LiveEvent]) -> Vec<&Ask> {
     events
         .iter()
@@ -257,17 +272,10 @@ async fn codex_live_interrupt_cancels_the_turn_and_the_process_goes_on() {
     let rig = Rig::new("codex-live-interrupt").await;
     let mut live = rig.spawn().await;
     live.send_turn("MOCK_SLOW").await.unwrap();
-    let wait = async {
-        while let Some(ev) = live.next().await {
-            if matches!(ev, LiveEvent::Event(Event::TextDelta { .. })) {
-                return;
-            }
-        }
-        panic!("codex ended");
-    };
-    tokio::time::timeout(TURN, wait)
-        .await
-        .expect("text streams");
+    until(&mut live, |e| {
+        matches!(e, LiveEvent::Event(Event::TextDelta { .. }))
+    })
+    .await;
     live.interrupt().await.unwrap();
     let (_, outcome) = turn(&mut live, |_| None).await;
     assert!(
@@ -284,15 +292,9 @@ async fn codex_live_interrupt_cancels_the_turn_and_the_process_goes_on() {
     // A pending approval is withdrawn by the interrupt.
     let (prompt, path) = rig.touch("never");
     live.send_turn(&prompt).await.unwrap();
-    let wait = async {
-        while let Some(ev) = live.next().await {
-            if let LiveEvent::Ask(a) = ev {
-                return a;
-            }
-        }
-        panic!("codex ended");
+    let LiveEvent::Ask(asked) = until(&mut live, |e| matches!(e, LiveEvent::Ask(_))).await else {
+        unreachable!("until returns a match");
     };
-    let asked = tokio::time::timeout(TURN, wait).await.expect("asked");
     live.interrupt().await.unwrap();
     let (events, outcome) = turn(&mut live, |_| None).await;
     let id = asked.id;
