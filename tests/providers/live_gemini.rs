@@ -198,6 +198,39 @@ async fn gemini_live_approvals_turns_and_interrupt() {
     live.proc.shutdown().await;
     wait_no_processes(&root, Duration::from_secs(10)).await;
     assert!(processes_of(&root).is_empty());
+
+    // gemini 0.61.0 cannot `session/load` it (see the fixtures), but a one-shot run
+    // resumes the live session with its history.
+    let resumed = live
+        .env
+        .spawn(
+            "gemini",
+            &[
+                "-p",
+                "what did I say",
+                "--output-format",
+                "stream-json",
+                "-m",
+                MODEL,
+                "--resume",
+                &session,
+            ],
+        )
+        .await
+        .finish(WAIT)
+        .await;
+    assert_eq!(resumed.last_of_type("init")["session_id"], session.as_str());
+    let answer: String = resumed
+        .of_type("message")
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(
+        answer.contains("prior_assistant_turns=") && !answer.contains("prior_assistant_turns=0"),
+        "{resumed}"
+    );
+    wait_no_processes(&root, Duration::from_secs(10)).await;
 }
 
 /// An interrupt ends a streaming turn, and a turn waiting for an approval (the ask is

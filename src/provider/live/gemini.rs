@@ -28,8 +28,9 @@
 //! gemini 0.61.0 has no questions over ACP and no way to add text to a running
 //! prompt ([`LiveCodec::steer`] is `None`). Its `session/load` failed in every run
 //! against the mock model API ("Invalid session identifier", for live and one-shot
-//! sessions alike): a resume ends the first turn with
-//! [`FailureKind::SessionNotFound`].
+//! sessions alike, though `gemini --list-sessions` lists them): a resume ends the
+//! first turn with [`FailureKind::SessionNotFound`]. A live session's id does resume
+//! with the one-shot `gemini -p … --resume <id>`, history included.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
