@@ -137,7 +137,7 @@ impl CodexCodec {
 
     fn thread_request(&mut self) -> String {
         let mut params = json!({
-            "cwd": self.spec.cwd,
+            "cwd": self.spec.cwd.to_string_lossy(),
             "approvalPolicy": self.policy.approval,
             "sandbox": self.policy.sandbox,
             // `request_user_input` is otherwise refused outside codex's plan mode.

@@ -485,3 +485,19 @@ fn codex_error_codes_decide_the_failure_kind() {
         FailureKind::Other
     );
 }
+
+#[test]
+fn a_working_directory_that_is_not_utf8_is_sent_lossily_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let cwd = std::ffi::OsStr::from_bytes(b"/w/\xff").into();
+    let mut c = CodexCodec::new(Policy::default());
+    c.start(&StartSpec {
+        cwd,
+        ..StartSpec::default()
+    });
+    let lines = c.on_line(r#"{"id":0,"result":{}}"#, &mut Vec::new());
+    let start: Value = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(start["method"], "thread/start");
+    assert_eq!(start["params"]["cwd"], "/w/\u{fffd}");
+    assert_eq!(start["params"]["approvalPolicy"], "untrusted");
+}
