@@ -254,6 +254,12 @@ fn allow_for_the_session_is_not_asked_again() {
         .filter(|e| matches!(e, LiveEvent::Event(Event::ToolFinished { ok: true, .. })))
         .count();
     assert_eq!(ran, 2);
+    // Each call is announced once: the asked one at its ask, the other at its start.
+    let started = events
+        .iter()
+        .filter(|e| matches!(e, LiveEvent::Event(Event::ToolStarted { .. })))
+        .count();
+    assert_eq!(started, 2);
     assert_eq!(ends(&events).len(), 2);
 }
 
@@ -502,5 +508,88 @@ fn answers_that_do_not_fit_are_refused_and_a_missing_reject_cancels() {
     assert_eq!(
         serde_json::from_str::<Value>(&reply[0]).unwrap(),
         json!({"jsonrpc":"2.0","id":"p-1","result":{"outcome":{"outcome":"cancelled"}}})
+    );
+}
+
+#[test]
+fn thoughts_and_failed_tools_are_events_and_the_answer_follows_the_last_tool() {
+    let mut codec = GeminiLive::new();
+    let mut events = Vec::new();
+    codec.start(&StartSpec::default());
+    codec.on_line(r#"{"jsonrpc":"2.0","id":0,"result":{}}"#, &mut events);
+    codec.on_line(
+        r#"{"jsonrpc":"2.0","id":1,"result":{"sessionId":"s"}}"#,
+        &mut events,
+    );
+    assert_eq!(
+        codec.send_turn("go").len(),
+        1,
+        "no model: ready after session/new"
+    );
+    let update = |u: Value| {
+        json!({"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s","update":u}})
+            .to_string()
+    };
+    for line in [
+        update(
+            json!({"sessionUpdate":"agent_thought_chunk","content":{"type":"text","text":"**Plan**\nlook"}}),
+        ),
+        update(
+            json!({"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Reading."}}),
+        ),
+        update(
+            json!({"sessionUpdate":"tool_call","toolCallId":"r1","status":"in_progress","title":"a.txt","kind":"read"}),
+        ),
+        update(
+            json!({"sessionUpdate":"tool_call_update","toolCallId":"r1","status":"failed","content":[{"type":"content","content":{"type":"text","text":"no such file"}}],"kind":"read"}),
+        ),
+        update(
+            json!({"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"It is missing."}}),
+        ),
+        r#"{"jsonrpc":"2.0","id":2,"result":{"stopReason":"end_turn"}}"#.to_owned(),
+    ] {
+        codec.on_line(&line, &mut events);
+    }
+    assert_eq!(completed_text(&ends(&events)[0]), "It is missing.");
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            LiveEvent::Event(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            Event::SessionStarted {
+                session_id: "s".into()
+            },
+            Event::Thinking {
+                text: "**Plan**\nlook".into()
+            },
+            Event::TextDelta {
+                text: "Reading.".into()
+            },
+            Event::Text {
+                text: "Reading.".into()
+            },
+            Event::ToolStarted {
+                id: Some("r1".into()),
+                name: "Read".into(),
+                summary: "a.txt".into()
+            },
+            Event::ToolFinished {
+                id: Some("r1".into()),
+                ok: false,
+                excerpt: "no such file".into()
+            },
+            Event::TextDelta {
+                text: "It is missing.".into()
+            },
+            Event::Text {
+                text: "It is missing.".into()
+            },
+            Event::Usage(Usage::default()),
+        ]
     );
 }
