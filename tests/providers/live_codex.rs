@@ -3,9 +3,9 @@
 //! approvals allowed once, for the session and denied, an interrupted turn, a question,
 //! steering; after `shutdown()` no process of the run is left.
 //!
-//! `capture_fixtures` (ignored) records the transcripts under
+//! `record_codex_transcripts` (ignored) records the transcripts under
 //! `tests/fixtures/cli-streams/live/codex-*.jsonl` that the codec's unit tests replay:
-//! `cargo nextest run --test providers --run-ignored only capture_fixtures`.
+//! `cargo nextest run --test providers --run-ignored only live_codex::record_codex_transcripts`.
 
 use super::support::clis::{self, CliEnv};
 use super::support::daemon::{processes_of, wait_no_processes};
@@ -500,7 +500,7 @@ impl Recorder {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "records the fixtures of the codec's unit tests"]
-async fn capture_fixtures() {
+async fn record_codex_transcripts() {
     let rig = Rig::new("codex-live-capture").await;
     let allow = |d: Decision| (Answer::Decision(d), json!(d));
 

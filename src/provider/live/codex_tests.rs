@@ -1,6 +1,6 @@
 //! Tests of the codex codec: transcripts captured from the pinned `codex app-server`
 //! against the mock model API (`tests/fixtures/cli-streams/live/codex-*.jsonl`, made by
-//! `tests/providers/live_codex.rs` `capture_fixtures`) are replayed through it: every
+//! `tests/providers/live_codex.rs` `record_codex_transcripts`) are replayed through it: every
 //! line the codec writes must be the line codex got, in order; then the events are
 //! checked. Hand-written lines cover what the mock cannot make codex do.
 
