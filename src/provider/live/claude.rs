@@ -321,7 +321,7 @@ mod tests {
         (out, replies)
     }
 
-    fn can_use(id: &str, tool: &str, input: Value) -> Value {
+    fn can_use(id: &str, tool: &str, input: &Value) -> Value {
         json!({"type": "control_request", "request_id": id, "request": {
             "subtype": "can_use_tool", "tool_name": tool, "input": input, "tool_use_id": "t1",
             "permission_suggestions": [{"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": "touch:*"}],
@@ -333,7 +333,7 @@ mod tests {
         let mut c = ClaudeCodec::default();
         let (ev, _) = feed(
             &mut c,
-            &can_use("r1", "Bash", json!({"command": "touch x"})),
+            &can_use("r1", "Bash", &json!({"command": "touch x"})),
         );
         let LiveEvent::Ask(ask) = &ev[0] else {
             panic!("{ev:?}")
@@ -370,7 +370,7 @@ mod tests {
             "answered once"
         );
 
-        feed(&mut c, &can_use("r2", "Bash", json!({"command": "rm y"})));
+        feed(&mut c, &can_use("r2", "Bash", &json!({"command": "rm y"})));
         let v: Value =
             serde_json::from_str(&c.answer("r2", &Answer::Decision(Decision::Deny)).unwrap()[0])
                 .unwrap();
@@ -382,7 +382,7 @@ mod tests {
         let mut c = ClaudeCodec::default();
         c.send_turn("hi");
         let q = json!({"questions": [{"question": "Which colour?", "options": [{"label": "red"}, {"label": "blue"}]}]});
-        let (ev, _) = feed(&mut c, &can_use("q1", "AskUserQuestion", q));
+        let (ev, _) = feed(&mut c, &can_use("q1", "AskUserQuestion", &q));
         assert!(
             matches!(&ev[0], LiveEvent::Ask(Ask { kind: AskKind::Question { questions }, .. })
             if questions[0].options == ["red", "blue"])
@@ -401,7 +401,7 @@ mod tests {
 
         feed(
             &mut c,
-            &can_use("r3", "Bash", json!({"command": "touch z"})),
+            &can_use("r3", "Bash", &json!({"command": "touch z"})),
         );
         let (ev, _) = feed(
             &mut c,
@@ -411,7 +411,7 @@ mod tests {
 
         feed(
             &mut c,
-            &can_use("r4", "Bash", json!({"command": "touch w"})),
+            &can_use("r4", "Bash", &json!({"command": "touch w"})),
         );
         let result = json!({"type": "result", "subtype": "success", "is_error": false, "result": "done",
                             "session_id": "s1", "usage": {"input_tokens": 1, "output_tokens": 2}});

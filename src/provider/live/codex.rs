@@ -24,7 +24,9 @@
 //! [`LiveEvent::Withdrawn`]. Any other server request gets a JSON-RPC error reply so
 //! codex does not wait for it.
 
-use super::{Answer, Ask, AskKind, Decision, LiveCodec, LiveEvent, Question, StartSpec, preview};
+use super::{
+    Answer, Ask, AskKind, Decision, LiveCodec, LiveEvent, Question, StartSpec, id_string, preview,
+};
 use crate::provider::event::{Event, FailureKind, Outcome, Usage};
 use crate::provider::parse::bounded_detail;
 use crate::provider::parse::classify::classify;
@@ -290,10 +292,6 @@ fn str_at<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 }
 
 /// The id of a JSON-RPC message as the [`Ask`] id: a number or a string, as written.
-fn id_string(id: &Value) -> String {
-    id.as_str().map_or_else(|| id.to_string(), str::to_owned)
-}
-
 impl LiveCodec for CodexCodec {
     fn start(&mut self, spec: &StartSpec) -> Vec<String> {
         self.spec = spec.clone();

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Answer, Ask, AskKind, Decision, LiveCodec, LiveEvent, StartSpec, preview};
+use super::{Answer, Ask, AskKind, Decision, LiveCodec, LiveEvent, StartSpec, id_string, preview};
 use crate::provider::event::{Event, FailureKind, Outcome};
 use crate::provider::parse::classify::classify;
 use crate::provider::parse::gemini::GeminiParser;
@@ -689,10 +689,6 @@ fn cancelled_reply(raw_id: &Value) -> String {
 }
 
 /// A JSON-RPC id as the ask id: a string as is, anything else as JSON.
-fn id_string(raw: &Value) -> String {
-    raw.as_str().map_or_else(|| raw.to_string(), str::to_owned)
-}
-
 /// The tool's name, from its ACP `kind` (see the module docs).
 fn tool_name(call: &Value) -> &'static str {
     match call.get("kind").and_then(Value::as_str).unwrap_or_default() {

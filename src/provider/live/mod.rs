@@ -153,3 +153,9 @@ pub fn preview(text: &str) -> String {
     cut.push('…');
     cut
 }
+
+/// A JSON-RPC id as the string an [`Ask`] carries (a string id as it is, a number
+/// as its digits).
+pub fn id_string(id: &serde_json::Value) -> String {
+    id.as_str().map_or_else(|| id.to_string(), str::to_owned)
+}
