@@ -10,9 +10,9 @@ mod support;
 
 use ductor::provider::ProviderKind;
 use ductor::provider::event::Event;
-use ductor::provider::live::claude::{ClaudeCodec, LIVE_ARGS};
 use ductor::provider::live::driver::LiveProcess;
 use ductor::provider::live::{LiveCodec, LiveEvent, StartSpec};
+use ductor::provider::live::{claude, codex, gemini};
 use ductor::provider::parse::parser_for;
 use std::time::{Duration, Instant};
 use support::clis::{self, CliEnv};
@@ -66,24 +66,36 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-async fn measure(
+/// How one CLI is run cold and live.
+struct Setup {
     provider: ProviderKind,
-    cold_args: &[&str],
-    live_args: &[&str],
-    codec: impl Fn() -> Box<dyn LiveCodec>,
-) {
+    cold_args: Vec<&'static str>,
+    live_args: Vec<&'static str>,
+    model: Option<&'static str>,
+    codec: fn() -> Box<dyn LiveCodec>,
+}
+
+async fn measure(setup: Setup) {
+    let Setup {
+        provider,
+        cold_args,
+        live_args,
+        model,
+        codec,
+    } = setup;
     let mock = MockLlm::start().await;
     let root = clis::test_dir("bench-live");
     let env = CliEnv::new(root.path(), &mock.base_url());
     let mut colds = Vec::new();
     for _ in 0..ROUNDS {
-        colds.push(cold(&env, provider, cold_args).await);
+        colds.push(cold(&env, provider, &cold_args).await);
     }
     let mut cmd = env.command(provider.binary(), &env.workspace());
-    cmd.args(live_args);
+    cmd.args(&live_args);
     let spec = StartSpec {
         cwd: env.workspace(),
-        ..StartSpec::default()
+        resume: None,
+        model: model.map(str::to_owned),
     };
     let mut proc = LiveProcess::spawn(cmd, codec(), &spec).await.unwrap();
     let first = warm_turn(&mut proc, "Say hello").await;
@@ -106,18 +118,20 @@ async fn measure(
     );
 }
 
+const GEMINI_MODEL: &str = "gemini-3.8-flash";
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let mut live_claude: Vec<&str> = LIVE_ARGS.to_vec();
-        live_claude.extend(["--permission-mode", "default"]);
-        measure(
-            ProviderKind::Claude,
-            &[
+    let mut live_claude: Vec<&str> = claude::LIVE_ARGS.to_vec();
+    live_claude.extend(["--permission-mode", "default"]);
+    let setups = [
+        Setup {
+            provider: ProviderKind::Claude,
+            cold_args: vec![
                 "-p",
                 "--output-format",
                 "stream-json",
@@ -125,9 +139,41 @@ fn main() {
                 "--include-partial-messages",
                 "Say hello",
             ],
-            &live_claude,
-            || Box::new(ClaudeCodec::default()),
-        )
-        .await;
+            live_args: live_claude,
+            model: None,
+            codec: || Box::new(claude::ClaudeCodec::default()),
+        },
+        Setup {
+            provider: ProviderKind::Codex,
+            cold_args: vec![
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "Say hello",
+            ],
+            live_args: codex::LIVE_ARGS.to_vec(),
+            model: None,
+            codec: || Box::new(codex::CodexCodec::new(codex::Policy::default())),
+        },
+        Setup {
+            provider: ProviderKind::Gemini,
+            cold_args: vec![
+                "-p",
+                "Say hello",
+                "--output-format",
+                "stream-json",
+                "-m",
+                GEMINI_MODEL,
+            ],
+            live_args: gemini::LIVE_ARGS.to_vec(),
+            model: Some(GEMINI_MODEL),
+            codec: || Box::new(gemini::GeminiLive::new()),
+        },
+    ];
+    rt.block_on(async {
+        for setup in setups {
+            measure(setup).await;
+        }
     });
 }
