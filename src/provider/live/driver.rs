@@ -156,7 +156,7 @@ impl LiveProcess {
     }
 
     /// Ends the process: closes stdin (the CLIs exit on end of input), waits
-    /// [`GRACE`], then kills the whole group; always reaps. Returns the exit code
+    /// three seconds, then kills the whole group; always reaps. Returns the exit code
     /// when it exited by itself.
     pub async fn shutdown(mut self) -> Option<i32> {
         drop(self.stdin.take());
