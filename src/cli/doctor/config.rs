@@ -10,7 +10,9 @@ use crate::provider::ProviderKind;
 use crate::store::StoreError;
 use std::collections::BTreeSet;
 
-/// A configuration error as one line; a syntax or type error as `file:line:col: what`.
+/// A configuration error as one line; a syntax or type error as `file:line:col: what`
+/// with the file's full path (the live-reload notice, [`crate::config::reload::locate`],
+/// shows it relative to the home instead).
 fn describe(e: &ConfigError) -> String {
     match e {
         ConfigError::Store(StoreError::Parse {
@@ -70,8 +72,10 @@ pub fn config_findings(home: &Home) -> (Vec<Finding>, Vec<Agent>) {
             Vec::new()
         }
     };
-    for entry in main_raw.as_ref().map_or(&[][..], |_| &entries[..]) {
-        let Some(raw) = main_raw.as_ref() else { break };
+    let raw_entries = main_raw
+        .as_ref()
+        .map(|raw| entries.iter().map(move |e| (raw, e)));
+    for (raw, entry) in raw_entries.into_iter().flatten() {
         match crate::config::agents::agent_config(home, &entry.name, raw, &entries) {
             Ok(Some(config)) => {
                 let missing = config.missing_keys();
