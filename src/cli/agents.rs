@@ -46,7 +46,8 @@ fn prompt(question: &str) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
+/// Comma-separated numeric ids (user or group ids; empty parts are skipped).
+pub(crate) fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -166,24 +167,25 @@ pub fn add(home: &Home, args: AddArgs, rt: &tokio::runtime::Runtime) -> i32 {
     }
 }
 
-/// The first non-empty line of `path` (`-`: standard input), trimmed.
-fn read_token(path: &std::path::Path) -> Result<String, String> {
+/// The first non-empty line of `path` (`-`: standard input), trimmed: a secret
+/// (`what`: "token", "password") that must not go through the command line.
+pub(crate) fn first_line(path: &std::path::Path, what: &str) -> Result<String, String> {
     let text = if path == std::path::Path::new("-") {
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+            .map_err(|e| format!("cannot read the {what} from standard input: {e}"))?;
         line
     } else {
         std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?
+            .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))?
     };
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| format!("{} holds no token", path.display()))
+        .ok_or_else(|| format!("{} holds no {what}", path.display()))
 }
 
 fn add_inner(
@@ -193,7 +195,7 @@ fn add_inner(
 ) -> Result<String, String> {
     let mut entries = load(home)?;
     if let Some(path) = &args.token_file {
-        args.token = Some(read_token(path)?);
+        args.token = Some(first_line(path, "token")?);
     } else if args.token.is_some() {
         eprintln!(
             "note: a token given with --token is visible in the process list; --token-file or the prompt keep it private"

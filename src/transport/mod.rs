@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod matrix;
+pub mod probe;
 pub mod telegram;
 
 #[cfg(test)]

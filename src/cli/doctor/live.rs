@@ -64,52 +64,33 @@ async fn matrix(agent: &Agent, timeout: Duration) -> Option<Answer> {
         return None;
     }
     let who = format!("matrix {}", agent.name);
-    let url = format!("{}/_matrix/client/versions", hs.trim_end_matches('/'));
-    let problem = |why: String| Answer {
-        finding: Finding {
-            problem: true,
-            text: format!(
-                "{who}: the homeserver {hs} does not answer /_matrix/client/versions ({why}); \
-                 check matrix.homeserver"
-            ),
-        },
-        clock: None,
-    };
-    let client = match reqwest::Client::builder().timeout(timeout).build() {
-        Ok(c) => c,
-        Err(e) => return Some(problem(e.to_string())),
-    };
-    let resp = match client.get(&url).send().await {
-        Ok(r) => r,
-        Err(e) => return Some(problem(e.without_url().to_string())),
-    };
     let now = Utc::now();
-    let status = resp.status();
-    let date = resp
-        .headers()
-        .get("date")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| DateTime::parse_from_rfc2822(s).ok())
-        .map(|d| d.with_timezone(&Utc));
-    let body = resp.bytes().await.unwrap_or_default();
-    let versions: Vec<String> = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("versions").cloned())
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    if !status.is_success() || versions.is_empty() {
-        return Some(problem(format!("HTTP {status}, no Matrix versions")));
-    }
-    Some(Answer {
-        finding: Finding {
-            problem: false,
-            text: format!(
-                "{who}: {hs} answers (Matrix {})",
-                versions.last().map_or("", String::as_str)
-            ),
+    Some(
+        match crate::transport::probe::matrix_versions(&hs, timeout).await {
+            Ok(server) => Answer {
+                finding: Finding {
+                    problem: false,
+                    text: format!(
+                        "{who}: {hs} answers (Matrix {})",
+                        server.versions.last().map_or("", String::as_str)
+                    ),
+                },
+                clock: server
+                    .server_time
+                    .map(|d| (d, now, format!("the homeserver {hs}"))),
+            },
+            Err(why) => Answer {
+                finding: Finding {
+                    problem: true,
+                    text: format!(
+                        "{who}: the homeserver {hs} does not answer /_matrix/client/versions ({why}); \
+                     check matrix.homeserver"
+                    ),
+                },
+                clock: None,
+            },
         },
-        clock: date.map(|d| (d, now, format!("the homeserver {hs}"))),
-    })
+    )
 }
 
 /// The local clock `local` against `server`'s time `remote` (from `source`).

@@ -54,28 +54,7 @@ pub(super) fn list<T: ToString>(items: &[T]) -> String {
 
 /// The first non-empty line of `path` (`-`: standard input).
 fn first_line(path: &std::path::Path, what: &str) -> Step<String> {
-    let text = if path == std::path::Path::new("-") {
-        let mut line = String::new();
-        io::BufRead::read_line(&mut io::stdin().lock(), &mut line)?;
-        line
-    } else {
-        std::fs::read_to_string(path).map_err(|e| {
-            Stop::Refused(format!("cannot read {what} from {}: {e}", path.display()))
-        })?
-    };
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| Stop::Refused(format!("{} holds no {what}", path.display())))
-}
-
-fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| format!("`{s}` is not a numeric id")))
-        .collect()
+    crate::cli::agents::first_line(path, what).map_err(Stop::Refused)
 }
 
 /// The login hint for a CLI that is installed but not signed in, or missing.
@@ -259,7 +238,7 @@ impl<'a> Wizard<'a> {
                     "Group ids the bot may answer in (negative numbers, comma-separated; empty for none)",
                     Some(&current),
                 )?;
-                match parse_ids(&answer) {
+                match crate::cli::agents::parse_ids(&answer) {
                     Ok(ids) => break ids,
                     Err(e) => self.say(&e),
                 }
@@ -278,7 +257,7 @@ impl<'a> Wizard<'a> {
     /// The bot token, checked live; asked again while it is refused.
     fn token(&mut self, api_url: &str) -> Step<(String, probe::BotInfo)> {
         if let Some(path) = &self.args.token_file {
-            let token = first_line(path, "a bot token")?;
+            let token = first_line(path, "token")?;
             return match self.check(api_url, &token) {
                 Ok(bot) => Ok((token, bot)),
                 Err(e) => Err(Stop::Refused(e.to_string())),
@@ -353,7 +332,7 @@ impl<'a> Wizard<'a> {
         loop {
             let answer = self.text("Allowed user ids", Some(&list(&current)))?;
             if !answer.is_empty() {
-                match parse_ids(&answer) {
+                match crate::cli::agents::parse_ids(&answer) {
                     Ok(ids) if !ids.is_empty() => return Ok(ids),
                     Ok(_) => continue,
                     Err(e) => {
@@ -402,8 +381,11 @@ impl<'a> Wizard<'a> {
                 "`{homeserver}` is not an http(s) URL"
             )));
         }
-        match self.rt.block_on(homeserver_versions(&homeserver)) {
-            Ok(()) => self.say(&format!("✓ {homeserver} answers as a Matrix homeserver")),
+        match self.rt.block_on(crate::transport::probe::matrix_versions(
+            &homeserver,
+            CHECK_TIMEOUT,
+        )) {
+            Ok(_) => self.say(&format!("✓ {homeserver} answers as a Matrix homeserver")),
             Err(e) => return Err(Stop::Refused(e)),
         }
         let user_id = match &self.args.matrix_user {
@@ -417,7 +399,7 @@ impl<'a> Wizard<'a> {
             )));
         }
         let password = match &self.args.matrix_password_file {
-            Some(path) => first_line(path, "a password")?,
+            Some(path) => first_line(path, "password")?,
             None if self.args.yes => {
                 return Err(Stop::Refused("--matrix-password-file is required".into()));
             }
@@ -466,35 +448,6 @@ fn is_matrix_user(id: &str) -> bool {
         })
 }
 
-/// Whether `homeserver` answers `/_matrix/client/versions`.
-pub async fn homeserver_versions(homeserver: &str) -> Result<(), String> {
-    let url = format!("{homeserver}/_matrix/client/versions");
-    let client = reqwest::Client::builder()
-        .timeout(CHECK_TIMEOUT)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let resp = client
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {homeserver}: {e}"))?;
-    let status = resp.status();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("{homeserver}: {e}"))?;
-    let versions = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("versions").cloned());
-    if status.is_success() && versions.is_some() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{homeserver} is not a Matrix homeserver (GET {url}: HTTP {status})"
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,8 +458,12 @@ mod tests {
         assert!(!is_matrix_user("bot:example.org"));
         assert!(!is_matrix_user("@bot"));
         assert!(!is_matrix_user("@b ot:x"));
-        assert_eq!(parse_ids(" 1, -2 ,"), Ok(vec![1, -2]));
-        assert!(parse_ids("1,x").unwrap_err().contains("`x`"));
+        assert_eq!(crate::cli::agents::parse_ids(" 1, -2 ,"), Ok(vec![1, -2]));
+        assert!(
+            crate::cli::agents::parse_ids("1,x")
+                .unwrap_err()
+                .contains("`x`")
+        );
     }
 
     #[test]

@@ -96,12 +96,7 @@ async fn call(
         .await
         .map_err(|e| unreachable(e.without_url().to_string()))?;
     let status = resp.status();
-    let date = resp
-        .headers()
-        .get("date")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| DateTime::parse_from_rfc2822(s).ok())
-        .map(|d| d.with_timezone(&Utc));
+    let date = crate::transport::probe::server_date(&resp);
     let bytes = resp
         .bytes()
         .await
