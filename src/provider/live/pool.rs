@@ -48,6 +48,7 @@ impl<K: Eq + Hash + Clone, P> LivePool<K, P> {
     /// Puts `process` back after a turn, used `now`. Returns what must be shut down:
     /// a process `key` already had, and the least recently used ones above `max`.
     pub fn put(&mut self, key: K, process: P, now: Instant) -> Vec<P> {
+        let just_used = key.clone();
         let mut out: Vec<P> = self
             .entries
             .insert(
@@ -64,6 +65,9 @@ impl<K: Eq + Hash + Clone, P> LivePool<K, P> {
             let Some(oldest) = self
                 .entries
                 .iter()
+                // The process just put back is the most recently used even when
+                // another one has the same timestamp.
+                .filter(|(k, _)| **k != just_used)
                 .min_by_key(|(_, e)| e.last_used)
                 .map(|(k, _)| k.clone())
             else {
