@@ -57,6 +57,7 @@ async fn turn(
         identity: request::identity(config, &paths, &Address::new("tg", 42, None)),
         timeout: TimeoutKind::Interactive,
         extra_args: Vec::new(),
+        live: None,
     };
     let (tx, mut rx) = mpsc::channel(64);
     let t0 = Instant::now();

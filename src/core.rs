@@ -65,6 +65,8 @@ pub struct Core {
     pub slots: Arc<crate::exec::slots::RunSlots>,
     /// The wall clock schedules follow (a test's own clock in tests).
     pub clock: crate::cron::Clock,
+    /// Warm live CLI processes and their pending requests.
+    pub live: Arc<crate::exec::live::LiveHub>,
 }
 
 impl std::fmt::Debug for Core {
@@ -105,6 +107,11 @@ impl Core {
         };
         // Every run of the agent, whatever starts it, takes one of its slots.
         let slots = crate::exec::slots::RunSlots::new(config.clone());
+        // A user's turns may go to a warm live process; it holds a slot while it runs.
+        let live = crate::exec::live::LiveHub::new(config.clone());
+        live.start_upkeep(CancellationToken::new());
+        let launcher: Arc<dyn Launcher> =
+            Arc::new(crate::exec::live::LiveLauncher::new(launcher, live.clone()));
         let launcher: Arc<dyn Launcher> =
             Arc::new(crate::exec::slots::Limited::new(launcher, slots.clone()));
         let engine = Arc::new(Engine::new(
@@ -154,6 +161,7 @@ impl Core {
             restart: CancellationToken::new(),
             slots,
             clock,
+            live,
         })
     }
 
@@ -166,6 +174,7 @@ impl Core {
     /// flushed. `limit` bounds the wait for the runs.
     pub async fn shutdown(&self, limit: Duration) {
         self.conversations.shutdown(limit).await;
+        self.live.shutdown().await;
         self.tasks.shutdown(Duration::from_secs(3)).await;
         self.cron.shutdown(Duration::from_secs(2)).await;
         self.named.registry().flush().await;

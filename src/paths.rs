@@ -232,6 +232,12 @@ impl AgentPaths {
         self.root.join("outbox.json")
     }
 
+    /// `live_requests.json`: the chat messages of live CLI requests still waiting
+    /// (marked expired by the next start).
+    pub fn live_requests_file(&self) -> PathBuf {
+        self.root.join("live_requests.json")
+    }
+
     /// `inflight_turns.json`.
     pub fn inflight_file(&self) -> PathBuf {
         self.root.join("inflight_turns.json")

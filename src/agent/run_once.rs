@@ -86,6 +86,7 @@ pub async fn run(home: &Home, agent: &str, args: RunOnceArgs) -> i32 {
         identity: crate::exec::request::identity(&config, &paths, &address),
         timeout: TimeoutKind::Interactive,
         extra_args: Vec::new(),
+        live: None,
     };
     let launcher =
         crate::sandbox::SandboxLauncher::new(paths.clone(), crate::config::LiveConfig::new(config));

@@ -10,6 +10,7 @@
 //! Telegram's dialect as the production one).
 
 pub mod api;
+pub mod asks;
 pub mod deliver;
 pub mod html;
 pub mod markers;

@@ -66,9 +66,25 @@ impl Frontend {
         }
     }
 
+    /// Replaces a live CLI request's message (`markdown`) by its text with `note`
+    /// under it, without buttons.
+    pub async fn settle_request(&self, to: &Address, msg: &MessageRef, markdown: &str, note: &str) {
+        let m = &self.markup;
+        let text = format!("{}\n\n{}", m.render(markdown), m.italic(&m.escape(note)));
+        match self.api.edit(to, msg, OutMessage::markup(text)).await {
+            Ok(()) | Err(ApiError::NotModified) => {}
+            Err(e) => tracing::debug!(error = %e, "cannot settle a live CLI's request message"),
+        }
+    }
+
     /// What a restarted agent tells this transport's chats (restart notice, Retry
-    /// buttons).
+    /// buttons); the live CLI requests an earlier run left waiting are marked expired.
     pub async fn announce_recovery(&self) {
+        let expired = self.text().t("live.expired");
+        for w in super::asks::take_left(&self.core().paths, &self.transport) {
+            self.settle_request(&w.address, &w.message, &w.markdown, &expired)
+                .await;
+        }
         for a in crate::ops::recovery::on_start(&self.ops, &self.transport) {
             if self
                 .post_reply(&a.address, &a.reply, a.reply_to.clone())

@@ -174,10 +174,20 @@ async fn queue_indicator(
     entry: u64,
 ) -> Option<MessageRef> {
     let text = fe.text();
-    let buttons = vec![vec![Button::new(
+    let mut buttons = vec![vec![Button::new(
         text.t("queue.cancel_button"),
         Action::CancelQueued(entry),
     )]];
+    if fe.core().live.can_steer(&to.to_string()) {
+        // A live CLI takes more text while it runs.
+        buttons.insert(
+            0,
+            vec![Button::new(
+                text.t("live.steer_button"),
+                Action::Steer(entry),
+            )],
+        );
+    }
     let msg = OutMessage::markup(italic(fe, &text.t("queue.indicator")))
         .replying_to(reply_to)
         .with_buttons(Some(buttons));
@@ -200,6 +210,7 @@ impl Frontend {
             reply_to: submit.reply_to,
             is_recovery: submit.is_recovery,
             timeout: TimeoutKind::Interactive,
+            by: submit.by,
             ..TurnRequest::new(submit.lane, submit.prompt, tx)
         };
         self.core().conversations.submit(address, req).await
@@ -255,6 +266,10 @@ struct View {
     /// The CLI compacted its context in this turn.
     compacted: bool,
     reactions: Reactions,
+    /// The CLI running the turn.
+    provider: Option<ProviderKind>,
+    /// The live CLI's pending requests: their messages and texts.
+    asks: std::collections::HashMap<String, (MessageRef, String)>,
 }
 
 /// Renders the updates of one turn whose answer starts with `tag` (Markdown; `@name`
@@ -296,6 +311,8 @@ pub async fn render(
         retried: false,
         saw_text: false,
         compacted: false,
+        provider: None,
+        asks: std::collections::HashMap::new(),
     };
     let stream_text = config.streaming.enabled;
     while let Some(update) = rx.recv().await {
@@ -308,10 +325,13 @@ pub async fn render(
                 view.dropped(by_stop).await;
                 return;
             }
-            TurnUpdate::Started { cwd, .. } => {
+            TurnUpdate::Started { cwd, target, .. } => {
                 view.cwd = Some(cwd);
+                view.provider = Some(target.provider);
                 view.started().await;
             }
+            TurnUpdate::Event(Event::Ask { id, ask }) => view.ask(id, &ask).await,
+            TurnUpdate::Event(Event::AskResolved { id, how }) => view.ask_over(&id, &how).await,
             TurnUpdate::Event(ev) => {
                 view.compacted |= ev == Event::Compacted;
                 if let Event::ToolStarted { name, .. } = &ev {
@@ -345,6 +365,38 @@ pub async fn render(
 }
 
 impl View {
+    /// The live CLI asks: a message with the request's buttons.
+    async fn ask(&mut self, key: String, ask: &crate::provider::live::AskKind) {
+        let provider = self.provider.map_or("CLI", ProviderKind::display_name);
+        let reply = crate::ops::live::ask_reply(self.fe.text(), provider, &key, ask);
+        if let Some(msg) = self.fe.post_reply(&self.to, &reply, None).await {
+            super::asks::remember(
+                &self.fe.core().paths,
+                super::asks::Waiting {
+                    key: key.clone(),
+                    address: self.to.clone(),
+                    message: msg.clone(),
+                    markdown: reply.markdown.clone(),
+                },
+            );
+            self.asks.insert(key, (msg, reply.markdown));
+        } else {
+            tracing::warn!(chat = %self.to, "cannot post a live CLI's request");
+        }
+    }
+
+    /// A request is over: its message loses the buttons and says how it ended.
+    async fn ask_over(&mut self, key: &str, how: &crate::provider::event::AskEnd) {
+        let Some((msg, markdown)) = self.asks.remove(key) else {
+            return;
+        };
+        super::asks::forget(&self.fe.core().paths, key);
+        let note = crate::ops::live::end_note(self.fe.text(), how);
+        self.fe
+            .settle_request(&self.to, &msg, &markdown, &note)
+            .await;
+    }
+
     /// The turn left the queue without running: the queue indicator says so.
     async fn dropped(&self, by_stop: bool) {
         if let Some(id) = &self.queue_msg {

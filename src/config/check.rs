@@ -27,6 +27,9 @@ pub fn problems(c: &AgentConfig) -> Vec<String> {
     {
         out.push(format!("max_budget_usd: {budget} is not an amount"));
     }
+    if let Err(e) = super::cli_mode::resolve(&c.cli_mode, &c.permission_mode) {
+        out.push(e);
+    }
     out
 }
 
@@ -123,6 +126,15 @@ fn whole_ranges(c: &AgentConfig) -> Vec<(&'static str, u64, u64, u64)> {
         ("tasks.max_depth", c.tasks.max_depth.into(), 1, 16),
         ("max_concurrent_runs", c.max_concurrent_runs as u64, 1, 256),
         ("max_reply_messages", c.max_reply_messages as u64, 1, 1000),
+        ("live.max_processes", c.live.max_processes as u64, 1, 64),
+        ("live.idle_minutes", c.live.idle_minutes, 1, 60 * 24 * 7),
+        ("live.memory_cap_mb", c.live.memory_cap_mb, 64, 1 << 20),
+        (
+            "live.approval_timeout_seconds",
+            c.live.approval_timeout_seconds,
+            10,
+            86_400,
+        ),
         (
             "timeouts.max_extensions",
             c.timeouts.max_extensions.into(),

@@ -7,6 +7,7 @@
 
 pub mod agents;
 pub mod check;
+pub mod cli_mode;
 pub mod env_file;
 pub mod live;
 pub mod load;

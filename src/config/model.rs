@@ -90,6 +90,11 @@ pub struct AgentConfig {
     pub max_reply_messages: usize,
     /// Live streaming of answers.
     pub streaming: StreamingConfig,
+    /// How interactive turns run their CLI: `auto`, `live` or `oneshot` (see
+    /// [`super::cli_mode`]).
+    pub cli_mode: String,
+    /// Limits of the warm CLI processes of `cli_mode` `live`.
+    pub live: super::cli_mode::LiveSessionsConfig,
     /// Docker sandbox (the original's block; see [`super::sandbox`]).
     pub docker: serde_json::Value,
     /// Sandbox of every CLI run (over `docker`; see [`super::sandbox`]).
@@ -137,6 +142,8 @@ pub struct AgentConfig {
 }
 
 impl Default for AgentConfig {
+    // One line per key of the original's config: a list, not logic.
+    #[allow(clippy::too_many_lines)]
     fn default() -> Self {
         Self {
             log_level: "INFO".into(),
@@ -211,6 +218,8 @@ impl Default for AgentConfig {
                 "chat_id": 0, "allow_public": false, "web_ui": true, "max_connections": 32
             }),
             cli_parameters: CliParameters::default(),
+            cli_mode: "auto".into(),
+            live: super::cli_mode::LiveSessionsConfig::default(),
             image: ImageConfig::default(),
             timeouts: TimeoutsConfig::default(),
             tasks: TasksConfig::default(),

@@ -67,6 +67,8 @@ pub const HOT_KEYS: &[&str] = &[
     "language",
     // Also read live by this implementation.
     "file_access_allow",
+    "cli_mode",
+    "live",
     "append_system_prompt_files",
     "gemini_api_key",
     "abort_words",

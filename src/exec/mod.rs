@@ -9,6 +9,7 @@
 //! Owns the building of CLI requests from the config. Must not know about chats,
 //! sessions or transports.
 
+pub mod live;
 pub mod request;
 pub mod slots;
 
@@ -55,6 +56,45 @@ pub struct Launch {
     pub timeout: TimeoutKind,
     /// CLI arguments after the config's `cli_parameters`.
     pub extra_args: Vec<String>,
+    /// The conversation this is a user's turn of, when it may run in a warm live
+    /// process (`cli_mode`); `None` for every other run.
+    pub live: Option<LiveTurn>,
+}
+
+/// Which conversation a live turn belongs to, and who started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveTurn {
+    /// The conversation's key: one warm process per key.
+    pub key: String,
+    /// The user who started the turn (transport-specific id); in groups only they
+    /// may answer its requests. `None`: anyone the chat admits.
+    pub starter: Option<String>,
+}
+
+/// A live CLI process a launcher started for [`Launcher::open_live`].
+pub struct Opened {
+    /// The process, its codec started.
+    pub process: crate::provider::live::driver::LiveProcess,
+    /// What must run after the process ended (temporary files, a container's
+    /// leftover processes).
+    pub cleanup: Option<BoxFuture<()>>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("pgid", &self.process.pgid())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`Launcher::open_live`] gave no process.
+#[derive(Debug)]
+pub enum OpenError {
+    /// This launcher has no live mode (the caller runs the turn one-shot).
+    Unsupported,
+    /// It could not start; the turn ends with this outcome.
+    Failed(Outcome),
 }
 
 /// A boxed, sendable future.
@@ -70,4 +110,11 @@ pub trait Launcher: Send + Sync + std::fmt::Debug {
         events: mpsc::Sender<Event>,
         cancel: CancellationToken,
     ) -> BoxFuture<Outcome>;
+
+    /// Starts a live (two-way) CLI process for `job`'s provider, session, model and
+    /// working directory (its prompt is not sent). The default has none.
+    fn open_live(&self, job: &Launch) -> BoxFuture<Result<Opened, OpenError>> {
+        let _ = job;
+        Box::pin(async { Err(OpenError::Unsupported) })
+    }
 }

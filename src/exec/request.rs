@@ -109,6 +109,29 @@ pub fn build_request_with(
     let mut options = provider_options(config, job.provider);
     options.extra_args.extend(job.extra_args.iter().cloned());
     let invocation = command::build(job.provider, &job.spec, &options, &paths.tmp_dir())?;
+    Ok(request_of(config, job, dotenv, invocation))
+}
+
+/// The request that starts `job`'s CLI in its live (two-way) mode
+/// ([`command::build_live`]); its turns go to the process one by one.
+pub fn build_live_request_with(
+    config: &AgentConfig,
+    paths: &AgentPaths,
+    job: &Launch,
+    dotenv: &std::collections::BTreeMap<String, String>,
+) -> std::io::Result<RunRequest> {
+    let mut options = provider_options(config, job.provider);
+    options.extra_args.extend(job.extra_args.iter().cloned());
+    let invocation = command::build_live(job.provider, &job.spec, &options, &paths.tmp_dir())?;
+    Ok(request_of(config, job, dotenv, invocation))
+}
+
+fn request_of(
+    config: &AgentConfig,
+    job: &Launch,
+    dotenv: &std::collections::BTreeMap<String, String>,
+    invocation: command::Invocation,
+) -> RunRequest {
     let mut provider_env = invocation.env.clone();
     if let Some(umask) = crate::procs::user_umask() {
         // The reaper gives the CLI the user's umask back (ductor's own is 077).
@@ -128,7 +151,7 @@ pub fn build_request_with(
         own_bin_dir().as_deref(),
     );
     let reaper = reaper_path();
-    Ok(RunRequest {
+    RunRequest {
         provider: job.provider,
         invocation,
         cwd: job.cwd.clone(),
@@ -137,5 +160,5 @@ pub fn build_request_with(
         shell_status: reaper.is_some(),
         reaper,
         signals: None,
-    })
+    }
 }

@@ -34,6 +34,43 @@ pub enum ModelStep {
     Stale,
 }
 
+/// A button of a live CLI's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskButton {
+    /// Allow once (`o`).
+    Once,
+    /// Allow for this session (`s`).
+    Session,
+    /// Always allow (`a`).
+    Always,
+    /// Deny (`d`).
+    Deny,
+    /// Option `n` of the question (`0`…).
+    Option(u8),
+}
+
+impl AskButton {
+    fn code(self) -> String {
+        match self {
+            Self::Once => "o".into(),
+            Self::Session => "s".into(),
+            Self::Always => "a".into(),
+            Self::Deny => "d".into(),
+            Self::Option(n) => n.to_string(),
+        }
+    }
+
+    fn parse(code: &str) -> Option<Self> {
+        Some(match code {
+            "o" => Self::Once,
+            "s" => Self::Session,
+            "a" => Self::Always,
+            "d" => Self::Deny,
+            n => Self::Option(n.parse().ok()?),
+        })
+    }
+}
+
 /// A button press.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -81,6 +118,15 @@ pub enum Action {
     Upgrade(String),
     /// Leave the update offer (`upg:no`).
     UpgradeDismiss,
+    /// Steer: add a queued message to the running turn (`st:<entry>`).
+    Steer(u64),
+    /// An answer to a live CLI's request (`ak:<key>:<choice>`).
+    Ask {
+        /// The hub's key of the request.
+        key: String,
+        /// What was pressed.
+        choice: AskButton,
+    },
     /// A button the agent wrote (`[button:Label]`): its label becomes the next message
     /// (`a:<label>`; the model's buttons have their own namespace, so a label that
     /// looks like one of ductor's actions is still only an answer).
@@ -156,6 +202,12 @@ impl Action {
                 let _ = write!(out, "upg:yes:{v}");
             }
             Self::UpgradeDismiss => out.push_str("upg:no"),
+            Self::Steer(e) => {
+                let _ = write!(out, "st:{e}");
+            }
+            Self::Ask { key, choice } => {
+                let _ = write!(out, "ak:{key}:{}", choice.code());
+            }
             Self::Answer(label) => {
                 let _ = write!(out, "{ANSWER}{label}");
             }
@@ -192,6 +244,20 @@ impl Action {
             && let Ok(e) = e.parse()
         {
             return Self::CancelQueued(e);
+        }
+        if let Some(e) = data.strip_prefix("st:")
+            && let Ok(e) = e.parse()
+        {
+            return Self::Steer(e);
+        }
+        if let Some(rest) = data.strip_prefix("ak:")
+            && let Some((key, code)) = rest.split_once(':')
+            && let Some(choice) = AskButton::parse(code)
+        {
+            return Self::Ask {
+                key: key.to_owned(),
+                choice,
+            };
         }
         if let Some(k) = data.strip_prefix("rt:") {
             return Self::Retry(k.to_owned());
@@ -297,6 +363,15 @@ mod tests {
             Action::RequestFiles(String::new()),
             Action::Upgrade("0.21.0".into()),
             Action::UpgradeDismiss,
+            Action::Steer(1_767_000_000_124),
+            Action::Ask {
+                key: "a1b2c".into(),
+                choice: AskButton::Session,
+            },
+            Action::Ask {
+                key: "a1b2d".into(),
+                choice: AskButton::Option(3),
+            },
             Action::Answer("Deploy now".into()),
         ]
     }

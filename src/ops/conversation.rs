@@ -77,6 +77,8 @@ pub async fn new(ctx: &Ctx<'_>, back_to_default: bool) -> Response {
     } else {
         active.provider
     };
+    // The warm process holds the old session: it ends with it.
+    core.live.close(&ctx.address.to_string()).await;
     let store = engine.sessions.clone();
     let key = ctx.address.clone();
     core.conversations
@@ -97,6 +99,9 @@ pub async fn new(ctx: &Ctx<'_>, back_to_default: bool) -> Response {
 pub async fn stop(ctx: &Ctx<'_>) -> Response {
     let core = ctx.core();
     let report = core.conversations.stop(&ctx.address).await;
+    // `/stop` leaves no CLI process of this conversation, a warm one included (an
+    // idle warm process is no work the user would count as stopped).
+    core.live.close(&ctx.address.to_string()).await;
     let text = ctx.text();
     let msg = if report.any() {
         let provider = core

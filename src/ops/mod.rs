@@ -19,6 +19,7 @@ mod conversation;
 mod cron;
 mod files;
 mod info;
+pub mod live;
 mod model;
 mod named;
 pub mod recovery;
@@ -113,6 +114,8 @@ pub struct Submit {
     pub is_recovery: bool,
     /// Markdown the answer starts with (`**[name | provider]**` for `@name`).
     pub tag: Option<String>,
+    /// Who asked for it ([`Sender::id`]).
+    pub by: Option<String>,
 }
 
 impl Submit {
@@ -125,6 +128,7 @@ impl Submit {
             target_override: None,
             is_recovery: false,
             tag: None,
+            by: None,
         }
     }
 }
@@ -209,6 +213,9 @@ impl Ops {
 pub struct Sender {
     /// First name (for the welcome screen).
     pub first_name: String,
+    /// The transport's id of the user (Telegram user id, Matrix user id, …); `None`
+    /// when the transport has no users of its own (the API's one client).
+    pub id: Option<String>,
 }
 
 /// One piece of input in one conversation.
@@ -287,6 +294,8 @@ pub async fn action(ctx: &Ctx<'_>, action: Action) -> Response {
         Action::Upgrade(_) | Action::UpgradeDismiss => upgrade::action(ctx, &action).await,
         Action::Browse(raw) => files::browse(ctx, &raw),
         Action::RequestFiles(raw) => files::request(ctx, &raw),
+        Action::Steer(entry) => live::steer(ctx, entry).await,
+        Action::Ask { key, choice } => live::answer(ctx, &key, choice).await,
         Action::Answer(label) => {
             let note = ctx.text().f("session.user_answer", &[("label", &label)]);
             Response {
@@ -416,6 +425,9 @@ pub async fn message(ctx: &Ctx<'_>, text: &str, origin: &Origin) -> Response {
     if is_abort(ctx.ops, text) {
         return conversation::stop(ctx).await;
     }
+    if let Some(r) = live::free_text(ctx, text).await {
+        return r;
+    }
     if let Some(r) = named::addressed(ctx, text, origin) {
         return r;
     }
@@ -433,6 +445,7 @@ fn prompt(ctx: &Ctx<'_>, prompt: String, target: Option<Target>) -> Response {
     }
     Response::run(Submit {
         target_override: target,
+        by: ctx.sender.id.clone(),
         ..Submit::main(prompt, ctx.message.clone())
     })
 }
@@ -451,6 +464,7 @@ mod tests {
             address: Address::new("tg", 7, None),
             sender: Sender {
                 first_name: "Eve".into(),
+                id: Some("7".into()),
             },
             message: Some(MessageRef::from(5)),
         };

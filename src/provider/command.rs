@@ -100,6 +100,81 @@ pub fn build(
     }
 }
 
+/// Builds the command of a live (two-way) process for `provider`: the one-shot
+/// command's model, permission, effort and system prompt settings, in the CLI's
+/// live mode, without a prompt (turns go to the process one by one). The model and
+/// the session to resume of codex and gemini are set by their protocols (see
+/// [`super::live`]); `cli_parameters` of codex (made for `codex exec`) are left out.
+pub fn build_live(
+    provider: ProviderKind,
+    spec: &TurnSpec,
+    opts: &ProviderOptions,
+    scratch: &Path,
+) -> std::io::Result<Invocation> {
+    let opts = ProviderOptions {
+        // `ask` is ductor's own name for the CLI's asking mode.
+        permission_mode: match opts.permission_mode.as_str() {
+            "ask" => "default".into(),
+            other => other.into(),
+        },
+        ..opts.clone()
+    };
+    let mut inv = match provider {
+        ProviderKind::Claude => {
+            let mut inv = claude(spec, &opts, scratch)?;
+            let at = inv.args.iter().position(|a| a == "--verbose").unwrap_or(0);
+            inv.args.splice(
+                at..at,
+                [
+                    "--input-format",
+                    "stream-json",
+                    "--permission-prompt-tool",
+                    "stdio",
+                ]
+                .map(str::to_owned),
+            );
+            inv
+        }
+        ProviderKind::Codex => {
+            let mut args: Vec<String> = super::live::codex::LIVE_ARGS.map(str::to_owned).to_vec();
+            if let Some(effort) = effort_of(spec) {
+                args.extend([
+                    "-c".into(),
+                    format!("model_reasoning_effort={}", toml_string(effort)),
+                ]);
+            }
+            if let Some(append) = append_of(spec) {
+                let text = crate::util::truncate_bytes(append, INLINE_APPEND_LIMIT);
+                args.extend([
+                    "-c".into(),
+                    format!("developer_instructions={}", toml_string(text)),
+                ]);
+            }
+            Invocation {
+                program: "codex".into(),
+                args,
+                env: Vec::new(),
+                temp_files: Vec::new(),
+                stdin: None,
+            }
+        }
+        ProviderKind::Gemini => {
+            let mut inv = gemini(spec, &opts, scratch)?;
+            inv.args
+                .retain(|a| a != "--prompt=" && a != "--output-format" && a != "stream-json");
+            // The session is loaded (or not) through the protocol.
+            if let Some(i) = inv.args.iter().position(|a| a == "--resume") {
+                inv.args.drain(i..(i + 2).min(inv.args.len()));
+            }
+            inv.args
+                .splice(0..0, super::live::gemini::LIVE_ARGS.map(str::to_owned));
+            inv
+        }
+    };
+    inv.stdin = None;
+    Ok(inv)
+}
+
 fn claude(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::Result<Invocation> {
     let mut args: Vec<String> = [
         "-p",

@@ -96,6 +96,41 @@ pub enum Event {
         /// The message.
         message: String,
     },
+    /// A live CLI waits for the user: an approval or questions (see
+    /// [`crate::provider::live`]). Answered through the agent's live hub with `id`.
+    Ask {
+        /// The hub's key of the request (unique within this agent process).
+        id: String,
+        /// What is asked.
+        ask: crate::provider::live::AskKind,
+    },
+    /// A request announced by [`Event::Ask`] is over; its buttons stop working.
+    AskResolved {
+        /// The request's key.
+        id: String,
+        /// How it ended.
+        how: AskEnd,
+    },
+}
+
+/// How a request of a live CLI ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "end", rename_all = "snake_case")]
+pub enum AskEnd {
+    /// The user decided on an approval.
+    Decided {
+        /// The decision.
+        decision: crate::provider::live::Decision,
+    },
+    /// The user answered the questions.
+    Answered {
+        /// The answers, in question order.
+        answers: Vec<String>,
+    },
+    /// The CLI withdrew it, or the turn ended before an answer.
+    Withdrawn,
+    /// Nobody answered within `live.approval_timeout_seconds`: denied.
+    TimedOut,
 }
 
 /// Why a turn failed. Each kind maps to one user-facing sentence.

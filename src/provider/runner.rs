@@ -216,6 +216,21 @@ pub async fn run(
 
 fn spawn(req: &RunRequest) -> Result<tokio::process::Child, Outcome> {
     let program = &req.invocation.program;
+    let mut cmd = command(req)?;
+    cmd.spawn().map_err(|e| {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            FailureKind::CliMissing
+        } else {
+            FailureKind::Crashed
+        };
+        failed(kind, format!("cannot start `{program}`: {e}"))
+    })
+}
+
+/// The command of `req` (through the per-run reaper when it has one), in its own
+/// process group, killed when dropped; a CLI missing from the `PATH` is an error.
+pub fn command(req: &RunRequest) -> Result<Command, Outcome> {
+    let program = &req.invocation.program;
     let Some(resolved) = resolve_program(program, &req.env) else {
         return Err(failed(
             FailureKind::CliMissing,
@@ -243,14 +258,7 @@ fn spawn(req: &RunRequest) -> Result<tokio::process::Child, Outcome> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    cmd.spawn().map_err(|e| {
-        let kind = if e.kind() == std::io::ErrorKind::NotFound {
-            FailureKind::CliMissing
-        } else {
-            FailureKind::Crashed
-        };
-        failed(kind, format!("cannot start `{program}`: {e}"))
-    })
+    Ok(cmd)
 }
 
 /// Deadline bookkeeping of one run.

@@ -22,9 +22,11 @@ pub mod status;
 
 use crate::config::LiveConfig;
 use crate::config::sandbox::{Backend, SandboxSettings};
-use crate::exec::{BoxFuture, Launch, Launcher, request};
+use crate::exec::{BoxFuture, Launch, Launcher, OpenError, Opened, request};
 use crate::paths::{AgentPaths, Home};
 use crate::provider::event::{Event, FailureKind, Outcome};
+use crate::provider::live::StartSpec;
+use crate::provider::live::driver::LiveProcess;
 use crate::provider::runner::{self, RunRequest};
 use container::{ContainerRun, Engine, Spec};
 use nix::sys::signal::Signal;
@@ -241,7 +243,88 @@ pub async fn remove_container(
     }
 }
 
+/// Removes a run's temporary files.
+fn remove_files(files: &[std::path::PathBuf]) {
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+impl SandboxLauncher {
+    /// [`Launcher::open_live`]: the live CLI on the host, under bubblewrap or in the
+    /// container, exactly where a one-shot run of the same job would run.
+    async fn open(
+        request: std::io::Result<RunRequest>,
+        start: StartSpec,
+        codec: Box<dyn crate::provider::live::LiveCodec>,
+        ctx: (
+            AgentPaths,
+            SandboxSettings,
+            BTreeMap<String, String>,
+            Arc<Mutex<()>>,
+        ),
+    ) -> Result<Opened, OpenError> {
+        let (paths, settings, dotenv, gate) = ctx;
+        let req = request.map_err(|e| OpenError::Failed(Outcome::cannot_prepare(&e)))?;
+        let temp_files = req.invocation.temp_files.clone();
+        let (req, container) = if settings.enabled() {
+            match prepare(req, &paths, &settings, &dotenv, &gate).await {
+                Ok(Prepared::Host(r)) => (r, None),
+                Ok(Prepared::Container(r, run)) => (r, Some(run)),
+                Err(reason) => {
+                    remove_files(&temp_files);
+                    return Err(OpenError::Failed(unavailable(&settings, &reason)));
+                }
+            }
+        } else {
+            (req, None)
+        };
+        let spawned = match runner::command(&req) {
+            Ok(cmd) => LiveProcess::spawn(cmd, codec, &start)
+                .await
+                .map_err(|e| Outcome::Failed {
+                    kind: FailureKind::Crashed,
+                    detail: format!("cannot start `{}`: {e}", req.invocation.program),
+                    session_id: None,
+                }),
+            Err(outcome) => Err(outcome),
+        };
+        let process = match spawned {
+            Ok(p) => p,
+            Err(outcome) => {
+                remove_files(&temp_files);
+                return Err(OpenError::Failed(outcome));
+            }
+        };
+        let cleanup: crate::exec::BoxFuture<()> = Box::pin(async move {
+            remove_files(&temp_files);
+            if let Some(run) = container {
+                run.sweep(Signal::SIGKILL).await;
+            }
+        });
+        Ok(Opened {
+            process,
+            cleanup: Some(cleanup),
+        })
+    }
+}
+
 impl Launcher for SandboxLauncher {
+    fn open_live(&self, job: &Launch) -> crate::exec::BoxFuture<Result<Opened, OpenError>> {
+        let config = self.config.get();
+        let settings = config.sandbox_settings();
+        let dotenv = crate::config::env_file::load(&self.paths.env_file());
+        let request = request::build_live_request_with(&config, &self.paths, job, &dotenv);
+        let start = StartSpec {
+            cwd: job.cwd.clone(),
+            resume: job.spec.resume.clone(),
+            model: job.spec.model.clone(),
+        };
+        let codec = crate::provider::live::codec_for(job.provider, &config.permission_mode);
+        let ctx = (self.paths.clone(), settings, dotenv, self.gate.clone());
+        Box::pin(Self::open(request, start, codec, ctx))
+    }
+
     fn launch(
         &self,
         job: Launch,

@@ -21,8 +21,9 @@ pub const IDLE_RETIRE: Duration = Duration::from_mins(10);
 pub(super) enum Cmd {
     /// Queue or start a turn (already on the board as `entry`).
     Submit(u64, Box<TurnRequest>),
-    /// Drop a queued turn; answers whether it was still queued.
-    CancelQueued(u64, oneshot::Sender<bool>),
+    /// Drop a queued turn (quietly: without its `Dropped` update, when it goes
+    /// on elsewhere); answers its prompt when it was still queued.
+    CancelQueued(u64, bool, oneshot::Sender<Option<String>>),
     /// Stop the running turn and maybe the queue.
     Stop {
         /// Which turns.
@@ -163,17 +164,19 @@ impl Actor {
                     self.start(entry, *req);
                 }
             }
-            Cmd::CancelQueued(entry, reply) => {
+            Cmd::CancelQueued(entry, quiet, reply) => {
                 let pos = self.queue.iter().position(|(e, _)| *e == entry);
                 let found = pos.and_then(|p| self.queue.remove(p));
                 if let Some((entry, req)) = &found {
                     self.board.remove(*entry);
-                    let _ = req
-                        .updates
-                        .send(TurnUpdate::Dropped { by_stop: false })
-                        .await;
+                    if !quiet {
+                        let _ = req
+                            .updates
+                            .send(TurnUpdate::Dropped { by_stop: false })
+                            .await;
+                    }
                 }
-                let _ = reply.send(found.is_some());
+                let _ = reply.send(found.map(|(_, req)| req.prompt));
             }
             Cmd::Stop {
                 which,

@@ -139,6 +139,9 @@ pub struct TurnRequest {
     pub purpose: Purpose,
     /// Where the turn reports.
     pub updates: mpsc::Sender<TurnUpdate>,
+    /// The user who asked for it (transport-specific id), when a user did: in a
+    /// group only they answer its CLI's requests.
+    pub by: Option<String>,
 }
 
 /// Why a turn runs. Upkeep turns (heartbeat, memory flush) resume the conversation's
@@ -181,6 +184,7 @@ impl TurnRequest {
             cancel: None,
             purpose: Purpose::Turn,
             updates,
+            by: None,
         }
     }
 
@@ -613,25 +617,34 @@ impl Conversations {
     /// not queued (any more) or belongs to another conversation (a Cancel button's
     /// data copied into another chat cancels nothing).
     pub async fn cancel_queued(&self, at: &Address, entry: u64) -> bool {
-        let Some(key) = self.shared.board.locate(entry) else {
-            return false;
-        };
+        self.dequeue(at, entry, false).await.is_some()
+    }
+
+    /// Takes a queued turn of conversation `at` out of the queue without a trace
+    /// (it goes on as more text for the running turn); its prompt, when it was
+    /// still queued there.
+    pub async fn take_queued(&self, at: &Address, entry: u64) -> Option<String> {
+        self.dequeue(at, entry, true).await
+    }
+
+    async fn dequeue(&self, at: &Address, entry: u64, quiet: bool) -> Option<String> {
+        let key = self.shared.board.locate(entry)?;
         if key.0 != *at {
             tracing::warn!(
                 entry,
-                "a queued turn's cancel pressed in another conversation; ignored"
+                "a queued turn's button pressed in another conversation; ignored"
             );
-            return false;
+            return None;
         }
         let (tx, rx) = oneshot::channel();
         if self
-            .send(key, Cmd::CancelQueued(entry, tx), false)
+            .send(key, Cmd::CancelQueued(entry, quiet, tx), false)
             .await
             .is_err()
         {
-            return false;
+            return None;
         }
-        rx.await.unwrap_or(false)
+        rx.await.unwrap_or(None)
     }
 
     async fn stop_key(

@@ -138,6 +138,13 @@ async fn attempt(
         identity,
         timeout: req.timeout,
         extra_args: plan.extra_args.clone(),
+        // A user's own turns may run in the conversation's warm live process.
+        live: (users_turn && req.timeout == crate::exec::TimeoutKind::Interactive).then(|| {
+            crate::exec::LiveTurn {
+                key: address.to_string(),
+                starter: req.by.clone(),
+            }
+        }),
     };
     let binding = engine.binding(req.lane.kind());
     let (tx, mut rx) = mpsc::channel::<Event>(256);

@@ -254,6 +254,7 @@ impl Memory {
             address: self.address.clone(),
             sender: Sender {
                 first_name: "Ada".into(),
+                id: Some("ada".into()),
             },
             message,
         }

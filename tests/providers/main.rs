@@ -119,6 +119,7 @@ impl Rig {
             identity: request::identity(&self.config, &paths, &Address::new("tg", 42, None)),
             timeout: TimeoutKind::Interactive,
             extra_args: Vec::new(),
+            live: None,
         };
         let mut req = request::build_request(&self.config, &paths, &job).unwrap();
         let mut env: std::collections::BTreeMap<OsString, OsString> = req.env.into_iter().collect();

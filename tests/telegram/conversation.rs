@@ -35,7 +35,7 @@ fn prose(len: usize) -> String {
 impl TgRig {
     /// Waits until the turn answering `user_msg` is over: the bot's text after it
     /// contains `needle` and the status reaction on the user's message is gone.
-    async fn wait_done(&self, user_msg: i32, needle: &str) -> Vec<MessageView> {
+    pub(crate) async fn wait_done(&self, user_msg: i32, needle: &str) -> Vec<MessageView> {
         let bot = self.bot;
         let needle = needle.to_owned();
         self.tg
@@ -57,11 +57,11 @@ impl TgRig {
     }
 
     /// CLI processes of this rig (everything using its CLI environment but ductor itself).
-    fn cli_processes(&self) -> Vec<(i32, String)> {
+    pub(crate) fn cli_processes(&self) -> Vec<(i32, String)> {
         crate::support::daemon::cli_processes_of(self.cli.root())
     }
 
-    async fn wait_no_cli(&self) {
+    pub(crate) async fn wait_no_cli(&self) {
         let start = std::time::Instant::now();
         loop {
             let left = self.cli_processes();

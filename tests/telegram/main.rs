@@ -11,6 +11,7 @@ mod config_reload;
 mod conversation;
 mod diagnose;
 mod heartbeat;
+mod live;
 mod media;
 mod memory;
 mod named;

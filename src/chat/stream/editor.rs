@@ -158,7 +158,10 @@ impl Editor {
             | Event::ToolFinished { .. }
             | Event::Retrying { .. }
             | Event::Usage(_)
-            | Event::Warning { .. } => {}
+            | Event::Warning { .. }
+            // Requests get messages of their own (the turn's view posts them).
+            | Event::Ask { .. }
+            | Event::AskResolved { .. } => {}
         }
     }
 

@@ -141,6 +141,31 @@ pub trait LiveCodec: Send {
     fn on_line(&mut self, line: &str, out: &mut Vec<LiveEvent>) -> Vec<String>;
 }
 
+/// The codec of `provider`'s live protocol under `permission_mode` (codex takes its
+/// approval policy in the protocol; claude and gemini from the command line).
+pub fn codec_for(
+    provider: crate::provider::ProviderKind,
+    permission_mode: &str,
+) -> Box<dyn LiveCodec> {
+    use crate::provider::ProviderKind;
+    match provider {
+        ProviderKind::Claude => Box::new(claude::ClaudeCodec::default()),
+        ProviderKind::Gemini => Box::new(gemini::GeminiLive::new()),
+        ProviderKind::Codex => {
+            let (approval, sandbox) = match permission_mode {
+                "bypassPermissions" => ("never", "danger-full-access"),
+                "acceptEdits" | "auto" | "dontAsk" => ("on-request", "workspace-write"),
+                "plan" => ("untrusted", "read-only"),
+                _ => ("untrusted", "danger-full-access"),
+            };
+            Box::new(codex::CodexCodec::new(codex::Policy {
+                approval: approval.into(),
+                sandbox: sandbox.into(),
+            }))
+        }
+    }
+}
+
 /// At most this many characters of a preview.
 pub const PREVIEW_MAX_CHARS: usize = 500;
 

@@ -30,6 +30,23 @@ impl<K: Eq + Hash + Clone, P> LivePool<K, P> {
         }
     }
 
+    /// Changes the limits (a config reload); the next [`Self::put`] and
+    /// [`Self::expire`] follow them.
+    pub fn set_limits(&mut self, max: usize, idle: Duration) {
+        self.max = max.max(1);
+        self.idle = idle;
+    }
+
+    /// The warm process of `key`, left in place.
+    pub fn peek(&self, key: &K) -> Option<&P> {
+        self.entries.get(key).map(|e| &e.process)
+    }
+
+    /// The keys of the warm processes.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.keys()
+    }
+
     /// How many processes are warm.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -165,6 +165,7 @@ pub struct TurnFrames {
     streamed: String,
     status: Option<&'static str>,
     retried: bool,
+    provider: Option<crate::provider::ProviderKind>,
 }
 
 impl TurnFrames {
@@ -179,6 +180,7 @@ impl TurnFrames {
             streamed: String::new(),
             status: None,
             retried: false,
+            provider: None,
         }
     }
 
@@ -211,8 +213,9 @@ impl TurnFrames {
                 out.push(frame);
                 return (out, true);
             }
-            TurnUpdate::Started { cwd, .. } => {
+            TurnUpdate::Started { cwd, target, .. } => {
                 self.cwd = Some(cwd);
+                self.provider = Some(target.provider);
                 if self.status.take().is_some() {
                     out.push(json!({"type": "system_status", "data": null}));
                 }
@@ -257,7 +260,31 @@ impl TurnFrames {
             | Event::ToolFinished { .. }
             | Event::Usage(_)
             | Event::Warning { .. } => {}
+            Event::Ask { id, ask } => out.push(self.approval(&id, &ask)),
+            Event::AskResolved { id, how } => {
+                let note = crate::ops::live::end_note(self.core.text(), &how);
+                out.push(json!({
+                    "type": "approval_resolved", "id": id, "end": how, "text": note
+                }));
+            }
         }
+    }
+
+    /// An `approval` frame: what the CLI asks, as text and as fields, with the
+    /// buttons whose ids answer it in an `action` frame.
+    fn approval(&self, id: &str, ask: &crate::provider::live::AskKind) -> Value {
+        let provider = self
+            .provider
+            .map_or("CLI", crate::provider::ProviderKind::display_name);
+        let reply = crate::ops::live::ask_reply(self.core.text(), provider, id, ask);
+        let mut frame = json!({"type": "approval", "id": id, "text": reply.markdown});
+        if let Value::Object(fields) = json!(ask)
+            && let Value::Object(map) = &mut frame
+        {
+            map.extend(fields);
+        }
+        frame["buttons"] = buttons(&reply.buttons);
+        frame
     }
 
     fn finished(&self, fin: &TurnFinish) -> Value {

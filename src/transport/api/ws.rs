@@ -612,6 +612,7 @@ fn ctx_of<'a>(ops: &'a Ops, address: &Address) -> Ctx<'a> {
         address: address.clone(),
         sender: Sender {
             first_name: String::new(),
+            id: None,
         },
         message: None,
     }
@@ -697,6 +698,7 @@ async fn start_turn(
         is_recovery: submit.is_recovery,
         timeout: TimeoutKind::Interactive,
         cancel: Some(cancel.child_token()),
+        by: submit.by,
         ..TurnRequest::new(submit.lane, submit.prompt, tx)
     };
     ops.core.conversations.submit(address, req).await;

@@ -107,6 +107,7 @@ fn ctx<'a>(mx: &'a Matrix, to: &Address, sender: &str, event: &OwnedEventId) -> 
                 .next()
                 .unwrap_or_default()
                 .to_owned(),
+            id: Some(sender.to_owned()),
         },
         message: Some(MessageRef::new(event.to_string())),
     }

@@ -73,6 +73,7 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
             address: o.address.clone(),
             sender: Sender {
                 first_name: q.from.first_name.clone(),
+                id: Some(q.from.id.0.to_string()),
             },
             message: Some(o.message.clone()),
         };

@@ -109,6 +109,7 @@ pub fn ctx<'a>(tg: &'a Telegram, inc: &Incoming) -> Ctx<'a> {
         address: address_of(inc),
         sender: Sender {
             first_name: inc.first_name.clone(),
+            id: inc.user_id.map(|u| u.to_string()),
         },
         message: Some(MessageRef::from(inc.message_id)),
     }
