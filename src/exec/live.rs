@@ -50,6 +50,8 @@ struct Warm {
     model: Option<String>,
     cwd: PathBuf,
     session_id: Option<String>,
+    /// When it started.
+    since: Instant,
 }
 
 impl Warm {
@@ -151,6 +153,8 @@ pub struct WarmInfo {
     pub provider: ProviderKind,
     /// Resident memory of its process group, KiB.
     pub rss_kib: u64,
+    /// How long it has been up.
+    pub age: Duration,
 }
 
 impl LiveHub {
@@ -283,6 +287,7 @@ impl LiveHub {
                     key: k.clone(),
                     provider: w.provider,
                     rss_kib: w.opened.process.rss_kib(),
+                    age: w.since.elapsed(),
                 })
             })
             .collect();
@@ -449,8 +454,18 @@ impl Launcher for LiveLauncher {
         events: mpsc::Sender<Event>,
         cancel: CancellationToken,
     ) -> BoxFuture<Outcome> {
-        if job.live.is_none() || !self.hub.enabled() {
+        let Some(live) = &job.live else {
             return self.inner.launch(job, events, cancel);
+        };
+        if !live.runs_live || !self.hub.enabled() {
+            // A one-shot run of a conversation (a heartbeat, or live mode is off)
+            // resumes the session the warm process holds: the warm process ends
+            // first, so that the next live turn resumes it with this run included.
+            let (hub, inner, key) = (self.hub.clone(), self.inner.clone(), live.key.clone());
+            return Box::pin(async move {
+                hub.close(&key).await;
+                inner.launch(job, events, cancel).await
+            });
         }
         let inner = self.inner.clone();
         let hub = self.hub.clone();
@@ -485,6 +500,7 @@ async fn run_live(
                 model: job.spec.model.clone(),
                 cwd: job.cwd.clone(),
                 session_id: job.spec.resume.clone(),
+                since: Instant::now(),
             },
             Err(OpenError::Unsupported) => return inner.launch(job, events, cancel).await,
             Err(OpenError::Failed(outcome)) => return outcome,

@@ -10,6 +10,8 @@
 //! sessions or transports.
 
 pub mod live;
+#[cfg(test)]
+mod live_tests;
 pub mod request;
 pub mod slots;
 
@@ -56,8 +58,8 @@ pub struct Launch {
     pub timeout: TimeoutKind,
     /// CLI arguments after the config's `cli_parameters`.
     pub extra_args: Vec<String>,
-    /// The conversation this is a user's turn of, when it may run in a warm live
-    /// process (`cli_mode`); `None` for every other run.
+    /// The conversation's main lane this runs in (see [`LiveTurn::runs_live`]);
+    /// `None` for runs outside it (named sessions, tasks, cron jobs, webhooks).
     pub live: Option<LiveTurn>,
 }
 
@@ -69,6 +71,10 @@ pub struct LiveTurn {
     /// The user who started the turn (transport-specific id); in groups only they
     /// may answer its requests. `None`: anyone the chat admits.
     pub starter: Option<String>,
+    /// Whether the run may go to the warm process (a user's turn); otherwise it
+    /// runs one-shot and the conversation's warm process ends first (a heartbeat
+    /// resuming the same session).
+    pub runs_live: bool,
 }
 
 /// A live CLI process a launcher started for [`Launcher::open_live`].

@@ -47,6 +47,21 @@ pub async fn status(ctx: &Ctx<'_>) -> Response {
         "{}",
         text.t(if busy { "status.busy" } else { "status.idle" })
     );
+    let key = ctx.address.to_string();
+    for w in core.live.warm().into_iter().filter(|w| w.key == key) {
+        let _ = writeln!(
+            out,
+            "{}",
+            text.f(
+                "status.live",
+                &[
+                    ("provider", w.provider.display_name()),
+                    ("minutes", &(w.age.as_secs() / 60).to_string()),
+                    ("memory", &(w.rss_kib / 1024).to_string()),
+                ],
+            )
+        );
+    }
     background_lines(ctx, &mut out);
     provider_lines(ctx, &mut out);
     if core.paths.is_main() {

@@ -138,12 +138,12 @@ async fn attempt(
         identity,
         timeout: req.timeout,
         extra_args: plan.extra_args.clone(),
-        // A user's own turns may run in the conversation's warm live process.
-        live: (users_turn && req.timeout == crate::exec::TimeoutKind::Interactive).then(|| {
-            crate::exec::LiveTurn {
-                key: address.to_string(),
-                starter: req.by.clone(),
-            }
+        // A user's own turns may run in the conversation's warm live process; other
+        // runs of the main lane (heartbeats, memory upkeep) make it step aside.
+        live: (req.lane == super::Lane::Main).then(|| crate::exec::LiveTurn {
+            key: address.to_string(),
+            starter: req.by.clone(),
+            runs_live: users_turn && req.timeout == crate::exec::TimeoutKind::Interactive,
         }),
     };
     let binding = engine.binding(req.lane.kind());
