@@ -171,7 +171,9 @@ pub fn build_live(
             inv
         }
     };
-    inv.stdin = None;
+    // Turns arrive on stdin over the process's life: an empty start keeps it a pipe
+    // (and keeps a container's `exec -i` attached to it).
+    inv.stdin = Some(String::new());
     Ok(inv)
 }
 

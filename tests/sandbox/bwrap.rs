@@ -1,7 +1,9 @@
 //! The bubblewrap backend, and what every backend shares: a turn, a task and a cron
 //! job each run inside; `/stop` ends what ran inside; a bad backend fails closed.
 
-use super::{SbRig, WAIT, assert_fails_closed, assert_ran_inside, host_pid_ns, proof_command};
+use super::{
+    CHAT, SbRig, WAIT, assert_fails_closed, assert_ran_inside, host_pid_ns, proof_command,
+};
 use crate::support::mock_llm::Reply;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -160,6 +162,52 @@ pub async fn stop_leaves_nothing(rig: &SbRig) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(stop.message_id > sent.message_id);
+}
+
+/// A live turn (permission mode `default`): the warm CLI runs inside the sandbox
+/// (its command line shows `wrapper`), asks before the tool runs, the allowed tool
+/// runs inside, and `/stop` ends the warm process.
+pub async fn a_live_turn_asks_and_runs_inside(rig: &SbRig, wrapper: &str) {
+    let sent = rig.say(&format!("MOCK_TOOL_CMD<<{}>>", proof_command(rig)));
+    let bot = rig.bot;
+    let after = sent.message_id;
+    let ask = rig
+        .tg
+        .wait_until(WAIT, move |w| {
+            w.visible_messages(bot, CHAT).into_iter().find(|m| {
+                m.from_bot == Some(bot)
+                    && m.message_id > after
+                    && m.callback_data().iter().any(|d| d.starts_with("ak:"))
+            })
+        })
+        .await;
+    let warm = rig.procs("--permission-prompt-tool");
+    assert!(
+        warm.iter()
+            .any(|(_, c)| c.contains(wrapper) && c.find(wrapper) < c.find("claude")),
+        "the live CLI runs through {wrapper}: {warm:#?}"
+    );
+    let allow = ask
+        .callback_data()
+        .into_iter()
+        .find(|d| d.starts_with("ak:") && d.ends_with(":o"))
+        .expect("an Allow once button");
+    rig.tg
+        .user_presses_button(rig.bot, CHAT, ask.message_id, &allow);
+    rig.wait_text(sent.message_id, "The tool ran").await;
+    assert_ran_inside(rig);
+    rig.say("/stop");
+    rig.wait_gone("--permission-prompt-tool").await;
+}
+
+#[tokio::test]
+async fn a_live_bwrap_turn_asks_and_runs_inside() {
+    require_bwrap();
+    let rig = SbRig::start_with("claude", json!({"backend": "bwrap"}), &[], |c| {
+        c["permission_mode"] = json!("default");
+    })
+    .await;
+    a_live_turn_asks_and_runs_inside(&rig, "bwrap").await;
 }
 
 #[tokio::test]

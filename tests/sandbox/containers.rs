@@ -1,7 +1,9 @@
 //! The container backends: a private Docker daemon and podman with a private store,
 //! both running the test image (busybox, the host's node, the pinned CLIs mounted).
 
-use super::bwrap::{stop_leaves_nothing, turn_task_and_cron_run_inside};
+use super::bwrap::{
+    a_live_turn_asks_and_runs_inside, stop_leaves_nothing, turn_task_and_cron_run_inside,
+};
 use super::{SbRig, assert_fails_closed, assert_ran_inside, proof_command};
 use crate::support::daemon::TestHome;
 use crate::support::sandbox::{self, Engine, docker::PrivateDocker, podman::Podman};
@@ -58,6 +60,25 @@ async fn a_docker_turn_task_and_cron_run_inside_and_the_config_stays_out() {
     drop(rig.daemon.take());
     let left = docker.output(&["container", "inspect", CONTAINER]);
     assert!(!left.status.success(), "the container outlived ductor");
+}
+
+#[tokio::test]
+async fn a_live_docker_turn_asks_and_runs_inside() {
+    let docker = PrivateDocker::start();
+    sandbox::build_test_image(&docker, IMAGE);
+    let rig = SbRig::start_with("claude", block("docker"), &docker.env(), |c| {
+        c["permission_mode"] = json!("default");
+    })
+    .await;
+    a_live_turn_asks_and_runs_inside(&rig, "exec -i").await;
+    let inside = docker.run(&[
+        "exec",
+        CONTAINER,
+        "sh",
+        "-c",
+        "cat /proc/[0-9]*/cmdline | tr '\\000' ' '",
+    ]);
+    assert!(!inside.contains("--permission-prompt-tool"), "{inside}");
 }
 
 #[tokio::test]

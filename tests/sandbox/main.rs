@@ -46,6 +46,16 @@ impl SbRig {
     /// Starts ductor with `sandbox` as its `sandbox` block and `env` added to its
     /// environment (where the engine is).
     pub async fn start(provider: &str, sandbox: Value, env: &[(String, String)]) -> Self {
+        Self::start_with(provider, sandbox, env, |_| {}).await
+    }
+
+    /// Like [`SbRig::start`], with `tweak` applied to the config.
+    pub async fn start_with(
+        provider: &str,
+        sandbox: Value,
+        env: &[(String, String)],
+        tweak: impl FnOnce(&mut Value),
+    ) -> Self {
         let tg = FakeTelegram::start().await;
         let bot = tg.add_bot(&support::daemon::token(100_000_001), "ductor_test_bot");
         let mock = MockLlm::start().await;
@@ -64,6 +74,7 @@ impl SbRig {
             c["model"] = json!(model);
             c["streaming"] = json!({"edit_interval_seconds": 1.0});
             c["sandbox"] = sandbox;
+            tweak(c);
         });
         let mut vars = cli.vars();
         vars.extend(env.iter().cloned());
