@@ -543,4 +543,39 @@ mod tests {
         let text = std::fs::read_to_string(&inv.temp_files[0]).unwrap();
         assert!(text.contains("${AvailableTools}") && !text.contains("MEM"));
     }
+
+    #[test]
+    fn live_commands_are_the_clis_two_way_modes_without_a_prompt() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = TurnSpec {
+            prompt: "never on the command line".into(),
+            model: Some("m1".into()),
+            effort: Some("high".into()),
+            resume: Some("sess-1".into()),
+            append_system_prompt: None,
+        };
+        let o = opts("ask");
+        let claude = build_live(ProviderKind::Claude, &s, &o, dir.path()).unwrap();
+        let args = claude.args.join(" ");
+        assert!(args.contains("--input-format stream-json"), "{args}");
+        assert!(args.contains("--permission-prompt-tool stdio"), "{args}");
+        assert!(args.contains("--permission-mode default"), "ask = the asking mode");
+        assert!(args.contains("--resume sess-1") && args.contains("--model m1"));
+        assert_eq!(claude.stdin.as_deref(), Some(""), "turns come later, on stdin");
+
+        let codex = build_live(ProviderKind::Codex, &s, &o, dir.path()).unwrap();
+        assert_eq!(codex.args[0], "app-server");
+        assert!(codex.args.contains(&"model_reasoning_effort=\"high\"".to_owned()));
+        assert!(!codex.args.iter().any(|a| a.contains("sess-1")), "resumed by protocol");
+
+        let gemini = build_live(ProviderKind::Gemini, &s, &o, dir.path()).unwrap();
+        assert_eq!(gemini.args[0], "--acp");
+        let args = gemini.args.join(" ");
+        assert!(args.contains("--approval-mode default"), "{args}");
+        assert!(!args.contains("--prompt") && !args.contains("--resume"), "{args}");
+        assert!(!args.contains("stream-json"), "{args}");
+        for inv in [claude, codex, gemini] {
+            assert!(!inv.args.iter().any(|a| a.contains("never on the command line")));
+        }
+    }
 }
