@@ -559,23 +559,44 @@ mod tests {
         let args = claude.args.join(" ");
         assert!(args.contains("--input-format stream-json"), "{args}");
         assert!(args.contains("--permission-prompt-tool stdio"), "{args}");
-        assert!(args.contains("--permission-mode default"), "ask = the asking mode");
+        assert!(
+            args.contains("--permission-mode default"),
+            "ask = the asking mode"
+        );
         assert!(args.contains("--resume sess-1") && args.contains("--model m1"));
-        assert_eq!(claude.stdin.as_deref(), Some(""), "turns come later, on stdin");
+        assert_eq!(
+            claude.stdin.as_deref(),
+            Some(""),
+            "turns come later, on stdin"
+        );
 
         let codex = build_live(ProviderKind::Codex, &s, &o, dir.path()).unwrap();
         assert_eq!(codex.args[0], "app-server");
-        assert!(codex.args.contains(&"model_reasoning_effort=\"high\"".to_owned()));
-        assert!(!codex.args.iter().any(|a| a.contains("sess-1")), "resumed by protocol");
+        assert!(
+            codex
+                .args
+                .contains(&"model_reasoning_effort=\"high\"".to_owned())
+        );
+        assert!(
+            !codex.args.iter().any(|a| a.contains("sess-1")),
+            "resumed by protocol"
+        );
 
         let gemini = build_live(ProviderKind::Gemini, &s, &o, dir.path()).unwrap();
         assert_eq!(gemini.args[0], "--acp");
         let args = gemini.args.join(" ");
         assert!(args.contains("--approval-mode default"), "{args}");
-        assert!(!args.contains("--prompt") && !args.contains("--resume"), "{args}");
+        assert!(
+            !args.contains("--prompt") && !args.contains("--resume"),
+            "{args}"
+        );
         assert!(!args.contains("stream-json"), "{args}");
         for inv in [claude, codex, gemini] {
-            assert!(!inv.args.iter().any(|a| a.contains("never on the command line")));
+            assert!(
+                !inv.args
+                    .iter()
+                    .any(|a| a.contains("never on the command line"))
+            );
         }
     }
 }
