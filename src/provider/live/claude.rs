@@ -76,6 +76,8 @@ fn tool_preview(tool: &str, input: &Value) -> String {
             format!("{p}\n- {old}\n+ {new}")
         }),
         "WebFetch" => field("url").map(str::to_owned),
+        // Plan mode's end: the plan is what the user approves.
+        "ExitPlanMode" => field("plan").map(str::to_owned),
         _ => None,
     };
     preview(&text.unwrap_or_else(|| input.to_string()))
@@ -133,9 +135,13 @@ impl ClaudeCodec {
                 questions: questions(&input),
             }
         } else {
-            let mut choices = vec![Decision::AllowOnce, Decision::AllowSession];
-            if !suggestions.is_empty() {
-                choices.push(Decision::AllowAlways);
+            let mut choices = vec![Decision::AllowOnce];
+            // A plan is approved once; tools may be allowed for longer.
+            if tool != "ExitPlanMode" {
+                choices.push(Decision::AllowSession);
+                if !suggestions.is_empty() {
+                    choices.push(Decision::AllowAlways);
+                }
             }
             choices.push(Decision::Deny);
             AskKind::Approval {
@@ -375,6 +381,25 @@ mod tests {
             serde_json::from_str(&c.answer("r2", &Answer::Decision(Decision::Deny)).unwrap()[0])
                 .unwrap();
         assert_eq!(v["response"]["response"]["behavior"], "deny");
+    }
+
+    #[test]
+    fn a_plan_is_approved_once_with_the_plan_as_preview() {
+        let mut c = ClaudeCodec::default();
+        c.send_turn("plan it");
+        let plan = json!({"plan": "1. read\n2. write"});
+        let (ev, _) = feed(&mut c, &can_use("p1", "ExitPlanMode", &plan));
+        let LiveEvent::Ask(Ask {
+            kind: AskKind::Approval {
+                preview, choices, ..
+            },
+            ..
+        }) = &ev[0]
+        else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(preview, "1. read\n2. write");
+        assert_eq!(choices, &[Decision::AllowOnce, Decision::Deny]);
     }
 
     #[test]
