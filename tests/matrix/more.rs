@@ -1,4 +1,4 @@
-//! Restarts, rate limits and media on Matrix.
+//! Restarts, rate limits, media and live CLI requests on Matrix.
 
 use super::*;
 use std::fmt::Write as _;
@@ -134,4 +134,39 @@ async fn an_image_in_and_a_file_out() {
         .map(|f| std::fs::read(f.path()).unwrap())
         .collect();
     assert!(stored.contains(&png), "the decrypted image is stored");
+}
+
+#[tokio::test]
+async fn a_live_cli_asks_in_the_room_and_a_typed_number_allows_it() {
+    let rig = MxRig::start(|c| c["permission_mode"] = json!("default")).await;
+    let room = rig.user.room_with(&rig.bot, false).await;
+    rig.user
+        .say(&room, "MOCK_TOOL_CMD<<touch matrix-allowed.txt>>")
+        .await;
+    let ask = rig
+        .user
+        .wait_message(&room, &rig.bot, "the approval request", |m| {
+            m.body.contains("wants to use") && m.body.contains("touch matrix-allowed.txt")
+        })
+        .await;
+    // The choices are numbered in order: Allow once is the first.
+    assert!(ask.body.contains("Allow once"), "{}", ask.body);
+    rig.user.say(&room, "1").await;
+    rig.user
+        .wait_message(&room, &rig.bot, "the request settled", |m| {
+            m.id == ask.id && m.edits > 0 && m.body.contains("Allowed once.")
+        })
+        .await;
+    rig.user
+        .wait_message(&room, &rig.bot, "the answer", |m| {
+            m.body.contains("The tool ran")
+        })
+        .await;
+    assert!(rig.home.root.join("workspace/matrix-allowed.txt").exists());
+    rig.user.say(&room, "!stop").await;
+    let start = Instant::now();
+    while !rig.cli_processes().is_empty() {
+        assert!(start.elapsed() < TURN, "{:?}", rig.cli_processes());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
