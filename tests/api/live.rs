@@ -4,9 +4,11 @@
 //! frame with one of its button ids answers it, an `approval_resolved` frame says how
 //! it ended and the turn's `result` follows. A press for a request that is not
 //! pending (unknown, or already answered) is answered with a `result` that says it
-//! expired, and the connection goes on.
+//! expired, and the connection goes on. A question (claude's `AskUserQuestion`) is
+//! answered by an option's button or by the next `message`.
 
 use super::{ApiRig, Client, TURN};
+use crate::support::mock_llm::Reply;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -204,4 +206,83 @@ async fn an_action_for_an_unknown_request_says_it_expired_and_the_connection_goe
             .contains("Hello from mock-llm"),
         "{result}"
     );
+}
+
+#[tokio::test]
+async fn a_question_frame_is_answered_by_a_message_or_by_an_option_button() {
+    let rig = asking().await;
+    rig.mock.script(
+        "ASK_COLOR",
+        Reply::text("I need to ask.").with_call(
+            "AskUserQuestion",
+            json!({"questions": [{
+                "question": "Which color?", "header": "Color", "multiSelect": false,
+                "options": [
+                    {"label": "Red", "description": "warm"},
+                    {"label": "Blue", "description": "cool"}
+                ]
+            }]}),
+        ),
+    );
+    let mut c = rig.client(json!({"chat_id": 79})).await;
+
+    // Written as the next message: that text is the answer, not a new turn.
+    let q = ask(&mut c, "ASK_COLOR").await;
+    assert_eq!(q["kind"], "question", "{q}");
+    assert_eq!(
+        q["questions"],
+        json!([{"text": "Which color?", "options": ["Red", "Blue"]}]),
+        "{q}"
+    );
+    assert!(q["text"].as_str().unwrap().contains("Which color?"), "{q}");
+    let id = q["id"].as_str().unwrap();
+    let all = buttons(&q);
+    assert_eq!(
+        all,
+        [
+            ("Red".to_owned(), format!("ak:{id}:0")),
+            ("Blue".to_owned(), format!("ak:{id}:1"))
+        ],
+        "{q}"
+    );
+    c.say("Green").await;
+    let frames = c.result().await;
+    let resolved = frames
+        .iter()
+        .find(|f| f["type"] == "approval_resolved")
+        .unwrap_or_else(|| panic!("no approval_resolved: {frames:#?}"));
+    assert_eq!(resolved["id"], q["id"], "{resolved}");
+    assert_eq!(resolved["text"], "Answered: Green", "{resolved}");
+    assert_eq!(
+        resolved["end"],
+        json!({"end": "answered", "answers": ["Green"]}),
+        "{resolved}"
+    );
+    let text = frames.last().unwrap()["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("\"Which color?\"=\"Green\""), "{text}");
+    let turns = rig
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| r.last_user_text.contains("Green"))
+        .count();
+    assert_eq!(
+        turns,
+        0,
+        "the answer ran no turn of its own: {}",
+        rig.mock.summary()
+    );
+
+    // By button: the option's label is the answer.
+    let q = ask(&mut c, "ASK_COLOR").await;
+    let blue = button(&q, "Blue");
+    c.send(&json!({"type": "action", "id": blue})).await;
+    let frames = c.result().await;
+    let resolved = frames
+        .iter()
+        .find(|f| f["type"] == "approval_resolved")
+        .unwrap_or_else(|| panic!("no approval_resolved: {frames:#?}"));
+    assert_eq!(resolved["text"], "Answered: Blue", "{resolved}");
+    let text = frames.last().unwrap()["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("\"Which color?\"=\"Blue\""), "{text}");
 }
