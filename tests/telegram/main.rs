@@ -12,6 +12,7 @@ mod conversation;
 mod diagnose;
 mod heartbeat;
 mod live;
+mod live_more;
 mod media;
 mod memory;
 mod named;

@@ -398,7 +398,29 @@ impl FakeTelegram {
         callback_data: &str,
     ) -> Pressed {
         self.shared
-            .mutate(|st| user::press(st, bot.0, chat_id, message_id, callback_data, true))
+            .mutate(|st| user::press(st, bot.0, chat_id, message_id, callback_data, true, None))
+    }
+
+    /// Like [`Self::user_presses_button`], pressed by `user` (in a group).
+    pub fn user_presses_button_as(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        message_id: i32,
+        callback_data: &str,
+        user: i64,
+    ) -> Pressed {
+        self.shared.mutate(|st| {
+            user::press(
+                st,
+                bot.0,
+                chat_id,
+                message_id,
+                callback_data,
+                true,
+                Some(user),
+            )
+        })
     }
 
     /// A `callback_query` for any data (a stale or forged button), without checking the keyboard.
@@ -410,7 +432,7 @@ impl FakeTelegram {
         callback_data: &str,
     ) -> Pressed {
         self.shared
-            .mutate(|st| user::press(st, bot.0, chat_id, message_id, callback_data, false))
+            .mutate(|st| user::press(st, bot.0, chat_id, message_id, callback_data, false, None))
     }
 
     /// Queue any update object (`kind` is its field, e.g. `"message"`).

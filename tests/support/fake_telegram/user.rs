@@ -504,7 +504,8 @@ pub fn react(
     st.enqueue(bot, "message_reaction", payload)
 }
 
-/// A user presses an inline button (`callback_query`); `check` requires the button to exist.
+/// A user (`from`, by default the default user) presses an inline button
+/// (`callback_query`); `check` requires the button to exist.
 pub fn press(
     st: &mut State,
     bot: i64,
@@ -512,8 +513,9 @@ pub fn press(
     message_id: i32,
     data: &str,
     check: bool,
+    from: Option<i64>,
 ) -> Pressed {
-    let (key, user) = chat_user(st, bot, chat_id, None);
+    let (key, user) = chat_user(st, bot, chat_id, from);
     let Some(m) = st.message(key, message_id).cloned() else {
         panic!("fake Telegram: message {message_id} does not exist in chat {chat_id}");
     };
