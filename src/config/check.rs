@@ -9,6 +9,17 @@ const DAY: f64 = 86_400.0;
 /// Ten years in hours.
 const DECADE_HOURS: u64 = 24 * 3653;
 
+/// The permission modes the CLIs know (`ask` is ductor's name for `default`).
+const PERMISSION_MODES: &[&str] = &[
+    "bypassPermissions",
+    "acceptEdits",
+    "default",
+    "ask",
+    "plan",
+    "auto",
+    "dontAsk",
+];
+
 /// Every value of `c` out of its range, as `key: problem`.
 pub fn problems(c: &AgentConfig) -> Vec<String> {
     let mut out: Vec<String> = second_ranges(c)
@@ -29,6 +40,13 @@ pub fn problems(c: &AgentConfig) -> Vec<String> {
     }
     if let Err(e) = super::cli_mode::resolve(&c.cli_mode, &c.permission_mode) {
         out.push(e);
+    }
+    if !PERMISSION_MODES.contains(&c.permission_mode.as_str()) {
+        out.push(format!(
+            "permission_mode: \"{}\" is none of {}",
+            c.permission_mode,
+            PERMISSION_MODES.join(", ")
+        ));
     }
     out
 }
@@ -177,6 +195,9 @@ mod tests {
         c.daily_reset_hour = 25;
         c.streaming.edit_interval_seconds = f64::NAN;
         c.max_concurrent_runs = 0;
+        c.permission_mode = "yolo".into();
+        c.cli_mode = "warm".into();
+        c.live.approval_timeout_seconds = 1;
         let found = problems(&c);
         for key in [
             "timeouts.normal",
@@ -184,9 +205,12 @@ mod tests {
             "daily_reset_hour",
             "streaming.edit_interval_seconds",
             "max_concurrent_runs",
+            "permission_mode",
+            "cli_mode",
+            "live.approval_timeout_seconds",
         ] {
             assert!(found.iter().any(|p| p.starts_with(key)), "{key}: {found:?}");
         }
-        assert_eq!(found.len(), 5, "{found:?}");
+        assert_eq!(found.len(), 8, "{found:?}");
     }
 }

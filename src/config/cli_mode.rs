@@ -1,9 +1,13 @@
 //! How interactive turns run their CLI: `cli_mode` and the `live` block.
 //!
 //! - `oneshot`: a fresh CLI process per turn with the prompt on stdin (the
-//!   original's way; cron jobs, webhooks, tasks and inter-agent asks always run so).
-//! - `live`: one long-lived two-way CLI process per conversation that takes its
-//!   turns, asks before running tools (buttons in the chat) and can be steered.
+//!   original's way). Cron jobs, `cron_task` webhooks, background tasks, named
+//!   sessions and inter-agent asks always run so; a heartbeat or memory upkeep of a
+//!   conversation runs so after its warm process ended.
+//! - `live`: one long-lived two-way CLI process per conversation that takes the
+//!   turns of its main lane (the user's messages, and what is handed to the chat as
+//!   a turn: `wake` webhooks, results of tasks and other agents), asks before
+//!   running tools (buttons in the chat) and can be steered.
 //! - `auto` (the default): `live` unless `permission_mode` is `bypassPermissions`,
 //!   where there is nothing to ask and one-shot runs behave as before.
 

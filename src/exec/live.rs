@@ -155,6 +155,8 @@ pub struct WarmInfo {
     pub rss_kib: u64,
     /// How long it has been up.
     pub age: Duration,
+    /// Its process id (and process group).
+    pub pid: i32,
 }
 
 impl LiveHub {
@@ -288,6 +290,7 @@ impl LiveHub {
                     provider: w.provider,
                     rss_kib: w.opened.process.rss_kib(),
                     age: w.since.elapsed(),
+                    pid: w.opened.process.pgid(),
                 })
             })
             .collect();
@@ -364,10 +367,12 @@ impl LiveHub {
     /// Takes the warm process of `key` when it fits `job`; one that does not fit is
     /// ended.
     async fn take(&self, key: &str, job: &Launch) -> Option<Warm> {
-        let warm = self.lock().pool.take(&key.to_owned())?;
-        if warm.fits(job) {
+        let mut warm = self.lock().pool.take(&key.to_owned())?;
+        if warm.fits(job) && !warm.opened.process.exited() {
             return Some(warm);
         }
+        // Another session or model, or it died while it waited (killed, out of
+        // memory): a new process resumes the session.
         warm.close().await;
         None
     }
@@ -477,6 +482,39 @@ impl Launcher for LiveLauncher {
     }
 }
 
+/// Where a live turn runs: a process, or (no live process possible) a one-shot run.
+enum Host {
+    Warm(Box<Warm>, bool),
+    OneShot,
+    Failed(Outcome),
+}
+
+/// The conversation's warm process when it fits (`true`: reused), else a new one.
+async fn host_for(hub: &LiveHub, inner: &Arc<dyn Launcher>, key: &str, job: &Launch) -> Host {
+    if let Some(w) = hub.take(key, job).await {
+        return Host::Warm(Box::new(w), true);
+    }
+    // gemini's live mode cannot load a session: it goes on one-shot.
+    if job.provider == ProviderKind::Gemini && job.spec.resume.is_some() {
+        return Host::OneShot;
+    }
+    match inner.open_live(job).await {
+        Ok(opened) => Host::Warm(
+            Box::new(Warm {
+                opened,
+                provider: job.provider,
+                model: job.spec.model.clone(),
+                cwd: job.cwd.clone(),
+                session_id: job.spec.resume.clone(),
+                since: Instant::now(),
+            }),
+            false,
+        ),
+        Err(OpenError::Unsupported) => Host::OneShot,
+        Err(OpenError::Failed(outcome)) => Host::Failed(outcome),
+    }
+}
+
 async fn run_live(
     hub: &Arc<LiveHub>,
     inner: &Arc<dyn Launcher>,
@@ -487,25 +525,33 @@ async fn run_live(
     let Some(live) = job.live.clone() else {
         return inner.launch(job, events, cancel).await;
     };
-    let warm = match hub.take(&live.key, &job).await {
-        Some(w) => w,
-        // gemini's live mode cannot load a session: it goes on one-shot.
-        None if job.provider == ProviderKind::Gemini && job.spec.resume.is_some() => {
-            return inner.launch(job, events, cancel).await;
+    loop {
+        let (warm, reused) = match host_for(hub, inner, &live.key, &job).await {
+            Host::Warm(w, reused) => (w, reused),
+            Host::OneShot => return inner.launch(job, events, cancel).await,
+            Host::Failed(outcome) => return outcome,
+        };
+        let (outcome, silent_death) =
+            run_in(hub, &live, &job, *warm, events.clone(), &cancel).await;
+        // A warm process that died before it said anything (killed while it
+        // waited): the turn goes to a new process that resumes the session.
+        if silent_death && reused && !cancel.is_cancelled() {
+            tracing::info!(chat = %live.key, "the warm CLI process was gone; starting a new one");
+            continue;
         }
-        None => match inner.open_live(&job).await {
-            Ok(opened) => Warm {
-                opened,
-                provider: job.provider,
-                model: job.spec.model.clone(),
-                cwd: job.cwd.clone(),
-                session_id: job.spec.resume.clone(),
-                since: Instant::now(),
-            },
-            Err(OpenError::Unsupported) => return inner.launch(job, events, cancel).await,
-            Err(OpenError::Failed(outcome)) => return outcome,
-        },
-    };
+        return outcome;
+    }
+}
+
+/// Runs the turn in `warm`; says whether the process died without a word.
+async fn run_in(
+    hub: &Arc<LiveHub>,
+    live: &super::LiveTurn,
+    job: &Launch,
+    warm: Warm,
+    events: mpsc::Sender<Event>,
+    cancel: &CancellationToken,
+) -> (Outcome, bool) {
     let (control, rx) = mpsc::channel(16);
     let discard = CancellationToken::new();
     hub.lock().running.insert(
@@ -525,12 +571,14 @@ async fn run_live(
         warm,
         pending: Vec::new(),
         dead: false,
+        heard: false,
     };
     let policy = crate::exec::request::timeout_policy(&hub.config.get(), job.timeout);
-    let outcome = turn.drive(&job.spec.prompt, rx, &cancel, &policy).await;
+    let outcome = turn.drive(&job.spec.prompt, rx, cancel, &policy).await;
     let Turn {
         warm,
         dead,
+        heard,
         pending,
         events,
         ..
@@ -553,9 +601,9 @@ async fn run_live(
     if dead || discard.is_cancelled() {
         warm.close().await;
     } else {
-        hub.put_back(live.key, warm).await;
+        hub.put_back(live.key.clone(), warm).await;
     }
-    outcome
+    (outcome, dead && !heard)
 }
 
 /// A request of the running turn waiting for the user.
@@ -577,6 +625,8 @@ struct Turn<'a> {
     pending: Vec<Waiting>,
     /// The process ended or was given up: it never goes back to the pool.
     dead: bool,
+    /// The process said something during this turn.
+    heard: bool,
 }
 
 /// Why the turn is being interrupted.
@@ -616,6 +666,7 @@ impl Turn<'_> {
             tokio::select! {
                 ev = self.warm.opened.process.next() => {
                     last_activity = Instant::now();
+                    self.heard |= ev.is_some();
                     let Some(ev) = ev else {
                         self.dead = true;
                         if stopping != No {

@@ -154,6 +154,7 @@ impl Launcher for ShellLauncher {
 }
 
 struct Rig {
+    config: LiveConfig,
     hub: Arc<LiveHub>,
     shell: Arc<ShellLauncher>,
     launcher: LiveLauncher,
@@ -166,10 +167,12 @@ fn rig(tweak: impl FnOnce(&mut AgentConfig)) -> Rig {
         ..AgentConfig::default()
     };
     tweak(&mut config);
-    let hub = LiveHub::new(LiveConfig::new(config));
+    let config = LiveConfig::new(config);
+    let hub = LiveHub::new(config.clone());
     let shell = Arc::new(ShellLauncher::default());
     let launcher = LiveLauncher::new(shell.clone(), hub.clone());
     Rig {
+        config,
         hub,
         shell,
         launcher,
@@ -178,6 +181,12 @@ fn rig(tweak: impl FnOnce(&mut AgentConfig)) -> Rig {
 }
 
 impl Rig {
+    fn tweak(&self, f: impl FnOnce(&mut AgentConfig)) {
+        let mut c = (*self.config.get()).clone();
+        f(&mut c);
+        self.config.set(c);
+    }
+
     fn job(&self, prompt: &str, resume: Option<&str>, starter: Option<&str>) -> Launch {
         let paths = crate::paths::Home::new(self.dir.path()).main();
         let address = crate::address::Address::new("tg", 1, None);
@@ -418,4 +427,49 @@ async fn a_one_shot_run_of_the_conversation_ends_its_warm_process_first() {
     let run = tokio::spawn(r.launcher.launch(job, tx, never.clone()));
     assert!(run.await.is_err(), "it ran one-shot");
     assert_eq!(r.hub.count(), 0, "the warm process ended first");
+}
+
+#[tokio::test]
+async fn upkeep_ends_idle_and_oversized_warm_processes() {
+    let r = rig(|c| c.live.memory_cap_mb = 1 << 20);
+    let never = CancellationToken::new();
+    let (run, _rx) = r.turn(r.job("hello", None, None), &never);
+    run.await.unwrap();
+    assert_eq!(r.hub.upkeep().await, 0, "young and small: kept");
+    assert_eq!(r.hub.warm().len(), 1);
+    let info = &r.hub.warm()[0];
+    assert!(info.rss_kib > 0, "its memory is measured");
+
+    // Over the memory cap (a reload lowers it): ended.
+    r.tweak(|c| c.live.memory_cap_mb = 0);
+    assert_eq!(r.hub.upkeep().await, 1);
+    assert_eq!(r.hub.count(), 0);
+
+    // Idle longer than `idle_minutes`: ended.
+    r.tweak(|c| {
+        c.live.memory_cap_mb = 1 << 20;
+        c.live.idle_minutes = 0;
+    });
+    let (run, _rx) = r.turn(r.job("hello", None, None), &never);
+    run.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(r.hub.upkeep().await, 1);
+    assert_eq!(r.hub.count(), 0);
+}
+
+#[tokio::test]
+async fn a_warm_process_killed_while_it_waited_is_replaced_for_the_next_turn() {
+    let r = rig(|_| {});
+    let never = CancellationToken::new();
+    let (run, _rx) = r.turn(r.job("hello", None, None), &never);
+    let session = run.await.unwrap().session_id().map(str::to_owned);
+    let pid = r.hub.warm()[0].pid;
+    crate::procs::signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+    // Either the check before the turn or the silent end during it sees the death;
+    // the user gets the answer from a new process.
+    let (run, _rx) = r.turn(r.job("again", session.as_deref(), None), &never);
+    assert_eq!(text(&run.await.unwrap()), "again");
+    assert_eq!(r.shell.opened.load(Ordering::SeqCst), 2);
+    assert_ne!(r.hub.warm()[0].pid, pid);
+    r.hub.shutdown().await;
 }

@@ -111,17 +111,9 @@ pub fn build_live(
     opts: &ProviderOptions,
     scratch: &Path,
 ) -> std::io::Result<Invocation> {
-    let opts = ProviderOptions {
-        // `ask` is ductor's own name for the CLI's asking mode.
-        permission_mode: match opts.permission_mode.as_str() {
-            "ask" => "default".into(),
-            other => other.into(),
-        },
-        ..opts.clone()
-    };
     let mut inv = match provider {
         ProviderKind::Claude => {
-            let mut inv = claude(spec, &opts, scratch)?;
+            let mut inv = claude(spec, opts, scratch)?;
             let at = inv.args.iter().position(|a| a == "--verbose").unwrap_or(0);
             inv.args.splice(
                 at..at,
@@ -159,7 +151,7 @@ pub fn build_live(
             }
         }
         ProviderKind::Gemini => {
-            let mut inv = gemini(spec, &opts, scratch)?;
+            let mut inv = gemini(spec, opts, scratch)?;
             inv.args
                 .retain(|a| a != "--prompt=" && a != "--output-format" && a != "stream-json");
             // The session is loaded (or not) through the protocol.
@@ -196,7 +188,12 @@ fn claude(spec: &TurnSpec, opts: &ProviderOptions, scratch: &Path) -> std::io::R
         args.extend(["--model".into(), model.to_owned()]);
     }
     if !opts.permission_mode.is_empty() {
-        args.extend(["--permission-mode".into(), opts.permission_mode.clone()]);
+        // `ask` is ductor's own name for the CLI's asking mode (`default`).
+        let mode = match opts.permission_mode.as_str() {
+            "ask" => "default",
+            other => other,
+        };
+        args.extend(["--permission-mode".into(), mode.to_owned()]);
         if opts.permission_mode == "bypassPermissions" && opts.running_as_root {
             env.push(("IS_SANDBOX".to_owned(), "1".to_owned()));
         }
@@ -568,6 +565,14 @@ mod tests {
             claude.stdin.as_deref(),
             Some(""),
             "turns come later, on stdin"
+        );
+        let one_shot = build(ProviderKind::Claude, &s, &o, dir.path()).unwrap();
+        assert!(
+            one_shot
+                .args
+                .join(" ")
+                .contains("--permission-mode default"),
+            "ask is the asking mode one-shot too"
         );
 
         let codex = build_live(ProviderKind::Codex, &s, &o, dir.path()).unwrap();

@@ -135,6 +135,14 @@ async fn claude_asks_by_button_once_denied_for_the_session_and_stop_ends_it() {
     );
     let again = rig.live_processes("--permission-prompt-tool");
     assert_eq!(again, live, "the same warm process took every turn");
+    let status = rig.say("/status");
+    rig.wait_text(
+        CHAT,
+        status.message_id,
+        "Warm Claude process: up 0 min",
+        TURN,
+    )
+    .await;
 
     // `/stop` ends the warm process too.
     let stop = rig.say("/stop");

@@ -135,6 +135,11 @@ impl LiveProcess {
         }
     }
 
+    /// Whether the CLI has exited (it is reaped then).
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The process group id (= the CLI's pid).
     pub fn pgid(&self) -> i32 {
         self.pgid

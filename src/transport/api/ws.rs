@@ -590,6 +590,9 @@ impl Conn {
         );
         tokio::spawn(async move {
             let report = core.conversations.stop(&address).await;
+            // Like `/stop` in a chat: no CLI process of this chat is left, a warm one
+            // included.
+            core.live.close(&address.to_string()).await;
             tracing::info!(chat = %address, stopped = report.stopped, "api: abort");
             let frame = json!({"type": "abort_ok", "killed": report.stopped});
             let _ = out.send(Internal::Frames(vec![frame], false)).await;

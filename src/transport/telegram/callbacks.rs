@@ -59,9 +59,14 @@ pub async fn handle(tg: &Arc<Telegram>, q: CallbackQuery) {
         return;
     }
     let action = Action::decode(q.data.as_deref().unwrap_or_default());
-    // Only cancelling a queued message has a note for the button; everything else is
-    // answered at once, so the button stops spinning even when the work takes a while.
-    let immediate = matches!(action, Action::CancelQueued(_));
+    // Cancelling or steering a queued message and answering a live CLI's request are
+    // quick and may have a note for the button ("only the starter can answer"), so
+    // they are answered after the work; everything else at once, so the button stops
+    // spinning even when the work takes a while.
+    let immediate = matches!(
+        action,
+        Action::CancelQueued(_) | Action::Steer(_) | Action::Ask { .. }
+    );
     if !immediate {
         tg.api.answer_callback(&q.id.0, None).await;
     }
