@@ -124,6 +124,12 @@ pub trait ChatApi: Send + Sync {
     ) -> BoxFut<'a, ()> {
         Box::pin(async {})
     }
+    /// Whether a new [`ChatApi::react`] replaces the bot's reaction on that message
+    /// (and `None` removes it). Where reactions only add up, status reactions show
+    /// the outcome alone.
+    fn reactions_replace(&self) -> bool {
+        true
+    }
     /// Pins message `id` without a notification, where the transport can.
     fn pin<'a>(
         &'a self,

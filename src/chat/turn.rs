@@ -4,7 +4,7 @@
 //! attachments.
 
 use super::Frontend;
-use super::api::OutMessage;
+use super::api::{ChatApi, OutMessage};
 use super::stream::{self, Finish, StreamSettings, SystemIndicator};
 use crate::address::{Address, MessageRef};
 use crate::exec::TimeoutKind;
@@ -133,22 +133,118 @@ fn tool_emoji(name: &str) -> &'static str {
     }
 }
 
+/// Which reactions the user's message gets while its turn is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReactionMode {
+    /// None.
+    Off,
+    /// The original's `status_reaction`: 🤔, one emoji per tool, removed at the end.
+    Stages,
+    /// `status_reactions`: 👀 received, ✍ working, then the outcome, which stays.
+    Status,
+    /// `status_reactions` where reactions only add up: the outcome alone.
+    Outcome,
+}
+
+impl ReactionMode {
+    fn of(scene: &crate::config::model::SceneConfig, reactions_replace: bool) -> Self {
+        match (scene.status_reactions, reactions_replace) {
+            (true, true) => Self::Status,
+            (true, false) => Self::Outcome,
+            _ if scene.status_reaction => Self::Stages,
+            _ => Self::Off,
+        }
+    }
+}
+
+/// The reaction a finished turn leaves in [`ReactionMode::Status`]: 👍 completed,
+/// 😱 timed out, 👎 failed or refused, none when it was stopped.
+fn outcome_emoji(fin: &TurnFinish) -> Option<&'static str> {
+    match &fin.outcome {
+        _ if fin.cancelled => None,
+        Outcome::Completed { .. } => Some("👍"),
+        Outcome::Failed {
+            kind: FailureKind::Cancelled,
+            ..
+        } => None,
+        Outcome::Failed {
+            kind: FailureKind::Timeout,
+            ..
+        } => Some("😱"),
+        Outcome::Failed { .. } => Some("👎"),
+    }
+}
+
+/// The bot's reaction on the user's message, following the turn.
 struct Reactions {
-    enabled: bool,
+    mode: ReactionMode,
     message: Option<MessageRef>,
     current: Option<&'static str>,
 }
 
 impl Reactions {
-    async fn set(&mut self, fe: &Frontend, to: &Address, emoji: Option<&'static str>) {
-        let (true, Some(msg)) = (self.enabled, &self.message) else {
+    fn new(
+        scene: &crate::config::model::SceneConfig,
+        api: &dyn ChatApi,
+        message: Option<MessageRef>,
+    ) -> Self {
+        Self {
+            mode: ReactionMode::of(scene, api.reactions_replace()),
+            message,
+            current: None,
+        }
+    }
+
+    async fn set(&mut self, api: &dyn ChatApi, to: &Address, emoji: Option<&'static str>) {
+        let (true, Some(msg)) = (self.mode != ReactionMode::Off, &self.message) else {
             return;
         };
         if self.current == emoji {
             return;
         }
         self.current = emoji;
-        fe.api.react(to, msg, emoji).await;
+        api.react(to, msg, emoji).await;
+    }
+
+    /// The turn was submitted (queued or about to start).
+    async fn received(&mut self, api: &dyn ChatApi, to: &Address) {
+        if self.mode == ReactionMode::Status {
+            self.set(api, to, Some("👀")).await;
+        }
+    }
+
+    /// The turn runs.
+    async fn started(&mut self, api: &dyn ChatApi, to: &Address) {
+        match self.mode {
+            ReactionMode::Status => self.set(api, to, Some("✍")).await,
+            ReactionMode::Stages => self.set(api, to, Some("🤔")).await,
+            ReactionMode::Outcome | ReactionMode::Off => {}
+        }
+    }
+
+    /// A tool of this name started.
+    async fn tool(&mut self, api: &dyn ChatApi, to: &Address, name: &str) {
+        if self.mode == ReactionMode::Stages {
+            self.set(api, to, Some(tool_emoji(name))).await;
+        }
+    }
+
+    /// The turn left the queue without running.
+    async fn dropped(&mut self, api: &dyn ChatApi, to: &Address) {
+        if self.mode == ReactionMode::Status {
+            self.set(api, to, None).await;
+        }
+    }
+
+    /// The turn ended.
+    async fn finished(&mut self, api: &dyn ChatApi, to: &Address, fin: &TurnFinish) {
+        match self.mode {
+            ReactionMode::Status | ReactionMode::Outcome => {
+                self.set(api, to, outcome_emoji(fin)).await;
+            }
+            ReactionMode::Stages => self.set(api, to, None).await,
+            ReactionMode::Off => {}
+        }
     }
 }
 
@@ -283,11 +379,7 @@ pub async fn render(
 ) {
     let config = fe.core().config.get();
     let mut view = View {
-        reactions: Reactions {
-            enabled: config.scene.status_reaction,
-            message: reply_to.clone(),
-            current: None,
-        },
+        reactions: Reactions::new(&config.scene, fe.api.as_ref(), reply_to.clone()),
         streaming: StreamSettings {
             max_messages: config.max_reply_messages,
             overflow_notice: fe.text().f(
@@ -315,6 +407,9 @@ pub async fn render(
         asks: std::collections::HashMap::new(),
     };
     let stream_text = config.streaming.enabled;
+    view.reactions
+        .received(view.fe.api.as_ref(), &view.to)
+        .await;
     while let Some(update) = rx.recv().await {
         match update {
             TurnUpdate::Queued { entry } => {
@@ -336,7 +431,7 @@ pub async fn render(
                 view.compacted |= ev == Event::Compacted;
                 if let Event::ToolStarted { name, .. } = &ev {
                     view.reactions
-                        .set(&view.fe, &view.to, Some(tool_emoji(name)))
+                        .tool(view.fe.api.as_ref(), &view.to, name)
                         .await;
                 }
                 let text_event = matches!(ev, Event::TextDelta { .. } | Event::Text { .. });
@@ -398,7 +493,8 @@ impl View {
     }
 
     /// The turn left the queue without running: the queue indicator says so.
-    async fn dropped(&self, by_stop: bool) {
+    async fn dropped(&mut self, by_stop: bool) {
+        self.reactions.dropped(self.fe.api.as_ref(), &self.to).await;
         if let Some(id) = &self.queue_msg {
             let key = if by_stop {
                 "queue.discarded"
@@ -417,7 +513,7 @@ impl View {
         }
         self.started = Instant::now();
         self.typing = Some(spawn_typing(self.fe.clone(), self.to.clone()));
-        self.reactions.set(&self.fe, &self.to, Some("🤔")).await;
+        self.reactions.started(self.fe.api.as_ref(), &self.to).await;
         let ed = stream::start(
             self.fe.api.clone(),
             self.fe.markup.clone(),
@@ -473,7 +569,9 @@ impl View {
                 }
             }
         }
-        self.reactions.set(&self.fe, &self.to, None).await;
+        self.reactions
+            .finished(self.fe.api.as_ref(), &self.to, fin)
+            .await;
     }
 }
 
@@ -561,3 +659,7 @@ fn finish_of(
         },
     }
 }
+
+#[cfg(test)]
+#[path = "turn_tests.rs"]
+mod tests;

@@ -450,8 +450,13 @@ impl Default for TasksConfig {
 pub struct SceneConfig {
     /// One-shot 👀 reaction on receipt.
     pub seen_reaction: bool,
-    /// Stage emoji reactions while a turn runs (wins over `seen_reaction`).
+    /// The original's stage emoji while a turn runs (🤔, then one per tool), removed at
+    /// the end; only when `status_reactions` is off (wins over `seen_reaction`).
     pub status_reaction: bool,
+    /// Status reactions on the user's message: 👀 received, ✍ working, then 👍 done,
+    /// 👎 failed or 😱 timed out, which stays; a stopped turn loses its reaction.
+    /// Replaces `status_reaction` when on.
+    pub status_reactions: bool,
     /// Append a technical footer (model, tokens, cost, time).
     pub technical_footer: bool,
 }
@@ -461,6 +466,7 @@ impl Default for SceneConfig {
         Self {
             seen_reaction: false,
             status_reaction: true,
+            status_reactions: true,
             technical_footer: false,
         }
     }

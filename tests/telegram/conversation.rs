@@ -32,9 +32,24 @@ fn prose(len: usize) -> String {
     out
 }
 
+/// The reactions a turn leaves on the user's message: the outcome (👍 done, 👎 failed,
+/// 😱 timed out) stays.
+pub(crate) const FINAL_REACTIONS: [&str; 3] = ["👍", "👎", "😱"];
+
+/// Whether the bot's reaction on the user's message `m` says its turn is over: an
+/// outcome, or none (a stopped turn; the original's stage reactions are removed at the
+/// end) — never 👀 (waiting) or ✍ (running).
+pub(crate) fn reaction_over(m: &MessageView) -> bool {
+    match m.reactions.as_slice() {
+        [] => true,
+        [one] => FINAL_REACTIONS.contains(&one.as_str()),
+        _ => false,
+    }
+}
+
 impl TgRig {
     /// Waits until the turn answering `user_msg` is over: the bot's text after it
-    /// contains `needle` and the status reaction on the user's message is gone.
+    /// contains `needle` and the reaction on the user's message is a final one.
     pub(crate) async fn wait_done(&self, user_msg: i32, needle: &str) -> Vec<MessageView> {
         let bot = self.bot;
         let needle = needle.to_owned();
@@ -51,7 +66,7 @@ impl TgRig {
                     .filter_map(|m| m.text.clone())
                     .collect::<Vec<_>>()
                     .join("\n");
-                (all.contains(&needle) && user.reactions.is_empty()).then_some(msgs)
+                (all.contains(&needle) && reaction_over(&user)).then_some(msgs)
             })
             .await
     }

@@ -4,6 +4,7 @@
 //! request nobody answers, and a group where only the turn's starter may answer.
 
 use super::{BOT, CHAT, TgRig};
+use crate::conversation::reaction_over;
 use crate::support::fake_telegram::{Incoming, MessageView, Pressed};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -60,7 +61,7 @@ async fn settled(rig: &TgRig, chat: i64, id: i32, needle: &str) -> MessageView {
 }
 
 /// Waits until the turn answering `user_msg` in `chat` is over: the bot's text after
-/// it contains one of `needles` and the status reaction is gone. Returns that text.
+/// it contains one of `needles` and the reaction is a final one. Returns that text.
 async fn turn_over(rig: &TgRig, chat: i64, user_msg: i32, needles: &[&str]) -> String {
     let bot = rig.bot;
     let needles: Vec<String> = needles.iter().map(|n| (*n).to_owned()).collect();
@@ -74,7 +75,7 @@ async fn turn_over(rig: &TgRig, chat: i64, user_msg: i32, needles: &[&str]) -> S
                 .filter_map(|m| m.text)
                 .collect::<Vec<_>>()
                 .join("\n");
-            (needles.iter().any(|n| all.contains(n.as_str())) && user.reactions.is_empty())
+            (needles.iter().any(|n| all.contains(n.as_str())) && reaction_over(&user))
                 .then_some(all)
         })
         .await

@@ -17,6 +17,7 @@ mod media;
 mod memory;
 mod named;
 mod notices;
+mod reactions;
 mod surface;
 mod tasks;
 mod webhooks;

@@ -95,7 +95,7 @@ async fn turn(rig: &TgRig, text: &str, needle: &str) {
                 .filter(|m| m.from_bot == Some(bot) && m.message_id > id && !m.deleted)
                 .filter_map(|m| m.text)
                 .collect();
-            (answer.contains(&needle) && user.reactions.is_empty()).then_some(())
+            (answer.contains(&needle) && crate::conversation::reaction_over(&user)).then_some(())
         })
         .await;
     if let Err(e) = done {

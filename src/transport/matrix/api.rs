@@ -338,6 +338,11 @@ impl ChatApi for MxApi {
         })
     }
 
+    fn reactions_replace(&self) -> bool {
+        // Each reaction is an annotation event of its own; `react` never redacts one.
+        false
+    }
+
     fn pin<'a>(&'a self, to: &'a Address, id: &'a MessageRef) -> BoxFut<'a, Result<(), ApiError>> {
         use matrix_sdk::ruma::events::room::pinned_events::RoomPinnedEventsEventContent;
         Box::pin(async move {
