@@ -1368,3 +1368,589 @@ async fn no_method_answers_5xx_to_malformed_parameters() {
         }
     }
 }
+
+// ----- newer Bot API: drafts, stopping generation, button styles, date_time entities -----
+
+/// POST a JSON body to `method` with the raw client.
+async fn post(fake: &FakeTelegram, method: &str, body: &Value) -> (u16, Value) {
+    raw(
+        fake,
+        "POST",
+        &format!("/bot{TOKEN}/{method}"),
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+    .await
+}
+
+/// `getUpdates` as raw JSON (teloxide 0.17 cannot parse the newer update and entity kinds).
+async fn raw_updates(fake: &FakeTelegram, allowed: Option<Value>) -> Vec<Value> {
+    let mut body = json!({"timeout": 0});
+    if let Some(a) = allowed {
+        body["allowed_updates"] = a;
+    }
+    let (status, resp) = post(fake, "getUpdates", &body).await;
+    assert_eq!(status, 200, "{resp}");
+    resp["result"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn drafts_are_validated_and_every_update_is_recorded() {
+    let (fake, bot_id, _) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let draft = |id: i64, text: &str| json!({"chat_id": USER, "draft_id": id, "text": text, "parse_mode": "HTML", "can_stop": true});
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(7, "<b>par</b>"))
+            .await
+            .0,
+        200
+    );
+    // Unknown fields (and fields of other methods) are ignored.
+    let mut update = draft(7, "<b>partial</b> answer");
+    update["keep_on_stop"] = json!("true");
+    update["some_future_field"] = json!({"x": 1});
+    update["reply_parameters"] = json!({"message_id": 999});
+    let (status, body) = post(&fake, "sendMessageDraft", &update).await;
+    assert_eq!((status, &body), (200, &json!({"ok": true, "result": true})));
+    let history = fake.drafts(bot_id, USER);
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        (history[0].text.as_str(), history[0].visible),
+        ("par", false)
+    );
+    let latest = &history[1];
+    assert_eq!(
+        (latest.draft_id, latest.text.as_str()),
+        (7, "partial answer")
+    );
+    assert!(latest.visible && latest.can_stop && latest.keep_on_stop);
+    assert_eq!(latest.entities[0].kind, "bold");
+    assert!(latest.at >= history[0].at);
+
+    // An empty text is Telegram's "Thinking…" placeholder (Bot API 10.0).
+    let (status, _) = post(
+        &fake,
+        "sendMessageDraft",
+        &json!({"chat_id": USER, "draft_id": 8}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let shown = fake
+        .visible_draft(bot_id, USER, None)
+        .expect("a draft is on screen");
+    assert_eq!(
+        (shown.draft_id, shown.text.as_str(), shown.can_stop),
+        (8, "", false)
+    );
+    assert_eq!(fake.read(|w| w.visible_drafts(bot_id, USER, None)).len(), 2);
+}
+
+#[tokio::test]
+async fn draft_refusals_are_telegrams_and_an_old_server_does_not_know_the_method() {
+    let (fake, bot_id, _) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let draft = |id: i64, text: &str| json!({"chat_id": USER, "draft_id": id, "text": text, "parse_mode": "HTML"});
+    let group = fake.create_group("team");
+    fake.bot_added_to_chat(bot_id, group, USER, false);
+    let long = format!("<b>{}</b>", "a".repeat(4096));
+    let cases = [
+        (
+            json!({"chat_id": USER, "text": "x"}),
+            400,
+            "Bad Request: draft_id is empty",
+        ),
+        (
+            draft(0, "x"),
+            400,
+            "Bad Request: invalid draft_id specified",
+        ),
+        (
+            draft(9, &format!("{long}a")),
+            400,
+            "Bad Request: message is too long",
+        ),
+        (
+            draft(9, "<b>x"),
+            400,
+            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"",
+        ),
+        (
+            json!({"chat_id": group, "draft_id": 9, "text": "x"}),
+            400,
+            "Bad Request: TEXTDRAFT_PEER_INVALID",
+        ),
+        (
+            json!({"chat_id": USER, "draft_id": 9, "text": "x", "message_thread_id": 77}),
+            400,
+            "Bad Request: message thread not found",
+        ),
+        (
+            json!({"chat_id": 555, "draft_id": 9, "text": "x"}),
+            400,
+            "Bad Request: chat not found",
+        ),
+    ];
+    for (body, code, description) in cases {
+        let (status, resp) = post(&fake, "sendMessageDraft", &body).await;
+        assert_eq!(
+            (status, resp["description"].as_str()),
+            (code, Some(description)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(9, &long)).await.0,
+        200,
+        "4096 after parsing"
+    );
+    fake.add_user(2_000_002, "Bob", None);
+    let (status, _) = post(
+        &fake,
+        "sendMessageDraft",
+        &json!({"chat_id": 2_000_002, "draft_id": 1}),
+    )
+    .await;
+    assert_eq!(status, 403, "the user never started the bot");
+    assert_eq!(
+        fake.drafts(bot_id, USER).len(),
+        1,
+        "refused calls leave no draft"
+    );
+
+    // A server that predates drafts answers like for any unknown method.
+    fake.set_drafts_supported(false);
+    let (status, body) = post(&fake, "sendMessageDraft", &draft(10, "x")).await;
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            json!({"ok": false, "error_code": 404, "description": "Not Found"})
+        )
+    );
+    assert_eq!(fake.drafts(bot_id, USER).len(), 1);
+    fake.set_drafts_supported(true);
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(10, "x")).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_message_replaces_the_drafts_of_its_chat_or_topic_and_drafts_expire_after_30_s() {
+    let (fake, bot_id, bot) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let topic = fake.user_creates_topic(bot_id, USER, "Research").message_id;
+    let draft = |id: i64, thread: Option<i32>| {
+        let mut body = json!({"chat_id": USER, "draft_id": id, "text": format!("draft {id}")});
+        if let Some(t) = thread {
+            body["message_thread_id"] = json!(t);
+        }
+        body
+    };
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(1, None)).await.0,
+        200
+    );
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(2, Some(topic)))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        fake.visible_draft(bot_id, USER, Some(topic))
+            .unwrap()
+            .draft_id,
+        2
+    );
+
+    bot.send_message(ChatId(USER), "final").await.unwrap();
+    assert_eq!(
+        fake.visible_draft(bot_id, USER, None),
+        None,
+        "the message replaced it"
+    );
+    assert_eq!(
+        fake.visible_draft(bot_id, USER, Some(topic))
+            .map(|d| d.text),
+        Some("draft 2".to_owned()),
+        "a message outside the topic leaves the topic's draft"
+    );
+    bot.send_message(ChatId(USER), "in topic")
+        .message_thread_id(ThreadId(MessageId(topic)))
+        .await
+        .unwrap();
+    assert_eq!(fake.visible_draft(bot_id, USER, Some(topic)), None);
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(3, None)).await.0,
+        200
+    );
+    bot.send_document(
+        ChatId(USER),
+        InputFile::memory(b"x".to_vec()).file_name("a.txt"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fake.visible_draft(bot_id, USER, None),
+        None,
+        "media replaces drafts too"
+    );
+    assert!(fake.drafts(bot_id, USER).iter().all(|d| !d.visible));
+
+    // 30 s after its last update a draft is gone; a refresh keeps it.
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(4, None)).await.0,
+        200
+    );
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(20)).await;
+    tokio::time::resume();
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &draft(4, None)).await.0,
+        200
+    );
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(25)).await;
+    assert!(
+        fake.visible_draft(bot_id, USER, None).is_some(),
+        "refreshed 25 s ago"
+    );
+    tokio::time::advance(Duration::from_secs(6)).await;
+    assert_eq!(fake.visible_draft(bot_id, USER, None), None, "expired");
+    let history = fake.drafts(bot_id, USER);
+    assert_eq!(history.len(), 5);
+    assert!(history[4].at.duration_since(history[3].at) >= Duration::from_secs(20));
+}
+
+#[tokio::test]
+async fn stopping_a_generation_queues_the_update_and_keeps_or_drops_the_draft() {
+    let (fake, bot_id, _) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let topic = fake.user_creates_topic(bot_id, USER, "Ideas").message_id;
+    raw_updates(&fake, None).await;
+    let send = |id: i64, thread: Option<i32>, can_stop: bool, keep: bool| {
+        let mut body = json!({"chat_id": USER, "draft_id": id, "text": "<i>half</i> an answer",
+            "parse_mode": "HTML", "can_stop": can_stop, "keep_on_stop": keep});
+        if let Some(t) = thread {
+            body["message_thread_id"] = json!(t);
+        }
+        body
+    };
+    let queued = fake.queued_updates(bot_id);
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &send(5, None, false, false))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        fake.user_stops_generation(bot_id, USER, None, 5),
+        None,
+        "no Stop button"
+    );
+    assert_eq!(
+        fake.user_stops_generation(bot_id, USER, None, 6),
+        None,
+        "no such draft"
+    );
+    assert_eq!(fake.queued_updates(bot_id), queued);
+    assert!(fake.visible_draft(bot_id, USER, None).is_some());
+
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &send(5, None, true, false))
+            .await
+            .0,
+        200
+    );
+    let id = fake
+        .user_stops_generation(bot_id, USER, None, 5)
+        .expect("queued");
+    let got = raw_updates(&fake, None).await;
+    let last = got.last().unwrap();
+    assert_eq!(last["update_id"].as_i64(), Some(id));
+    let stopped = &last["stopped_message_generation"];
+    assert_eq!(stopped["draft_id"], 5);
+    assert_eq!(
+        (
+            stopped["chat"]["id"].as_i64(),
+            stopped["chat"]["type"].as_str()
+        ),
+        (Some(USER), Some("private"))
+    );
+    assert!(stopped.get("message_thread_id").is_none());
+    assert_eq!(
+        fake.visible_draft(bot_id, USER, None),
+        None,
+        "the draft is gone"
+    );
+    assert!(fake.bot_messages(bot_id, USER).is_empty(), "and not kept");
+    assert_eq!(
+        fake.user_stops_generation(bot_id, USER, None, 5),
+        None,
+        "stopped once"
+    );
+
+    // keep_on_stop turns the draft into a message of the topic.
+    assert_eq!(
+        post(&fake, "sendMessageDraft", &send(6, Some(topic), true, true))
+            .await
+            .0,
+        200
+    );
+    fake.user_stops_generation(bot_id, USER, Some(topic), 6)
+        .expect("queued");
+    let got = raw_updates(&fake, Some(json!([]))).await;
+    let got: Vec<&Value> = got
+        .iter()
+        .filter(|u| u["update_id"].as_i64() > Some(id))
+        .collect();
+    assert_eq!(
+        got[0]["stopped_message_generation"]["message_thread_id"],
+        topic
+    );
+    let kept = fake.bot_messages(bot_id, USER);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].content(), kept[0].thread_id),
+        ("half an answer", Some(topic))
+    );
+    assert_eq!(kept[0].entity_texts("italic"), ["half"]);
+    assert_eq!(fake.visible_draft(bot_id, USER, Some(topic)), None);
+}
+
+#[tokio::test]
+async fn stopped_generation_is_filtered_by_allowed_updates_like_other_kinds() {
+    let (fake, bot_id, _) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let stop = |id: i64| {
+        let fake = fake.clone();
+        async move {
+            let body = json!({"chat_id": USER, "draft_id": id, "text": "...", "can_stop": true});
+            assert_eq!(post(&fake, "sendMessageDraft", &body).await.0, 200);
+            let update = fake.user_stops_generation(bot_id, USER, None, id);
+            assert_eq!(
+                fake.visible_draft(bot_id, USER, None),
+                None,
+                "stopped either way"
+            );
+            update
+        }
+    };
+    assert!(stop(1).await.is_some(), "delivered by default");
+    raw_updates(&fake, Some(json!(["message"]))).await;
+    assert_eq!(stop(2).await, None, "not asked for");
+    raw_updates(&fake, None).await;
+    assert_eq!(stop(3).await, None, "an absent list keeps the previous one");
+    raw_updates(
+        &fake,
+        Some(json!(["message", "stopped_message_generation"])),
+    )
+    .await;
+    assert!(stop(4).await.is_some(), "listed");
+    raw_updates(&fake, Some(json!(["callback_query"]))).await;
+    raw_updates(&fake, Some(json!([]))).await;
+    assert!(
+        stop(5).await.is_some(),
+        "an empty list means the default kinds"
+    );
+}
+
+#[tokio::test]
+async fn inline_buttons_keep_style_and_disabled_and_disabled_ones_cannot_be_pressed() {
+    let (fake, bot_id, _) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let keyboard = json!({"inline_keyboard": [[
+        {"text": "Yes", "callback_data": "y", "style": "success"},
+        {"text": "No", "callback_data": "n", "style": "danger", "disabled": true},
+        {"text": "Site", "url": "https://example.org", "icon_custom_emoji_id": "5368324170671202286"},
+    ]]});
+    let (status, body) = post(
+        &fake,
+        "sendMessage",
+        &json!({"chat_id": USER, "text": "ok?", "reply_markup": keyboard}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["result"]["message_id"].as_i64().unwrap() as i32;
+    let buttons = fake.message(bot_id, USER, id).unwrap().buttons();
+    let seen: Vec<(Option<&str>, bool)> = buttons[0]
+        .iter()
+        .map(|b| (b.style.as_deref(), b.disabled))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some("success"), false),
+            (Some("danger"), true),
+            (None, false)
+        ]
+    );
+
+    let bad = |button: Value| json!({"chat_id": USER, "text": "t", "reply_markup": {"inline_keyboard": [[button]]}});
+    for (button, description) in [
+        (
+            json!({"text": "a", "callback_data": "a", "style": "blue"}),
+            "Bad Request: BUTTON_STYLE_INVALID",
+        ),
+        (
+            json!({"text": "a", "callback_data": "a", "style": 1}),
+            "Bad Request: BUTTON_STYLE_INVALID",
+        ),
+        (
+            json!({"text": "a", "callback_data": "a", "disabled": "yes"}),
+            "Bad Request: can't parse inline keyboard button: Field \"disabled\" must be of type Boolean",
+        ),
+    ] {
+        let (status, resp) = post(&fake, "sendMessage", &bad(button.clone())).await;
+        assert_eq!(
+            (status, resp["description"].as_str()),
+            (400, Some(description)),
+            "{button}"
+        );
+        let edit =
+            json!({"chat_id": USER, "message_id": id, "reply_markup": bad(button)["reply_markup"]});
+        assert_eq!(post(&fake, "editMessageReplyMarkup", &edit).await.0, 400);
+    }
+
+    let pressed = fake.user_presses_button(bot_id, USER, id, "y");
+    assert!(pressed.update_id.is_some());
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fake.user_presses_button(bot_id, USER, id, "n")
+    }))
+    .expect_err("a disabled button sends no callback");
+    let message = refused
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("disabled"), "{message}");
+    let forged = fake.user_sends_callback(bot_id, USER, id, "n");
+    assert!(
+        forged.update_id.is_some(),
+        "a forged callback still arrives"
+    );
+}
+
+#[tokio::test]
+async fn edits_store_button_styles_and_disabled_flags() {
+    let (fake, bot_id, bot) = setup().await;
+    fake.user_sends_text(bot_id, USER, "hi");
+    let sent = bot
+        .send_message(ChatId(USER), "pick")
+        .reply_markup(InlineKeyboardMarkup::new([[
+            InlineKeyboardButton::callback("Go", "g"),
+        ]]))
+        .await
+        .unwrap();
+    let id = sent.id.0;
+    assert_eq!(
+        fake.message(bot_id, USER, id).unwrap().buttons()[0][0].style,
+        None
+    );
+    let primary =
+        json!({"inline_keyboard": [[{"text": "Go", "callback_data": "g", "style": "primary"}]]});
+    let (status, _) = post(
+        &fake,
+        "editMessageReplyMarkup",
+        &json!({"chat_id": USER, "message_id": id, "reply_markup": primary}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        fake.message(bot_id, USER, id).unwrap().buttons()[0][0]
+            .style
+            .as_deref(),
+        Some("primary")
+    );
+    let off =
+        json!({"inline_keyboard": [[{"text": "Go", "callback_data": "g", "disabled": true}]]});
+    let (status, _) = post(
+        &fake,
+        "editMessageText",
+        &json!({"chat_id": USER, "message_id": id, "text": "done", "reply_markup": off}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let now = fake.message(bot_id, USER, id).unwrap().buttons();
+    assert!(now[0][0].disabled && now[0][0].style.is_none());
+}
+
+#[tokio::test]
+async fn unknown_fields_are_ignored_and_reactions_use_telegrams_spelling() {
+    let (fake, bot_id, bot) = setup().await;
+    let user_msg = fake.user_sends_text(bot_id, USER, "hello").message_id;
+    let (status, body) = post(
+        &fake,
+        "sendMessage",
+        &json!({"chat_id": USER, "text": "hi", "some_future_field": {"x": [1]}, "rich": true}),
+    )
+    .await;
+    assert_eq!((status, body["result"]["text"].as_str()), (200, Some("hi")));
+    assert_eq!(
+        "✍".chars().collect::<Vec<_>>(),
+        ['\u{270D}'],
+        "no variation selector"
+    );
+    for emoji in ["👀", "✍", "👍", "👎", "😱", "⚡", "🔥", "🤔"] {
+        bot.set_message_reaction(ChatId(USER), MessageId(user_msg))
+            .reaction(vec![ReactionType::Emoji {
+                emoji: emoji.into(),
+            }])
+            .await
+            .unwrap_or_else(|e| panic!("{emoji}: {e}"));
+        assert_eq!(
+            fake.message(bot_id, USER, user_msg).unwrap().reactions,
+            [emoji]
+        );
+    }
+    for emoji in ["✅", "❌", "✍\u{FE0F}"] {
+        let err = api_err(
+            bot.set_message_reaction(ChatId(USER), MessageId(user_msg))
+                .reaction(vec![ReactionType::Emoji {
+                    emoji: emoji.into(),
+                }])
+                .await,
+        );
+        assert_eq!(desc(&err), "Bad Request: REACTION_INVALID", "{emoji}");
+    }
+}
+
+#[tokio::test]
+async fn user_messages_can_carry_date_time_entities() {
+    let (fake, bot_id, _) = setup().await;
+    let text = "  remind me tomorrow at 9 about 🎂 #cake";
+    let sent = fake.user_sends(
+        bot_id,
+        USER,
+        Incoming::text(text)
+            .with_date_time("tomorrow at 9", 1_767_258_000)
+            .with_entity(json!({"type": "date_time", "offset": 33, "length": 5, "unix_time": 0, "date_time_format": "r"})),
+    );
+    let got = raw_updates(&fake, None).await;
+    let message = &got.last().unwrap()["message"];
+    assert_eq!(message["message_id"], sent.message_id);
+    let entities = message["entities"].as_array().unwrap();
+    assert!(
+        entities.contains(
+            &json!({"type": "date_time", "offset": 10, "length": 13, "unix_time": 1_767_258_000})
+        ),
+        "{entities:?}"
+    );
+    assert!(entities.contains(&json!({"type": "date_time", "offset": 33, "length": 5, "unix_time": 0, "date_time_format": "r"})));
+    assert!(
+        entities.iter().any(|e| e["type"] == "hashtag"),
+        "server-side entities stay"
+    );
+    let view = fake.message(bot_id, USER, sent.message_id).unwrap();
+    assert_eq!(view.entity_texts("date_time"), ["tomorrow at 9", "#cake"]);
+    let outside = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fake.user_sends(
+            bot_id,
+            USER,
+            Incoming::text("short").with_entity(
+                json!({"type": "date_time", "offset": 3, "length": 9, "unix_time": 1}),
+            ),
+        )
+    }));
+    assert!(outside.is_err(), "an entity outside the text is a test bug");
+}

@@ -49,7 +49,7 @@ pub use text::Entity;
 #[allow(unused_imports)]
 pub use user::{DEFAULT_USER_ID, Incoming, Pressed, Sent};
 #[allow(unused_imports)]
-pub use view::{BotId, Button, Call, MediaView, MessageView, Outcome, Upload, World};
+pub use view::{BotId, Button, Call, DraftView, MediaView, MessageView, Outcome, Upload, World};
 
 use server::Shared;
 use state::{BotRec, ChatKind, ChatRec, FaultRule, MemberStatus, UserRec};
@@ -181,7 +181,7 @@ impl FakeTelegram {
                     blocked_by: std::collections::HashSet::new(),
                     last_send: std::collections::HashMap::new(),
                     chat_actions: std::collections::HashMap::new(),
-                    drafts: std::collections::BTreeMap::new(),
+                    drafts: Vec::new(),
                 },
             );
             BotId(id)
@@ -359,7 +359,8 @@ impl FakeTelegram {
         self.user_sends(bot, chat_id, Incoming::voice(data, duration_secs))
     }
 
-    /// A user creates a forum topic; `Sent::message_id` is the topic's `message_thread_id`.
+    /// A user creates a forum topic; `Sent::message_id` is the topic's `message_thread_id`. A
+    /// positive `chat_id` makes a topic in that user's private chat (Bot API 9.3 topic mode).
     pub fn user_creates_topic(&self, bot: BotId, chat_id: i64, name: &str) -> Sent {
         self.shared
             .mutate(|st| user::create_topic(st, bot.0, chat_id, name))
@@ -433,6 +434,28 @@ impl FakeTelegram {
     ) -> Pressed {
         self.shared
             .mutate(|st| user::press(st, bot.0, chat_id, message_id, callback_data, false, None))
+    }
+
+    /// The user presses Stop on a draft (Bot API 10.3): queues `stopped_message_generation`
+    /// `{chat, message_thread_id?, draft_id}` and returns its update id. Only a draft that is on
+    /// screen and was last sent with `can_stop: true` has the button; otherwise nothing happens
+    /// and this returns `None` (also when `allowed_updates` leave the kind out). The draft goes
+    /// away; with `keep_on_stop: true` its text stays in the chat as a normal bot message.
+    pub fn user_stops_generation(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        thread_id: Option<i32>,
+        draft_id: i64,
+    ) -> Option<i64> {
+        self.shared
+            .mutate(|st| user::stop_generation(st, bot.0, chat_id, thread_id, draft_id))
+    }
+
+    /// `false` emulates a Bot API server that predates drafts (an old self-hosted
+    /// `telegram-bot-api`): `sendMessageDraft` answers 404 `Not Found` like any unknown method.
+    pub fn set_drafts_supported(&self, supported: bool) {
+        self.shared.mutate(|st| st.drafts_supported = supported);
     }
 
     /// Queue any update object (`kind` is its field, e.g. `"message"`).

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::FakeTelegram;
-use super::view::{BotId, Call, MessageView, Outcome, Upload, World};
+use super::view::{BotId, Call, DraftView, MessageView, Outcome, Upload, World};
 
 /// The test did not see what it waited for in time.
 #[derive(Clone, Debug)]
@@ -66,6 +66,23 @@ impl FakeTelegram {
     /// One message (also when deleted).
     pub fn message(&self, bot: BotId, chat_id: i64, message_id: i32) -> Option<MessageView> {
         self.read(|w| w.message(bot, chat_id, message_id))
+    }
+
+    /// Every accepted `sendMessageDraft` update in a chat, oldest first, with its time,
+    /// `can_stop`/`keep_on_stop`, and whether it is what the user sees now.
+    pub fn drafts(&self, bot: BotId, chat_id: i64) -> Vec<DraftView> {
+        self.read(|w| w.drafts(bot, chat_id))
+    }
+
+    /// The draft on screen in `(chat, thread)`: at most 30 s since its last update, not replaced
+    /// by a normal bot message there, not stopped.
+    pub fn visible_draft(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        thread: Option<i32>,
+    ) -> Option<DraftView> {
+        self.read(|w| w.visible_draft(bot, chat_id, thread))
     }
 
     /// Files uploaded by bots.

@@ -78,8 +78,9 @@ pub struct BotRec {
     pub last_send: HashMap<i64, Instant>,
     /// `(chat, thread)` → current chat action and when it expires.
     pub chat_actions: HashMap<(i64, Option<i32>), (String, Instant)>,
-    /// `(chat, draft_id)` → latest `sendMessageDraft` text.
-    pub drafts: BTreeMap<(i64, i64), Formatted>,
+    /// Every accepted `sendMessageDraft` call, oldest first (the latest one per
+    /// `(chat, thread, draft_id)` is what the user may see).
+    pub drafts: Vec<DraftRec>,
 }
 
 impl BotRec {
@@ -91,6 +92,63 @@ impl BotRec {
                 kind,
                 "chat_member" | "message_reaction" | "message_reaction_count"
             ),
+        }
+    }
+}
+
+/// How long a draft stays visible after its last update.
+pub const DRAFT_TTL: Duration = Duration::from_secs(30);
+
+/// One accepted `sendMessageDraft` call.
+#[derive(Clone, Debug)]
+pub struct DraftRec {
+    pub chat_id: i64,
+    pub thread_id: Option<i32>,
+    pub draft_id: i64,
+    pub text: Formatted,
+    pub can_stop: bool,
+    pub keep_on_stop: bool,
+    /// Arrival on tokio's clock.
+    pub at: Instant,
+    /// Gone before its 30 s ran out: the bot sent a message to the chat/thread, or the user
+    /// stopped the generation.
+    pub ended: bool,
+}
+
+impl BotRec {
+    /// Index of the latest update of each draft in `(chat, thread)` that is still on screen.
+    pub fn visible_drafts(&self, chat_id: i64, thread_id: Option<i32>) -> Vec<usize> {
+        let now = Instant::now();
+        let mut latest: BTreeMap<i64, usize> = BTreeMap::new();
+        for (i, d) in self.drafts.iter().enumerate() {
+            if d.chat_id == chat_id && d.thread_id == thread_id {
+                latest.insert(d.draft_id, i);
+            }
+        }
+        let mut shown: Vec<usize> = latest
+            .into_values()
+            .filter(|i| {
+                let d = &self.drafts[*i];
+                !d.ended && now < d.at + DRAFT_TTL
+            })
+            .collect();
+        shown.sort_unstable();
+        shown
+    }
+
+    /// Whether this history entry is the one currently shown for its draft.
+    pub fn draft_visible(&self, index: usize) -> bool {
+        self.drafts
+            .get(index)
+            .is_some_and(|d| self.visible_drafts(d.chat_id, d.thread_id).contains(&index))
+    }
+
+    /// A normal message reached `(chat, thread)`: every draft there disappears.
+    pub fn end_drafts(&mut self, chat_id: i64, thread_id: Option<i32>) {
+        for d in &mut self.drafts {
+            if d.chat_id == chat_id && d.thread_id == thread_id {
+                d.ended = true;
+            }
         }
     }
 }
@@ -316,6 +374,8 @@ pub struct State {
     pub next_group: i64,
     pub next_media_group: u64,
     pub next_generated_bot: i64,
+    /// `false` emulates a Bot API server older than 9.3: `sendMessageDraft` is an unknown method.
+    pub drafts_supported: bool,
 }
 
 impl State {
@@ -343,6 +403,7 @@ impl State {
             next_group: 1,
             next_media_group: 1,
             next_generated_bot: 1,
+            drafts_supported: true,
         }
     }
 
@@ -402,7 +463,14 @@ impl State {
         msg.id = conv.next_id;
         conv.next_id += 1;
         let id = msg.id;
+        let (sender, chat_id, thread_id) = (msg.sender, msg.chat_id, msg.thread_id);
         conv.messages.insert(id, msg);
+        // Any normal message from the bot replaces its drafts in that chat or topic.
+        if let Sender::Bot(bot) = sender
+            && let Some(b) = self.bots.get_mut(&bot)
+        {
+            b.end_drafts(chat_id, thread_id);
+        }
         id
     }
 

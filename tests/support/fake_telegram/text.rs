@@ -29,6 +29,9 @@ pub struct Entity {
     /// Id of a `custom_emoji`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_emoji_id: Option<String>,
+    /// Fields of newer entity types kept as sent (`date_time`'s `unix_time`, Bot API 9.5).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 impl Entity {
@@ -41,6 +44,7 @@ impl Entity {
             url: None,
             language: None,
             custom_emoji_id: None,
+            extra: serde_json::Map::new(),
         }
     }
 

@@ -45,6 +45,7 @@ pub struct Incoming {
     date: Option<i64>,
     album: Option<String>,
     forwarded_from: Option<String>,
+    entities: Vec<Value>,
 }
 
 impl Incoming {
@@ -59,6 +60,7 @@ impl Incoming {
             date: None,
             album: None,
             forwarded_from: None,
+            entities: Vec::new(),
         }
     }
 
@@ -170,6 +172,32 @@ impl Incoming {
     pub fn in_album(mut self, media_group_id: impl Into<String>) -> Self {
         self.album = Some(media_group_id.into());
         self
+    }
+
+    /// An extra `MessageEntity` on the text (or caption), as raw JSON, e.g. a Bot API 9.5
+    /// `{"type":"date_time","offset":0,"length":8,"unix_time":1767225600}`. It must carry
+    /// `type`, `offset` and `length` and lie inside the text (checked when sent).
+    #[must_use]
+    pub fn with_entity(mut self, entity: Value) -> Self {
+        self.entities.push(entity);
+        self
+    }
+
+    /// A `date_time` entity (Bot API 9.5) over the first occurrence of `covered` in the text,
+    /// meaning the moment `unix_time`.
+    #[must_use]
+    pub fn with_date_time(self, covered: &str, unix_time: i64) -> Self {
+        let body = match &self.content {
+            Content::Text(t) => t.trim(),
+            Content::File { .. } => self.caption.as_deref().unwrap_or("").trim(),
+        };
+        let Some(offset) = utf16_find(body, covered) else {
+            panic!("fake Telegram: {covered:?} does not occur in {body:?}");
+        };
+        let length = text::utf16_len(covered);
+        self.with_entity(json!({
+            "type": "date_time", "offset": offset, "length": length, "unix_time": unix_time,
+        }))
     }
 
     /// `date` in Unix seconds.
@@ -403,7 +431,30 @@ pub fn send(st: &mut State, bot: i64, chat_id: i64, inc: Incoming) -> Sent {
                 .filter(|c| !c.text.is_empty());
         }
     }
+    add_entities(&mut m, inc.entities);
     deliver(st, bot, key, m, "message")
+}
+
+/// Add test-given entities to the text or caption; a malformed one is a bug in the test.
+fn add_entities(m: &mut MsgRec, entities: Vec<Value>) {
+    if entities.is_empty() {
+        return;
+    }
+    let Some(body) = m.text.as_mut().or(m.caption.as_mut()) else {
+        panic!("fake Telegram: entities need a text or caption");
+    };
+    let len = text::utf16_len(&body.text);
+    for raw in entities {
+        let entity: text::Entity = serde_json::from_value(raw.clone())
+            .unwrap_or_else(|e| panic!("fake Telegram: bad entity {raw}: {e}"));
+        assert!(
+            entity.length > 0 && entity.offset + entity.length <= len,
+            "fake Telegram: entity {raw} lies outside the text {:?} ({len} UTF-16 units)",
+            body.text
+        );
+        body.entities.push(entity);
+    }
+    text::sort_entities(&mut body.entities);
 }
 
 /// A post in a channel by its administrator: every bot that sits in the channel gets it.
@@ -423,9 +474,11 @@ pub fn channel_post(st: &mut State, bot: i64, chat_id: i64, text: &str) -> Sent 
     deliver(st, bot, key, m, "channel_post")
 }
 
-/// A forum topic created by a user (service message; its id is the topic's thread id).
+/// A forum topic created by a user (service message; its id is the topic's thread id). In a
+/// private chat (a positive `chat_id`) this is the chat's topic mode (Bot API 9.3); the fake keeps
+/// one topic list per private chat, shared by the bots.
 pub fn create_topic(st: &mut State, bot: i64, chat_id: i64, name: &str) -> Sent {
-    let forum = st.chats.get(&chat_id).is_some_and(|c| c.is_forum);
+    let forum = chat_id > 0 || st.chats.get(&chat_id).is_some_and(|c| c.is_forum);
     assert!(
         forum,
         "fake Telegram: chat {chat_id} is not a forum supergroup"
@@ -520,7 +573,7 @@ pub fn press(
         panic!("fake Telegram: message {message_id} does not exist in chat {chat_id}");
     };
     if check {
-        let all: Vec<String> = m
+        let buttons: Vec<&Value> = m
             .reply_markup
             .as_ref()
             .and_then(|k| k.get("inline_keyboard"))
@@ -529,15 +582,24 @@ pub fn press(
             .flatten()
             .filter_map(Value::as_array)
             .flatten()
-            .filter_map(|b| {
-                b.get("callback_data")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
             .collect();
+        let data_of = |b: &Value| {
+            b.get("callback_data")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let all: Vec<String> = buttons.iter().filter_map(|b| data_of(b)).collect();
+        let Some(button) = buttons.iter().find(|b| data_of(b).as_deref() == Some(data)) else {
+            panic!(
+                "fake Telegram: message {message_id} has no button with callback_data {data:?}; buttons: {all:?}"
+            );
+        };
         assert!(
-            all.iter().any(|d| d == data),
-            "fake Telegram: message {message_id} has no button with callback_data {data:?}; buttons: {all:?}"
+            !button
+                .get("disabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            "fake Telegram: the button with callback_data {data:?} on message {message_id} is disabled; pressing it sends no callback"
         );
     }
     let query_id = format!("{}", 4_300_000_000_000_000_000_u64 + st.next_callback);
@@ -610,4 +672,43 @@ pub fn set_bot_status(
         "new_chat_member": json::chat_member(&bot_v, new.as_str()),
     });
     st.enqueue(bot, "my_chat_member", payload)
+}
+
+/// The user presses Stop on a visible draft sent with `can_stop` (`stopped_message_generation`).
+pub fn stop_generation(
+    st: &mut State,
+    bot: i64,
+    chat_id: i64,
+    thread_id: Option<i32>,
+    draft_id: i64,
+) -> Option<i64> {
+    let b = st.bots.get_mut(&bot)?;
+    let index = b
+        .visible_drafts(chat_id, thread_id)
+        .into_iter()
+        .find(|i| b.drafts[*i].draft_id == draft_id)?;
+    let draft = b.drafts[index].clone();
+    if !draft.can_stop {
+        return None;
+    }
+    b.drafts[index].ended = true;
+    if draft.keep_on_stop && !draft.text.text.is_empty() {
+        let key = ConvKey {
+            chat_id,
+            bot: Some(bot),
+        };
+        let mut m = MsgRec::new(chat_id, Sender::Bot(bot), unix_now());
+        m.thread_id = thread_id;
+        m.text = Some(draft.text);
+        st.push_message(key, m);
+    }
+    let chat = st
+        .chats
+        .get(&chat_id)
+        .map_or(Value::Null, |c| json::chat(st, c));
+    let mut payload = json!({ "chat": chat, "draft_id": draft_id });
+    if let Some(t) = thread_id {
+        payload["message_thread_id"] = json!(t);
+    }
+    st.enqueue(bot, "stopped_message_generation", payload)
 }

@@ -140,6 +140,32 @@ pub struct Button {
     pub callback_data: Option<String>,
     /// `url`, if a link button.
     pub url: Option<String>,
+    /// `style` (`primary`, `success`, `danger`; Bot API 9.4), if set.
+    pub style: Option<String>,
+    /// `disabled: true` (Bot API 10.3): shown greyed out, pressing it does nothing.
+    pub disabled: bool,
+}
+
+/// One `sendMessageDraft` update as the server accepted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DraftView {
+    /// `draft_id` (the same id animates one preview).
+    pub draft_id: i64,
+    /// `message_thread_id` (a topic of the private chat), if any.
+    pub thread_id: Option<i32>,
+    /// Plain text after parsing (empty: Telegram's "Thinking…" placeholder).
+    pub text: String,
+    /// Entities of `text`.
+    pub entities: Vec<Entity>,
+    /// `can_stop`: the user sees a Stop button.
+    pub can_stop: bool,
+    /// `keep_on_stop`: a stopped draft stays in the chat as a message.
+    pub keep_on_stop: bool,
+    /// When the call arrived (tokio's clock, follows `tokio::time::pause`).
+    pub at: Instant,
+    /// This update is what the user sees now: the latest of its draft, less than 30 s old, and
+    /// not yet replaced by a message or stopped.
+    pub visible: bool,
 }
 
 /// Media attached to a message.
@@ -242,6 +268,11 @@ impl MessageView {
                                     .and_then(Value::as_str)
                                     .map(str::to_owned),
                                 url: b.get("url").and_then(Value::as_str).map(str::to_owned),
+                                style: b.get("style").and_then(Value::as_str).map(str::to_owned),
+                                disabled: b
+                                    .get("disabled")
+                                    .and_then(Value::as_bool)
+                                    .unwrap_or(false),
                             })
                             .collect()
                     })
@@ -449,14 +480,50 @@ impl World<'_> {
         (Instant::now() < *until).then(|| action.clone())
     }
 
-    /// The latest `sendMessageDraft` text for a chat (any draft id).
+    /// The text of the latest accepted `sendMessageDraft` in a chat (any thread and draft id,
+    /// visible or not).
     pub fn draft(&self, bot: BotId, chat_id: i64) -> Option<String> {
-        let b = self.st.bots.get(&bot.0)?;
+        self.drafts(bot, chat_id).pop().map(|d| d.text)
+    }
+
+    /// Every accepted `sendMessageDraft` update in a chat (all threads), oldest first.
+    pub fn drafts(&self, bot: BotId, chat_id: i64) -> Vec<DraftView> {
+        let Some(b) = self.st.bots.get(&bot.0) else {
+            return Vec::new();
+        };
         b.drafts
             .iter()
-            .filter(|((c, _), _)| *c == chat_id)
-            .map(|(_, f)| f.text.clone())
-            .next_back()
+            .enumerate()
+            .filter(|(_, d)| d.chat_id == chat_id)
+            .map(|(i, d)| DraftView {
+                draft_id: d.draft_id,
+                thread_id: d.thread_id,
+                text: d.text.text.clone(),
+                entities: d.text.entities.clone(),
+                can_stop: d.can_stop,
+                keep_on_stop: d.keep_on_stop,
+                at: d.at,
+                visible: b.draft_visible(i),
+            })
+            .collect()
+    }
+
+    /// The drafts on screen in `(chat, thread)`, one per draft id, oldest update first.
+    pub fn visible_drafts(&self, bot: BotId, chat_id: i64, thread: Option<i32>) -> Vec<DraftView> {
+        self.drafts(bot, chat_id)
+            .into_iter()
+            .filter(|d| d.visible && d.thread_id == thread)
+            .collect()
+    }
+
+    /// The draft on screen in `(chat, thread)` (the most recently updated if several ids are).
+    pub fn visible_draft(
+        &self,
+        bot: BotId,
+        chat_id: i64,
+        thread: Option<i32>,
+    ) -> Option<DraftView> {
+        self.visible_drafts(bot, chat_id, thread).pop()
     }
 
     /// Whether a callback query was answered (`None` if unknown).

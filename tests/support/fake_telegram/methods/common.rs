@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use super::super::error::ApiError;
 use super::super::params::Params;
-use super::super::state::{ConvKey, State};
+use super::super::state::{ChatRec, ConvKey, State};
 use super::super::text::{self, Formatted, utf16_len};
 use super::Ctx;
 
@@ -16,6 +16,9 @@ pub const TEXT_LIMIT: usize = 4096;
 pub const CAPTION_LIMIT: usize = 1024;
 /// `callback_data` limit in bytes.
 pub const CALLBACK_DATA_LIMIT: usize = 64;
+
+/// Inline button `style` values (Bot API 9.4); anything else is `BUTTON_STYLE_INVALID`.
+pub const BUTTON_STYLES: &[&str] = &["primary", "success", "danger"];
 
 /// Where a new message goes.
 pub struct Target {
@@ -31,16 +34,21 @@ pub fn utf16_find(hay: &str, needle: &str) -> Option<usize> {
     hay.find(needle).map(|byte| utf16_len(&hay[..byte]))
 }
 
+/// `message_thread_id`: a topic of the forum, or of the private chat in topic mode.
+pub fn thread(chat: &ChatRec, p: &Params) -> Result<Option<i32>, ApiError> {
+    match p.opt_i32("message_thread_id")? {
+        None => Ok(None),
+        Some(t) if chat.topics.contains_key(&t) => Ok(Some(t)),
+        Some(_) => Err(ApiError::bad_request("message thread not found")),
+    }
+}
+
 /// Resolve chat, topic and reply of a sending method.
 pub fn target(st: &State, ctx: Ctx, p: &Params) -> Result<Target, ApiError> {
     let chat = st.writable_chat(ctx.bot, &p.chat()?)?;
     let chat_id = chat.id;
     let key = st.conv_key(ctx.bot, chat_id);
-    let mut thread_id = match p.opt_i32("message_thread_id")? {
-        None => None,
-        Some(t) if chat.is_forum && chat.topics.contains_key(&t) => Some(t),
-        Some(_) => return Err(ApiError::bad_request("message thread not found")),
-    };
+    let mut thread_id = thread(chat, p)?;
     let (reply_id, allow_without, quote_text) =
         match p.opt_json("reply_parameters", "reply parameters")? {
             Some(rp) => (
@@ -128,6 +136,14 @@ pub fn reply_markup(p: &Params) -> Result<Option<Value>, ApiError> {
                 .ok_or_else(|| button_error("InlineKeyboardButton must be an Object"))?;
             if !b.get("text").is_some_and(Value::is_string) {
                 return Err(button_error("Field \"text\" must be of type String"));
+            }
+            if let Some(style) = b.get("style")
+                && !style.as_str().is_some_and(|s| BUTTON_STYLES.contains(&s))
+            {
+                return Err(ApiError::bad_request("BUTTON_STYLE_INVALID"));
+            }
+            if b.get("disabled").is_some_and(|d| !d.is_boolean()) {
+                return Err(button_error("Field \"disabled\" must be of type Boolean"));
             }
             if let Some(data) = b.get("callback_data") {
                 let data = data.as_str().ok_or_else(|| {

@@ -8,9 +8,14 @@ use tokio::time::Instant;
 use super::super::error::{ApiError, ApiResult};
 use super::super::json;
 use super::super::params::Params;
-use super::super::state::{ChatKind, ConvKey, MemberStatus, MsgRec, Sender, State, unix_now};
+use super::super::state::{
+    ChatKind, ConvKey, DraftRec, MemberStatus, MsgRec, Sender, State, unix_now,
+};
+use super::super::text::{self, utf16_len};
 use super::Ctx;
-use super::common::{after_write, caption, flood_check, message_text, reply_markup, target};
+use super::common::{
+    TEXT_LIMIT, after_write, caption, flood_check, message_text, reply_markup, target, thread,
+};
 
 /// How long a chat action stays visible.
 const CHAT_ACTION_TTL: Duration = Duration::from_secs(5);
@@ -133,23 +138,37 @@ pub fn rendered(st: &State, key: ConvKey, id: i32) -> ApiResult {
         .ok_or_else(|| ApiError::bad_request("message not found"))
 }
 
-/// `sendMessageDraft` (Bot API 9.3): stream a partial reply into a private chat.
+/// `sendMessageDraft` (Bot API 9.3, 10.0, 10.3): stream a partial reply into a private chat.
+///
+/// `text` may be empty or absent (Telegram shows a "Thinking…" placeholder); drafts do not exist
+/// in groups (`TEXTDRAFT_PEER_INVALID`). Each accepted call is recorded with its time, so tests
+/// see the whole stream; the latest per `(chat, thread, draft_id)` stays visible for 30 s, until
+/// the bot sends a normal message there, or until the user stops it.
 pub fn send_message_draft(st: &mut State, ctx: Ctx, p: &Params) -> ApiResult {
     let draft_id = p.req_i64("draft_id", "draft_id is empty")?;
     if draft_id == 0 {
         return Err(ApiError::bad_request("invalid draft_id specified"));
     }
-    let text = message_text(p, "message is too long")?;
-    let chat = st.writable_chat(ctx.bot, &p.chat()?)?;
-    if chat.kind != ChatKind::Private {
-        return Err(ApiError::bad_request(
-            "message drafts can be sent only to private chats",
-        ));
+    let text = text::from_params(p, "text", "parse_mode", "entities")?.unwrap_or_default();
+    if utf16_len(&text.text) > TEXT_LIMIT {
+        return Err(ApiError::bad_request("message is too long"));
     }
-    let chat_id = chat.id;
-    st.bot_mut(ctx.bot)?
-        .drafts
-        .insert((chat_id, draft_id), text);
+    let chat_id = st.resolve_chat(&p.chat()?)?;
+    if st.chats.get(&chat_id).map(|c| c.kind) != Some(ChatKind::Private) {
+        return Err(ApiError::bad_request("TEXTDRAFT_PEER_INVALID"));
+    }
+    let thread_id = thread(st.writable_chat(ctx.bot, &p.chat()?)?, p)?;
+    let (can_stop, keep_on_stop) = (p.opt_bool("can_stop"), p.opt_bool("keep_on_stop"));
+    st.bot_mut(ctx.bot)?.drafts.push(DraftRec {
+        chat_id,
+        thread_id,
+        draft_id,
+        text,
+        can_stop,
+        keep_on_stop,
+        at: Instant::now(),
+        ended: false,
+    });
     Ok(Value::Bool(true))
 }
 

@@ -107,6 +107,8 @@ pub fn dispatch(st: &mut State, ctx: Ctx, method: &str, p: &Params) -> ApiResult
         "getMyCommands" => bot::get_my_commands(st, ctx, p),
         "deleteMyCommands" => bot::delete_my_commands(st, ctx, p),
         "sendMessage" => messages::send_message(st, ctx, p),
+        // A server older than Bot API 9.3 answers like for any unknown method.
+        "sendMessageDraft" if !st.drafts_supported => Err(ApiError::not_found()),
         "sendMessageDraft" => messages::send_message_draft(st, ctx, p),
         "editMessageText" => messages::edit_message_text(st, ctx, p),
         "editMessageCaption" => messages::edit_message_caption(st, ctx, p),
