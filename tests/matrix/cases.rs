@@ -312,3 +312,34 @@ async fn an_allowed_invite_is_joined_and_greeted_with_a_pinned_notice() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn an_answer_leaves_only_its_outcome_as_a_reaction() {
+    // Matrix reactions add up: the 👀/✍ stages would stay, so only the outcome is sent.
+    let rig = MxRig::start(|_| {}).await;
+    rig.mock
+        .script("MX_OUTCOME", Reply::text("Done, with a thumbs up."));
+    let room = rig.user.room_with(&rig.bot, false).await;
+    let asked = rig.user.say(&room, "MX_OUTCOME please").await;
+    rig.user
+        .wait_message(&room, &rig.bot, "the answer", |m| {
+            m.body.contains("Done, with a thumbs up.")
+        })
+        .await;
+    let on_question = |inbox: &Inbox| -> Vec<String> {
+        inbox
+            .reactions
+            .iter()
+            .filter(|(e, _, s)| e == &asked && s == &rig.bot)
+            .map(|(_, k, _)| k.clone())
+            .collect()
+    };
+    let start = Instant::now();
+    while on_question(&rig.user.inbox.lock().unwrap()).is_empty() {
+        assert!(start.elapsed() < TURN, "no outcome reaction");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Anything else would have arrived with it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(on_question(&rig.user.inbox.lock().unwrap()), vec!["👍"]);
+}
