@@ -166,7 +166,8 @@ pub fn merge_missing(target: &mut Value, defaults: &Value) -> bool {
 }
 
 /// §3.1 normalisation on the raw document: `gemini_api_key: null` becomes `"null"`,
-/// and `transport` (authoritative) comes first in `transports`.
+/// `transport` (authoritative) comes first in `transports`, and a config that turned
+/// the original's stage reactions off keeps status reactions off.
 pub fn normalise(raw: &mut Value) -> bool {
     let Some(obj) = raw.as_object_mut() else {
         return false;
@@ -176,7 +177,23 @@ pub fn normalise(raw: &mut Value) -> bool {
         obj.insert("gemini_api_key".into(), Value::String("null".into()));
         changed = true;
     }
-    changed | normalise_transports(obj)
+    changed | normalise_transports(obj) | normalise_reactions(obj)
+}
+
+/// `scene.status_reaction: false` (the original's default is on, so the user chose it)
+/// without `scene.status_reactions`: the new status reactions start off too, so an
+/// upgrade does not put reactions back on the user's messages.
+fn normalise_reactions(obj: &mut Map<String, Value>) -> bool {
+    let Some(scene) = obj.get_mut("scene").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    if scene.get("status_reaction") != Some(&Value::Bool(false))
+        || scene.contains_key("status_reactions")
+    {
+        return false;
+    }
+    scene.insert("status_reactions".into(), Value::Bool(false));
+    true
 }
 
 fn normalise_transports(obj: &mut Map<String, Value>) -> bool {
@@ -288,6 +305,23 @@ mod tests {
                 "extra": [1], "provider": "claude"})
         );
         assert!(!merge_missing(&mut user, &defaults));
+    }
+
+    #[test]
+    fn stage_reactions_turned_off_keep_status_reactions_off() {
+        let mut v = json!({"scene": {"status_reaction": false}});
+        assert!(normalise(&mut v));
+        assert_eq!(v["scene"]["status_reactions"], json!(false));
+        assert!(!normalise(&mut v), "once");
+        for scene in [
+            json!({"status_reaction": true}),
+            json!({}),
+            json!({"status_reaction": false, "status_reactions": true}),
+        ] {
+            let mut v = json!({ "scene": scene.clone() });
+            assert!(!normalise(&mut v));
+            assert_eq!(v["scene"], scene);
+        }
     }
 
     #[test]
