@@ -124,6 +124,32 @@ pub trait ChatApi: Send + Sync {
     ) -> BoxFut<'a, ()> {
         Box::pin(async {})
     }
+    /// Whether edits reach the user without a notification while new messages
+    /// notify (Telegram): a long answer streamed by edits then ends in a new message.
+    fn quiet_edits(&self) -> bool {
+        false
+    }
+    /// Whether a reply streamed by edits in `to` shows a Stop button while it runs
+    /// (where buttons cost nothing: Telegram).
+    fn stop_button(&self, _to: &Address) -> bool {
+        false
+    }
+    /// Whether a reply in `to` may stream as a native draft: an animated preview
+    /// that the reply's first real message replaces (Telegram private chats).
+    fn drafts(&self, _to: &Address) -> bool {
+        false
+    }
+    /// Shows `msg` as draft `draft_id` in `to` (`stoppable`: with the client's Stop
+    /// button). A refusal means this chat has no drafts: the caller streams by edits.
+    fn draft<'a>(
+        &'a self,
+        _to: &'a Address,
+        _draft_id: u64,
+        _msg: OutMessage,
+        _stoppable: bool,
+    ) -> BoxFut<'a, Result<(), ApiError>> {
+        Box::pin(async { Err(ApiError::BadRequest("drafts are not supported".into())) })
+    }
     /// Whether a new [`ChatApi::react`] replaces the bot's reaction on that message
     /// (and `None` removes it). Where reactions only add up, status reactions show
     /// the outcome alone.

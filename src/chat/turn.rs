@@ -389,6 +389,14 @@ pub async fn render(
             edit_interval: StreamSettings::from_config(&config.streaming)
                 .edit_interval
                 .max(fe.markup.min_edit_interval()),
+            stopped_note: fe.text().t("reply.stopped"),
+            notify_after: StreamSettings::from_config(&config.streaming)
+                .notify_after
+                .filter(|_| fe.api.quiet_edits()),
+            stop_label: fe
+                .api
+                .stop_button(&to)
+                .then(|| fe.text().t("reply.stop_button")),
             ..StreamSettings::from_config(&config.streaming)
         },
         fe,
@@ -464,6 +472,10 @@ impl View {
     async fn ask(&mut self, key: String, ask: &crate::provider::live::AskKind) {
         let provider = self.provider.map_or("CLI", ProviderKind::display_name);
         let reply = crate::ops::live::ask_reply(self.fe.text(), provider, &key, ask);
+        if let Some(ed) = &self.editor {
+            // A draft would disappear under the new message: it becomes one first.
+            ed.commit().await;
+        }
         if let Some(msg) = self.fe.post_reply(&self.to, &reply, None).await {
             super::asks::remember(
                 &self.fe.core().paths,

@@ -41,6 +41,12 @@ pub fn problems(c: &AgentConfig) -> Vec<String> {
     if let Err(e) = super::cli_mode::resolve(&c.cli_mode, &c.permission_mode) {
         out.push(e);
     }
+    if !["draft", "edit", "append"].contains(&c.streaming.mode.as_str()) {
+        out.push(format!(
+            "streaming.mode: \"{}\" is none of draft, edit, append",
+            c.streaming.mode
+        ));
+    }
     if !PERMISSION_MODES.contains(&c.permission_mode.as_str()) {
         out.push(format!(
             "permission_mode: \"{}\" is none of {}",
@@ -72,6 +78,12 @@ fn second_ranges(c: &AgentConfig) -> Vec<(String, f64, f64, f64)> {
             c.streaming.edit_interval_seconds,
             0.0,
             3600.0,
+        ),
+        (
+            "streaming.notify_after_seconds",
+            c.streaming.notify_after_seconds,
+            0.0,
+            DAY,
         ),
         (
             "supervisor.stable_after_seconds",

@@ -292,6 +292,13 @@ pub struct StreamingConfig {
     pub show_tool_progress: bool,
     /// Show a `[THINKING]` indicator when the model reasons.
     pub show_thinking_indicator: bool,
+    /// How answers stream: `draft` (a native draft where the transport has them:
+    /// Telegram private chats; elsewhere `edit`), `edit` (one message edited live) or
+    /// `append` (new messages). `append_mode: true` means `append`.
+    pub mode: String,
+    /// An answer streamed by edits for longer than this many seconds ends in a new
+    /// message (so the phone notifies) instead of a last edit; 0 turns it off.
+    pub notify_after_seconds: f64,
 }
 
 impl Default for StreamingConfig {
@@ -308,6 +315,8 @@ impl Default for StreamingConfig {
             show_reasoning_stream: false,
             show_tool_progress: true,
             show_thinking_indicator: true,
+            mode: "draft".into(),
+            notify_after_seconds: 10.0,
         }
     }
 }

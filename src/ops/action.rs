@@ -118,6 +118,8 @@ pub enum Action {
     Upgrade(String),
     /// Leave the update offer (`upg:no`).
     UpgradeDismiss,
+    /// Stop the reply streaming into this message (`sp`).
+    StopTurn,
     /// Steer: add a queued message to the running turn (`st:<entry>`).
     Steer(u64),
     /// An answer to a live CLI's request (`ak:<key>:<choice>`).
@@ -202,6 +204,7 @@ impl Action {
                 let _ = write!(out, "upg:yes:{v}");
             }
             Self::UpgradeDismiss => out.push_str("upg:no"),
+            Self::StopTurn => out.push_str("sp"),
             Self::Steer(e) => {
                 let _ = write!(out, "st:{e}");
             }
@@ -273,6 +276,7 @@ impl Action {
             "tsc:cleanup" => return Self::TasksCleanup,
             "crn:r" => return Self::CronRefresh,
             "upg:no" => return Self::UpgradeDismiss,
+            "sp" => return Self::StopTurn,
             _ => {}
         }
         if let Some(name) = data.strip_prefix("nsc:end:") {
@@ -364,6 +368,7 @@ mod tests {
             Action::Upgrade("0.21.0".into()),
             Action::UpgradeDismiss,
             Action::Steer(1_767_000_000_124),
+            Action::StopTurn,
             Action::Ask {
                 key: "a1b2c".into(),
                 choice: AskButton::Session,

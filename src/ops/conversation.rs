@@ -118,6 +118,18 @@ pub async fn stop(ctx: &Ctx<'_>) -> Response {
     Response::say(md::escape(&msg))
 }
 
+/// The Stop button under a streaming reply: the conversation's running turn stops
+/// (its partial answer stays); the queue stays.
+pub async fn stop_reply(ctx: &Ctx<'_>) -> Response {
+    let stopped = ctx
+        .core()
+        .conversations
+        .stop_running(&ctx.address, &crate::session::Lane::Main)
+        .await;
+    tracing::info!(chat = %ctx.address, stopped, "Stop pressed under the reply");
+    Response::none()
+}
+
 /// `/interrupt`: stop what runs in every topic of this chat; the queue stays.
 pub async fn interrupt(ctx: &Ctx<'_>) -> Response {
     let n = ctx.core().conversations.interrupt_chat(&ctx.address).await;

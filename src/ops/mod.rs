@@ -295,6 +295,7 @@ pub async fn action(ctx: &Ctx<'_>, action: Action) -> Response {
         Action::Browse(raw) => files::browse(ctx, &raw),
         Action::RequestFiles(raw) => files::request(ctx, &raw),
         Action::Steer(entry) => live::steer(ctx, entry).await,
+        Action::StopTurn => conversation::stop_reply(ctx).await,
         Action::Ask { key, choice } => live::answer(ctx, &key, choice).await,
         Action::Answer(label) => {
             let note = ctx.text().f("session.user_answer", &[("label", &label)]);

@@ -10,6 +10,7 @@ mod chat;
 mod config_reload;
 mod conversation;
 mod diagnose;
+mod drafts;
 mod heartbeat;
 mod live;
 mod live_more;
@@ -152,7 +153,9 @@ impl TgRig {
             c["telegram_api_url"] = json!(url);
             c["provider"] = json!(provider);
             c["model"] = json!(model);
-            c["streaming"] = json!({"edit_interval_seconds": 1.0});
+            // Most tests watch the answer grow in a message: edit mode (the
+            // default, drafts, has tests of its own).
+            c["streaming"] = json!({"edit_interval_seconds": 1.0, "mode": "edit"});
             tweak(c);
         });
         prepare(&home);

@@ -71,13 +71,21 @@ pub(super) struct Editor {
     pub synced_text: String,
     /// The reply reached `max_messages` and was cut: the rest comes as a file.
     pub cut: bool,
+    /// The native draft the tail of the reply streams into (draft mode).
+    pub draft: Option<super::draft::DraftState>,
+    /// When the editor started (for `notify_after`).
+    pub started: Instant,
 }
 
 impl Editor {
     /// A fresh editor; in append mode from the start if configured.
     pub(super) fn new(ops: Ops, settings: StreamSettings, reply_to: Option<MessageRef>) -> Self {
         let append = (settings.append_mode || !ops.markup.edits()).then(AppendState::default);
+        let draft = (settings.draft && append.is_none() && ops.drafts())
+            .then(super::draft::DraftState::new);
         Self {
+            draft,
+            started: Instant::now(),
             ops,
             settings,
             reply_to,
@@ -184,6 +192,8 @@ impl Editor {
     /// Posts one block of reasoning as messages of its own, beside the reply (which keeps
     /// being edited in place). Best effort: a failure is logged, the reply goes on.
     async fn post_reasoning(&mut self, text: &str) {
+        // A draft would disappear under the new message: it becomes one first.
+        self.commit_draft().await;
         let m = self.ops.markup.clone();
         let label = format!("{}\n", m.bold(&m.escape("Thinking")));
         let visible_label = m.visible_len(&label);
@@ -267,7 +277,18 @@ impl Editor {
         let chunks = self.capped(chunks);
         let shown = self.text.text().get(..flushed).unwrap_or_default();
         let shown = shown[..settled_len(shown)].to_owned();
-        let retry = match self.sync(&chunks, None, Effort::Live).await {
+        let pass = if self.draft.is_some() {
+            self.draft_round(&chunks).await
+        } else {
+            let stop = self.settings.stop_label.clone().map(|label| {
+                vec![vec![crate::ops::Button::new(
+                    label,
+                    crate::ops::Action::StopTurn,
+                )]]
+            });
+            self.sync(&chunks, stop, Effort::Live).await
+        };
+        let retry = match pass {
             Pass::Unchanged => {
                 self.synced_text = shown;
                 return;

@@ -12,7 +12,9 @@ use super::{Delivered, Finish};
 impl Editor {
     /// Whether any message of the reply exists.
     fn shown_anything(&self) -> bool {
-        !self.live.is_empty() || self.append.as_ref().is_some_and(|a| !a.ids.is_empty())
+        !self.live.is_empty()
+            || self.append.as_ref().is_some_and(|a| !a.ids.is_empty())
+            || self.draft_has_text()
     }
 
     /// The reply's messages in order.
@@ -27,6 +29,10 @@ impl Editor {
     /// Flushes, delivers the final text and reports what was delivered.
     pub(super) async fn finish(mut self, end: Finish) -> Delivered {
         self.deferred = None;
+        if matches!(end, Finish::Cancelled) {
+            // Stopped by the user, who is looking: no new message to notify them.
+            self.settings.notify_after = None;
+        }
         self.co.flush_all(self.text.text());
         let streamed = self.text.text().to_owned();
         let (md, reply, failure) = match end {
@@ -60,6 +66,14 @@ impl Editor {
                         whole: None,
                     };
                 }
+                // A draft is no message: what it showed becomes one, marked as
+                // stopped (the user pressed Stop, or the turn was stopped).
+                let streamed = match (&self.draft, self.settings.stopped_note.trim()) {
+                    (Some(_), note) if !note.is_empty() => {
+                        format!("{}\n\n_{note}_", streamed.trim_end())
+                    }
+                    _ => streamed,
+                };
                 let reply = prepare(self.ops.markup.as_ref(), &streamed);
                 (streamed, reply, None)
             }
@@ -94,6 +108,18 @@ impl Editor {
         }
     }
 
+    /// An answer streamed by edits for longer than `notify_after`: its last message is
+    /// taken out of the reply, so that the final sync sends it anew (a new message
+    /// notifies the user; an edit does not). Returns the old message, deleted once the
+    /// new one is out.
+    fn notify_instead_of_edit(&mut self) -> Option<crate::address::MessageRef> {
+        let after = self.settings.notify_after?;
+        if self.draft.is_some() || self.started.elapsed() < after {
+            return None;
+        }
+        self.live.pop().map(|shown| shown.id)
+    }
+
     /// Final sync of the text; false if it could not be delivered.
     async fn deliver(&mut self, md: &str, reply: &Prepared) -> bool {
         let kb = keyboard(&reply.buttons);
@@ -106,6 +132,7 @@ impl Editor {
                 }
             };
         }
+        let replaced = self.notify_instead_of_edit();
         let ok = match self.sync(&reply.chunks, kb, Effort::Final).await {
             Pass::Unchanged | Pass::Synced | Pass::Partial | Pass::Degrade => true,
             Pass::Stopped(e) => {
@@ -113,6 +140,11 @@ impl Editor {
                 false
             }
         };
+        if let Some(old) = replaced.filter(|_| ok)
+            && let Err(e) = self.ops.delete(&old, Effort::Live).await
+        {
+            tracing::debug!(id = %old, error = %e, "could not delete the edited preview");
+        }
         if ok {
             for surplus in self.live.split_off(reply.chunks.len().min(self.live.len())) {
                 if let Err(e) = self.ops.delete(&surplus.id, Effort::Live).await {

@@ -20,6 +20,7 @@
 
 mod append;
 mod coalescer;
+mod draft;
 mod editor;
 mod finish;
 mod indicators;
@@ -38,6 +39,7 @@ use crate::chat::api::{ChatApi, Dialect};
 use crate::config::model::StreamingConfig;
 use crate::provider::event::Event;
 
+pub use draft::DRAFT_REFRESH;
 use editor::Editor;
 use ops::Ops;
 
@@ -72,6 +74,16 @@ pub struct StreamSettings {
     pub max_messages: usize,
     /// That last message (plain text).
     pub overflow_notice: String,
+    /// Stream into a native draft where the transport has them ([`ChatApi::drafts`]);
+    /// the answer then arrives as real messages at the end.
+    pub draft: bool,
+    /// An answer streamed by edits for longer than this ends in a new message (which
+    /// notifies) instead of a last edit.
+    pub notify_after: Option<Duration>,
+    /// Appended (in italics) to an answer whose draft was stopped; empty: nothing.
+    pub stopped_note: String,
+    /// The label of the Stop button under a reply streamed by edits; `None`: none.
+    pub stop_label: Option<String>,
 }
 
 impl StreamSettings {
@@ -79,13 +91,14 @@ impl StreamSettings {
     pub fn from_config(c: &StreamingConfig) -> Self {
         let interval = Duration::try_from_secs_f64(c.edit_interval_seconds.max(0.0))
             .unwrap_or(Duration::from_secs(2));
+        let append = c.append_mode || c.mode == "append";
         Self {
             min_chars: c.min_chars,
             max_chars: c.max_chars.max(c.min_chars).max(1),
             idle: Duration::from_millis(c.idle_ms),
             edit_interval: interval,
             max_edit_failures: c.max_edit_failures.max(1),
-            append_mode: c.append_mode,
+            append_mode: append,
             sentence_break: c.sentence_break,
             show_tool_progress: c.show_tool_progress,
             show_thinking_indicator: c.show_thinking_indicator,
@@ -93,13 +106,24 @@ impl StreamSettings {
             final_retry_backoff: [1, 2, 4].map(Duration::from_secs).to_vec(),
             max_messages: usize::MAX,
             overflow_notice: String::new(),
+            draft: !append && c.mode != "edit",
+            notify_after: Duration::try_from_secs_f64(c.notify_after_seconds)
+                .ok()
+                .filter(|d| !d.is_zero()),
+            stopped_note: String::new(),
+            stop_label: None,
         }
     }
 }
 
 impl Default for StreamSettings {
+    /// The config's defaults, without the notifying last message (a transport
+    /// property the caller decides, see [`ChatApi::quiet_edits`]).
     fn default() -> Self {
-        Self::from_config(&StreamingConfig::default())
+        Self {
+            notify_after: None,
+            ..Self::from_config(&StreamingConfig::default())
+        }
     }
 }
 
@@ -158,6 +182,7 @@ enum Cmd {
     Event(Event),
     System(SystemIndicator),
     Finish(Finish, oneshot::Sender<Delivered>),
+    Commit(oneshot::Sender<()>),
 }
 
 /// The caller's side of a running editor task.
@@ -173,6 +198,7 @@ impl std::fmt::Debug for Cmd {
             Cmd::Event(ev) => f.debug_tuple("Event").field(ev).finish(),
             Cmd::System(s) => f.debug_tuple("System").field(s).finish(),
             Cmd::Finish(end, _) => f.debug_tuple("Finish").field(end).finish(),
+            Cmd::Commit(_) => f.write_str("Commit"),
         }
     }
 }
@@ -210,6 +236,15 @@ impl EditorHandle {
         let _ = self.tx.send(Cmd::System(indicator));
     }
 
+    /// Makes what the draft shows a real message before something else is posted in
+    /// the chat (which would make the draft disappear); waits until it is sent.
+    pub async fn commit(&self) {
+        let (done, sent) = oneshot::channel();
+        if self.tx.send(Cmd::Commit(done)).is_ok() {
+            let _ = sent.await;
+        }
+    }
+
     /// Flushes, finalizes the reply and waits until everything is sent.
     pub async fn finish(self, end: Finish) -> Delivered {
         let (done, result) = oneshot::channel();
@@ -231,15 +266,21 @@ impl EditorHandle {
 
 /// The editor task: events, the deferred live round and the idle flush, in one loop.
 async fn run(mut editor: Editor, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+    editor.open_draft().await;
     loop {
         let deferred = editor.deferred;
         let idle = editor.co.idle_deadline();
+        let refresh = editor.draft_refresh_at();
         tokio::select! {
             biased;
             () = sleep_opt(deferred) => editor.on_deferred().await,
             cmd = rx.recv() => match cmd {
                 Some(Cmd::Event(ev)) => editor.on_event(ev).await,
                 Some(Cmd::System(indicator)) => editor.on_system(indicator).await,
+                Some(Cmd::Commit(done)) => {
+                    editor.commit_draft().await;
+                    let _ = done.send(());
+                }
                 Some(Cmd::Finish(end, done)) => {
                     let _ = done.send(editor.finish(end).await);
                     return;
@@ -250,6 +291,7 @@ async fn run(mut editor: Editor, mut rx: mpsc::UnboundedReceiver<Cmd>) {
                 }
             },
             () = sleep_opt(idle) => editor.on_idle().await,
+            () = sleep_opt(refresh) => editor.refresh_draft().await,
         }
     }
 }

@@ -167,6 +167,33 @@ impl Ops {
         }
     }
 
+    /// Whether the chat takes drafts.
+    pub(super) fn drafts(&self) -> bool {
+        self.api.drafts(&self.target)
+    }
+
+    /// Shows a markup chunk as draft `draft_id`; rejected markup is retried as plain
+    /// text. Flood control is waited out; other errors go to the caller.
+    pub(super) async fn draft(&self, draft_id: u64, html: &str) -> Result<(), ApiError> {
+        let msg = OutMessage::markup(html);
+        let sent = self
+            .call(Effort::Live, |api, to| {
+                api.draft(to, draft_id, msg.clone(), true)
+            })
+            .await;
+        match sent {
+            Err(ApiError::BadMarkup(e)) => {
+                tracing::debug!(error = %e, "draft markup rejected; showing plain text");
+                let plain = OutMessage::plain(self.markup.to_plain(html));
+                self.call(Effort::Live, |api, to| {
+                    api.draft(to, draft_id, plain.clone(), true)
+                })
+                .await
+            }
+            other => other,
+        }
+    }
+
     /// Deletes message `id`; a message that is already gone counts as deleted.
     pub(super) async fn delete(&self, id: &MessageRef, effort: Effort) -> Result<(), ApiError> {
         match self.call(effort, |api, to| api.delete(to, id)).await {

@@ -10,7 +10,9 @@ use crate::address::{Address, MessageRef};
 use crate::chat::api::{ApiError, BoxFut, ChatApi, OutMessage};
 use crate::chat::media::{Attachment, Fetch, MediaError};
 use crate::ops::Button;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, EditMessageTextSetters, PinChatMessageSetters, SendAudioSetters,
@@ -31,6 +33,34 @@ pub const POLL_TIMEOUT_SECS: u32 = 25;
 #[derive(Debug, Clone)]
 pub struct TgApi {
     bot: Bot,
+    /// Chats whose server refused a draft (an older or self-hosted Bot API): their
+    /// replies stream by edits from then on.
+    no_drafts: Arc<Mutex<HashSet<i64>>>,
+    /// The draft each chat (and topic) shows last.
+    shown_drafts: Arc<Mutex<HashMap<DraftPlace, u64>>>,
+}
+
+/// Where a draft shows: chat and topic.
+type DraftPlace = (i64, Option<i64>);
+
+/// `sendMessageDraft` (Bot API 9.3+, `can_stop`/`keep_on_stop` 10.3), which teloxide
+/// does not know: sent as a raw request that keeps teloxide's error mapping.
+#[derive(Debug, Clone, serde::Serialize)]
+struct SendMessageDraft {
+    chat_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_thread_id: Option<i64>,
+    draft_id: u64,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_mode: Option<&'static str>,
+    can_stop: bool,
+    keep_on_stop: bool,
+}
+
+impl teloxide::requests::Payload for SendMessageDraft {
+    type Output = bool;
+    const NAME: &'static str = "SendMessageDraft";
 }
 
 /// Maps a teloxide error to our classification.
@@ -143,7 +173,19 @@ impl TgApi {
             .map_err(|e| format!("telegram_api_url `{api_url}` is not a URL: {e}"))?;
         Ok(Self {
             bot: Bot::with_client(token, client).set_api_url(url),
+            no_drafts: Arc::default(),
+            shown_drafts: Arc::default(),
         })
+    }
+
+    /// The draft `chat_id` (topic `thread`) shows last, if any: a Stop press for
+    /// another draft is stale.
+    pub fn shown_draft(&self, chat_id: i64, thread: Option<i64>) -> Option<u64> {
+        self.shown_drafts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(chat_id, thread))
+            .copied()
     }
 
     /// The underlying teloxide bot.
@@ -351,6 +393,64 @@ impl ChatApi for TgApi {
             }
             if let Err(e) = req.await {
                 tracing::debug!(error = %classify(&e), "typing action failed");
+            }
+        })
+    }
+
+    fn stop_button(&self, _to: &Address) -> bool {
+        true
+    }
+
+    fn quiet_edits(&self) -> bool {
+        true
+    }
+
+    fn drafts(&self, to: &Address) -> bool {
+        // Drafts exist in private chats only (a private chat's id is the user's).
+        to.chat_id > 0
+            && !self
+                .no_drafts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&to.chat_id)
+    }
+
+    fn draft<'a>(
+        &'a self,
+        to: &'a Address,
+        draft_id: u64,
+        msg: OutMessage,
+        stoppable: bool,
+    ) -> BoxFut<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            let payload = SendMessageDraft {
+                chat_id: to.chat_id,
+                message_thread_id: to.topic_id,
+                draft_id,
+                text: msg.text,
+                parse_mode: msg.markup.then_some("HTML"),
+                can_stop: stoppable,
+                // ductor keeps a stopped answer itself, marked as stopped.
+                keep_on_stop: false,
+            };
+            let res = teloxide::requests::JsonRequest::new(self.bot.clone(), payload).await;
+            match res.map_err(|e| classify(&e)) {
+                Ok(_) => {
+                    self.shown_drafts
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert((to.chat_id, to.topic_id), draft_id);
+                    Ok(())
+                }
+                Err(e @ (ApiError::BadRequest(_) | ApiError::NotFound(_))) => {
+                    tracing::info!(chat = to.chat_id, error = %e, "drafts refused here; streaming by edits in this chat");
+                    self.no_drafts
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(to.chat_id);
+                    Err(e)
+                }
+                Err(e) => Err(e),
             }
         })
     }

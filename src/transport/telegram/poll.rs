@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::prelude::Requester;
-use teloxide::types::{AllowedUpdate, UpdateKind};
+use teloxide::types::UpdateKind;
 use tokio_util::sync::CancellationToken;
 
 /// Messages older than this when they reach us are not run.
@@ -63,6 +63,63 @@ pub async fn connect(api: &TgApi, shutdown: &CancellationToken) -> Result<Option
     }
 }
 
+/// The update kind of Telegram's Stop button on a draft (teloxide does not know it).
+const STOPPED: &str = "stopped_message_generation";
+
+/// `stopped_message_generation {chat, message_thread_id?, draft_id}`: the user pressed
+/// Stop on the draft of a running answer. The turn that streams into that draft is
+/// interrupted (its CLI stopped, the partial answer kept as a message marked as
+/// stopped); a stale or foreign stop does nothing.
+async fn stopped_generation(tg: &Arc<Telegram>, raw: &serde_json::Value, offset: u32) {
+    let id = raw.get("update_id").and_then(serde_json::Value::as_u64);
+    if id.is_none_or(|id| id < u64::from(offset)) {
+        return;
+    }
+    let stop = &raw[STOPPED];
+    let chat_id = stop
+        .get("chat")
+        .and_then(|c| c.get("id"))
+        .and_then(serde_json::Value::as_i64);
+    let draft = stop.get("draft_id").and_then(serde_json::Value::as_u64);
+    let (Some(chat_id), Some(draft)) = (chat_id, draft) else {
+        tracing::warn!("a stopped_message_generation update without chat or draft; ignored");
+        return;
+    };
+    let thread = stop
+        .get("message_thread_id")
+        .and_then(serde_json::Value::as_i64);
+    // Drafts are private chats: the chat is the user; only allowed users stop.
+    let config = tg.config();
+    if !super::auth::allowed(
+        &config,
+        super::auth::ChatKind::Private,
+        chat_id,
+        Some(chat_id),
+    ) {
+        tracing::info!(
+            chat = chat_id,
+            "a stop from a chat that is not allowed; ignored"
+        );
+        return;
+    }
+    if tg.api.shown_draft(chat_id, thread) != Some(draft) {
+        tracing::debug!(
+            chat = chat_id,
+            draft,
+            "a stop for a draft that is not shown; ignored"
+        );
+        return;
+    }
+    let to = address(chat_id, thread);
+    let stopped = tg
+        .ops()
+        .core
+        .conversations
+        .stop_running(&to, &crate::session::Lane::Main)
+        .await;
+    tracing::info!(chat = %to, stopped, "Stop pressed on the draft");
+}
+
 /// Polls until shutdown, dispatching every update.
 pub async fn run(tg: Arc<Telegram>) {
     let state: Persisted<PollState> =
@@ -70,10 +127,12 @@ pub async fn run(tg: Arc<Telegram>) {
     let mut offset = state.read(|s| s.last_update_id).saturating_add(1);
     let mut attempt = 0;
     let allowed = vec![
-        AllowedUpdate::Message,
-        AllowedUpdate::ChannelPost,
-        AllowedUpdate::CallbackQuery,
-        AllowedUpdate::MyChatMember,
+        "message",
+        "channel_post",
+        "callback_query",
+        "my_chat_member",
+        // Bot API 10.3: the user pressed Stop on a draft.
+        STOPPED,
     ];
     loop {
         let req = teloxide::requests::JsonRequest::new(
@@ -123,6 +182,10 @@ pub async fn run(tg: Arc<Telegram>) {
         }
         let mut old_per_chat: BTreeMap<(i64, Option<i64>), usize> = BTreeMap::new();
         for raw in updates {
+            if raw.get(STOPPED).is_some() {
+                stopped_generation(&tg, &raw, offset).await;
+                continue;
+            }
             let Some(update) = super::recover::read(&raw) else {
                 continue;
             };

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 use teloxide::requests::Payload;
-use teloxide::types::{AllowedUpdate, MessageKind, Update, UpdateKind};
+use teloxide::types::{MessageKind, Update, UpdateKind};
 
 /// `getUpdates`, answered with the raw JSON of each update.
 #[derive(Debug, Clone, Serialize)]
@@ -17,8 +17,8 @@ pub struct GetUpdatesRaw {
     pub offset: i32,
     /// Long-poll seconds.
     pub timeout: u32,
-    /// Update kinds wanted.
-    pub allowed_updates: Vec<AllowedUpdate>,
+    /// Update kinds wanted (Bot API names; newer ones than teloxide knows too).
+    pub allowed_updates: Vec<&'static str>,
 }
 
 impl Payload for GetUpdatesRaw {

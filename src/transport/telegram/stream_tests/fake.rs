@@ -17,6 +17,8 @@ pub enum Op {
     Send,
     Edit,
     Delete,
+    /// `sendMessageDraft` (`id` = the draft id).
+    Draft,
 }
 
 /// One recorded call.
@@ -41,6 +43,8 @@ struct Inner {
     calls: Vec<Call>,
     messages: BTreeMap<i64, OutMessage>,
     script: Script,
+    /// Whether the chat takes drafts (a private chat on a current Bot API).
+    drafts: bool,
 }
 
 /// The fake chat.
@@ -63,9 +67,17 @@ impl FakeChat {
                 calls: Vec::new(),
                 messages: BTreeMap::new(),
                 script,
+                drafts: false,
             }),
             start: Instant::now(),
         })
+    }
+
+    /// A chat that takes drafts, asking `script` first.
+    pub fn with_drafts(script: Script) -> Arc<Self> {
+        let chat = Self::scripted(script);
+        chat.lock().drafts = true;
+        chat
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -149,6 +161,33 @@ impl FakeChat {
             inner.messages.insert(id, stored);
         }
         self.record(&mut inner, Op::Edit, Some(id), Some(msg), err.clone());
+        err.map_or(Ok(()), Err)
+    }
+
+    fn do_draft(&self, draft_id: u64, msg: &OutMessage) -> Result<(), ApiError> {
+        let mut inner = self.lock();
+        let n = inner.calls.len();
+        let err = (inner.script)(n, Op::Draft, Some(msg))
+            .or_else(|| {
+                (!inner.drafts).then(|| ApiError::BadRequest("TEXTDRAFT_PEER_INVALID".into()))
+            })
+            // Well-formed markup; an empty draft is allowed (the client shows
+            // "Thinking…").
+            .or_else(|| {
+                msg.markup
+                    .then(|| check_html(&msg.text).map_err(ApiError::BadMarkup).err())
+                    .flatten()
+            });
+        if let Some(ApiError::BadRequest(_)) = &err {
+            inner.drafts = false;
+        }
+        self.record(
+            &mut inner,
+            Op::Draft,
+            i64::try_from(draft_id).ok(),
+            Some(msg),
+            err.clone(),
+        );
         err.map_or(Ok(()), Err)
     }
 
@@ -237,6 +276,23 @@ impl ChatApi for FakeChat {
         Box::pin(async move {
             tokio::task::yield_now().await;
             self.do_delete(id.as_i64().unwrap_or(-1))
+        })
+    }
+
+    fn drafts(&self, _to: &Address) -> bool {
+        self.lock().drafts
+    }
+
+    fn draft<'a>(
+        &'a self,
+        _to: &'a Address,
+        draft_id: u64,
+        msg: OutMessage,
+        _stoppable: bool,
+    ) -> BoxFut<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.do_draft(draft_id, &msg)
         })
     }
 

@@ -3,6 +3,7 @@
 //! answers like the Bot API, on tokio's paused clock.
 
 mod append_cases;
+mod draft_cases;
 mod edit_cases;
 mod failure_cases;
 mod fake;
