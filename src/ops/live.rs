@@ -19,6 +19,11 @@ fn decision_button(text: &Catalog, key: &str, d: Decision) -> Button {
         Decision::AllowAlways => ("live.allow_always", AskButton::Always),
         Decision::Deny => ("live.deny", AskButton::Deny),
     };
+    let style = if d == Decision::Deny {
+        super::ButtonStyle::Danger
+    } else {
+        super::ButtonStyle::Success
+    };
     Button::new(
         text.t(label),
         Action::Ask {
@@ -26,6 +31,7 @@ fn decision_button(text: &Catalog, key: &str, d: Decision) -> Button {
             choice,
         },
     )
+    .styled(style)
 }
 
 /// A fenced block that no text inside can close.

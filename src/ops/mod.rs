@@ -44,6 +44,30 @@ pub struct Button {
     pub label: String,
     /// The action.
     pub action: Action,
+    /// How it is shown, where the transport can (Telegram, Bot API 9.4).
+    pub style: Option<ButtonStyle>,
+}
+
+/// A button's colour role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonStyle {
+    /// The expected choice.
+    Primary,
+    /// A choice that lets something happen.
+    Success,
+    /// A choice that stops or refuses something.
+    Danger,
+}
+
+impl ButtonStyle {
+    /// The Bot API's name of the style.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Success => "success",
+            Self::Danger => "danger",
+        }
+    }
 }
 
 impl Button {
@@ -52,7 +76,15 @@ impl Button {
         Self {
             label: label.into(),
             action,
+            style: None,
         }
+    }
+
+    /// The same button shown in `style`.
+    #[must_use]
+    pub fn styled(mut self, style: ButtonStyle) -> Self {
+        self.style = Some(style);
+        self
     }
 }
 

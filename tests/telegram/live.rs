@@ -102,6 +102,16 @@ async fn claude_asks_by_button_once_denied_for_the_session_and_stop_ends_it() {
     for l in ["Allow once", "Allow for this session", "Deny"] {
         assert!(labels.iter().any(|x| x == l), "{labels:?}");
     }
+    // Coloured where Telegram can (Bot API 9.4): allow green, deny red.
+    let style = |label: &str| {
+        ask.buttons()
+            .into_iter()
+            .flatten()
+            .find(|b| b.text == label)
+            .and_then(|b| b.style)
+    };
+    assert_eq!(style("Allow once").as_deref(), Some("success"));
+    assert_eq!(style("Deny").as_deref(), Some("danger"));
     rig.press(&ask, ":o");
     rig.wait_done(sent.message_id, "The tool ran").await;
     assert!(workspace.join("allowed.txt").exists());

@@ -58,6 +58,72 @@ struct SendMessageDraft {
     keep_on_stop: bool,
 }
 
+/// `sendMessage` with a keyboard whose buttons carry a `style` (Bot API 9.4, which
+/// teloxide does not know); servers that predate it ignore the field.
+#[derive(Debug, Clone, serde::Serialize)]
+struct SendStyled {
+    chat_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_thread_id: Option<i64>,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_parameters: Option<serde_json::Value>,
+    reply_markup: serde_json::Value,
+}
+
+impl teloxide::requests::Payload for SendStyled {
+    type Output = serde_json::Value;
+    const NAME: &'static str = "SendMessage";
+}
+
+/// `editMessageText` with a styled keyboard (see [`SendStyled`]).
+#[derive(Debug, Clone, serde::Serialize)]
+struct EditStyled {
+    chat_id: i64,
+    message_id: i32,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_mode: Option<&'static str>,
+    reply_markup: serde_json::Value,
+}
+
+impl teloxide::requests::Payload for EditStyled {
+    type Output = serde_json::Value;
+    const NAME: &'static str = "EditMessageText";
+}
+
+/// A keyboard as the Bot API's JSON, with the buttons' styles.
+fn styled_markup(keyboard: &[Vec<Button>]) -> serde_json::Value {
+    let rows: Vec<Vec<serde_json::Value>> = keyboard
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|b| {
+                    let mut v = serde_json::json!({
+                        "text": b.label, "callback_data": b.action.encode()
+                    });
+                    if let Some(s) = b.style {
+                        v["style"] = serde_json::Value::from(s.as_str());
+                    }
+                    v
+                })
+                .collect()
+        })
+        .collect();
+    serde_json::json!({ "inline_keyboard": rows })
+}
+
+/// The keyboard of `msg` when any of its buttons has a style.
+fn styled(msg: &OutMessage) -> Option<serde_json::Value> {
+    let k = msg.buttons.as_ref()?;
+    k.iter()
+        .flatten()
+        .any(|b| b.style.is_some())
+        .then(|| styled_markup(k))
+}
+
 impl teloxide::requests::Payload for SendMessageDraft {
     type Output = bool;
     const NAME: &'static str = "SendMessageDraft";
@@ -330,6 +396,30 @@ impl ChatApi for TgApi {
         msg: OutMessage,
     ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
         Box::pin(async move {
+            if let Some(reply_markup) = styled(&msg) {
+                let payload = SendStyled {
+                    chat_id: to.chat_id,
+                    message_thread_id: to.topic_id,
+                    text: msg.text,
+                    parse_mode: msg.markup.then_some("HTML"),
+                    reply_parameters: msg.reply_to.as_ref().and_then(MessageRef::as_i64).map(
+                        |id| {
+                            serde_json::json!({
+                                "message_id": id, "allow_sending_without_reply": true
+                            })
+                        },
+                    ),
+                    reply_markup,
+                };
+                let sent = teloxide::requests::JsonRequest::new(self.bot.clone(), payload)
+                    .await
+                    .map_err(|e| classify(&e))?;
+                return sent
+                    .get("message_id")
+                    .and_then(serde_json::Value::as_i64)
+                    .map(MessageRef::from)
+                    .ok_or_else(|| ApiError::Network("a sent message without id".into()));
+            }
             let mut req = self.bot.send_message(ChatId(to.chat_id), msg.text);
             if msg.markup {
                 req = req.parse_mode(ParseMode::Html);
@@ -357,6 +447,19 @@ impl ChatApi for TgApi {
     ) -> BoxFut<'a, Result<(), ApiError>> {
         Box::pin(async move {
             let id = message_id(id)?;
+            if let Some(reply_markup) = styled(&msg) {
+                let payload = EditStyled {
+                    chat_id: to.chat_id,
+                    message_id: id.0,
+                    text: msg.text,
+                    parse_mode: msg.markup.then_some("HTML"),
+                    reply_markup,
+                };
+                return teloxide::requests::JsonRequest::new(self.bot.clone(), payload)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| classify(&e));
+            }
             let mut req = self.bot.edit_message_text(ChatId(to.chat_id), id, msg.text);
             if msg.markup {
                 req = req.parse_mode(ParseMode::Html);
