@@ -1,14 +1,13 @@
 //! `ductor`: the supervisor (run without a command) and the management CLI.
 
-use clap::Parser;
-use ductor::cli::{AgentsCommand, Cli, Command};
+use ductor::cli::{AgentsCommand, Command};
 use ductor::logging::{self, LogOptions};
 use ductor::supervisor::{self, RunOutcome, SupervisorOptions};
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = ductor::cli::parse();
     ductor::procs::restrict_umask();
     let home = cli.home();
     let runtime = match tokio::runtime::Builder::new_current_thread()

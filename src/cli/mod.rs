@@ -135,8 +135,83 @@ pub enum AgentsCommand {
     },
 }
 
+/// The command line of `ductor`, its help as plain text: the doc comments that
+/// clap shows as help are also rustdoc, where identifiers carry Markdown backticks
+/// (`` `DUCTOR_HOME` ``); the terminal shows them without.
+pub fn command() -> clap::Command {
+    plain(<Cli as clap::CommandFactory>::command())
+}
+
+/// Parses this process's arguments with [`command`]; exits with clap's message on
+/// bad ones (and prints help or the version when asked).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `text` without Markdown backticks.
+fn unticked(text: &clap::builder::StyledStr) -> String {
+    text.to_string().replace('`', "")
+}
+
+/// `cmd` and its subcommands with every help text as plain text.
+fn plain(cmd: clap::Command) -> clap::Command {
+    let mut cmd = cmd.mut_args(|arg| {
+        let help = arg.get_help().map(unticked);
+        let long = arg.get_long_help().map(unticked);
+        let arg = match help {
+            Some(h) => arg.help(h),
+            None => arg,
+        };
+        match long {
+            Some(h) => arg.long_help(h),
+            None => arg,
+        }
+    });
+    if let Some(about) = cmd.get_about().map(unticked) {
+        cmd = cmd.about(about);
+    }
+    if let Some(long) = cmd.get_long_about().map(unticked) {
+        cmd = cmd.long_about(long);
+    }
+    cmd.mut_subcommands(plain)
+}
+
 /// Writes the completion script for `shell` to stdout.
 pub fn print_completions(shell: clap_complete::Shell) {
-    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut cmd = command();
     clap_complete::generate(shell, &mut cmd, "ductor", &mut std::io::stdout());
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every help screen, the top one and each subcommand's, short and long.
+    fn helps(cmd: &mut clap::Command, out: &mut Vec<(String, String)>) {
+        let name = cmd.get_name().to_owned();
+        out.push((name.clone(), cmd.render_help().to_string()));
+        out.push((name, cmd.render_long_help().to_string()));
+        for sub in cmd.get_subcommands_mut() {
+            helps(sub, out);
+        }
+    }
+
+    #[test]
+    fn help_reads_as_plain_text() {
+        let mut all = Vec::new();
+        helps(&mut super::command(), &mut all);
+        assert!(all.len() > 40, "every subcommand: {}", all.len());
+        for (name, text) in &all {
+            assert!(
+                !text.contains('`'),
+                "`{name}` help shows a backtick:\n{text}"
+            );
+        }
+        let top = &all[1].1;
+        assert!(top.contains("$DUCTOR_HOME"), "{top}");
+        // The doc comments keep their Markdown for rustdoc.
+        let raw = <super::Cli as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(raw.contains('`'), "the test would pass without the fix");
+    }
 }

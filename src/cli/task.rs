@@ -53,6 +53,7 @@ pub enum TaskCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PriorityArg {
     /// Someone waits for it; not counted against `tasks.max_parallel`.
+    #[value(help = "Someone waits for it; not counted against tasks.max_parallel")]
     Interactive,
     /// Normal background work.
     Background,

@@ -17,10 +17,13 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Preset {
     /// `X-Hub-Signature-256`, hex, `sha256=` prefix.
+    #[value(help = "X-Hub-Signature-256, hex, sha256= prefix")]
     Github,
     /// `Stripe-Signature` with its signed timestamp.
+    #[value(help = "Stripe-Signature with its signed timestamp")]
     Stripe,
     /// `X-Shopify-Hmac-Sha256`, base64.
+    #[value(help = "X-Shopify-Hmac-Sha256, base64")]
     Shopify,
 }
 
