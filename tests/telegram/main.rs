@@ -18,6 +18,7 @@ mod media;
 mod memory;
 mod named;
 mod notices;
+mod parity;
 mod reactions;
 mod surface;
 mod tasks;
