@@ -27,6 +27,7 @@ use crate::config::LiveConfig;
 use crate::config::cli_mode::{self, CliMode};
 use crate::provider::ProviderKind;
 use crate::provider::event::{AskEnd, Event, FailureKind, Outcome};
+use crate::provider::live::driver::group_rss_kib;
 use crate::provider::live::pool::LivePool;
 use crate::provider::live::{Answer, AskKind, Decision, LiveEvent};
 use std::collections::HashMap;
@@ -162,11 +163,8 @@ pub struct WarmInfo {
 impl LiveHub {
     /// An empty hub following `config`'s `live` block.
     pub fn new(config: LiveConfig) -> Arc<Self> {
-        let c = config.get();
-        let pool = LivePool::new(
-            c.live.max_processes,
-            Duration::from_secs(c.live.idle_minutes * 60),
-        );
+        let (max, idle) = limits(&config.get());
+        let pool = LivePool::new(max, idle);
         Arc::new(Self {
             config,
             state: Mutex::new(State {
@@ -183,6 +181,15 @@ impl LiveHub {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The state, its pool following the current `live` limits (a reload changes
+    /// them).
+    fn lock_limited(&self) -> MutexGuard<'_, State> {
+        let (max, idle) = limits(&self.config.get());
+        let mut st = self.lock();
+        st.pool.set_limits(max, idle);
+        st
     }
 
     /// Whether interactive turns run live under the current config.
@@ -279,21 +286,22 @@ impl LiveHub {
 
     /// The warm processes (`/status`).
     pub fn warm(&self) -> Vec<WarmInfo> {
-        let st = self.lock();
-        let mut out: Vec<WarmInfo> = st
+        let mut out: Vec<WarmInfo> = self
+            .lock()
             .pool
-            .keys()
-            .filter_map(|k| {
-                let w = st.pool_get(k)?;
-                Some(WarmInfo {
-                    key: k.clone(),
-                    provider: w.provider,
-                    rss_kib: w.opened.process.rss_kib(),
-                    age: w.since.elapsed(),
-                    pid: w.opened.process.pgid(),
-                })
+            .iter()
+            .map(|(k, w)| WarmInfo {
+                key: k.clone(),
+                provider: w.provider,
+                rss_kib: 0,
+                age: w.since.elapsed(),
+                pid: w.opened.process.pgid(),
             })
             .collect();
+        // `/proc` is read outside the lock.
+        for w in &mut out {
+            w.rss_kib = group_rss_kib(w.pid);
+        }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         out
     }
@@ -323,17 +331,19 @@ impl LiveHub {
     pub async fn upkeep(&self) -> usize {
         let c = self.config.get();
         let cap_kib = c.live.memory_cap_mb.saturating_mul(1024);
+        // Memory is read from `/proc` outside the lock, then the oversized ones go.
+        let rss: HashMap<i32, u64> = self
+            .warm()
+            .into_iter()
+            .map(|w| (w.pid, w.rss_kib))
+            .collect();
         let gone = {
-            let mut st = self.lock();
-            st.pool.set_limits(
-                c.live.max_processes,
-                Duration::from_secs(c.live.idle_minutes * 60),
-            );
+            let mut st = self.lock_limited();
             let mut gone = st.pool.expire(Instant::now());
-            gone.extend(
-                st.pool
-                    .evict_where(|w| w.opened.process.rss_kib() > cap_kib),
-            );
+            gone.extend(st.pool.evict_where(|w| {
+                rss.get(&w.opened.process.pgid())
+                    .is_some_and(|kib| *kib > cap_kib)
+            }));
             gone
         };
         let n = gone.len();
@@ -379,25 +389,19 @@ impl LiveHub {
 
     /// Puts `warm` back after a turn (ending what the pool lets go).
     async fn put_back(&self, key: String, warm: Warm) {
-        let c = self.config.get();
-        let gone = {
-            let mut st = self.lock();
-            st.pool.set_limits(
-                c.live.max_processes,
-                Duration::from_secs(c.live.idle_minutes * 60),
-            );
-            st.pool.put(key, warm, Instant::now())
-        };
+        let gone = self.lock_limited().pool.put(key, warm, Instant::now());
         for w in gone {
             w.close().await;
         }
     }
 }
 
-impl State {
-    fn pool_get(&self, key: &String) -> Option<&Warm> {
-        self.pool.peek(key)
-    }
+/// The pool limits of the `live` block: most processes, longest idle time.
+fn limits(c: &crate::config::AgentConfig) -> (usize, Duration) {
+    (
+        c.live.max_processes,
+        Duration::from_secs(c.live.idle_minutes.saturating_mul(60)),
+    )
 }
 
 /// The answer and how the request ends for `choice` on `kind`; `None` when it does

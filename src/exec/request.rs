@@ -106,10 +106,7 @@ pub fn build_request_with(
     job: &Launch,
     dotenv: &std::collections::BTreeMap<String, String>,
 ) -> std::io::Result<RunRequest> {
-    let mut options = provider_options(config, job.provider);
-    options.extra_args.extend(job.extra_args.iter().cloned());
-    let invocation = command::build(job.provider, &job.spec, &options, &paths.tmp_dir())?;
-    Ok(request_of(config, job, dotenv, invocation))
+    request_of(config, paths, job, dotenv, command::build)
 }
 
 /// The request that starts `job`'s CLI in its live (two-way) mode
@@ -120,18 +117,26 @@ pub fn build_live_request_with(
     job: &Launch,
     dotenv: &std::collections::BTreeMap<String, String>,
 ) -> std::io::Result<RunRequest> {
-    let mut options = provider_options(config, job.provider);
-    options.extra_args.extend(job.extra_args.iter().cloned());
-    let invocation = command::build_live(job.provider, &job.spec, &options, &paths.tmp_dir())?;
-    Ok(request_of(config, job, dotenv, invocation))
+    request_of(config, paths, job, dotenv, command::build_live)
 }
 
+/// The command line `build`, a scratch directory for its files, and the child's
+/// environment and timeout: the request of `job`.
 fn request_of(
     config: &AgentConfig,
+    paths: &AgentPaths,
     job: &Launch,
     dotenv: &std::collections::BTreeMap<String, String>,
-    invocation: command::Invocation,
-) -> RunRequest {
+    build: fn(
+        ProviderKind,
+        &command::TurnSpec,
+        &command::ProviderOptions,
+        &std::path::Path,
+    ) -> std::io::Result<command::Invocation>,
+) -> std::io::Result<RunRequest> {
+    let mut options = provider_options(config, job.provider);
+    options.extra_args.extend(job.extra_args.iter().cloned());
+    let invocation = build(job.provider, &job.spec, &options, &paths.tmp_dir())?;
     let mut provider_env = invocation.env.clone();
     if let Some(umask) = crate::procs::user_umask() {
         // The reaper gives the CLI the user's umask back (ductor's own is 077).
@@ -151,7 +156,7 @@ fn request_of(
         own_bin_dir().as_deref(),
     );
     let reaper = reaper_path();
-    RunRequest {
+    Ok(RunRequest {
         provider: job.provider,
         invocation,
         cwd: job.cwd.clone(),
@@ -160,5 +165,5 @@ fn request_of(
         shell_status: reaper.is_some(),
         reaper,
         signals: None,
-    }
+    })
 }

@@ -129,19 +129,7 @@ pub fn build_live(
         }
         ProviderKind::Codex => {
             let mut args: Vec<String> = super::live::codex::LIVE_ARGS.map(str::to_owned).to_vec();
-            if let Some(effort) = effort_of(spec) {
-                args.extend([
-                    "-c".into(),
-                    format!("model_reasoning_effort={}", toml_string(effort)),
-                ]);
-            }
-            if let Some(append) = append_of(spec) {
-                let text = crate::util::truncate_bytes(append, INLINE_APPEND_LIMIT);
-                args.extend([
-                    "-c".into(),
-                    format!("developer_instructions={}", toml_string(text)),
-                ]);
-            }
+            args.extend(codex_config(spec));
             Invocation {
                 program: "codex".into(),
                 args,
@@ -151,13 +139,14 @@ pub fn build_live(
             }
         }
         ProviderKind::Gemini => {
-            let mut inv = gemini(spec, opts, scratch)?;
+            // The session is loaded (or not) through the protocol.
+            let fresh = TurnSpec {
+                resume: None,
+                ..spec.clone()
+            };
+            let mut inv = gemini(&fresh, opts, scratch)?;
             inv.args
                 .retain(|a| a != "--prompt=" && a != "--output-format" && a != "stream-json");
-            // The session is loaded (or not) through the protocol.
-            if let Some(i) = inv.args.iter().position(|a| a == "--resume") {
-                inv.args.drain(i..(i + 2).min(inv.args.len()));
-            }
             inv.args
                 .splice(0..0, super::live::gemini::LIVE_ARGS.map(str::to_owned));
             inv
@@ -246,6 +235,26 @@ fn toml_string(s: &str) -> String {
     out
 }
 
+/// codex's `-c` overrides of a turn: the reasoning effort and the extra system
+/// instructions (one-shot and live alike).
+fn codex_config(spec: &TurnSpec) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(effort) = effort_of(spec) {
+        args.extend([
+            "-c".into(),
+            format!("model_reasoning_effort={}", toml_string(effort)),
+        ]);
+    }
+    if let Some(append) = append_of(spec) {
+        let text = crate::util::truncate_bytes(append, INLINE_APPEND_LIMIT);
+        args.extend([
+            "-c".into(),
+            format!("developer_instructions={}", toml_string(text)),
+        ]);
+    }
+    args
+}
+
 fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
     let mut args: Vec<String> = ["exec", "--json", "--skip-git-repo-check"]
         .map(str::to_owned)
@@ -260,19 +269,7 @@ fn codex(spec: &TurnSpec, opts: &ProviderOptions) -> Invocation {
     if let Some(model) = model_of(spec) {
         args.extend(["-m".into(), model.to_owned()]);
     }
-    if let Some(effort) = effort_of(spec) {
-        args.extend([
-            "-c".into(),
-            format!("model_reasoning_effort={}", toml_string(effort)),
-        ]);
-    }
-    if let Some(append) = append_of(spec) {
-        let text = crate::util::truncate_bytes(append, INLINE_APPEND_LIMIT);
-        args.extend([
-            "-c".into(),
-            format!("developer_instructions={}", toml_string(text)),
-        ]);
-    }
+    args.extend(codex_config(spec));
     args.extend(opts.extra_args.iter().cloned());
     if let Some(id) = spec.resume.as_deref().filter(|s| !s.is_empty()) {
         args.extend(["resume".into(), id.to_owned()]);

@@ -37,14 +37,9 @@ impl<K: Eq + Hash + Clone, P> LivePool<K, P> {
         self.idle = idle;
     }
 
-    /// The warm process of `key`, left in place.
-    pub fn peek(&self, key: &K) -> Option<&P> {
-        self.entries.get(key).map(|e| &e.process)
-    }
-
-    /// The keys of the warm processes.
-    pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.entries.keys()
+    /// The warm processes, left in place.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &P)> {
+        self.entries.iter().map(|(k, e)| (k, &e.process))
     }
 
     /// How many processes are warm.

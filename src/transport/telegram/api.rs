@@ -69,7 +69,7 @@ struct SendStyled {
     #[serde(skip_serializing_if = "Option::is_none")]
     parse_mode: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reply_parameters: Option<serde_json::Value>,
+    reply_parameters: Option<ReplyParameters>,
     reply_markup: serde_json::Value,
 }
 
@@ -402,13 +402,7 @@ impl ChatApi for TgApi {
                     message_thread_id: to.topic_id,
                     text: msg.text,
                     parse_mode: msg.markup.then_some("HTML"),
-                    reply_parameters: msg.reply_to.as_ref().and_then(MessageRef::as_i64).map(
-                        |id| {
-                            serde_json::json!({
-                                "message_id": id, "allow_sending_without_reply": true
-                            })
-                        },
-                    ),
+                    reply_parameters: reply_parameters(msg.reply_to.as_ref()),
                     reply_markup,
                 };
                 let sent = teloxide::requests::JsonRequest::new(self.bot.clone(), payload)
