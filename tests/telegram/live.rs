@@ -14,80 +14,86 @@ use std::time::Duration;
 
 const TURN: Duration = Duration::from_secs(90);
 
-impl TgRig {
-    /// A rig whose CLIs ask before they run tools.
-    async fn asking(provider: &str, model: &str) -> Self {
-        Self::start(provider, model, |c| {
-            c["permission_mode"] = json!("default");
+/// A rig whose CLIs ask before they run tools; `tweak` edits the config further.
+pub(super) async fn asking(
+    provider: &str,
+    model: &str,
+    tweak: impl FnOnce(&mut serde_json::Value),
+) -> TgRig {
+    TgRig::start(provider, model, |c| {
+        c["permission_mode"] = json!("default");
+        tweak(c);
+    })
+    .await
+}
+
+/// Waits for the bot's message in `chat` after `after` containing `needle` that has
+/// request buttons.
+pub(super) async fn request_after(rig: &TgRig, chat: i64, after: i32, needle: &str) -> MessageView {
+    let bot = rig.bot;
+    let needle = needle.to_owned();
+    rig.tg
+        .wait_until(TURN, move |w| {
+            w.visible_messages(bot, chat).into_iter().find(|m| {
+                m.from_bot == Some(bot)
+                    && m.message_id > after
+                    && m.contains(&needle)
+                    && m.callback_data().iter().any(|d| d.starts_with("ak:"))
+            })
         })
         .await
-    }
+}
 
-    /// Waits for the bot's message after `after` containing `needle` that has
-    /// buttons (a request of the CLI).
-    async fn wait_request(&self, after: i32, needle: &str) -> MessageView {
-        let bot = self.bot;
-        let needle = needle.to_owned();
-        self.tg
-            .wait_until(TURN, move |w| {
-                w.visible_messages(bot, CHAT).into_iter().find(|m| {
-                    m.from_bot == Some(bot)
-                        && m.message_id > after
-                        && m.contains(&needle)
-                        && !m.callback_data().is_empty()
-                })
-            })
-            .await
-    }
+/// The data of `msg`'s request button ending with `suffix`.
+pub(super) fn button(msg: &MessageView, suffix: &str) -> String {
+    msg.callback_data()
+        .into_iter()
+        .find(|d| d.starts_with("ak:") && d.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix} button in {:?}", msg.buttons()))
+}
 
-    /// Presses the button of `msg` whose data ends with `suffix`.
-    fn press(&self, msg: &MessageView, suffix: &str) {
-        let data = msg
-            .callback_data()
-            .into_iter()
-            .find(|d| d.starts_with("ak:") && d.ends_with(suffix))
-            .unwrap_or_else(|| panic!("no {suffix} button in {:?}", msg.buttons()));
-        self.tg
-            .user_presses_button(self.bot, CHAT, msg.message_id, &data);
-    }
+/// Waits until message `id` of `chat` has no buttons and contains `needle`.
+pub(super) async fn settled(rig: &TgRig, chat: i64, id: i32, needle: &str) -> MessageView {
+    let bot = rig.bot;
+    let needle = needle.to_owned();
+    rig.tg
+        .wait_until(TURN, move |w| {
+            w.message(bot, chat, id)
+                .filter(|m| m.callback_data().is_empty() && m.contains(&needle))
+        })
+        .await
+}
 
-    /// Waits until message `id` has no buttons and contains `needle`.
-    async fn wait_settled(&self, id: i32, needle: &str) -> MessageView {
-        let bot = self.bot;
-        let needle = needle.to_owned();
-        self.tg
-            .wait_until(TURN, move |w| {
-                w.message(bot, CHAT, id)
-                    .filter(|m| m.callback_data().is_empty() && m.contains(&needle))
-            })
-            .await
-    }
+/// The live processes whose command line contains `marker`.
+pub(super) fn live_processes(rig: &TgRig, marker: &str) -> Vec<(i32, String)> {
+    rig.cli_processes()
+        .into_iter()
+        .filter(|(_, cmd)| cmd.contains(marker) && !cmd.contains("__reap"))
+        .collect()
+}
 
-    /// The live processes of `program` (the CLI in its two-way mode).
-    fn live_processes(&self, marker: &str) -> Vec<(i32, String)> {
-        self.cli_processes()
-            .into_iter()
-            .filter(|(_, cmd)| cmd.contains(marker) && !cmd.contains("__reap"))
-            .collect()
-    }
+/// Presses the request button of `msg` whose data ends with `suffix`.
+fn press(rig: &TgRig, msg: &MessageView, suffix: &str) {
+    rig.tg
+        .user_presses_button(rig.bot, msg.chat_id, msg.message_id, &button(msg, suffix));
+}
 
-    /// Messages with buttons the bot wrote after `after`.
-    fn requests_after(&self, after: i32) -> Vec<MessageView> {
-        self.replies_after(CHAT, after)
-            .into_iter()
-            .filter(|m| m.callback_data().iter().any(|d| d.starts_with("ak:")))
-            .collect()
-    }
+/// The bot's request messages after `after`.
+fn requests_after(rig: &TgRig, after: i32) -> Vec<MessageView> {
+    rig.replies_after(CHAT, after)
+        .into_iter()
+        .filter(|m| m.callback_data().iter().any(|d| d.starts_with("ak:")))
+        .collect()
 }
 
 #[tokio::test]
 async fn claude_asks_by_button_once_denied_for_the_session_and_stop_ends_it() {
-    let rig = TgRig::asking("claude", "sonnet").await;
+    let rig = asking("claude", "sonnet", |_| {}).await;
     let workspace = rig.home.root.join("workspace");
 
     // Allow once: the command runs.
     let sent = rig.say("MOCK_TOOL_CMD<<touch allowed.txt>>");
-    let ask = rig.wait_request(sent.message_id, "wants to use").await;
+    let ask = request_after(&rig, CHAT, sent.message_id, "wants to use").await;
     let text = ask.text.clone().unwrap_or_default();
     assert!(
         text.contains("Bash") && text.contains("touch allowed.txt"),
@@ -112,38 +118,37 @@ async fn claude_asks_by_button_once_denied_for_the_session_and_stop_ends_it() {
     };
     assert_eq!(style("Allow once").as_deref(), Some("success"));
     assert_eq!(style("Deny").as_deref(), Some("danger"));
-    rig.press(&ask, ":o");
+    press(&rig, &ask, ":o");
     rig.wait_done(sent.message_id, "The tool ran").await;
     assert!(workspace.join("allowed.txt").exists());
-    rig.wait_settled(ask.message_id, "Allowed once.").await;
-    let live = rig.live_processes("--permission-prompt-tool");
+    settled(&rig, CHAT, ask.message_id, "Allowed once.").await;
+    let live = live_processes(&rig, "--permission-prompt-tool");
     assert_eq!(live.len(), 1, "one warm claude: {live:#?}");
 
     // Deny: it does not run; the turn still ends with the model's answer.
     let sent = rig.say("MOCK_TOOL_CMD<<touch denied.txt>>");
-    let ask = rig.wait_request(sent.message_id, "wants to use").await;
-    rig.press(&ask, ":d");
-    rig.wait_settled(ask.message_id, "Denied.").await;
+    let ask = request_after(&rig, CHAT, sent.message_id, "wants to use").await;
+    press(&rig, &ask, ":d");
+    settled(&rig, CHAT, ask.message_id, "Denied.").await;
     rig.wait_done(sent.message_id, "prior_assistant_turns")
         .await;
     assert!(!workspace.join("denied.txt").exists());
 
     // Allowed for the session: the same call is not asked again.
     let sent = rig.say("MOCK_TOOL_CMD<<touch session.txt>>");
-    let ask = rig.wait_request(sent.message_id, "wants to use").await;
-    rig.press(&ask, ":s");
+    let ask = request_after(&rig, CHAT, sent.message_id, "wants to use").await;
+    press(&rig, &ask, ":s");
     rig.wait_done(sent.message_id, "The tool ran").await;
-    rig.wait_settled(ask.message_id, "Allowed for this session.")
-        .await;
+    settled(&rig, CHAT, ask.message_id, "Allowed for this session.").await;
     std::fs::remove_file(workspace.join("session.txt")).unwrap();
     let sent = rig.say("MOCK_TOOL_CMD<<touch session.txt>>");
     rig.wait_done(sent.message_id, "The tool ran").await;
     assert!(workspace.join("session.txt").exists());
     assert!(
-        rig.requests_after(sent.message_id).is_empty(),
+        requests_after(&rig, sent.message_id).is_empty(),
         "not asked again"
     );
-    let again = rig.live_processes("--permission-prompt-tool");
+    let again = live_processes(&rig, "--permission-prompt-tool");
     assert_eq!(again, live, "the same warm process took every turn");
     let status = rig.say("/status");
     rig.wait_text(
@@ -167,9 +172,9 @@ async fn claude_asks_by_button_once_denied_for_the_session_and_stop_ends_it() {
 
 #[tokio::test]
 async fn a_request_left_by_a_restart_says_it_expired_and_its_buttons_do_nothing() {
-    let rig = TgRig::asking("claude", "sonnet").await;
+    let rig = asking("claude", "sonnet", |_| {}).await;
     let sent = rig.say("MOCK_TOOL_CMD<<touch never.txt>>");
-    let ask = rig.wait_request(sent.message_id, "wants to use").await;
+    let ask = request_after(&rig, CHAT, sent.message_id, "wants to use").await;
     // The agent keeps the request's message on record right after posting it.
     let record = rig.home.root.join("live_requests.json");
     let t0 = std::time::Instant::now();
@@ -187,7 +192,7 @@ async fn a_request_left_by_a_restart_says_it_expired_and_its_buttons_do_nothing(
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let settled = rig.wait_settled(ask.message_id, "expired").await;
+    let settled = settled(&rig, CHAT, ask.message_id, "expired").await;
     assert!(settled.contains("touch never.txt"), "{settled:?}");
     // The CLI of the killed agent did not survive it.
     rig.wait_no_cli().await;
@@ -204,7 +209,7 @@ async fn a_request_left_by_a_restart_says_it_expired_and_its_buttons_do_nothing(
 
 #[tokio::test]
 async fn codex_question_by_button_and_a_message_added_to_the_running_turn() {
-    let rig = TgRig::asking("codex", "gpt-5.5").await;
+    let rig = asking("codex", "gpt-5.5", |_| {}).await;
     rig.mock.script(
         "ASK_COLOR",
         Reply::text("I need to ask.").with_call(
@@ -219,7 +224,7 @@ async fn codex_question_by_button_and_a_message_added_to_the_running_turn() {
         ),
     );
     let sent = rig.say("ASK_COLOR");
-    let ask = rig.wait_request(sent.message_id, "Which color?").await;
+    let ask = request_after(&rig, CHAT, sent.message_id, "Which color?").await;
     let labels: Vec<String> = ask
         .buttons()
         .into_iter()
@@ -227,18 +232,29 @@ async fn codex_question_by_button_and_a_message_added_to_the_running_turn() {
         .map(|b| b.text)
         .collect();
     assert_eq!(labels, ["Red", "Blue"]);
-    rig.press(&ask, ":1");
-    rig.wait_settled(ask.message_id, "Answered: Blue").await;
+    press(&rig, &ask, ":1");
+    settled(&rig, CHAT, ask.message_id, "Answered: Blue").await;
     rig.wait_done(sent.message_id, "Blue").await;
 
     // A slow command runs (allowed once); a message sent meanwhile is offered as
     // more text for the running turn.
     let sent = rig.say("MOCK_TOOL_CMD<<sleep 3 && echo slept>>");
-    let ask = rig.wait_request(sent.message_id, "wants to use").await;
-    rig.press(&ask, ":o");
-    rig.wait_settled(ask.message_id, "Allowed once.").await;
+    let ask = request_after(&rig, CHAT, sent.message_id, "wants to use").await;
+    press(&rig, &ask, ":o");
+    settled(&rig, CHAT, ask.message_id, "Allowed once.").await;
     let extra = rig.say("STEERED words");
-    let queued = rig.wait_request(extra.message_id, "in queue").await;
+    let bot = rig.bot;
+    let queued = rig
+        .tg
+        .wait_until(TURN, move |w| {
+            w.visible_messages(bot, CHAT).into_iter().find(|m| {
+                m.from_bot == Some(bot)
+                    && m.message_id > extra.message_id
+                    && m.contains("in queue")
+                    && !m.callback_data().is_empty()
+            })
+        })
+        .await;
     let steer = queued
         .callback_data()
         .into_iter()

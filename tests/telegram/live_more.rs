@@ -3,9 +3,10 @@
 //! `/interrupt` keeping the warm process, a warm process killed between turns, a
 //! request nobody answers, and a group where only the turn's starter may answer.
 
+use super::live::{asking, button, live_processes, request_after, settled};
 use super::{BOT, CHAT, TgRig};
 use crate::conversation::reaction_over;
-use crate::support::fake_telegram::{Incoming, MessageView, Pressed};
+use crate::support::fake_telegram::{Incoming, Pressed};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -13,52 +14,6 @@ const TURN: Duration = Duration::from_secs(90);
 
 /// Marker of claude's two-way mode in its command line.
 const CLAUDE_LIVE: &str = "--permission-prompt-tool";
-
-/// A rig whose CLIs ask before they run tools; `tweak` edits the config further.
-async fn asking(provider: &str, model: &str, tweak: impl FnOnce(&mut serde_json::Value)) -> TgRig {
-    TgRig::start(provider, model, |c| {
-        c["permission_mode"] = json!("default");
-        tweak(c);
-    })
-    .await
-}
-
-/// Waits for the bot's message in `chat` after `after` containing `needle` that has
-/// request buttons.
-async fn request_after(rig: &TgRig, chat: i64, after: i32, needle: &str) -> MessageView {
-    let bot = rig.bot;
-    let needle = needle.to_owned();
-    rig.tg
-        .wait_until(TURN, move |w| {
-            w.visible_messages(bot, chat).into_iter().find(|m| {
-                m.from_bot == Some(bot)
-                    && m.message_id > after
-                    && m.contains(&needle)
-                    && m.callback_data().iter().any(|d| d.starts_with("ak:"))
-            })
-        })
-        .await
-}
-
-/// The data of `msg`'s request button ending with `suffix`.
-fn button(msg: &MessageView, suffix: &str) -> String {
-    msg.callback_data()
-        .into_iter()
-        .find(|d| d.starts_with("ak:") && d.ends_with(suffix))
-        .unwrap_or_else(|| panic!("no {suffix} button in {:?}", msg.buttons()))
-}
-
-/// Waits until message `id` of `chat` has no buttons and contains `needle`.
-async fn settled(rig: &TgRig, chat: i64, id: i32, needle: &str) -> MessageView {
-    let bot = rig.bot;
-    let needle = needle.to_owned();
-    rig.tg
-        .wait_until(TURN, move |w| {
-            w.message(bot, chat, id)
-                .filter(|m| m.callback_data().is_empty() && m.contains(&needle))
-        })
-        .await
-}
 
 /// Waits until the turn answering `user_msg` in `chat` is over: the bot's text after
 /// it contains one of `needles` and the reaction is a final one. Returns that text.
@@ -79,14 +34,6 @@ async fn turn_over(rig: &TgRig, chat: i64, user_msg: i32, needles: &[&str]) -> S
                 .then_some(all)
         })
         .await
-}
-
-/// The live processes whose command line contains `marker`.
-fn live_processes(rig: &TgRig, marker: &str) -> Vec<(i32, String)> {
-    rig.cli_processes()
-        .into_iter()
-        .filter(|(_, cmd)| cmd.contains(marker) && !cmd.contains("__reap"))
-        .collect()
 }
 
 /// Waits until the live processes with `marker` satisfy `pred`; returns them.
