@@ -44,6 +44,11 @@ fn main() -> ExitCode {
             agent.as_deref(),
             cmd,
         )),
+        Some(Command::Media { agent, cmd }) => runtime.block_on(ductor::cli::media::run(
+            cli.home.as_deref(),
+            agent.as_deref(),
+            cmd,
+        )),
         Some(Command::Webhooks(cmd)) => {
             runtime.block_on(ductor::cli::webhooks::run(cli.home.as_deref(), cmd))
         }

@@ -11,6 +11,7 @@ pub mod cron;
 pub mod docker;
 pub mod doctor;
 pub mod lifecycle;
+pub mod media;
 pub mod onboarding;
 pub mod service;
 pub mod shared_memory;
@@ -82,6 +83,15 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         cmd: cron::CronCommand,
+    },
+    /// Media tools for an agent's CLI: info, list, read, video, transcribe (JSON output).
+    Media {
+        /// The agent (default: $`DUCTOR_AGENT_NAME`, else main).
+        #[arg(long, global = true)]
+        agent: Option<String>,
+        /// What to do.
+        #[command(subcommand)]
+        cmd: media::MediaCommand,
     },
     /// Webhooks of the main agent (add, edit, list, remove, rotate-token, test).
     #[command(subcommand)]

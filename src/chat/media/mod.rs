@@ -15,6 +15,7 @@ pub mod names;
 pub mod order;
 pub mod prompt;
 pub mod temp;
+pub mod tools;
 pub mod transcribe;
 
 use crate::chat::api::BoxFut;
