@@ -43,6 +43,9 @@ _ductor() {
             ductor,help)
                 cmd="ductor__subcmd__help"
                 ;;
+            ductor,media)
+                cmd="ductor__subcmd__media"
+                ;;
             ductor,onboarding)
                 cmd="ductor__subcmd__onboarding"
                 ;;
@@ -280,6 +283,9 @@ _ductor() {
             ductor__subcmd__help,help)
                 cmd="ductor__subcmd__help__subcmd__help"
                 ;;
+            ductor__subcmd__help,media)
+                cmd="ductor__subcmd__help__subcmd__media"
+                ;;
             ductor__subcmd__help,onboarding)
                 cmd="ductor__subcmd__help__subcmd__onboarding"
                 ;;
@@ -388,6 +394,21 @@ _ductor() {
             ductor__subcmd__help__subcmd__docker,unmount)
                 cmd="ductor__subcmd__help__subcmd__docker__subcmd__unmount"
                 ;;
+            ductor__subcmd__help__subcmd__media,info)
+                cmd="ductor__subcmd__help__subcmd__media__subcmd__info"
+                ;;
+            ductor__subcmd__help__subcmd__media,list)
+                cmd="ductor__subcmd__help__subcmd__media__subcmd__list"
+                ;;
+            ductor__subcmd__help__subcmd__media,read)
+                cmd="ductor__subcmd__help__subcmd__media__subcmd__read"
+                ;;
+            ductor__subcmd__help__subcmd__media,transcribe)
+                cmd="ductor__subcmd__help__subcmd__media__subcmd__transcribe"
+                ;;
+            ductor__subcmd__help__subcmd__media,video)
+                cmd="ductor__subcmd__help__subcmd__media__subcmd__video"
+                ;;
             ductor__subcmd__help__subcmd__service,install)
                 cmd="ductor__subcmd__help__subcmd__service__subcmd__install"
                 ;;
@@ -453,6 +474,42 @@ _ductor() {
                 ;;
             ductor__subcmd__help__subcmd__webhooks,test)
                 cmd="ductor__subcmd__help__subcmd__webhooks__subcmd__test"
+                ;;
+            ductor__subcmd__media,help)
+                cmd="ductor__subcmd__media__subcmd__help"
+                ;;
+            ductor__subcmd__media,info)
+                cmd="ductor__subcmd__media__subcmd__info"
+                ;;
+            ductor__subcmd__media,list)
+                cmd="ductor__subcmd__media__subcmd__list"
+                ;;
+            ductor__subcmd__media,read)
+                cmd="ductor__subcmd__media__subcmd__read"
+                ;;
+            ductor__subcmd__media,transcribe)
+                cmd="ductor__subcmd__media__subcmd__transcribe"
+                ;;
+            ductor__subcmd__media,video)
+                cmd="ductor__subcmd__media__subcmd__video"
+                ;;
+            ductor__subcmd__media__subcmd__help,help)
+                cmd="ductor__subcmd__media__subcmd__help__subcmd__help"
+                ;;
+            ductor__subcmd__media__subcmd__help,info)
+                cmd="ductor__subcmd__media__subcmd__help__subcmd__info"
+                ;;
+            ductor__subcmd__media__subcmd__help,list)
+                cmd="ductor__subcmd__media__subcmd__help__subcmd__list"
+                ;;
+            ductor__subcmd__media__subcmd__help,read)
+                cmd="ductor__subcmd__media__subcmd__help__subcmd__read"
+                ;;
+            ductor__subcmd__media__subcmd__help,transcribe)
+                cmd="ductor__subcmd__media__subcmd__help__subcmd__transcribe"
+                ;;
+            ductor__subcmd__media__subcmd__help,video)
+                cmd="ductor__subcmd__media__subcmd__help__subcmd__video"
                 ;;
             ductor__subcmd__service,help)
                 cmd="ductor__subcmd__service__subcmd__help"
@@ -617,7 +674,7 @@ _ductor() {
 
     case "${cmd}" in
         ductor)
-            opts="-v -h -V --home --verbose --help --version run status stop restart agents ask shared-memory task cron webhooks api docker onboarding reset config doctor service uninstall upgrade completions help"
+            opts="-v -h -V --home --verbose --help --version run status stop restart agents ask shared-memory task cron media webhooks api docker onboarding reset config doctor service uninstall upgrade completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1871,7 +1928,7 @@ _ductor() {
             return 0
             ;;
         ductor__subcmd__help)
-            opts="run status stop restart agents ask shared-memory task cron webhooks api docker onboarding reset config doctor service uninstall upgrade completions help"
+            opts="run status stop restart agents ask shared-memory task cron media webhooks api docker onboarding reset config doctor service uninstall upgrade completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2335,6 +2392,90 @@ _ductor() {
         ductor__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__help__subcmd__media)
+            opts="info list read video transcribe"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__help__subcmd__media__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__help__subcmd__media__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__help__subcmd__media__subcmd__read)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__help__subcmd__media__subcmd__transcribe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__help__subcmd__media__subcmd__video)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2815,6 +2956,256 @@ _ductor() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media)
+            opts="-v -h --agent --home --verbose --help info list read video transcribe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__help)
+            opts="info list read video transcribe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__help__subcmd__read)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__help__subcmd__transcribe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__help__subcmd__video)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__info)
+            opts="-v -h --agent --home --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__list)
+            opts="-v -h --type --date --limit --agent --home --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --date)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__read)
+            opts="-v -h --max-pages --agent --home --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-pages)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__transcribe)
+            opts="-v -h --agent --home --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ductor__subcmd__media__subcmd__video)
+            opts="-v -h --frames --agent --home --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --frames)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
