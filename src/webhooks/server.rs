@@ -29,7 +29,7 @@ use super::settings::WebhookSettings;
 use super::store::HookStore;
 use super::template;
 use super::{Dispatch, Done};
-use crate::listen::{Server, json_reply as reply};
+use crate::listen::{Limits, Server, json_reply as reply};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -120,40 +120,39 @@ pub fn serve(
         settings,
         guards: Mutex::default(),
     });
-    let routes = warp::method()
-        .and(warp::path::full())
-        .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
-        .and(warp::body::stream())
-        .then(
-            move |method: Method,
-                  path: warp::path::FullPath,
-                  headers: HeaderMap,
-                  remote: Option<SocketAddr>,
-                  body| {
-                let app = app.clone();
-                async move {
-                    app.route(&method, path.as_str(), &headers, remote, body)
-                        .await
-                }
-            },
-        );
-    let stop = shutdown.clone();
+    let routes = move |remote: Option<SocketAddr>| {
+        let app = app.clone();
+        warp::method()
+            .and(warp::path::full())
+            .and(warp::header::headers_cloned())
+            .and(warp::any().map(move || remote))
+            .and(warp::body::stream())
+            .then(
+                move |method: Method,
+                      path: warp::path::FullPath,
+                      headers: HeaderMap,
+                      remote: Option<SocketAddr>,
+                      body| {
+                    let app = app.clone();
+                    async move {
+                        app.route(&method, path.as_str(), &headers, remote, body)
+                            .await
+                    }
+                },
+            )
+            .boxed()
+    };
+    let server = crate::listen::serve(
+        "webhook server",
+        listener,
+        Limits::default(),
+        routes,
+        shutdown,
+        SHUTDOWN_GRACE,
+    );
     let task = tokio::spawn(async move {
-        let server = warp::serve(routes)
-            .incoming(listener)
-            .graceful(async move { stop.cancelled().await })
-            .run();
-        let grace = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            () = server => {}
-            () = grace => tracing::info!("webhook server: closing connections still open"),
-        }
+        server.stopped().await;
         let _ = watcher.await;
-        tracing::info!("webhook server stopped");
     });
     tracing::info!(%addr, "webhook server listening");
     Server::new(addr, task)

@@ -30,7 +30,6 @@ use crate::ops::Ops;
 use crate::session::outbox::Delivery;
 use hub::Hub;
 pub use settings::ApiSettings;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -164,29 +163,22 @@ pub use crate::listen::Server;
 
 /// Serves the API on `listener` until `ctx.shutdown` fires. Inside a tokio runtime.
 pub fn serve(listener: TcpListener, ctx: &ApiContext) -> Server {
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
     crate::logging::register_secret(ctx.settings().token.expose());
     let filter = routes(ctx).recover(not_found).unify();
-    let shutdown = ctx.shutdown.clone();
-    let task = tokio::spawn(async move {
-        let stop = shutdown.clone();
-        let server = warp::serve(filter)
-            .incoming(listener)
-            .graceful(async move { stop.cancelled().await })
-            .run();
-        let grace = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            () = server => {}
-            () = grace => tracing::info!("api: closing connections still open"),
-        }
-        tracing::info!("api: stopped");
-    });
-    Server::new(addr, task)
+    // Room for every allowed `WebSocket` while it is being upgraded, the page and
+    // uploads beside them.
+    let limits = crate::listen::Limits {
+        connections: ctx.settings().max_connections.saturating_mul(2).max(64),
+        ..crate::listen::Limits::default()
+    };
+    crate::listen::serve(
+        "api",
+        listener,
+        limits,
+        move |_| filter.clone().map(warp::Reply::into_response).boxed(),
+        ctx.shutdown.clone(),
+        SHUTDOWN_GRACE,
+    )
 }
 
 /// A running API: its server, and where the outbox router hands it the deliveries
