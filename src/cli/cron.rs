@@ -156,13 +156,17 @@ async fn run_now(home: &crate::paths::Home, agent: &str, id: &str) -> Result<Val
     }
 }
 
-/// `user_timezone` of the main config (empty when unset or unreadable).
+/// `user_timezone` of this agent: a sub-agent's own zone from `agents.json` when it
+/// sets one, else the main config's (empty when unset or unreadable).
 fn user_timezone(paths: &AgentPaths) -> String {
-    std::fs::read_to_string(paths.home().main().config_file())
-        .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| v["user_timezone"].as_str().map(str::to_owned))
-        .unwrap_or_default()
+    match crate::config::load_agent(&paths.home(), paths.name()) {
+        Ok(config) => config.user_timezone,
+        Err(_) => std::fs::read_to_string(paths.home().main().config_file())
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+            .and_then(|v| v["user_timezone"].as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    }
 }
 
 /// Applies `cmd` to the jobs of `paths`; returns the JSON to print.
@@ -445,6 +449,38 @@ mod tests {
         execute(&p, CronCommand::Remove { id: "news".into() }, &env).unwrap();
         assert!(!p.cron_tasks_dir().join("news").exists());
         assert!(execute(&p, CronCommand::Remove { id: "news".into() }, &env).is_err());
+    }
+
+    #[test]
+    fn a_sub_agents_list_uses_its_own_time_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = crate::paths::Home::new(dir.path());
+        std::fs::create_dir_all(home.main().config_file().parent().unwrap()).unwrap();
+        std::fs::write(
+            home.main().config_file(),
+            r#"{"user_timezone": "Europe/Berlin"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            home.agents_file(),
+            r#"[{"name": "tokyo", "telegram_token": "123:abc", "allowed_user_ids": [1],
+                 "user_timezone": "Asia/Tokyo"}]"#,
+        )
+        .unwrap();
+        for (name, zone) in [("main", "Europe/Berlin"), ("tokyo", "Asia/Tokyo")] {
+            let p = home.agent(name);
+            std::fs::create_dir_all(p.cron_tasks_dir()).unwrap();
+            let add = CronCommand::Add {
+                name: "daily".into(),
+                options: JobOptions {
+                    schedule: Some("0 9 * * *".into()),
+                    ..JobOptions::default()
+                },
+            };
+            execute(&p, add, &env).unwrap();
+            let listed = execute(&p, CronCommand::List, &env).unwrap();
+            assert_eq!(listed["jobs"][0]["timezone"], zone, "{name}");
+        }
     }
 
     #[test]
