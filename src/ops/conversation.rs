@@ -5,6 +5,7 @@
 use super::{Action, Button, Ctx, Pressed, Reply, Response, Submit};
 use crate::address::Address;
 use crate::md;
+use crate::provider::ProviderKind;
 use crate::session::store::default_target;
 
 /// `/start`.
@@ -65,12 +66,72 @@ pub fn welcome(ctx: &Ctx<'_>, n: u8) -> Response {
 /// configured model) and `/reset` (reset the active provider's bucket). Waits for a
 /// running turn of the conversation to stop first.
 pub async fn new(ctx: &Ctx<'_>, back_to_default: bool) -> Response {
+    let provider = reset_at(ctx, &ctx.address, back_to_default).await;
+    Response::say(md::escape(
+        &ctx.text()
+            .f("session.reset", &[("provider", provider.display_name())]),
+    ))
+}
+
+/// At most this many topic names in the "no such topic" answer.
+const KNOWN_TOPICS_SHOWN: usize = 20;
+
+/// `/new [@TopicName]`: without a name [`new`] back to the default; with one, the
+/// same for the forum topic of this chat whose cached name it is (case-insensitive).
+/// Only that topic's session and its CLI end; an unknown name changes nothing.
+pub async fn new_command(ctx: &Ctx<'_>, args: &str) -> Response {
+    let Some(name) = args
+        .trim()
+        .strip_prefix('@')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    else {
+        return new(ctx, true).await;
+    };
+    let text = ctx.text();
+    let sessions = ctx.core().conversations.engine().sessions.clone();
+    let Some(topic) = sessions.topic_named(&ctx.address, name) else {
+        let known: Vec<String> = sessions
+            .topics(&ctx.address)
+            .into_iter()
+            .filter_map(|r| r.topic_name)
+            .take(KNOWN_TOPICS_SHOWN)
+            .map(|n| md::code(&n))
+            .collect();
+        let name = md::escape(name);
+        return Response::say(if known.is_empty() {
+            text.f("session.topic_unknown", &[("name", &name)])
+        } else {
+            text.f(
+                "session.topic_unknown_known",
+                &[("name", &name), ("topics", &known.join(", "))],
+            )
+        });
+    };
+    let provider = reset_at(ctx, &topic, true).await;
+    let label = sessions
+        .get(&topic)
+        .and_then(|r| r.topic_name)
+        .unwrap_or_else(|| name.to_owned());
+    Response::say(text.f(
+        "session.reset_topic",
+        &[
+            ("topic", &md::escape(&label)),
+            ("provider", &md::escape(provider.display_name())),
+        ],
+    ))
+}
+
+/// Resets the session at `address` (a conversation of this chat): its warm process
+/// ends, its running turn stops, then the bucket goes (and with `back_to_default`
+/// the configured provider/model come back). Returns the provider reset.
+async fn reset_at(ctx: &Ctx<'_>, address: &Address, back_to_default: bool) -> ProviderKind {
     let core = ctx.core();
     let engine = core.conversations.engine();
     let default = default_target(&core.config.get());
     let active = engine
         .sessions
-        .target(&ctx.address)
+        .target(address)
         .unwrap_or_else(|| default.clone());
     let provider = if back_to_default {
         default.provider
@@ -78,21 +139,18 @@ pub async fn new(ctx: &Ctx<'_>, back_to_default: bool) -> Response {
         active.provider
     };
     // The warm process holds the old session: it ends with it.
-    core.live.close(&ctx.address.to_string()).await;
+    core.live.close(&address.to_string()).await;
     let store = engine.sessions.clone();
-    let key = ctx.address.clone();
+    let key = address.clone();
     core.conversations
-        .exclusive(&ctx.address, move || {
+        .exclusive(address, move || {
             store.reset_bucket(&key, provider);
             if back_to_default {
                 store.set_target(&key, &default, chrono::Utc::now());
             }
         })
         .await;
-    Response::say(md::escape(
-        &ctx.text()
-            .f("session.reset", &[("provider", provider.display_name())]),
-    ))
+    provider
 }
 
 /// `/stop`: stop what streams into this conversation and discard its queue.

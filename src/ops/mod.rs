@@ -279,7 +279,7 @@ pub async fn command(ctx: &Ctx<'_>, name: &str, args: &str) -> Option<Response> 
     Some(match spec.command {
         Command::Start => conversation::start(ctx),
         Command::Help => Response::say(ctx.text().t("help.text")),
-        Command::New => conversation::new(ctx, true).await,
+        Command::New => conversation::new_command(ctx, args).await,
         Command::Reset => conversation::new(ctx, false).await,
         Command::Stop => conversation::stop(ctx).await,
         Command::Interrupt => conversation::interrupt(ctx).await,

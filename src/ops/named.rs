@@ -1,7 +1,8 @@
 //! Named sessions in the chat (§7.1): `/session [@provider|@model] <prompt>` starts
 //! one in the background, `/session @name <prompt>` sends it a background
 //! follow-up, `@name <message>` continues it here with a streamed answer, and
-//! `/sessions` lists and ends them. A result's buttons are follow-ups in its session.
+//! `/sessions` lists and ends them (and lists the chat's forum topics with their own
+//! sessions). A result's buttons are follow-ups in its session.
 
 use super::{Action, Button, Ctx, Pressed, Reply, Response, Submit};
 use crate::md;
@@ -117,16 +118,21 @@ pub async fn session_command(ctx: &Ctx<'_>, args: &str) -> Response {
     }
 }
 
-/// The `/sessions` list and its buttons.
+/// The `/sessions` list and its buttons: the named sessions of this conversation,
+/// then the forum topics of this chat with their own sessions.
 fn manager(ctx: &Ctx<'_>) -> Reply {
     let core = ctx.core();
     let text = ctx.text();
     let sessions = core.named.registry().list(&ctx.address);
-    if sessions.is_empty() {
+    let topics = topic_lines(ctx);
+    if sessions.is_empty() && topics.is_empty() {
         return Reply::text(text.t("named.list_empty"));
     }
     let mut out = text.t("named.list_title");
     let mut rows = Vec::new();
+    if sessions.is_empty() {
+        let _ = write!(out, "\n{}", text.t("named.list_empty"));
+    }
     for r in &sessions {
         let running = core
             .conversations
@@ -153,11 +159,72 @@ fn manager(ctx: &Ctx<'_>) -> Reply {
             Action::SessionEnd(r.name.clone()),
         )]);
     }
-    rows.push(vec![
-        Button::new(text.t("named.end_all_button"), Action::SessionsEndAll),
-        Button::new(text.t("named.refresh_button"), Action::SessionsRefresh),
-    ]);
+    if !topics.is_empty() {
+        let _ = write!(out, "\n\n{}", text.t("named.topics_title"));
+        for line in topics {
+            let _ = write!(out, "\n{line}");
+        }
+    }
+    let mut last = Vec::new();
+    if !sessions.is_empty() {
+        last.push(Button::new(
+            text.t("named.end_all_button"),
+            Action::SessionsEndAll,
+        ));
+    }
+    last.push(Button::new(
+        text.t("named.refresh_button"),
+        Action::SessionsRefresh,
+    ));
+    rows.push(last);
     Reply::text(out).with_buttons(rows)
+}
+
+/// One line per forum topic of this chat with a session: its name, provider/model
+/// (the configured ones until its first turn), messages in the active provider's
+/// session, and how long ago it was last active.
+fn topic_lines(ctx: &Ctx<'_>) -> Vec<String> {
+    let core = ctx.core();
+    let text = ctx.text();
+    let default = default_target(&core.config.get());
+    let now = chrono::Utc::now();
+    core.conversations
+        .engine()
+        .sessions
+        .topics(&ctx.address)
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let provider = r
+                .provider
+                .parse::<crate::provider::ProviderKind>()
+                .unwrap_or(default.provider);
+            let model = if r.model.is_empty() {
+                default.model.clone()
+            } else {
+                r.model.clone()
+            };
+            let messages = r
+                .provider_sessions
+                .get(provider.as_str())
+                .map_or(0, |b| b.message_count);
+            let idle = crate::session::freshness::parse_time(&r.last_active)
+                .and_then(|t| (now - t).to_std().ok())
+                .unwrap_or_default();
+            let address = crate::address::Address::new(&r.transport, r.chat_id, r.topic_id);
+            text.f(
+                "named.topic_line",
+                &[
+                    ("n", &(i + 1).to_string()),
+                    ("topic", &super::status::topic_label(ctx, &address)),
+                    ("provider", provider.display_name()),
+                    ("model", &md::escape(&model)),
+                    ("messages", &messages.to_string()),
+                    ("age", &super::status::age(idle)),
+                ],
+            )
+        })
+        .collect()
 }
 
 /// `/sessions`.

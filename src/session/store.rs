@@ -264,6 +264,33 @@ impl SessionStore {
         });
     }
 
+    /// The forum topics of `chat`'s chat that have a record, by topic id.
+    pub fn topics(&self, chat: &Address) -> Vec<SessionRecord> {
+        let mut out: Vec<SessionRecord> = self
+            .all()
+            .into_iter()
+            .filter(|r| {
+                r.topic_id.is_some() && r.chat_id == chat.chat_id && r.transport == chat.transport
+            })
+            .collect();
+        out.sort_by_key(|r| r.topic_id);
+        out
+    }
+
+    /// The topic of `chat`'s chat whose cached name is `name` (case-insensitive,
+    /// surrounding spaces ignored).
+    pub fn topic_named(&self, chat: &Address, name: &str) -> Option<Address> {
+        let want = name.trim().to_lowercase();
+        self.topics(chat)
+            .into_iter()
+            .find(|r| {
+                r.topic_name
+                    .as_deref()
+                    .is_some_and(|n| n.trim().to_lowercase() == want)
+            })
+            .map(|r| Address::new(&r.transport, r.chat_id, r.topic_id))
+    }
+
     /// Caches a forum topic's name (creating the topic's record, which then takes
     /// the configured provider and model on its first turn).
     pub fn set_topic_name(&self, key: &Address, name: &str) {
@@ -346,6 +373,32 @@ mod tests {
         assert_eq!(
             reloaded.get(&key).unwrap().provider_sessions["codex"].session_id,
             "x-1"
+        );
+    }
+
+    #[tokio::test]
+    async fn topics_are_found_by_their_cached_name_in_their_own_chat() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::load(&dir.path().join("sessions.json"));
+        let chat = Address::new("tg", -100, None);
+        store.set_topic_name(&Address::new("tg", -100, Some(7)), "Backend");
+        store.set_topic_name(&Address::new("tg", -100, Some(3)), "Front End");
+        store.set_topic_name(&Address::new("tg", -200, Some(9)), "Elsewhere");
+        store.set_target(&chat, &target(ProviderKind::Claude, "opus"), Utc::now());
+        let ids: Vec<_> = store.topics(&chat).iter().map(|r| r.topic_id).collect();
+        assert_eq!(ids, [Some(3), Some(7)], "only this chat's topics, by id");
+        assert_eq!(
+            store.topic_named(&Address::new("tg", -100, Some(3)), "BACKEND "),
+            Some(Address::new("tg", -100, Some(7)))
+        );
+        assert_eq!(
+            store.topic_named(&chat, "front end"),
+            Some(Address::new("tg", -100, Some(3)))
+        );
+        assert_eq!(store.topic_named(&chat, "Elsewhere"), None);
+        assert_eq!(
+            store.topic_named(&Address::new("mx", -100, None), "Backend"),
+            None
         );
     }
 

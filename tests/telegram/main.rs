@@ -25,6 +25,7 @@ mod tasks;
 mod webhooks;
 
 use serde_json::json;
+mod topics;
 use std::time::Duration;
 use support::clis::{self, CliEnv};
 use support::daemon::{Daemon, TestHome, token};

@@ -366,6 +366,12 @@ impl FakeTelegram {
             .mutate(|st| user::create_topic(st, bot.0, chat_id, name))
     }
 
+    /// A user renames forum topic `topic` (`forum_topic_edited` service message).
+    pub fn user_renames_topic(&self, bot: BotId, chat_id: i64, topic: i32, name: &str) -> Sent {
+        self.shared
+            .mutate(|st| user::rename_topic(st, bot.0, chat_id, topic, name))
+    }
+
     /// The user edits their text message (`edited_message` update).
     pub fn user_edits_text(
         &self,

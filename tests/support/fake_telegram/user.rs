@@ -503,6 +503,27 @@ pub fn create_topic(st: &mut State, bot: i64, chat_id: i64, name: &str) -> Sent 
     deliver(st, bot, key, m, "message")
 }
 
+/// A user renames forum topic `topic` (a `forum_topic_edited` service message in the topic).
+pub fn rename_topic(st: &mut State, bot: i64, chat_id: i64, topic: i32, name: &str) -> Sent {
+    let forum = chat_id > 0 || st.chats.get(&chat_id).is_some_and(|c| c.is_forum);
+    assert!(
+        forum,
+        "fake Telegram: chat {chat_id} is not a forum supergroup"
+    );
+    let (key, user) = chat_user(st, bot, chat_id, None);
+    let mut m = MsgRec::new(chat_id, Sender::User(user), unix_now());
+    m.thread_id = Some(topic);
+    m.service = Some(("forum_topic_edited".to_owned(), json!({ "name": name })));
+    if let Some(t) = st
+        .chats
+        .get_mut(&chat_id)
+        .and_then(|c| c.topics.get_mut(&topic))
+    {
+        name.clone_into(&mut t.name);
+    }
+    deliver(st, bot, key, m, "message")
+}
+
 /// A user edits their own text message (`edited_message`).
 pub fn edit_text(
     st: &mut State,
