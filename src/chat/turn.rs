@@ -144,6 +144,9 @@ enum ReactionMode {
     Status,
     /// `status_reactions` where reactions only add up: the outcome alone.
     Outcome,
+    /// `seen_reaction` with both status reactions off: a one-shot 👀 on receipt,
+    /// which stays (Matrix marks a message seen with a read receipt instead).
+    Seen,
 }
 
 impl ReactionMode {
@@ -152,6 +155,7 @@ impl ReactionMode {
             (true, true) => Self::Status,
             (true, false) => Self::Outcome,
             _ if scene.status_reaction => Self::Stages,
+            (false, true) if scene.seen_reaction => Self::Seen,
             _ => Self::Off,
         }
     }
@@ -208,7 +212,7 @@ impl Reactions {
 
     /// The turn was submitted (queued or about to start).
     async fn received(&mut self, api: &dyn ChatApi, to: &Address) {
-        if self.mode == ReactionMode::Status {
+        if matches!(self.mode, ReactionMode::Status | ReactionMode::Seen) {
             self.set(api, to, Some("👀")).await;
         }
     }
@@ -218,7 +222,7 @@ impl Reactions {
         match self.mode {
             ReactionMode::Status => self.set(api, to, Some("✍")).await,
             ReactionMode::Stages => self.set(api, to, Some("🤔")).await,
-            ReactionMode::Outcome | ReactionMode::Off => {}
+            ReactionMode::Outcome | ReactionMode::Seen | ReactionMode::Off => {}
         }
     }
 
@@ -243,7 +247,7 @@ impl Reactions {
                 self.set(api, to, outcome_emoji(fin)).await;
             }
             ReactionMode::Stages => self.set(api, to, None).await,
-            ReactionMode::Off => {}
+            ReactionMode::Seen | ReactionMode::Off => {}
         }
     }
 }
@@ -552,13 +556,22 @@ impl View {
             );
             let _ = fe.api.send(&self.to, OutMessage::plain(note)).await;
         }
-        let finish = finish_of(
+        let mut finish = finish_of(
             fe,
             fin,
             self.started.elapsed(),
             self.retried,
             self.compacted,
         );
+        if let (None, Finish::Completed { footer, .. }) = (&self.tag, &mut finish)
+            && let Some(note) = session_age_note(fe, &self.to, fin)
+        {
+            // The age note comes first, the technical footer (if any) after it.
+            *footer = Some(match footer.take() {
+                Some(f) => format!("{note}\n{f}"),
+                None => note,
+            });
+        }
         if let (Some(ed), Some(_), false, Outcome::Completed { text, .. }) =
             (&self.editor, &self.tag, self.saw_text, &fin.outcome)
         {
@@ -636,6 +649,44 @@ fn footer(fe: &Frontend, fin: &TurnFinish, took: Duration) -> Option<String> {
     }
     parts.push(format!("{:.1}s", took.as_secs_f64()));
     Some(format!("\n---\n{}", parts.join(" | ")))
+}
+
+/// Every this many messages an old session gets [`session_age_note`].
+const AGE_NOTE_EVERY: u64 = 10;
+
+/// How old a session is as the age note says it: hours below two days, then days;
+/// `None` while it is younger than `warn_hours` (0 = never) or when the session's
+/// `count`th message is not a multiple of [`AGE_NOTE_EVERY`] (§6.2).
+fn session_age(age: chrono::TimeDelta, warn_hours: u64, count: u64) -> Option<(&'static str, i64)> {
+    let hours = age.num_hours();
+    let old = warn_hours > 0 && u64::try_from(hours).is_ok_and(|h| h >= warn_hours);
+    if !old || count == 0 || !count.is_multiple_of(AGE_NOTE_EVERY) {
+        return None;
+    }
+    Some(if hours < 48 {
+        ("session.age_hours", hours)
+    } else {
+        ("session.age_days", hours / 24)
+    })
+}
+
+/// The note under the answer of a completed main-conversation turn when the session
+/// is older than `session_age_warning_hours`, every 10th message: it suggests `/new`.
+fn session_age_note(fe: &Frontend, to: &Address, fin: &TurnFinish) -> Option<String> {
+    if !matches!(fin.outcome, Outcome::Completed { .. }) || fin.cancelled {
+        return None;
+    }
+    let core = fe.core();
+    let record = core.conversations.engine().sessions.get(to)?;
+    let created = crate::session::freshness::parse_time(&record.created_at)?;
+    let count = record
+        .provider_sessions
+        .get(fin.target.provider.as_str())
+        .map_or(0, |b| b.message_count);
+    let warn_hours = core.config.get().session_age_warning_hours;
+    let (key, n) = session_age(chrono::Utc::now() - created, warn_hours, count)?;
+    let note = fe.text().f(key, &[("n", &n.to_string())]);
+    Some(format!("---\n{}", crate::md::escape(&note)))
 }
 
 /// How the turn ends in the chat; an empty answer after a compaction (claude's own

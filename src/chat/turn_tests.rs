@@ -274,3 +274,42 @@ fn tool_emoji_are_all_accepted_by_telegram() {
         assert!(TELEGRAM_ACCEPTS.contains(&tool_emoji(name)), "{name}");
     }
 }
+
+#[tokio::test]
+async fn seen_reaction_is_one_eyes_that_stays_when_status_reactions_are_off() {
+    let seen = SceneConfig {
+        seen_reaction: true,
+        ..scene(false, false)
+    };
+    assert_eq!(ReactionMode::of(&seen, true), ReactionMode::Seen);
+    // Where reactions only add up (Matrix) a read receipt says it instead.
+    assert_eq!(ReactionMode::of(&seen, false), ReactionMode::Off);
+    // Status reactions of either kind win.
+    for (new, old) in [(true, false), (false, true)] {
+        let both = SceneConfig {
+            seen_reaction: true,
+            ..scene(new, old)
+        };
+        assert_ne!(ReactionMode::of(&both, true), ReactionMode::Seen);
+    }
+}
+
+#[test]
+fn an_old_session_gets_the_age_note_every_tenth_message() {
+    use super::session_age;
+    let h = chrono::TimeDelta::hours;
+    assert_eq!(session_age(h(13), 12, 10), Some(("session.age_hours", 13)));
+    assert_eq!(session_age(h(13), 12, 20), Some(("session.age_hours", 13)));
+    assert_eq!(session_age(h(13), 12, 11), None);
+    assert_eq!(session_age(h(13), 12, 0), None);
+    assert_eq!(session_age(h(11), 12, 10), None);
+    assert_eq!(session_age(h(47), 12, 10), Some(("session.age_hours", 47)));
+    assert_eq!(
+        session_age(h(24 * 5 + 3), 12, 30),
+        Some(("session.age_days", 5))
+    );
+    // 0 turns the note off.
+    assert_eq!(session_age(h(1000), 0, 10), None);
+    // A session dated in the future (a clock change) is not old.
+    assert_eq!(session_age(h(-30), 12, 10), None);
+}

@@ -340,31 +340,74 @@ pub async fn action(ctx: &Ctx<'_>, action: Action) -> Response {
     }
 }
 
-/// Bare words that abort when `abort_words` is on (§13.4).
-pub fn is_abort_word(text: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "stop",
-        "abort",
-        "cancel",
-        "halt",
-        "hold",
-        "wait",
-        "quit",
-        "exit",
-        "stopp",
-        "warte",
-        "abbruch",
-        "abbrechen",
-        "aufhören",
-    ];
-    let t = text.trim().to_lowercase();
-    !t.contains(char::is_whitespace) && WORDS.contains(&t.as_str())
+/// What a message that is nothing but an abort word or phrase asks for (§13.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abort {
+    /// Like `/stop`: this conversation's running turn and its queue.
+    Stop,
+    /// Like `/interrupt`: the running CLIs of this chat are interrupted, the queue stays.
+    Interrupt,
+    /// Like `/stop_all`: everything on every agent.
+    StopAll,
 }
 
-/// Whether `text` is an abort word that stops like `/stop` (when `abort_words` is on);
-/// transports handle it at once, not behind the chat's earlier messages.
+/// Single bare words that stop like `/stop` (only with `abort_words`).
+const STOP_WORDS: &[&str] = &[
+    "stop",
+    "abort",
+    "cancel",
+    "halt",
+    "hold",
+    "wait",
+    "quit",
+    "exit",
+    "stopp",
+    "warte",
+    "abbruch",
+    "abbrechen",
+    "aufhören",
+];
+
+/// Single bare words that interrupt like `/interrupt` (only with `abort_words`).
+const INTERRUPT_WORDS: &[&str] = &["esc", "interrupt", "skip", "überspringen"];
+
+/// Explicit phrases that stop everything like `/stop_all`: no one writes them to
+/// the agent by accident, so they work whatever `abort_words` says.
+const STOP_ALL_PHRASES: &[&str] = &[
+    "stop all",
+    "stopp alle",
+    "alles stoppen",
+    "cancel all",
+    "abort all",
+];
+
+/// The abort `text` asks for, if it is exactly one of the words or phrases of
+/// §13.4 (case and surrounding or repeated white space do not matter): interrupt
+/// words first, then the stop-all phrases, then the stop words. `words` says whether
+/// single bare words count (`abort_words`); `!interrupt` and the stop-all phrases
+/// always do.
+pub fn abort_of(text: &str, words: bool) -> Option<Abort> {
+    let t = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    if t == "!interrupt" || (words && INTERRUPT_WORDS.contains(&t.as_str())) {
+        Some(Abort::Interrupt)
+    } else if STOP_ALL_PHRASES.contains(&t.as_str()) {
+        Some(Abort::StopAll)
+    } else if words && STOP_WORDS.contains(&t.as_str()) {
+        Some(Abort::Stop)
+    } else {
+        None
+    }
+}
+
+/// Whether `text` is an abort word or phrase (see [`abort_of`], with this agent's
+/// `abort_words`); transports handle it at once, not behind the chat's earlier
+/// messages.
 pub fn is_abort(ops: &Ops, text: &str) -> bool {
-    ops.core.config.get().abort_words && is_abort_word(text)
+    abort_of(text, ops.core.config.get().abort_words).is_some()
 }
 
 /// Words a message carries that its sender did not write: the message it replies to
@@ -383,8 +426,12 @@ pub struct Origin {
 pub struct Quote {
     /// Who wrote it, as a transport names them.
     pub author: String,
-    /// Its text.
+    /// Its text (a caption for media).
     pub text: String,
+    /// What it carries besides text, as the model is told: `voice note, 0:12`,
+    /// `photo`, `document: report.pdf`. A quoted voice note has no text, but the
+    /// model still learns what the user replies to.
+    pub media: Option<String>,
 }
 
 impl Origin {
@@ -394,16 +441,40 @@ impl Origin {
             quote: Some(Quote {
                 author: author.into(),
                 text: text.into(),
+                media: None,
             }),
             forwarded_from: None,
         }
+    }
+
+    /// Only a quoted message that carries media (`media` says which, see [`Quote::media`]).
+    pub fn quoting_media(
+        author: impl Into<String>,
+        media: impl Into<String>,
+        caption: impl Into<String>,
+    ) -> Self {
+        let mut origin = Self::quoting(author, caption);
+        if let Some(q) = &mut origin.quote {
+            q.media = Some(media.into());
+        }
+        origin
     }
 }
 
 /// A name as it may appear inside a `[… from NAME]` label: one line, no brackets, at
 /// most 64 characters (a display name cannot close the label and add its own).
 fn label(name: &str) -> String {
-    let clean: String = name
+    let out = bracket_safe(name);
+    if out.is_empty() {
+        "someone".to_owned()
+    } else {
+        out
+    }
+}
+
+/// `text` on one line, without brackets, at most 64 characters (maybe empty).
+fn bracket_safe(text: &str) -> String {
+    let clean: String = text
         .chars()
         .map(|c| {
             if c.is_control() || matches!(c, '[' | ']') {
@@ -415,25 +486,34 @@ fn label(name: &str) -> String {
         .collect();
     let words = clean.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut out: String = words.chars().take(64).collect();
-    if out.is_empty() {
-        out.push_str("someone");
-    } else if words.chars().count() > 64 {
+    if words.chars().count() > 64 {
         out.push('…');
     }
     out
 }
 
-/// The prompt for a message: the quoted message first (labelled with its author),
-/// a forwarded message labelled with who wrote it.
+/// The prompt for a message: the quoted message first (labelled with its author, its
+/// media named: `> [voice note, 0:12]`), a forwarded message labelled with who wrote it.
 pub fn framed(origin: &Origin, text: &str) -> String {
     let body = match &origin.forwarded_from {
         Some(from) => format!("[forwarded from {}]\n{text}", label(from)),
         None => text.to_owned(),
     };
+    let media = |q: &Quote| {
+        q.media
+            .as_deref()
+            .map(bracket_safe)
+            .filter(|m| !m.is_empty())
+            .map(|m| format!("[{m}]"))
+    };
     match &origin.quote {
-        Some(q) if !q.text.trim().is_empty() => {
-            let quoted: String = q
-                .text
+        Some(q) if !q.text.trim().is_empty() || media(q).is_some() => {
+            let text = match media(q) {
+                Some(m) if q.text.trim().is_empty() => m,
+                Some(m) => format!("{m} {}", q.text),
+                None => q.text.clone(),
+            };
+            let quoted: String = text
                 .lines()
                 .map(|l| format!("> {l}"))
                 .collect::<Vec<_>>()
@@ -455,8 +535,11 @@ pub async fn message(ctx: &Ctx<'_>, text: &str, origin: &Origin) -> Response {
     if origin.forwarded_from.is_some() {
         return prompt(ctx, framed(origin, text), None);
     }
-    if is_abort(ctx.ops, text) {
-        return conversation::stop(ctx).await;
+    match abort_of(text, ctx.core().config.get().abort_words) {
+        Some(Abort::Stop) => return conversation::stop(ctx).await,
+        Some(Abort::Interrupt) => return conversation::interrupt(ctx).await,
+        Some(Abort::StopAll) => return agents::stop_all(ctx).await,
+        None => {}
     }
     if let Some(r) = live::free_text(ctx, text).await {
         return r;
@@ -565,5 +648,59 @@ mod tests {
             "{out}"
         );
         assert!(framed(&Origin::quoting("", "q"), "x").contains("[quoted from someone]"));
+    }
+
+    #[test]
+    fn quoted_media_is_named_even_without_a_caption() {
+        assert_eq!(
+            framed(
+                &Origin::quoting_media("Alice", "voice note, 0:12", ""),
+                "what?"
+            ),
+            "The user is replying to this quoted message [quoted from Alice]:\n> [voice note, 0:12]\n\nThe user's message:\nwhat?"
+        );
+        assert_eq!(
+            framed(
+                &Origin::quoting_media("Bob", "document: q3]\n[report.pdf", "numbers\nmore"),
+                "sum it"
+            ),
+            "The user is replying to this quoted message [quoted from Bob]:\n> [document: q3 report.pdf] numbers\n> more\n\nThe user's message:\nsum it"
+        );
+        // No media name and no text: nothing is quoted.
+        assert_eq!(framed(&Origin::quoting_media("A", " ", ""), "x"), "x");
+    }
+
+    #[test]
+    fn abort_words_and_phrases() {
+        use Abort::{Interrupt, Stop, StopAll};
+        // Explicit phrases work with bare words off.
+        for (text, want) in [
+            ("stop all", Some(StopAll)),
+            ("  Stopp   ALLE ", Some(StopAll)),
+            ("alles stoppen", Some(StopAll)),
+            ("cancel all", Some(StopAll)),
+            ("abort all", Some(StopAll)),
+            ("!interrupt", Some(Interrupt)),
+            ("skip", None),
+            ("wait", None),
+            ("stop", None),
+            ("stop all of it", None),
+        ] {
+            assert_eq!(abort_of(text, false), want, "{text:?}");
+        }
+        for (text, want) in [
+            ("skip", Some(Interrupt)),
+            ("Überspringen", Some(Interrupt)),
+            ("esc", Some(Interrupt)),
+            ("interrupt", Some(Interrupt)),
+            ("WAIT", Some(Stop)),
+            ("aufhören", Some(Stop)),
+            ("stop all", Some(StopAll)),
+            ("please wait", None),
+            ("skip this one", None),
+            ("", None),
+        ] {
+            assert_eq!(abort_of(text, true), want, "{text:?}");
+        }
     }
 }

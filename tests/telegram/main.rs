@@ -12,6 +12,7 @@ mod conversation;
 mod diagnose;
 mod drafts;
 mod heartbeat;
+mod inbound;
 mod live;
 mod live_more;
 mod media;

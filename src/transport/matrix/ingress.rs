@@ -96,6 +96,82 @@ fn addressed(mx: &Matrix, m: &OriginalSyncRoomMessageEvent, text: &str) -> (bool
     (mentioned || in_text || replied, stripped.trim().to_owned())
 }
 
+/// A duration as a clock shows it: `0:12`, `3:05`, `1:02:03`.
+fn clock(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A quoted message's text (a caption for media, reply fallback removed) and its media
+/// as the model is told (`photo`, `document: report.pdf`, `audio, 0:12`; §2.1, #135).
+fn quoted_content(msg: &MessageType) -> (String, Option<String>) {
+    let with_time = |kind: &str, d: Option<std::time::Duration>| match d {
+        Some(d) => format!("{kind}, {}", clock(d)),
+        None => kind.to_owned(),
+    };
+    let media = match msg {
+        MessageType::Text(t) => return (strip_reply_fallback(&t.body).to_owned(), None),
+        MessageType::Notice(t) => return (strip_reply_fallback(&t.body).to_owned(), None),
+        MessageType::Emote(t) => return (strip_reply_fallback(&t.body).to_owned(), None),
+        MessageType::Image(_) => "photo".to_owned(),
+        MessageType::File(c) => {
+            format!("document: {}", c.filename.as_deref().unwrap_or(&c.body))
+        }
+        MessageType::Audio(c) => with_time("audio", c.info.as_ref().and_then(|i| i.duration)),
+        MessageType::Video(c) => with_time("video", c.info.as_ref().and_then(|i| i.duration)),
+        MessageType::Location(_) => "location".to_owned(),
+        other => return (other.body().to_owned(), None),
+    };
+    (media::caption(msg), Some(media))
+}
+
+/// The message `m` replies to, as the model is told about it: loaded from the event
+/// cache or the homeserver; `None` for no reply or one that cannot be read.
+async fn replied(mx: &Matrix, room: &Room, m: &OriginalSyncRoomMessageEvent) -> Option<ops::Quote> {
+    let Some(Relation::Reply(reply)) = &m.content.relates_to else {
+        return None;
+    };
+    let event = match room
+        .load_or_fetch_event(&reply.in_reply_to.event_id, None)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::debug!(error = %e, "the replied-to event cannot be loaded");
+            return None;
+        }
+    };
+    let Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+        SyncMessageLikeEvent::Original(r),
+    ))) = event.raw().deserialize()
+    else {
+        return None;
+    };
+    let author = if r.sender == mx.me {
+        "you (your earlier answer)".to_owned()
+    } else {
+        r.sender.to_string()
+    };
+    let (text, media) = quoted_content(&r.content.msgtype);
+    Some(ops::Quote {
+        author,
+        text,
+        media,
+    })
+}
+
+/// What `m` carries that its sender did not write: the message it replies to.
+async fn origin_of(mx: &Matrix, room: &Room, m: &OriginalSyncRoomMessageEvent) -> ops::Origin {
+    ops::Origin {
+        quote: replied(mx, room, m).await,
+        forwarded_from: None,
+    }
+}
+
 fn ctx<'a>(mx: &'a Matrix, to: &Address, sender: &str, event: &OwnedEventId) -> Ctx<'a> {
     Ctx {
         ops: mx.ops(),
@@ -160,8 +236,16 @@ async fn message(mx: &Arc<Matrix>, room: &Room, m: OriginalSyncRoomMessageEvent)
     if let Some(att) = media::attachment(&m) {
         let mx2 = mx.clone();
         let slot = mx.order.enter(&to);
+        let room = room.clone();
         tokio::spawn(async move {
-            media_message(mx2, to, m.event_id.clone(), att, text, slot).await;
+            let origin = origin_of(&mx2, &room, &m).await;
+            let received = Received {
+                event: m.event_id.clone(),
+                att,
+                caption: text,
+                origin,
+            };
+            media_message(mx2, to, received, slot).await;
         });
         return;
     }
@@ -192,13 +276,10 @@ async fn message(mx: &Arc<Matrix>, room: &Room, m: OriginalSyncRoomMessageEvent)
     }
     let mx2 = mx.clone();
     let key = to.clone();
+    let room = room.clone();
     in_order(mx, &key, async move {
-        let r = ops::message(
-            &ctx(&mx2, &to, &sender, &event),
-            &text,
-            &ops::Origin::default(),
-        )
-        .await;
+        let origin = origin_of(&mx2, &room, &m).await;
+        let r = ops::message(&ctx(&mx2, &to, &sender, &event), &text, &origin).await;
         mx2.fe
             .respond(&to, Some(MessageRef::new(event.to_string())), r)
             .await;
@@ -284,15 +365,28 @@ fn press(mx: &Arc<Matrix>, to: &Address, sender: &str, offered: Offered, i: usiz
     });
 }
 
+/// A media message as it arrived.
+struct Received {
+    event: OwnedEventId,
+    att: crate::chat::media::Attachment,
+    caption: String,
+    /// The message it replies to.
+    origin: ops::Origin,
+}
+
 /// Stores a received file, then submits it as an `[INCOMING FILE]` turn.
 async fn media_message(
     mx: Arc<Matrix>,
     to: Address,
-    event: OwnedEventId,
-    att: crate::chat::media::Attachment,
-    caption: String,
+    received: Received,
     mut slot: crate::chat::media::Slot,
 ) {
+    let Received {
+        event,
+        att,
+        caption,
+        origin,
+    } = received;
     crate::chat::api::ChatApi::typing(mx.api.as_ref(), &to).await;
     let config = mx.fe.core().config.get();
     let paths = mx.ops().core.paths.clone();
@@ -313,7 +407,7 @@ async fn media_message(
     match received {
         Ok(r) => {
             let block = crate::chat::media::prompt_block(&r, &caption, mx.fe.text());
-            let prompt = ops::framed(&ops::Origin::default(), &block);
+            let prompt = ops::framed(&origin, &block);
             mx.fe.submit(&to, ops::Submit::main(prompt, reply_to)).await;
         }
         Err(e) => {
@@ -345,6 +439,40 @@ pub async fn undecryptable(mx: &Arc<Matrix>, room: &Room, event: &OwnedEventId, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_media_is_named() {
+        use matrix_sdk::ruma::events::room::message::{
+            AudioInfo, AudioMessageEventContent, FileMessageEventContent, ImageMessageEventContent,
+            TextMessageEventContent,
+        };
+        use matrix_sdk::ruma::owned_mxc_uri;
+        let uri = owned_mxc_uri!("mxc://x.org/abc");
+        let mut file = FileMessageEventContent::plain("Q3 numbers".into(), uri.clone());
+        file.filename = Some("report.pdf".into());
+        assert_eq!(
+            quoted_content(&MessageType::File(file)),
+            ("Q3 numbers".into(), Some("document: report.pdf".into()))
+        );
+        let photo = ImageMessageEventContent::plain("cat.png".into(), uri.clone());
+        assert_eq!(
+            quoted_content(&MessageType::Image(photo)),
+            (String::new(), Some("photo".into()))
+        );
+        let mut info = AudioInfo::new();
+        info.duration = Some(std::time::Duration::from_secs(72));
+        let audio =
+            AudioMessageEventContent::plain("Voice message".into(), uri).info(Some(Box::new(info)));
+        assert_eq!(
+            quoted_content(&MessageType::Audio(audio)).1.as_deref(),
+            Some("audio, 1:12")
+        );
+        let text = TextMessageEventContent::plain("> <@a:x> old\n\nnew words");
+        assert_eq!(
+            quoted_content(&MessageType::Text(text)),
+            ("new words".into(), None)
+        );
+    }
 
     #[test]
     fn reply_fallbacks_are_cut_only_when_they_are_one() {

@@ -5,7 +5,7 @@ use super::auth::ChatKind;
 use super::media::download::known_size;
 pub use crate::chat::media::Attachment;
 use chrono::{DateTime, Utc};
-use teloxide::types::{Message, MessageKind, MessageOrigin};
+use teloxide::types::{ExternalReplyInfoKind, Message, MessageKind, MessageOrigin, Seconds};
 
 /// The message a user replied to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub struct Quoted {
     pub author: String,
     /// Its text or caption (or the selected quote).
     pub text: String,
+    /// What it carries besides text (see [`crate::ops::Quote::media`]).
+    pub media: Option<String>,
 }
 
 /// One incoming message.
@@ -182,6 +184,111 @@ fn user_name(user: &teloxide::types::User) -> String {
     }
 }
 
+/// A duration as a clock shows it: `0:12`, `3:05`, `1:02:03`.
+fn clock(d: Seconds) -> String {
+    let s = d.seconds();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// `kind: detail` or `kind` alone when there is no detail.
+fn named(kind: &str, detail: Option<&str>) -> String {
+    match detail.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => format!("{kind}: {d}"),
+        None => kind.to_owned(),
+    }
+}
+
+/// What an audio file is called: performer and title, else its file name.
+fn audio_name(a: &teloxide::types::Audio) -> Option<String> {
+    match (&a.performer, &a.title) {
+        (Some(p), Some(t)) => Some(format!("{p} – {t}")),
+        (None, Some(t)) => Some(t.clone()),
+        _ => a.file_name.clone(),
+    }
+}
+
+/// The media of a replied-to message as the model is told (§2.1, #135): `voice note,
+/// 0:12`, `photo`, `document: report.pdf`; `None` for plain text.
+fn media_of(msg: &Message) -> Option<String> {
+    if let Some(a) = msg.animation() {
+        return Some(format!("GIF, {}", clock(a.duration)));
+    }
+    if msg.photo().is_some() {
+        return Some("photo".into());
+    }
+    if let Some(v) = msg.voice() {
+        return Some(format!("voice note, {}", clock(v.duration)));
+    }
+    if let Some(a) = msg.audio() {
+        let name = named("audio", audio_name(a).as_deref());
+        return Some(format!("{name}, {}", clock(a.duration)));
+    }
+    if let Some(v) = msg.video() {
+        let name = named("video", v.file_name.as_deref());
+        return Some(format!("{name}, {}", clock(v.duration)));
+    }
+    if let Some(v) = msg.video_note() {
+        return Some(format!("video message, {}", clock(v.duration)));
+    }
+    if let Some(d) = msg.document() {
+        return Some(named("document", d.file_name.as_deref()));
+    }
+    if let Some(s) = msg.sticker() {
+        return Some(named("sticker", s.emoji.as_deref()));
+    }
+    if let Some(v) = msg.venue() {
+        return Some(named("venue", Some(&v.title)));
+    }
+    if msg.location().is_some() {
+        return Some("location".into());
+    }
+    if let Some(c) = msg.contact() {
+        return Some(named("contact", Some(&c.first_name)));
+    }
+    if let Some(p) = msg.poll() {
+        return Some(named("poll", Some(&p.question)));
+    }
+    msg.dice().map(|_| "dice".to_owned())
+}
+
+/// The media of a message in another chat that `msg` replies to.
+fn external_media_of(kind: &ExternalReplyInfoKind) -> String {
+    use ExternalReplyInfoKind as K;
+    match kind {
+        K::Animation(a) => format!("GIF, {}", clock(a.duration)),
+        K::Photo(_) => "photo".into(),
+        K::Voice(v) => format!("voice note, {}", clock(v.duration)),
+        K::Audio(a) => format!(
+            "{}, {}",
+            named("audio", audio_name(a).as_deref()),
+            clock(a.duration)
+        ),
+        K::Video(v) => format!(
+            "{}, {}",
+            named("video", v.file_name.as_deref()),
+            clock(v.duration)
+        ),
+        K::VideoNote(v) => format!("video message, {}", clock(v.duration)),
+        K::Document(d) => named("document", d.file_name.as_deref()),
+        K::Sticker(s) => named("sticker", s.emoji.as_deref()),
+        K::Venue(v) => named("venue", Some(&v.title)),
+        K::Location(_) => "location".into(),
+        K::Contact(c) => named("contact", Some(&c.first_name)),
+        K::Poll(p) => named("poll", Some(&p.question)),
+        K::Dice(_) => "dice".into(),
+        K::Story(_) => "story".into(),
+        K::PaidMedia(_) => "paid media".into(),
+        K::Game(_) => "game".into(),
+        K::Checklist(_) => "checklist".into(),
+        K::Giveaway(_) | K::GiveawayWinners(_) => "giveaway".into(),
+        K::Invoice(_) => "invoice".into(),
+    }
+}
+
 /// The message `msg` replies to: in this chat, or in another one (`external_reply`).
 fn quoted(msg: &Message, bot_id: i64) -> Option<Quoted> {
     let selected = msg.quote().map(|q| q.text.clone());
@@ -203,6 +310,7 @@ fn quoted(msg: &Message, bot_id: i64) -> Option<Quoted> {
             text: selected
                 .or_else(|| r.text().or(r.caption()).map(str::to_owned))
                 .unwrap_or_default(),
+            media: media_of(r),
         });
     }
     let MessageKind::Common(common) = &msg.kind else {
@@ -214,6 +322,7 @@ fn quoted(msg: &Message, bot_id: i64) -> Option<Quoted> {
         from_bot: false,
         author: origin_name(&external.origin),
         text: selected.unwrap_or_default(),
+        media: Some(external_media_of(&external.kind)),
     })
 }
 
@@ -278,6 +387,7 @@ impl Incoming {
             quote: self.reply_to.as_ref().map(|q| crate::ops::Quote {
                 author: q.author.clone(),
                 text: q.text.clone(),
+                media: q.media.clone(),
             }),
             forwarded_from: self.forwarded_from.clone(),
         }
@@ -340,5 +450,20 @@ mod tests {
         assert_eq!(parse_command("hello /stop", "mybot"), None);
         assert_eq!(parse_command("/", "mybot"), None);
         assert_eq!(parse_command("/a-b", "mybot"), None);
+    }
+
+    #[test]
+    fn durations_read_like_a_clock() {
+        let c = |s| clock(Seconds::from_seconds(s));
+        assert_eq!(
+            [c(0), c(12), c(185), c(3723)],
+            ["0:00", "0:12", "3:05", "1:02:03"]
+        );
+        assert_eq!(
+            named("document", Some(" report.pdf ")),
+            "document: report.pdf"
+        );
+        assert_eq!(named("document", Some("")), "document");
+        assert_eq!(named("sticker", None), "sticker");
     }
 }
