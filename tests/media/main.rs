@@ -8,6 +8,7 @@
 mod support;
 
 use serde_json::Value;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -174,7 +175,7 @@ fn pdf(pages: &[&str]) -> Vec<u8> {
     let xref = out.len();
     write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).unwrap();
     for off in offsets {
-        write!(out, "{off:010} 00000 n \n").unwrap();
+        writeln!(out, "{off:010} 00000 n ").unwrap();
     }
     write!(
         out,
@@ -199,10 +200,14 @@ fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
 
 /// A DOCX whose body has these paragraphs.
 fn docx(paragraphs: &[&str]) -> Vec<u8> {
-    let body: String = paragraphs
-        .iter()
-        .map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r></w:p>"))
-        .collect();
+    let mut body = String::new();
+    for p in paragraphs {
+        write!(
+            body,
+            "<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r></w:p>"
+        )
+        .unwrap();
+    }
     let document = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
          <w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">\
@@ -339,6 +344,26 @@ fn list_reads_the_media_index_newest_first_with_filters() {
     assert_eq!(rig.ok(&["list", "--date", "2025-12-31"])["total"], 0);
     let err = rig.fails(&["list", "--date", "yesterday"]);
     assert!(err.contains("YYYY-MM-DD"), "{err}");
+
+    // A sub-agent's files, chosen by --agent or by the agent's environment.
+    let sub = rig
+        .home
+        .root
+        .join("agents/helper/workspace/matrix_files/2026-01-04");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("minutes.txt"), "notes").unwrap();
+    ductor::chat::media::index::update(sub.parent().unwrap(), now).unwrap();
+    let v = rig.ok(&["list", "--agent", "helper"]);
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(
+        v["files"][0]["relative"],
+        "matrix_files/2026-01-04/minutes.txt"
+    );
+    assert_eq!(v["files"][0]["source"], "matrix");
+    let v = rig.ok_with(&["list"], &[("DUCTOR_AGENT_NAME", "helper")]);
+    assert_eq!(v["files"][0]["name"], "minutes.txt", "{v}");
+    let err = rig.fails(&["list", "--agent", "../helper"]);
+    assert!(err.contains("../helper"), "{err}");
 }
 
 #[test]
@@ -460,6 +485,18 @@ fn video_takes_frames_into_the_workspace_and_transcribes_the_sound() {
     assert_eq!(v["transcript"]["status"], "ok", "{v}");
     assert_eq!(v["transcript"]["text"], "heard RIFF", "{v}");
     assert_eq!(v["transcript"]["via"], "transcription.audio_command");
+
+    // The video hook gets the video itself.
+    let video_hook = "sh -c 'printf \"saw \"; head -c 8 \"$1\" | tail -c 4' sh";
+    let v = rig.ok_with(
+        &["video", s(&mp4), "--frames", "1"],
+        &[
+            ("DUCTOR_VIDEO_TRANSCRIBE_COMMAND", video_hook),
+            ("DUCTOR_TRANSCRIBE_COMMAND", hook),
+        ],
+    );
+    assert_eq!(v["transcript"]["text"], "saw ftyp", "{v}");
+    assert_eq!(v["transcript"]["via"], "transcription.video_command");
 
     // Without a hook the frames still come, and the agent learns what to set.
     let v = rig.ok(&["video", s(&mp4), "--frames", "1"]);
