@@ -6,7 +6,7 @@
 
 use crate::access::Opened;
 use crate::address::{Address, MessageRef};
-use crate::ops::Buttons;
+use crate::ops::{Buttons, Picture};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -163,6 +163,22 @@ pub trait ChatApi: Send + Sync {
         _id: &'a MessageRef,
     ) -> BoxFut<'a, Result<(), ApiError>> {
         Box::pin(async { Err(ApiError::BadRequest("pinning is not supported".into())) })
+    }
+    /// The longest caption a picture may carry, in [`Dialect::visible_len`]'s measure
+    /// (0: pictures go without a caption, their text follows as a message).
+    fn caption_limit(&self) -> usize {
+        0
+    }
+    /// Sends one of ductor's own pictures; `caption` (at most
+    /// [`ChatApi::caption_limit`], with its buttons and reply target) rides on it.
+    /// Transports without pictures refuse, and the caller sends the text alone.
+    fn send_picture<'a>(
+        &'a self,
+        _to: &'a Address,
+        _picture: Picture,
+        _caption: OutMessage,
+    ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
+        Box::pin(async { Err(ApiError::BadRequest("pictures are not supported".into())) })
     }
     /// Uploads a file opened and checked by the agent's file rules, from that handle.
     fn send_file<'a>(

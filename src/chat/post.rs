@@ -8,7 +8,7 @@ use super::Frontend;
 use super::api::{ApiError, OutMessage};
 use super::markers::prepare;
 use crate::address::{Address, MessageRef};
-use crate::ops::{Buttons, Pressed, Reply, Response};
+use crate::ops::{Buttons, Picture, Pressed, Reply, Response};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +99,55 @@ impl Frontend {
     /// Posts `reply` (Markdown, no markers) as new messages, the first answering
     /// `reply_to`, the buttons under the last. Returns the last message.
     pub async fn post_reply(
+        &self,
+        to: &Address,
+        reply: &Reply,
+        reply_to: Option<MessageRef>,
+    ) -> Option<MessageRef> {
+        if let Some(picture) = reply.picture {
+            return self.post_picture(to, reply, picture, reply_to).await;
+        }
+        self.post_text(to, reply, reply_to).await
+    }
+
+    /// Posts `reply` with `picture`: the text as the picture's caption when the
+    /// transport takes captions and the text fits ([`ChatApi::caption_limit`]), else
+    /// the picture and then the text. A refused captioned picture goes again without
+    /// the caption and the text follows on its own; where no picture can be sent, the
+    /// text still is.
+    ///
+    /// [`ChatApi::caption_limit`]: super::api::ChatApi::caption_limit
+    async fn post_picture(
+        &self,
+        to: &Address,
+        reply: &Reply,
+        picture: Picture,
+        reply_to: Option<MessageRef>,
+    ) -> Option<MessageRef> {
+        let m = &self.markup;
+        let rendered = m.render(&reply.markdown);
+        let limit = self.api.caption_limit();
+        if limit > 0 && m.visible_len(&rendered) <= limit {
+            let caption = OutMessage::markup(rendered)
+                .replying_to(reply_to.clone())
+                .with_buttons(Some(reply.buttons.clone()));
+            match self.api.send_picture(to, picture, caption).await {
+                Ok(id) => return Some(id),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "the captioned picture was refused; sending it and the text apart"
+                ),
+            }
+        }
+        let bare = OutMessage::default().replying_to(reply_to.clone());
+        if let Err(e) = self.api.send_picture(to, picture, bare).await {
+            tracing::debug!(error = %e, "no picture sent; the text goes alone");
+        }
+        self.post_text(to, reply, reply_to).await
+    }
+
+    /// Posts the text and buttons of `reply` (see [`Self::post_reply`]).
+    async fn post_text(
         &self,
         to: &Address,
         reply: &Reply,

@@ -133,6 +133,10 @@ pub enum Action {
     /// (`a:<label>`; the model's buttons have their own namespace, so a label that
     /// looks like one of ductor's actions is still only an answer).
     Answer(String),
+    /// A link: opens this URL in the user's client. It has no compact form (an empty
+    /// one): transports show it as a link ([`super::Button::url`]), never as callback
+    /// data, and no callback decodes to it.
+    Open(String),
 }
 
 /// The longest prefix of `s` that fits in `max` bytes.
@@ -214,6 +218,7 @@ impl Action {
             Self::Answer(label) => {
                 let _ = write!(out, "{ANSWER}{label}");
             }
+            Self::Open(_) => {}
         }
         fit(&out, MAX_ENCODED).to_owned()
     }

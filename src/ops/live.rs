@@ -71,10 +71,7 @@ pub fn ask_reply(text: &Catalog, provider: &str, key: &str, ask: &AskKind) -> Re
             let mut rows = vec![allow];
             rows.push(vec![decision_button(text, key, Decision::Deny)]);
             rows.retain(|r| !r.is_empty());
-            Reply {
-                markdown,
-                buttons: rows,
-            }
+            Reply::text(markdown).with_buttons(rows)
         }
         AskKind::Question { questions } => {
             let mut markdown = text.f("live.question", &[("provider", provider)]);
@@ -102,7 +99,7 @@ pub fn ask_reply(text: &Catalog, provider: &str, key: &str, ask: &AskKind) -> Re
                 markdown.push_str(&text.t("live.questions_hint"));
                 markdown.push('_');
             }
-            Reply { markdown, buttons }
+            Reply::text(markdown).with_buttons(buttons)
         }
     }
 }

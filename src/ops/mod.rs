@@ -80,6 +80,20 @@ impl Button {
         }
     }
 
+    /// A link: pressing it opens `url` (transports show it as a link, never as
+    /// callback data).
+    pub fn link(label: impl Into<String>, url: impl Into<String>) -> Self {
+        Self::new(label, Action::Open(url.into()))
+    }
+
+    /// The URL a link opens (`None`: a button that reaches ductor).
+    pub fn url(&self) -> Option<&str> {
+        match &self.action {
+            Action::Open(url) => Some(url),
+            _ => None,
+        }
+    }
+
     /// The same button shown in `style`.
     #[must_use]
     pub fn styled(mut self, style: ButtonStyle) -> Self {
@@ -91,13 +105,25 @@ impl Button {
 /// Rows of buttons.
 pub type Buttons = Vec<Vec<Button>>;
 
-/// A message to show: Markdown and buttons.
+/// A picture shipped with ductor (the welcome picture): its file name and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Picture {
+    /// The file name (its extension tells the type).
+    pub name: &'static str,
+    /// The image.
+    pub bytes: &'static [u8],
+}
+
+/// A message to show: Markdown and buttons, maybe with a picture.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reply {
     /// The text (Markdown).
     pub markdown: String,
     /// Button rows (empty: none).
     pub buttons: Buttons,
+    /// A picture shown with the text: as its caption where the transport can and the
+    /// text fits, else the picture first and the text after it.
+    pub picture: Option<Picture>,
 }
 
 impl Reply {
@@ -106,7 +132,15 @@ impl Reply {
         Self {
             markdown: markdown.into(),
             buttons: Vec::new(),
+            picture: None,
         }
+    }
+
+    /// The same reply shown with `picture`.
+    #[must_use]
+    pub fn with_picture(mut self, picture: Picture) -> Self {
+        self.picture = Some(picture);
+        self
     }
 
     /// The same reply with `buttons`.
@@ -309,6 +343,8 @@ pub async fn command(ctx: &Ctx<'_>, name: &str, args: &str) -> Option<Response> 
 pub async fn action(ctx: &Ctx<'_>, action: Action) -> Response {
     match action {
         Action::Welcome(n) => conversation::welcome(ctx, n),
+        // A link opens in the user's client; it never reaches ductor.
+        Action::Open(_) => Response::none(),
         Action::CancelQueued(entry) => conversation::cancel_queued(ctx, entry).await,
         Action::Retry(key) => conversation::retry(ctx, &key),
         Action::Model(step) => model::action(ctx, step).await,

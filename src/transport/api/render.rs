@@ -23,7 +23,8 @@ pub fn error(code: &str, message: &str) -> Value {
     json!({"type": "error", "code": code, "message": message})
 }
 
-/// Button rows as the `buttons` field: each action's compact form is its id.
+/// Button rows as the `buttons` field: each action's compact form is its id; a link
+/// has its `url` instead (the client opens it; there is nothing to answer).
 pub fn buttons(rows: &Buttons) -> Value {
     Value::Array(
         rows.iter()
@@ -31,7 +32,10 @@ pub fn buttons(rows: &Buttons) -> Value {
             .map(|row| {
                 Value::Array(
                     row.iter()
-                        .map(|b| json!({"label": b.label, "id": b.action.encode()}))
+                        .map(|b| match b.url() {
+                            Some(url) => json!({"label": b.label, "url": url}),
+                            None => json!({"label": b.label, "id": b.action.encode()}),
+                        })
                         .collect(),
                 )
             })
@@ -481,5 +485,19 @@ mod tests {
         let pressed = response(&Response::replace(reply));
         assert_eq!(pressed[0]["buttons"][0][0]["label"], "Refresh");
         assert!(response(&Response::none()).is_empty());
+    }
+
+    #[test]
+    fn a_link_button_carries_its_url_and_no_id() {
+        let reply = Reply::text("ductor").with_buttons(vec![vec![
+            Button::link("Project page", "https://example.org/ductor"),
+            Button::new("Refresh", Action::SessionsRefresh),
+        ]]);
+        let frames = response(&Response::reply(reply));
+        let link = &frames[0]["buttons"][0][0];
+        assert_eq!(link["label"], "Project page");
+        assert_eq!(link["url"], "https://example.org/ductor");
+        assert!(link.get("id").is_none(), "{link}");
+        assert_eq!(frames[0]["buttons"][0][1]["id"], "nsc:r");
     }
 }

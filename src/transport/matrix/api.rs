@@ -16,7 +16,7 @@ use crate::access::Opened;
 use crate::address::{Address, MessageRef};
 use crate::chat::api::{ApiError, BoxFut, ChatApi, OutMessage};
 use crate::chat::html;
-use crate::ops::{Action, Buttons};
+use crate::ops::{Action, Buttons, Picture};
 use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::events::reaction::ReactionEventContent;
@@ -162,13 +162,38 @@ pub fn content(text: &str, markup: bool) -> RoomMessageEventContent {
     }
 }
 
+/// The choices among `buttons` (labels and actions); links are no choices.
 fn flat(buttons: Option<&Buttons>) -> (Vec<String>, Vec<Action>) {
     buttons
         .into_iter()
         .flatten()
         .flatten()
+        .filter(|b| b.url().is_none())
         .map(|b| (b.label.clone(), b.action.clone()))
         .unzip()
+}
+
+/// The text with the links among `buttons` appended, one a line (links open in the
+/// client; they are no choices).
+fn with_links(text: String, markup: bool, buttons: Option<&Buttons>) -> String {
+    let mut out = text;
+    let mut first = true;
+    for b in buttons.into_iter().flatten().flatten() {
+        let Some(url) = b.url() else { continue };
+        out.push_str(if first { "\n\n" } else { "\n" });
+        first = false;
+        if markup {
+            let _ = write!(
+                out,
+                "<a href=\"{}\">{}</a>",
+                html::escape_html(url),
+                html::escape_html(&b.label)
+            );
+        } else {
+            let _ = write!(out, "{}: {url}", b.label);
+        }
+    }
+    out
 }
 
 impl MxApi {
@@ -229,7 +254,9 @@ impl ChatApi for MxApi {
         Box::pin(async move {
             let room = self.room(to)?;
             let (labels, actions) = flat(msg.buttons.as_ref());
-            let mut c = content(&with_list(&msg.text, msg.markup, &labels), msg.markup);
+            let text = with_list(&msg.text, msg.markup, &labels);
+            let text = with_links(text, msg.markup, msg.buttons.as_ref());
+            let mut c = content(&text, msg.markup);
             if let Some(reply) = &msg.reply_to
                 && let Ok(id) = event_id(reply)
             {
@@ -263,6 +290,7 @@ impl ChatApi for MxApi {
             let target = event_id(id)?;
             let (labels, actions) = flat(msg.buttons.as_ref());
             let text = with_list(&msg.text, msg.markup, &labels);
+            let text = with_links(text, msg.markup, msg.buttons.as_ref());
             let new: RoomMessageEventContentWithoutRelation = content(&text, msg.markup).into();
             let plain = if msg.markup {
                 html::html_to_plain(&text)
@@ -384,20 +412,38 @@ impl ChatApi for MxApi {
             .await
             .map_err(|e| ApiError::Network(e.to_string()))?
             .map_err(|e| ApiError::BadRequest(format!("cannot read the file: {e}")))?;
-            let head = &data[..data.len().min(crate::chat::media::mime::SNIFF_LEN)];
-            let mime: mime::Mime = crate::chat::media::mime::detect(head, Some(&name), None)
-                .parse()
-                .unwrap_or(mime::APPLICATION_OCTET_STREAM);
             // A file follows the answer it belongs to; it is not sent as a reply (that
             // would need the replied-to event fetched, and fail when it is gone).
             let _ = reply_to;
-            let config = AttachmentConfig::new();
-            room.send_attachment(name, &mime, data, config)
-                .await
-                .map(|r| MessageRef::new(r.event_id.to_string()))
-                .map_err(|e| classify(&e))
+            attach(&room, name, data).await
         })
     }
+
+    /// An `m.image` upload; the text (and its choices) follows as its own message,
+    /// where the choice list works as everywhere ([`ChatApi::caption_limit`] is 0).
+    fn send_picture<'a>(
+        &'a self,
+        to: &'a Address,
+        picture: Picture,
+        _caption: OutMessage,
+    ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
+        Box::pin(async move {
+            let room = self.room(to)?;
+            attach(&room, picture.name.to_owned(), picture.bytes.to_vec()).await
+        })
+    }
+}
+
+/// Uploads `data` as attachment `name` to `room` (typed by its bytes, then its name).
+async fn attach(room: &Room, name: String, data: Vec<u8>) -> Result<MessageRef, ApiError> {
+    let head = &data[..data.len().min(crate::chat::media::mime::SNIFF_LEN)];
+    let mime: mime::Mime = crate::chat::media::mime::detect(head, Some(&name), None)
+        .parse()
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    room.send_attachment(name, &mime, data, AttachmentConfig::new())
+        .await
+        .map(|r| MessageRef::new(r.event_id.to_string()))
+        .map_err(|e| classify(&e))
 }
 
 #[cfg(test)]
@@ -424,5 +470,24 @@ mod tests {
             "<b>Pick</b>\n\n1\u{fe0f}\u{20e3} &lt;b&gt;x&lt;/b&gt;\n2\u{fe0f}\u{20e3} two"
         );
         assert_eq!(with_list("plain", false, &[]), "plain");
+    }
+
+    #[test]
+    fn links_are_listed_as_links_not_as_choices() {
+        let buttons = vec![vec![
+            crate::ops::Button::link("Project <page>", "https://example.org/?a=1&b=2"),
+            crate::ops::Button::new("Refresh", Action::SessionsRefresh),
+        ]];
+        let (labels, actions) = flat(Some(&buttons));
+        assert_eq!(labels, ["Refresh"]);
+        assert_eq!(actions, [Action::SessionsRefresh]);
+        assert_eq!(
+            with_links("<b>Info</b>".into(), true, Some(&buttons)),
+            "<b>Info</b>\n\n<a href=\"https://example.org/?a=1&amp;b=2\">Project &lt;page&gt;</a>"
+        );
+        assert_eq!(
+            with_links("Info".into(), false, Some(&buttons)),
+            "Info\n\nProject <page>: https://example.org/?a=1&b=2"
+        );
     }
 }

@@ -9,15 +9,16 @@ use crate::access::Opened;
 use crate::address::{Address, MessageRef};
 use crate::chat::api::{ApiError, BoxFut, ChatApi, OutMessage};
 use crate::chat::media::{Attachment, Fetch, MediaError};
-use crate::ops::Button;
+use crate::ops::{Button, Picture};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use teloxide::payloads::{
-    AnswerCallbackQuerySetters, EditMessageTextSetters, PinChatMessageSetters, SendAudioSetters,
-    SendChatActionSetters, SendDocumentSetters, SendMessageSetters, SendPhotoSetters,
-    SendVideoSetters, SendVoiceSetters, SetMessageReactionSetters,
+    AnswerCallbackQuerySetters, EditMessageCaptionSetters, EditMessageTextSetters,
+    PinChatMessageSetters, SendAudioSetters, SendChatActionSetters, SendDocumentSetters,
+    SendMessageSetters, SendPhotoSetters, SendVideoSetters, SendVoiceSetters,
+    SetMessageReactionSetters,
 };
 use teloxide::prelude::Requester;
 use teloxide::types::{
@@ -101,9 +102,12 @@ fn styled_markup(keyboard: &[Vec<Button>]) -> serde_json::Value {
         .map(|row| {
             row.iter()
                 .map(|b| {
-                    let mut v = serde_json::json!({
-                        "text": b.label, "callback_data": b.action.encode()
-                    });
+                    let mut v = match b.url() {
+                        Some(url) => serde_json::json!({ "text": b.label, "url": url }),
+                        None => serde_json::json!({
+                            "text": b.label, "callback_data": b.action.encode()
+                        }),
+                    };
                     if let Some(s) = b.style {
                         v["style"] = serde_json::Value::from(s.as_str());
                     }
@@ -201,10 +205,24 @@ fn classify_api(api: &TgError) -> ApiError {
     }
 }
 
+/// A keyboard: links as URL buttons (a link Telegram could not take is left out),
+/// every other button with its action as callback data.
 fn markup(keyboard: &[Vec<Button>]) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(keyboard.iter().map(|row| {
         row.iter()
-            .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.action.encode()))
+            .filter_map(|b| match b.url() {
+                Some(url) => match reqwest::Url::parse(url) {
+                    Ok(url) => Some(InlineKeyboardButton::url(b.label.clone(), url)),
+                    Err(e) => {
+                        tracing::warn!(url, error = %e, "a link button with a bad URL left out");
+                        None
+                    }
+                },
+                None => Some(InlineKeyboardButton::callback(
+                    b.label.clone(),
+                    b.action.encode(),
+                )),
+            })
             .collect::<Vec<_>>()
     }))
 }
@@ -389,6 +407,62 @@ fn file_head(file: &std::fs::File) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
+/// The longest caption of a photo, in characters after entity parsing.
+const CAPTION_LIMIT: usize = 1024;
+
+impl TgApi {
+    /// Replaces the caption (and buttons) of the picture message `id`.
+    async fn edit_caption(
+        &self,
+        to: &Address,
+        id: MessageId,
+        msg: OutMessage,
+    ) -> Result<(), ApiError> {
+        let mut req = self
+            .bot
+            .edit_message_caption(ChatId(to.chat_id), id)
+            .caption(msg.text);
+        if msg.markup {
+            req = req.parse_mode(ParseMode::Html);
+        }
+        if let Some(k) = &msg.buttons {
+            req = req.reply_markup(markup(k));
+        }
+        req.await.map(|_| ()).map_err(|e| classify(&e))
+    }
+
+    /// `sendPhoto` of one of ductor's pictures, with `caption` (its text, buttons and
+    /// reply target; an empty text: no caption).
+    async fn send_photo_bytes(
+        &self,
+        to: &Address,
+        picture: Picture,
+        caption: OutMessage,
+    ) -> Result<MessageRef, ApiError> {
+        let bot = media::download::transfer_bot(&self.bot);
+        let file = InputFile::memory(picture.bytes).file_name(picture.name);
+        let mut req = bot.send_photo(ChatId(to.chat_id), file);
+        if !caption.text.is_empty() {
+            req = req.caption(caption.text);
+            if caption.markup {
+                req = req.parse_mode(ParseMode::Html);
+            }
+        }
+        if let Some(t) = thread(to) {
+            req = req.message_thread_id(t);
+        }
+        if let Some(r) = reply_parameters(caption.reply_to.as_ref()) {
+            req = req.reply_parameters(r);
+        }
+        if let Some(k) = &caption.buttons {
+            req = req.reply_markup(markup(k));
+        }
+        req.await
+            .map(|m| MessageRef::from(i64::from(m.id.0)))
+            .map_err(|e| classify(&e))
+    }
+}
+
 impl ChatApi for TgApi {
     fn send<'a>(
         &'a self,
@@ -454,14 +528,22 @@ impl ChatApi for TgApi {
                     .map(|_| ())
                     .map_err(|e| classify(&e));
             }
-            let mut req = self.bot.edit_message_text(ChatId(to.chat_id), id, msg.text);
+            let mut req = self
+                .bot
+                .edit_message_text(ChatId(to.chat_id), id, msg.text.clone());
             if msg.markup {
                 req = req.parse_mode(ParseMode::Html);
             }
             if let Some(k) = &msg.buttons {
                 req = req.reply_markup(markup(k));
             }
-            req.await.map(|_| ()).map_err(|e| classify(&e))
+            match req.await.map_err(|e| classify(&e)) {
+                // A picture (the welcome screen) has a caption instead of a text.
+                Err(ApiError::BadRequest(e)) if e.contains("no text in the message") => {
+                    self.edit_caption(to, id, msg).await
+                }
+                other => other.map(|_| ()),
+            }
         })
     }
 
@@ -589,6 +671,19 @@ impl ChatApi for TgApi {
         reply_to: Option<MessageRef>,
     ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
         Box::pin(async move { self.upload(to, file, reply_to.as_ref()).await })
+    }
+
+    fn caption_limit(&self) -> usize {
+        CAPTION_LIMIT
+    }
+
+    fn send_picture<'a>(
+        &'a self,
+        to: &'a Address,
+        picture: Picture,
+        caption: OutMessage,
+    ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
+        Box::pin(self.send_photo_bytes(to, picture, caption))
     }
 }
 

@@ -36,7 +36,7 @@ fn origin(q: &CallbackQuery) -> Option<Origin> {
         address: address(chat.id.0, topic),
         message: MessageRef::from(i64::from(m.id().0)),
         text: regular
-            .and_then(|r| r.text())
+            .and_then(|r| r.text().or_else(|| r.caption()))
             .unwrap_or_default()
             .to_owned(),
         kind,

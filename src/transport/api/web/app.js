@@ -315,6 +315,15 @@
     normalized.forEach((row) => {
       const line = el('div', 'row');
       row.forEach((b) => {
+        // A link button: opens its page; nothing goes back to ductor.
+        if (b && typeof b.url === 'string' && /^https?:\/\//i.test(b.url)) {
+          const link = el('a', 'link', String(b.label || b.url));
+          link.href = b.url;
+          link.target = '_blank';
+          link.rel = 'noopener noreferrer';
+          line.appendChild(link);
+          return;
+        }
         if (!b || b.id === undefined) return;
         const button = el('button', '', String(b.label || b.text || b.id));
         button.type = 'button';
