@@ -2,7 +2,7 @@
 //! `/new`, `/reset`, `/stop`, `/interrupt`, the Cancel button of a queued message
 //! and the Retry button of an interrupted turn.
 
-use super::{Action, Button, Ctx, Pressed, Reply, Response, Submit};
+use super::{Action, Button, Ctx, Picture, Pressed, Reply, Response, Submit};
 use crate::address::Address;
 use crate::md;
 use crate::provider::ProviderKind;
@@ -44,7 +44,20 @@ pub fn start(ctx: &Ctx<'_>) -> Response {
             )]
         })
         .collect();
-    Response::reply(Reply::text(body).with_buttons(buttons))
+    let reply = Reply::text(body).with_buttons(buttons);
+    Response::reply(match welcome_picture() {
+        Some(picture) => reply.with_picture(picture),
+        None => reply,
+    })
+}
+
+/// The welcome picture (`defaults/welcome.png`, drawn by
+/// `packaging/welcome/welcome_png.py`).
+fn welcome_picture() -> Option<Picture> {
+    crate::home::default_file("welcome.png").map(|bytes| Picture {
+        name: "welcome.png",
+        bytes,
+    })
 }
 
 /// A welcome-screen button: its prompt becomes the user's message.

@@ -1,8 +1,10 @@
 //! Informational and maintenance commands: `/memory`, `/info`, `/diagnose`,
 //! `/restart`.
 
-use super::{Ctx, Response};
+use super::{Button, Ctx, Reply, Response};
+use crate::ipc::message::{AgentHealth, AgentStatus, HealthReport};
 use crate::md;
+use crate::provider::ProviderKind;
 use crate::session::store::default_target;
 use crate::state::sentinel::RestartSentinel;
 use std::fmt::Write as _;
@@ -16,6 +18,19 @@ const DIAGNOSE_LOG_CHARS: usize = 2800;
 const DIAGNOSE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 /// Bytes of memory `/memory` shows at most.
 const MEMORY_SHOWN: usize = 3500;
+/// Warnings and errors of the log `/diagnose` lists at most.
+const DIAGNOSE_PROBLEMS: usize = 10;
+/// Characters of warnings and errors `/diagnose` shows at most (each line is cut to
+/// [`DIAGNOSE_PROBLEM_LINE`]).
+const DIAGNOSE_PROBLEM_CHARS: usize = 1500;
+/// Characters of one warning or error line `/diagnose` shows at most.
+const DIAGNOSE_PROBLEM_LINE: usize = 300;
+/// The project's page (`homepage` of Cargo.toml): `/info`'s first link.
+const PROJECT_URL: &str = env!("CARGO_PKG_HOMEPAGE");
+/// The source repository (`repository` of Cargo.toml; empty: no button).
+const SOURCE_URL: &str = env!("CARGO_PKG_REPOSITORY");
+/// Every release with its date (the crates.io page's version list).
+const RELEASES_URL: &str = concat!(env!("CARGO_PKG_HOMEPAGE"), "/versions");
 
 /// `/memory`: the agent's `MAINMEMORY.md` (it is Markdown: shown as such).
 pub fn memory(ctx: &Ctx<'_>) -> Response {
@@ -38,17 +53,189 @@ pub fn memory(ctx: &Ctx<'_>) -> Response {
     Response::say(format!("{title}\n\n{content}\n\n{}", text.t("memory.tip")))
 }
 
-/// `/info`.
-pub fn info(ctx: &Ctx<'_>) -> Response {
+/// How long this agent's process has run, in seconds.
+fn own_uptime() -> Option<u64> {
+    use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+    let pid = Pid::from_u32(std::process::id());
+    let mut sys = System::new().ok()?;
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        false,
+        ProcessRefreshKind::nothing(),
+    );
+    sys.process(pid).map(sysinfo::Process::run_time)
+}
+
+/// One agent's line: glyph, name, state, uptime, restarts.
+fn agent_line(ctx: &Ctx<'_>, a: &AgentHealth) -> String {
+    let text = ctx.text();
+    let (glyph, state) = match a.status {
+        AgentStatus::Running => ("🟢", "agents.state_running"),
+        AgentStatus::Starting => ("🟡", "agents.state_starting"),
+        AgentStatus::Crashed => ("🔴", "agents.state_crashed"),
+        AgentStatus::Stopped => ("⚪", "agents.state_stopped"),
+    };
+    let restarts = if a.restart_count > 0 {
+        format!(" · ⟳{}", a.restart_count)
+    } else {
+        String::new()
+    };
+    text.f(
+        "info.agent",
+        &[
+            ("glyph", glyph),
+            ("name", &md::escape(&a.name)),
+            ("state", &text.t(state)),
+            (
+                "uptime",
+                &crate::cli::status::uptime_human(a.uptime_seconds),
+            ),
+            ("restarts", &restarts),
+        ],
+    )
+}
+
+/// The agents block: every agent's line from the supervisor's health report (with
+/// `crashes`, why its last run crashed), or (without a supervisor) a note.
+fn agents_block(ctx: &Ctx<'_>, health: Option<&HealthReport>, crashes: bool) -> String {
+    let text = ctx.text();
+    let mut out = text.t("info.agents");
+    match health {
+        Some(h) => {
+            for a in &h.agents {
+                let _ = write!(out, "\n{}", agent_line(ctx, a));
+                if let Some(e) = a.last_error.as_deref().filter(|e| crashes && !e.is_empty()) {
+                    let short: String = e.chars().take(200).collect();
+                    let _ = write!(
+                        out,
+                        "\n{}",
+                        text.f("agents.last_error", &[("error", &md::one_line(&short))])
+                    );
+                }
+            }
+        }
+        None => {
+            let _ = write!(out, "\n{}", text.t("agents.no_bus"));
+        }
+    }
+    out
+}
+
+/// `/info`: version, what ductor is, this agent's uptime, the agents and links to
+/// the project page, the releases and (when Cargo.toml names one) the source.
+pub async fn info(ctx: &Ctx<'_>) -> Response {
     let paths = &ctx.core().paths;
-    Response::say(ctx.text().f(
+    let text = ctx.text();
+    let uptime = own_uptime().map_or_else(|| "?".to_owned(), crate::cli::status::uptime_human);
+    let mut out = text.f(
         "info.text",
         &[
             ("version", crate::VERSION),
             ("agent", &md::code(paths.name())),
+            ("uptime", &uptime),
             ("home", &md::code(&paths.root().display().to_string())),
         ],
-    ))
+    );
+    let health = super::agents::health(ctx).await;
+    let _ = write!(out, "\n\n{}", agents_block(ctx, health.as_ref(), false));
+    let links: Vec<Button> = [
+        ("info.project", PROJECT_URL),
+        ("info.releases", RELEASES_URL),
+        ("info.source", SOURCE_URL),
+    ]
+    .into_iter()
+    .filter(|(_, url)| url.starts_with("https://"))
+    .map(|(label, url)| Button::link(text.t(label), url))
+    .collect();
+    Response::reply(Reply::text(out).with_buttons(vec![links]))
+}
+
+/// The codex model line of `/diagnose`: ductor's cache (its date, size and default
+/// model), or what the catalogue holds without one.
+fn codex_models(ctx: &Ctx<'_>) -> String {
+    let text = ctx.text();
+    let core = ctx.core();
+    let known = core.catalogue.codex_models();
+    let catalogue_default = core
+        .catalogue
+        .default_model(ProviderKind::Codex)
+        .unwrap_or_else(|| "?".to_owned());
+    let path = core.paths.codex_models_cache();
+    match crate::provider::models::read_codex_cache(&path) {
+        Ok(Some(cache)) => {
+            let date = chrono::DateTime::parse_from_rfc3339(&cache.last_updated).map_or_else(
+                |_| cache.last_updated.clone(),
+                |d| {
+                    d.with_timezone(&chrono::Utc)
+                        .format("%Y-%m-%d %H:%M UTC")
+                        .to_string()
+                },
+            );
+            let default = cache
+                .models
+                .iter()
+                .find(|m| m.is_default)
+                .map_or(catalogue_default, |m| m.id.clone());
+            text.f(
+                "diagnose.codex_cache",
+                &[
+                    ("date", &md::escape(&date)),
+                    ("count", &cache.models.len().to_string()),
+                    ("default", &md::code(&default)),
+                ],
+            )
+        }
+        Ok(None) => text.f(
+            "diagnose.codex_no_cache",
+            &[
+                ("count", &known.len().to_string()),
+                ("default", &md::code(&catalogue_default)),
+            ],
+        ),
+        Err(e) => text.f(
+            "diagnose.codex_bad_cache",
+            &[
+                ("error", &md::escape(&e.to_string())),
+                ("count", &known.len().to_string()),
+                ("default", &md::code(&catalogue_default)),
+            ],
+        ),
+    }
+}
+
+/// Whether a log line is a warning or an error (`[agent=NAME] TIME LEVEL …`).
+fn is_problem(line: &str) -> bool {
+    line.split_whitespace()
+        .take(3)
+        .any(|w| w == "WARN" || w == "ERROR")
+}
+
+/// The last warnings and errors of this agent's log, oldest first, each line cut,
+/// bounded to fit a message, secrets redacted.
+fn last_problems(ctx: &Ctx<'_>) -> String {
+    let Ok(log) = std::fs::read_to_string(ctx.core().paths.log_file()) else {
+        return String::new();
+    };
+    let mut lines: Vec<String> = log
+        .lines()
+        .rev()
+        .filter(|l| is_problem(l))
+        .take(DIAGNOSE_PROBLEMS)
+        .map(|l| {
+            let mut cut: String = l.chars().take(DIAGNOSE_PROBLEM_LINE).collect();
+            if cut.len() < l.len() {
+                cut.push('…');
+            }
+            cut
+        })
+        .collect();
+    lines.reverse();
+    let mut total: usize = lines.iter().map(|l| l.chars().count() + 1).sum();
+    while total > DIAGNOSE_PROBLEM_CHARS && !lines.is_empty() {
+        total -= lines[0].chars().count() + 1;
+        lines.remove(0);
+    }
+    crate::logging::redact(&lines.join("\n"))
 }
 
 /// The last `n` lines of this agent's log, bounded to fit a message, secrets redacted.
@@ -114,7 +301,9 @@ pub async fn diagnose(ctx: &Ctx<'_>) -> Response {
     for (p, s) in crate::provider::auth::for_agent(&core.paths) {
         let _ = write!(out, "\n\\[{p}\\] {}", super::status::auth_state(ctx, s));
     }
-    let _ = write!(out, "\ncodex models: {}", core.catalogue.codex.len());
+    let _ = write!(out, "\n{}", codex_models(ctx));
+    let health = super::agents::health(ctx).await;
+    let _ = write!(out, "\n\n{}", agents_block(ctx, health.as_ref(), true));
     let sandbox =
         crate::sandbox::status::report(&core.paths.home(), &config.sandbox_settings()).await;
     let _ = write!(
@@ -135,6 +324,17 @@ pub async fn diagnose(ctx: &Ctx<'_>) -> Response {
             code_block(&text.t("diagnose.no_log"))
         } else {
             code_block(&log)
+        }
+    );
+    let problems = last_problems(ctx);
+    let _ = write!(
+        out,
+        "\n\n{}\n{}",
+        text.t("diagnose.problems"),
+        if problems.is_empty() {
+            code_block(&text.t("diagnose.no_problems"))
+        } else {
+            code_block(&problems)
         }
     );
     // `ductor doctor`'s checks of the whole home, the live ones bounded (the sandbox

@@ -321,7 +321,7 @@ pub async fn command(ctx: &Ctx<'_>, name: &str, args: &str) -> Option<Response> 
         Command::Model => model::command(ctx, args).await,
         Command::Effort => model::effort_command(ctx),
         Command::Memory => info::memory(ctx),
-        Command::Info => info::info(ctx),
+        Command::Info => info::info(ctx).await,
         Command::Diagnose => info::diagnose(ctx).await,
         Command::AgentCommands => Response::say(ctx.text().t("agents.commands")),
         Command::Restart => info::restart(ctx),

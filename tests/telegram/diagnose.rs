@@ -2,6 +2,9 @@
 
 use crate::{BOT, CHAT, TgRig};
 use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_mins(1);
 
 #[tokio::test]
 async fn diagnose_shows_the_doctors_checks() {
@@ -33,4 +36,68 @@ async fn diagnose_shows_the_doctors_checks() {
         "{text}"
     );
     assert!(!text.contains("AAtesttoken"), "a token leaked: {text}");
+}
+
+#[tokio::test]
+async fn diagnose_shows_the_codex_cache_every_agents_health_and_the_last_problems() {
+    let (rig, _) =
+        TgRig::start_with_agents("claude", "sonnet", &[("sub1", "claude", "haiku")]).await;
+    let cache = serde_json::json!({
+        "last_updated": "2026-11-30T08:15:00+00:00",
+        "models": [
+            {"id": "gpt-older", "display_name": "Older"},
+            {"id": "gpt-house-default", "display_name": "House", "is_default": true},
+        ],
+    });
+    std::fs::write(
+        rig.home.root.join("config/codex_models.json"),
+        cache.to_string(),
+    )
+    .unwrap();
+    // Problems in the log, one with a bot token in it, among ordinary lines.
+    let log = rig.home.root.join("logs/agent.log");
+    let mut lines = std::fs::read_to_string(&log).unwrap_or_default();
+    lines.push_str(
+        "agent=main 2026-12-01T10:00:00.000000Z ERROR ductor::test: upload failed for \
+         https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendPhoto\n\
+         agent=main 2026-12-01T10:00:01.000000Z  WARN ductor::test: the disk is getting full\n\
+         agent=main 2026-12-01T10:00:02.000000Z  INFO ductor::test: an ordinary line\n",
+    );
+    std::fs::write(&log, lines).unwrap();
+    let asked = rig.say("/diagnose");
+    // Long: it may take more than one message; the doctor's checks come last.
+    let text: String = rig
+        .wait_text(CHAT, asked.message_id, "as ductor doctor shows them", WAIT)
+        .await
+        .iter()
+        .filter_map(|m| m.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains(
+            "Codex models: cache of 2026-11-30 08:15 UTC · 2 models · default gpt-house-default"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("main — running"), "{text}");
+    assert!(text.contains("sub1 — running"), "{text}");
+    let problems = text
+        .split("Last warnings and errors")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(problems.contains("upload failed"), "{problems}");
+    assert!(problems.contains("the disk is getting full"), "{problems}");
+    assert!(
+        problems.find("upload failed") < problems.find("the disk is getting full"),
+        "oldest first: {problems}"
+    );
+    let block_end = problems.find("Checks").unwrap_or(problems.len());
+    assert!(
+        !problems[..block_end].contains("an ordinary line"),
+        "only warnings and errors: {problems}"
+    );
+    assert!(
+        !text.contains("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
+        "a token leaked: {text}"
+    );
 }

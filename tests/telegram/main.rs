@@ -27,6 +27,7 @@ mod webhooks;
 
 use serde_json::json;
 mod topics;
+mod welcome;
 use std::time::Duration;
 use support::clis::{self, CliEnv};
 use support::daemon::{Daemon, TestHome, token};
