@@ -11,6 +11,7 @@ mod config_reload;
 mod conversation;
 mod diagnose;
 mod drafts;
+mod groups;
 mod heartbeat;
 mod inbound;
 mod live;
