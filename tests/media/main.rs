@@ -186,6 +186,26 @@ fn pdf(pages: &[&str]) -> Vec<u8> {
     out
 }
 
+/// `pdf` encrypted (RC4 128) with an owner password and `user_password`.
+fn encrypted(pdf: &[u8], user_password: &str) -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(pdf).unwrap();
+    let id = lopdf::Object::string_literal(b"0123456789abcdef".to_vec());
+    doc.trailer
+        .set("ID", lopdf::Object::Array(vec![id.clone(), id]));
+    let state = lopdf::EncryptionState::try_from(lopdf::EncryptionVersion::V2 {
+        document: &doc,
+        owner_password: "owner",
+        user_password,
+        key_length: 128,
+        permissions: lopdf::Permissions::all(),
+    })
+    .unwrap();
+    doc.encrypt(&state).unwrap();
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
 /// A ZIP with `files` (deflated), as a DOCX is.
 fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -429,6 +449,18 @@ fn read_refuses_garbage_other_types_and_secrets() {
     let picture = rig.put("pic.png", &png(4, 4));
     let err = rig.fails(&["read", s(&picture)]);
     assert!(err.contains("image/png"), "{err}");
+
+    // Encrypted with a password: refused. With only an owner password (opens without
+    // one): read.
+    let locked = rig.put(
+        "locked.pdf",
+        &encrypted(&pdf(&["Top secret plans"]), "s3cret"),
+    );
+    let err = rig.fails(&["read", s(&locked)]);
+    assert!(err.contains("encrypted PDF that needs a password"), "{err}");
+    let open = rig.put("open.pdf", &encrypted(&pdf(&["Shared plans"]), ""));
+    let v = rig.ok(&["read", s(&open)]);
+    assert!(v["text"].as_str().unwrap().contains("Shared plans"), "{v}");
 
     // The agent's config holds its bot token: never read, also not through a link.
     let config = rig.home.root.join("config/config.json");
