@@ -155,11 +155,13 @@ pub async fn info(ctx: &Ctx<'_>) -> Response {
 fn codex_models(ctx: &Ctx<'_>) -> String {
     let text = ctx.text();
     let core = ctx.core();
-    let known = core.catalogue.codex_models();
+    let known = core.catalogue.codex.len();
     let catalogue_default = core
         .catalogue
         .default_model(ProviderKind::Codex)
-        .unwrap_or_else(|| "?".to_owned());
+        .as_deref()
+        .unwrap_or("?")
+        .to_owned();
     let path = core.paths.codex_models_cache();
     match crate::provider::models::read_codex_cache(&path) {
         Ok(Some(cache)) => {
@@ -188,7 +190,7 @@ fn codex_models(ctx: &Ctx<'_>) -> String {
         Ok(None) => text.f(
             "diagnose.codex_no_cache",
             &[
-                ("count", &known.len().to_string()),
+                ("count", &known.to_string()),
                 ("default", &md::code(&catalogue_default)),
             ],
         ),
@@ -196,7 +198,7 @@ fn codex_models(ctx: &Ctx<'_>) -> String {
             "diagnose.codex_bad_cache",
             &[
                 ("error", &md::escape(&e.to_string())),
-                ("count", &known.len().to_string()),
+                ("count", &known.to_string()),
                 ("default", &md::code(&catalogue_default)),
             ],
         ),
