@@ -82,6 +82,10 @@ pub async fn status(ctx: &Ctx<'_>) -> Response {
 fn session_lines(ctx: &Ctx<'_>, target: &Target, out: &mut String) {
     let text = ctx.text();
     let core = ctx.core();
+    if ctx.address.topic_id.is_some() {
+        let topic = topic_label(ctx, &ctx.address);
+        let _ = writeln!(out, "{}", text.f("status.topic", &[("topic", &topic)]));
+    }
     let config = core.config.get();
     let bucket = core
         .conversations

@@ -15,11 +15,19 @@ const TURN: Duration = Duration::from_secs(90);
 
 /// A rig with a forum supergroup the bot is in (allowed); returns it and the group id.
 async fn forum() -> (TgRig, i64) {
+    forum_with(|_| {}).await
+}
+
+/// Like [`forum`], with `tweak` editing the config further.
+async fn forum_with(tweak: impl FnOnce(&mut Value)) -> (TgRig, i64) {
     let gid = std::cell::Cell::new(0);
     let rig = TgRig::start_with(
         "claude",
         "sonnet",
-        |c| c["allowed_group_ids"] = json!([gid.get()]),
+        |c| {
+            c["allowed_group_ids"] = json!([gid.get()]);
+            tweak(c);
+        },
         |tg, bot| {
             let g = tg.create_supergroup("Projects", true);
             tg.bot_added_to_chat(bot, g, CHAT, true);
@@ -267,7 +275,10 @@ async fn new_inside_a_topic_stops_and_resets_only_that_topic() {
     rig.reply_in(gid, Some(backend), cmd.message_id, "Session reset")
         .await;
     rig.wait_running("sleep 60", false).await;
-    assert!(rig.running("sleep 61") > 0, "the other topic's turn runs on");
+    assert!(
+        rig.running("sleep 61") > 0,
+        "the other topic's turn runs on"
+    );
     let after = rig
         .wait_sessions("the Backend session is gone", |v| {
             sid(v, &backend_key).is_none()
@@ -404,4 +415,64 @@ async fn sessions_lists_the_chats_topics_beside_its_named_sessions() {
         .await;
     let text = list.text.clone().unwrap_or_default();
     assert!(text.contains("Backend") && !text.contains(&name), "{text}");
+}
+
+#[tokio::test]
+async fn status_shows_other_topics_warm_processes_and_new_by_name_ends_only_that_one() {
+    // Live CLI sessions: a turn leaves its process warm for the next one.
+    let (rig, gid) = forum_with(|c| c["permission_mode"] = json!("default")).await;
+    let backend = rig
+        .tg
+        .user_creates_topic(rig.bot, gid, "Backend")
+        .message_id;
+    let front = rig
+        .tg
+        .user_creates_topic(rig.bot, gid, "Frontend")
+        .message_id;
+    rig.talk_in(gid, Some(backend), "hi backend").await;
+    rig.talk_in(gid, Some(front), "hi front").await;
+    let live = || super::live::live_processes(&rig, "--permission-prompt-tool").len();
+    let start = std::time::Instant::now();
+    while live() < 2 {
+        assert!(start.elapsed() < TURN, "no warm process per topic");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Outside the topics: both warm processes, each with its topic and age.
+    let cmd = rig.say_in(gid, None, "/status");
+    let status = rig
+        .reply_in(gid, None, cmd.message_id, "Running in this chat")
+        .await;
+    let text = status.text.clone().unwrap_or_default();
+    for topic in ["Backend", "Frontend"] {
+        assert!(
+            text.contains(&format!("Warm Claude process in {topic}: up ")),
+            "{text}"
+        );
+    }
+    // Inside a topic: its name, its own warm process, and the other one's.
+    let cmd = rig.say_in(gid, Some(backend), "/status");
+    let status = rig
+        .reply_in(gid, Some(backend), cmd.message_id, "Topic: Backend")
+        .await;
+    let text = status.text.clone().unwrap_or_default();
+    assert!(text.contains("Warm Claude process: up "), "{text}");
+    assert!(text.contains("Warm Claude process in Frontend"), "{text}");
+    assert!(!text.contains("process in Backend"), "{text}");
+
+    // `/new @Frontend` from the chat ends Frontend's process only.
+    let cmd = rig.say_in(gid, None, "/new @frontend");
+    rig.reply_in(gid, None, cmd.message_id, "Frontend").await;
+    let start = std::time::Instant::now();
+    while live() != 1 {
+        assert!(start.elapsed() < TURN, "{} live processes", live());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cmd = rig.say_in(gid, None, "/status");
+    let status = rig
+        .reply_in(gid, None, cmd.message_id, "Running in this chat")
+        .await;
+    let text = status.text.clone().unwrap_or_default();
+    assert!(text.contains("Warm Claude process in Backend"), "{text}");
+    assert!(!text.contains("process in Frontend"), "{text}");
 }
