@@ -66,10 +66,8 @@ pub async fn info(tools: &Tools, raw: &str) -> Result<Value, String> {
                 }
                 out["media"] = p.summary();
             }
-            Err(RunError::Missing(tool)) => {
-                out["note"] = json!(format!(
-                    "{tool} is not installed: install ffmpeg for the duration and streams"
-                ));
+            Err(missing @ RunError::Missing(_)) => {
+                out["note"] = json!(missing.message(tools.sandboxed));
             }
             Err(RunError::Failed(e)) => out["probe_error"] = json!(e),
         }

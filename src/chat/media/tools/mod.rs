@@ -33,6 +33,8 @@ pub struct Tools {
     cwd: PathBuf,
     audio_command: String,
     video_command: String,
+    /// Runs inside a container sandbox (tools are added there as image extras).
+    sandboxed: bool,
 }
 
 impl Tools {
@@ -61,6 +63,7 @@ impl Tools {
                 "DUCTOR_VIDEO_TRANSCRIBE_COMMAND",
                 &config.transcription.video_command,
             ),
+            sandboxed: env(crate::sandbox::container::RUN_MARK).is_some(),
             paths,
             cwd,
         }

@@ -36,9 +36,13 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// The message for the agent.
-    pub fn message(&self) -> String {
+    /// The message for the agent (`sandboxed`: it runs in the container sandbox).
+    pub fn message(&self, sandboxed: bool) -> String {
         match self {
+            Self::Missing(tool) if sandboxed => format!(
+                "{tool} is not installed in the sandbox: ask the user to add it with \
+                 `ductor docker extras-add ffmpeg`"
+            ),
             Self::Missing(tool) => format!(
                 "{tool} is not installed (not found on PATH): install ffmpeg, which provides ffmpeg and ffprobe"
             ),
@@ -323,7 +327,7 @@ async fn video_transcript(tools: &Tools, video: &Path, has_audio: bool, dir: &Pa
         wav.as_os_str().to_owned(),
     ];
     if let Err(e) = run_tool("ffmpeg", &args, FFMPEG_TIMEOUT).await {
-        return json!({ "status": "failed", "error": format!("cannot extract the sound: {}", e.message()) });
+        return json!({ "status": "failed", "error": format!("cannot extract the sound: {}", e.message(tools.sandboxed)) });
     }
     let result = hook::run(&tools.audio_command, &wav, &workspace, hook::TIMEOUT).await;
     let mut out = outcome(result, "transcription.audio_command");
@@ -348,7 +352,7 @@ pub async fn video(tools: &Tools, raw: &str, count: u32) -> Result<Value, String
     let path = opened.path.clone();
     let probe = probe(&path).await.map_err(|e| match e {
         RunError::Failed(e) => format!("{raw} is not a video ffprobe can read: {e}"),
-        missing @ RunError::Missing(_) => missing.message(),
+        missing @ RunError::Missing(_) => missing.message(tools.sandboxed),
     })?;
     if probe.first_video().is_none() {
         return Err(format!("{raw} ({mime}) has no video stream"));
@@ -356,7 +360,7 @@ pub async fn video(tools: &Tools, raw: &str, count: u32) -> Result<Value, String
     let dir = frame_dir(tools, &path)?;
     let taken = frames(&path, probe.duration(), count, &dir)
         .await
-        .map_err(|e| e.message())?;
+        .map_err(|e| e.message(tools.sandboxed))?;
     if taken.is_empty() {
         let _ = std::fs::remove_dir_all(&dir);
         return Err(format!("ffmpeg took no frame from {raw}"));
