@@ -474,4 +474,29 @@ mod tests {
         assert!(injected.spec.prompt.contains("flights found: 3"));
         assert_eq!(injected.identity.transport, TAG);
     }
+
+    #[tokio::test]
+    async fn without_pictures_the_welcome_is_its_text_and_links_stay_links() {
+        let (_r, mem) = rig();
+        mem.say("/start").await;
+        let welcome = mem
+            .wait_for("with the welcome", |m| m.text.contains("ductor agent"))
+            .await;
+        let actions: Vec<Action> = welcome.buttons.iter().map(|(_, a)| a.clone()).collect();
+        assert_eq!(
+            actions,
+            [Action::Welcome(1), Action::Welcome(2), Action::Welcome(3)]
+        );
+        mem.say("/info").await;
+        let links = mem
+            .wait_for("with /info's links", |m| {
+                m.buttons.iter().any(|(_, a)| matches!(a, Action::Open(_)))
+            })
+            .await;
+        assert!(
+            links.buttons.iter().all(|(_, a)| matches!(a,
+                Action::Open(url) if url.starts_with("https://"))),
+            "{links:?}"
+        );
+    }
 }
