@@ -319,3 +319,149 @@ impl Frontend {
         r.toast
     }
 }
+
+#[cfg(test)]
+mod picture_tests {
+    use super::*;
+    use crate::access::Opened;
+    use crate::chat::api::{BoxFut, ChatApi};
+    use crate::ops::{Action, Button, Ops};
+    use std::sync::Mutex;
+    use tokio_util::sync::CancellationToken;
+
+    /// What the chat received: `picture:<caption>` or `text:<text>`, with button count.
+    #[derive(Default)]
+    struct PictureChat {
+        limit: usize,
+        refuse_captions: bool,
+        log: Mutex<Vec<(String, usize)>>,
+    }
+
+    impl PictureChat {
+        fn record(&self, entry: String, buttons: Option<&Buttons>) {
+            let n = buttons.map_or(0, |b| b.iter().flatten().count());
+            self.log.lock().unwrap().push((entry, n));
+        }
+    }
+
+    impl ChatApi for PictureChat {
+        fn send<'a>(
+            &'a self,
+            _to: &'a Address,
+            msg: OutMessage,
+        ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
+            self.record(format!("text:{}", msg.text), msg.buttons.as_ref());
+            Box::pin(async { Ok(MessageRef::from(1)) })
+        }
+
+        fn edit<'a>(
+            &'a self,
+            _to: &'a Address,
+            _id: &'a MessageRef,
+            _msg: OutMessage,
+        ) -> BoxFut<'a, Result<(), ApiError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn delete<'a>(
+            &'a self,
+            _to: &'a Address,
+            _id: &'a MessageRef,
+        ) -> BoxFut<'a, Result<(), ApiError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn send_file<'a>(
+            &'a self,
+            _to: &'a Address,
+            _file: Opened,
+            _reply_to: Option<MessageRef>,
+        ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
+            Box::pin(async { Err(ApiError::BadRequest("no files here".into())) })
+        }
+
+        fn caption_limit(&self) -> usize {
+            self.limit
+        }
+
+        fn send_picture<'a>(
+            &'a self,
+            _to: &'a Address,
+            picture: Picture,
+            caption: OutMessage,
+        ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
+            assert_eq!(picture.name, "p.png");
+            let refused = self.refuse_captions && !caption.text.is_empty();
+            if !refused {
+                self.record(
+                    format!("picture:{}", caption.text),
+                    caption.buttons.as_ref(),
+                );
+            }
+            Box::pin(async move {
+                if refused {
+                    Err(ApiError::BadMarkup("can't parse entities".into()))
+                } else {
+                    Ok(MessageRef::from(2))
+                }
+            })
+        }
+    }
+
+    async fn post(chat: PictureChat, markdown: &str) -> Vec<(String, usize)> {
+        let r = crate::core::testing::rig(crate::config::AgentConfig::default(), |_| {});
+        let chat = Arc::new(chat);
+        let fe = Frontend {
+            ops: Arc::new(Ops::new(r.core.clone())),
+            api: chat.clone(),
+            markup: Arc::new(crate::transport::memory::PlainText),
+            transport: "mem".into(),
+            shutdown: CancellationToken::new(),
+        };
+        let reply = Reply::text(markdown)
+            .with_buttons(vec![vec![Button::new("Go", Action::Welcome(1))]])
+            .with_picture(Picture {
+                name: "p.png",
+                bytes: b"\x89PNG",
+            });
+        fe.post_reply(&Address::new("mem", 7, None), &reply, None)
+            .await;
+        chat.log.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn the_text_rides_as_caption_only_when_it_fits() {
+        let fits = PictureChat {
+            limit: 20,
+            ..PictureChat::default()
+        };
+        assert_eq!(post(fits, "short").await, [("picture:short".into(), 1)]);
+        let long = PictureChat {
+            limit: 20,
+            ..PictureChat::default()
+        };
+        let text = "a welcome longer than twenty characters";
+        assert_eq!(
+            post(long, text).await,
+            [("picture:".into(), 0), (format!("text:{text}"), 1)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_caption_and_a_chat_without_pictures_still_get_the_text() {
+        let refusing = PictureChat {
+            limit: 100,
+            refuse_captions: true,
+            ..PictureChat::default()
+        };
+        assert_eq!(
+            post(refusing, "hello").await,
+            [("picture:".into(), 0), ("text:hello".into(), 1)]
+        );
+        // No captions (limit 0): the bare picture, then the text.
+        assert_eq!(
+            post(PictureChat::default(), "hello").await,
+            [("picture:".into(), 0), ("text:hello".into(), 1)]
+        );
+    }
+}
