@@ -11,6 +11,7 @@
 mod support;
 
 mod cases;
+mod inbound;
 mod more;
 mod user;
 

@@ -156,7 +156,17 @@ async fn replied(mx: &Matrix, room: &Room, m: &OriginalSyncRoomMessageEvent) -> 
     } else {
         r.sender.to_string()
     };
-    let (text, media) = quoted_content(&r.content.msgtype);
+    // An edited message is quoted as it reads now (the server bundles the latest edit).
+    let latest =
+        r.unsigned
+            .relations
+            .replace
+            .as_deref()
+            .and_then(|edit| match &edit.content.relates_to {
+                Some(Relation::Replacement(new)) => Some(&new.new_content.msgtype),
+                _ => None,
+            });
+    let (text, media) = quoted_content(latest.unwrap_or(&r.content.msgtype));
     Some(ops::Quote {
         author,
         text,
