@@ -558,6 +558,33 @@ fn video_without_ffmpeg_names_the_missing_tool() {
         !rig.workspace().join("tmp/media").exists(),
         "nothing was made"
     );
+
+    // ffprobe without ffmpeg: the missing one is named, no empty frame folder stays.
+    let real = rig.workspace().join("real.mp4");
+    make_mp4(&real);
+    let only_probe = tempfile::tempdir().unwrap();
+    let ffprobe = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("ffprobe"))
+        .find(|p| p.is_file())
+        .expect("ffprobe is not installed: run .ci/install-media");
+    std::os::unix::fs::symlink(ffprobe, only_probe.path().join("ffprobe")).unwrap();
+    let out = rig.media_with(&["video", s(&real)], &[("PATH", s(only_probe.path()))]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ffmpeg is not installed"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(rig.workspace().join("tmp/media"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // Inside the container sandbox the agent learns how the user adds it there.
+    let out = rig.media_with(
+        &["video", s(&mp4)],
+        &[("PATH", s(empty.path())), ("DUCTOR_SANDBOX_RUN", "r1")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ductor docker extras-add ffmpeg"), "{err}");
 }
 
 #[test]

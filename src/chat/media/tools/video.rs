@@ -358,15 +358,18 @@ pub async fn video(tools: &Tools, raw: &str, count: u32) -> Result<Value, String
         return Err(format!("{raw} ({mime}) has no video stream"));
     }
     let dir = frame_dir(tools, &path)?;
-    let taken = frames(&path, probe.duration(), count, &dir)
-        .await
-        .map_err(|e| e.message(tools.sandboxed))?;
-    if taken.is_empty() {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(format!("ffmpeg took no frame from {raw}"));
-    }
+    let taken = match frames(&path, probe.duration(), count, &dir).await {
+        Ok(taken) if !taken.is_empty() => taken,
+        failed => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(match failed {
+                Err(e) => e.message(tools.sandboxed),
+                Ok(_) => format!("ffmpeg took no frame from {raw}"),
+            });
+        }
+    };
     let transcript = video_transcript(tools, &path, probe.has_audio(), &dir).await;
-    let frames: Vec<Value> = taken
+    let stills: Vec<Value> = taken
         .iter()
         .map(|(p, t)| json!({ "path": p, "time_seconds": t }))
         .collect();
@@ -377,7 +380,7 @@ pub async fn video(tools: &Tools, raw: &str, count: u32) -> Result<Value, String
         "size": opened.size,
         "media": probe.summary(),
         "frames_dir": dir,
-        "frames": frames,
+        "frames": stills,
         "transcript": transcript,
     }))
 }
