@@ -113,6 +113,12 @@ fn register_secrets(config: &crate::config::AgentConfig) {
     crate::logging::register_secret(mx.access_token.expose());
 }
 
+/// The agent's observers: ductor updates (main agent only) and codex models.
+fn spawn_observers(core: &Arc<Core>, shutdown: &CancellationToken) {
+    crate::upgrade::observer::spawn(core.clone(), shutdown.child_token());
+    crate::provider::discover::spawn(core, shutdown.child_token());
+}
+
 /// Runs the agent until shutdown; returns the process exit code.
 pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     // Signal handlers first: a SIGHUP right after registration must not kill us.
@@ -190,7 +196,7 @@ pub async fn run(opts: AgentOptions) -> Result<i32, AgentError> {
     config::reload::spawn(core.clone(), ctx.shutdown.child_token());
     crate::heartbeat::spawn(core.clone(), ctx.shutdown.child_token());
     crate::upkeep::spawn(core.clone(), ctx.shutdown.child_token());
-    crate::upgrade::observer::spawn(core.clone(), ctx.shutdown.child_token());
+    spawn_observers(&core, &ctx.shutdown);
     let code = tokio::select! {
         Some(()) = recv(&mut sigterm) => { tracing::info!("SIGTERM: shutting down"); 0 }
         Some(()) = recv(&mut sigint) => { tracing::info!("SIGINT: shutting down"); 0 }

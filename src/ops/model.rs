@@ -44,24 +44,36 @@ fn providers_menu(ctx: &Ctx<'_>) -> Reply {
 /// The model menu of `p`.
 fn models_menu(ctx: &Ctx<'_>, p: ProviderKind, with_back: bool) -> Reply {
     let catalogue = &ctx.core().catalogue;
-    let models: Vec<Button> = catalogue
-        .models(p)
-        .into_iter()
-        .map(|m| {
-            let label = match p {
-                ProviderKind::Claude => m.to_uppercase(),
-                ProviderKind::Gemini => m
+    // One snapshot for ids and names: a refresh in between cannot mix two lists.
+    let codex = catalogue.codex_models();
+    let names: Vec<(String, String)> = match p {
+        ProviderKind::Codex => codex
+            .iter()
+            .map(|c| (c.id.clone(), c.display_name.clone()))
+            .collect(),
+        ProviderKind::Claude => catalogue
+            .models(p)
+            .into_iter()
+            .map(|m| {
+                let label = m.to_uppercase();
+                (m, label)
+            })
+            .collect(),
+        ProviderKind::Gemini => catalogue
+            .models(p)
+            .into_iter()
+            .map(|m| {
+                let label = m
                     .trim_start_matches("gemini-")
                     .trim_start_matches("auto-")
-                    .to_owned(),
-                ProviderKind::Codex => catalogue
-                    .codex
-                    .iter()
-                    .find(|c| c.id == m)
-                    .map_or_else(|| m.to_owned(), |c| c.display_name.clone()),
-            };
-            Button::new(label, Action::Model(ModelStep::Model(m.to_owned())))
-        })
+                    .to_owned();
+                (m, label)
+            })
+            .collect(),
+    };
+    let models: Vec<Button> = names
+        .into_iter()
+        .map(|(m, label)| Button::new(label, Action::Model(ModelStep::Model(m))))
         .filter(|b| b.action.fits())
         .collect();
     let per_row = if p == ProviderKind::Codex { 1 } else { 2 };
@@ -88,9 +100,9 @@ fn efforts_menu(ctx: &Ctx<'_>, p: ProviderKind, model: &str) -> Reply {
         .into_iter()
         .map(|e| {
             Button::new(
-                e.to_owned(),
+                e.clone(),
                 Action::Model(ModelStep::ModelEffort {
-                    effort: e.to_owned(),
+                    effort: e,
                     model: model.to_owned(),
                 }),
             )
@@ -186,9 +198,9 @@ fn effective_effort(
     }
     requested
         .or(current)
-        .filter(|e| supported.contains(e))
-        .or_else(|| supported.contains(&"medium").then_some("medium"))
-        .or_else(|| supported.first().copied())
+        .filter(|e| supported.iter().any(|s| s == e))
+        .or_else(|| supported.iter().any(|s| s == "medium").then_some("medium"))
+        .or_else(|| supported.first().map(String::as_str))
         .map(str::to_owned)
 }
 
@@ -315,12 +327,12 @@ pub fn effort_command(ctx: &Ctx<'_>) -> Response {
     let buttons: Vec<Button> = efforts
         .into_iter()
         .map(|e| {
-            let label = if Some(e) == t.effort.as_deref() {
+            let label = if Some(e.as_str()) == t.effort.as_deref() {
                 format!("• {e}")
             } else {
-                e.to_owned()
+                e.clone()
             };
-            Button::new(label, Action::Model(ModelStep::Effort(e.to_owned())))
+            Button::new(label, Action::Model(ModelStep::Effort(e)))
         })
         .collect();
     Response::reply(
@@ -332,7 +344,7 @@ pub fn effort_command(ctx: &Ctx<'_>) -> Response {
 fn set_effort(ctx: &Ctx<'_>, effort: &str) -> String {
     let mut t = super::status::session_target(ctx);
     let supported = ctx.core().catalogue.efforts(t.provider, &t.model);
-    let e = if supported.contains(&effort) {
+    let e = if supported.iter().any(|s| s == effort) {
         effort
     } else {
         "medium"
@@ -360,11 +372,7 @@ pub fn directive_target(
     let model = match model {
         Some(m) => m.to_owned(),
         None if configured == Some(p) => config.model.clone(),
-        None => core
-            .catalogue
-            .default_model(p)
-            .unwrap_or_default()
-            .to_owned(),
+        None => core.catalogue.default_model(p).unwrap_or_default(),
     };
     let effort = effective_effort(ctx, p, &model, None, Some(&config.reasoning_effort));
     Some(Target {

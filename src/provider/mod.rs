@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod command;
 pub mod directives;
+pub mod discover;
 pub mod env;
 pub mod event;
 pub mod live;

@@ -5,7 +5,9 @@
 //! - claude: a static list ([`CLAUDE_MODELS`]) plus any `claude-*` id, efforts
 //!   [`CLAUDE_EFFORTS`];
 //! - codex: ductor's own cache `config/codex_models.json` ([`CodexModelCache`], written
-//!   by ductor's discovery through `codex app-server` `model/list`), else the cache the
+//!   by ductor's discovery through `codex app-server` `model/list`, see
+//!   [`super::discover`], which also replaces the list while the agent runs:
+//!   [`CodexModels`]), else the cache the
 //!   codex CLI itself keeps in `$CODEX_HOME/models_cache.json` (written when codex is
 //!   signed in with `codex login`; the same `{"models":[{"slug", "display_name",
 //!   "supported_reasoning_levels":[{"effort"}], "default_reasoning_level",
@@ -18,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -122,6 +125,31 @@ pub fn read_codex_cache(path: &Path) -> Result<Option<CodexModelCache>, ModelsEr
             path: path.to_owned(),
             source,
         })
+}
+
+impl CodexModelCache {
+    /// A cache of `models` discovered at `now`.
+    pub fn new(models: Vec<CodexModel>, now: chrono::DateTime<chrono::Utc>) -> Self {
+        CodexModelCache {
+            last_updated: now.to_rfc3339(),
+            models,
+        }
+    }
+
+    /// How old the cache is at `now`; `None` when `last_updated` is unreadable or
+    /// lies in the future (such a cache counts as stale).
+    pub fn age(&self, now: chrono::DateTime<chrono::Utc>) -> Option<std::time::Duration> {
+        let at = chrono::DateTime::parse_from_rfc3339(&self.last_updated).ok()?;
+        (now - at.with_timezone(&chrono::Utc)).to_std().ok()
+    }
+}
+
+/// Writes ductor's codex model cache (atomically, private to the user).
+pub fn write_codex_cache(
+    path: &Path,
+    cache: &CodexModelCache,
+) -> Result<(), crate::store::StoreError> {
+    crate::store::write_json(path, cache)
 }
 
 /// The codex CLI's own `models_cache.json` entry (only the fields ductor uses).
@@ -349,11 +377,69 @@ fn js_string_literal(expr: &str) -> Option<String> {
     (!inner.contains(quote) && !inner.contains('\\')).then(|| inner.to_owned())
 }
 
+/// The codex model list of a running agent: the discovery observer
+/// ([`super::discover`]) replaces it while readers keep using the snapshot they
+/// took, so `/model`, effort checks and `@model` directives follow a refresh
+/// without a restart.
+#[derive(Debug, Default)]
+pub struct CodexModels(RwLock<Arc<Vec<CodexModel>>>);
+
+impl CodexModels {
+    /// A list holding `models`.
+    pub fn new(models: Vec<CodexModel>) -> Self {
+        CodexModels(RwLock::new(Arc::new(models)))
+    }
+
+    /// The current list.
+    pub fn snapshot(&self) -> Arc<Vec<CodexModel>> {
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the list; an empty `models` is ignored (a discovery that found
+    /// nothing never empties the menu). Returns whether the list changed.
+    pub fn replace(&self, models: Vec<CodexModel>) -> bool {
+        if models.is_empty() {
+            return false;
+        }
+        let mut current = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        if **current == models {
+            return false;
+        }
+        *current = Arc::new(models);
+        true
+    }
+
+    /// How many models the list has.
+    pub fn len(&self) -> usize {
+        self.snapshot().len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.snapshot().is_empty()
+    }
+}
+
+impl Clone for CodexModels {
+    /// An independent list with the same models.
+    fn clone(&self) -> Self {
+        CodexModels(RwLock::new(self.snapshot()))
+    }
+}
+
+impl PartialEq for CodexModels {
+    fn eq(&self, other: &Self) -> bool {
+        self.snapshot() == other.snapshot()
+    }
+}
+
+impl Eq for CodexModels {}
+
 /// Every model ductor knows, per provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelCatalogue {
-    /// Codex models (from a cache or the fallback list).
-    pub codex: Vec<CodexModel>,
+    /// Codex models (discovered, from a cache or the fallback list); refreshable.
+    pub codex: CodexModels,
     /// Gemini model ids (discovered or the fallback list); the aliases are implied.
     pub gemini: Vec<String>,
 }
@@ -365,7 +451,8 @@ impl Default for ModelCatalogue {
 }
 
 impl ModelCatalogue {
-    /// Builds the catalogue; an empty `gemini_discovered` means the fallback list.
+    /// Builds the catalogue; an empty `codex` or `gemini_discovered` means the
+    /// fallback list.
     pub fn new(codex: Vec<CodexModel>, gemini_discovered: Vec<String>) -> Self {
         let codex = if codex.is_empty() {
             codex_fallback_models()
@@ -377,18 +464,32 @@ impl ModelCatalogue {
         } else {
             gemini_discovered
         };
-        ModelCatalogue { codex, gemini }
+        ModelCatalogue {
+            codex: CodexModels::new(codex),
+            gemini,
+        }
+    }
+
+    /// The current codex models, in menu order.
+    pub fn codex_models(&self) -> Arc<Vec<CodexModel>> {
+        self.codex.snapshot()
+    }
+
+    /// Replaces the codex models (ignored when `models` is empty); returns whether
+    /// the list changed.
+    pub fn set_codex_models(&self, models: Vec<CodexModel>) -> bool {
+        self.codex.replace(models)
     }
 
     /// Model names of `provider`, in menu order (gemini: aliases first).
-    pub fn models(&self, provider: ProviderKind) -> Vec<&str> {
+    pub fn models(&self, provider: ProviderKind) -> Vec<String> {
         match provider {
-            ProviderKind::Claude => CLAUDE_MODELS.to_vec(),
-            ProviderKind::Codex => self.codex.iter().map(|m| m.id.as_str()).collect(),
+            ProviderKind::Claude => CLAUDE_MODELS.map(str::to_owned).to_vec(),
+            ProviderKind::Codex => self.codex_models().iter().map(|m| m.id.clone()).collect(),
             ProviderKind::Gemini => GEMINI_ALIASES
                 .iter()
-                .copied()
-                .chain(self.gemini.iter().map(String::as_str))
+                .map(|a| (*a).to_owned())
+                .chain(self.gemini.iter().cloned())
                 .collect(),
         }
     }
@@ -397,7 +498,7 @@ impl ModelCatalogue {
     pub fn known_ids(&self) -> BTreeMap<ProviderKind, Vec<String>> {
         ProviderKind::ALL
             .iter()
-            .map(|p| (*p, self.models(*p).into_iter().map(str::to_owned).collect()))
+            .map(|p| (*p, self.models(*p)))
             .collect()
     }
 
@@ -413,34 +514,35 @@ impl ModelCatalogue {
     }
 
     /// The provider's default model: claude [`CLAUDE_DEFAULT_MODEL`], codex the
-    /// cache's default (else its first model), gemini none (the CLI picks, `auto`).
-    pub fn default_model(&self, provider: ProviderKind) -> Option<&str> {
+    /// list's default (else its first model), gemini none (the CLI picks, `auto`).
+    pub fn default_model(&self, provider: ProviderKind) -> Option<String> {
         match provider {
-            ProviderKind::Claude => Some(CLAUDE_DEFAULT_MODEL),
-            ProviderKind::Codex => self
-                .codex
-                .iter()
-                .find(|m| m.is_default)
-                .or_else(|| self.codex.first())
-                .map(|m| m.id.as_str()),
+            ProviderKind::Claude => Some(CLAUDE_DEFAULT_MODEL.to_owned()),
+            ProviderKind::Codex => {
+                let codex = self.codex_models();
+                codex
+                    .iter()
+                    .find(|m| m.is_default)
+                    .or_else(|| codex.first())
+                    .map(|m| m.id.clone())
+            }
             ProviderKind::Gemini => None,
         }
     }
 
     /// Reasoning efforts `model` of `provider` accepts (empty for gemini).
-    pub fn efforts(&self, provider: ProviderKind, model: &str) -> Vec<&str> {
+    pub fn efforts(&self, provider: ProviderKind, model: &str) -> Vec<String> {
+        let owned = |list: &[&str]| list.iter().map(|e| (*e).to_owned()).collect();
         match provider {
-            ProviderKind::Claude => CLAUDE_EFFORTS.to_vec(),
+            ProviderKind::Claude => owned(&CLAUDE_EFFORTS),
             ProviderKind::Gemini => Vec::new(),
             ProviderKind::Codex => match self
-                .codex
+                .codex_models()
                 .iter()
                 .find(|m| m.id.eq_ignore_ascii_case(model.trim()))
             {
-                Some(m) if !m.supported_efforts.is_empty() => {
-                    m.supported_efforts.iter().map(String::as_str).collect()
-                }
-                _ => CODEX_FALLBACK_EFFORTS.to_vec(),
+                Some(m) if !m.supported_efforts.is_empty() => m.supported_efforts.clone(),
+                _ => owned(&CODEX_FALLBACK_EFFORTS),
             },
         }
     }
@@ -515,8 +617,14 @@ mod tests {
     #[test]
     fn catalogue_defaults_and_efforts() {
         let cat = ModelCatalogue::default();
-        assert_eq!(cat.default_model(ProviderKind::Codex), Some("gpt-5.5"));
-        assert_eq!(cat.default_model(ProviderKind::Claude), Some("sonnet"));
+        assert_eq!(
+            cat.default_model(ProviderKind::Codex).as_deref(),
+            Some("gpt-5.5")
+        );
+        assert_eq!(
+            cat.default_model(ProviderKind::Claude).as_deref(),
+            Some("sonnet")
+        );
         assert_eq!(cat.default_model(ProviderKind::Gemini), None);
         assert_eq!(
             cat.models(ProviderKind::Codex),
@@ -525,7 +633,8 @@ mod tests {
         assert_eq!(cat.models(ProviderKind::Gemini)[..4], GEMINI_ALIASES);
         assert!(
             cat.models(ProviderKind::Gemini)
-                .contains(&"gemini-3.5-flash")
+                .iter()
+                .any(|m| m == "gemini-3.5-flash")
         );
         assert_eq!(cat.efforts(ProviderKind::Claude, "opus"), CLAUDE_EFFORTS);
         assert_eq!(

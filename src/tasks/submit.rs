@@ -49,10 +49,7 @@ pub fn resolve_target(
     let model = match model {
         Some(m) => m.to_owned(),
         None if provider == default.provider => default.model.clone(),
-        None => catalogue
-            .default_model(provider)
-            .unwrap_or_default()
-            .to_owned(),
+        None => catalogue.default_model(provider).unwrap_or_default(),
     };
     let effort = match non_empty(thinking) {
         Some(t) => {
@@ -67,7 +64,7 @@ pub fn resolve_target(
                     )
                 }));
             };
-            Some((*e).to_owned())
+            Some(e.clone())
         }
         None if provider == default.provider => default.effort,
         None => None,

@@ -18,6 +18,7 @@ mod live;
 mod live_more;
 mod media;
 mod memory;
+mod models;
 mod named;
 mod notices;
 mod parity;

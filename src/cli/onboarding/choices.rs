@@ -27,18 +27,14 @@ impl Wizard<'_> {
             .and_then(|c| c.provider.parse::<ProviderKind>().ok());
         let provider = self.pick_provider(ready, current)?;
         let catalogue = crate::provider::models::catalogue_for(&self.home.main());
-        let models: Vec<String> = catalogue
-            .models(provider)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let models: Vec<String> = catalogue.models(provider);
         let current_model = self
             .current
             .as_ref()
             .filter(|c| c.provider == provider.as_str())
             .map(|c| c.model.clone());
         let fallback = current_model
-            .or_else(|| catalogue.default_model(provider).map(str::to_owned))
+            .or_else(|| catalogue.default_model(provider))
             .or_else(|| models.first().cloned())
             .unwrap_or_default();
         let model = match &self.args.model {
