@@ -95,6 +95,52 @@ async fn abort_mid_stream_stops_at_once_and_leaves_no_process() {
     );
 }
 
+#[tokio::test]
+async fn stop_all_and_interrupt_words_act_as_their_commands() {
+    let rig = ApiRig::start(|c| c["abort_words"] = json!(true)).await;
+    let mut c = rig.client(json!({})).await;
+    // A bare interrupt word (with abort_words): like /interrupt, not a stop.
+    c.say("MOCK_SLOW one").await;
+    c.until(TURN, |f| {
+        f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk-1")
+    })
+    .await;
+    c.say("skip").await;
+    let frames = c
+        .until(TURN, |f| {
+            f["type"] == "result" && f["text"].as_str().unwrap_or("").contains("Interrupted")
+        })
+        .await;
+    assert!(
+        !frames.iter().any(|f| f["type"] == "abort_ok"),
+        "{frames:#?}"
+    );
+    rig.wait_cli("the interrupted turn ends", |p| claude_runs(p) == 0)
+        .await;
+    // "stop all": every agent's work, answered like /stop_all.
+    c.say("MOCK_SLOW two").await;
+    c.until(TURN, |f| {
+        f["type"] == "text_delta" && f["data"].as_str().unwrap_or("").contains("slow-chunk-1")
+    })
+    .await;
+    c.say("Stop  all").await;
+    let frames = c
+        .until(TURN, |f| {
+            f["type"] == "result"
+                && f["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("across all agents")
+        })
+        .await;
+    assert!(
+        !frames.iter().any(|f| f["type"] == "abort_ok"),
+        "{frames:#?}"
+    );
+    rig.wait_cli("stop all leaves no CLI process", <[_]>::is_empty)
+        .await;
+}
+
 /// The CLI runs themselves (not their reaper wrappers).
 fn claude_runs(p: &[(i32, String)]) -> usize {
     p.iter()

@@ -532,11 +532,18 @@ impl Conn {
         if text.is_empty() {
             return self.error("empty", "Empty message").await;
         }
-        if text.eq_ignore_ascii_case("/stop") || ops::is_abort(&self.ctx.ops, text) {
+        let abort = ops::abort_of(text, self.ctx.core().config.get().abort_words);
+        if text.eq_ignore_ascii_case("/stop") || abort == Some(ops::Abort::Stop) {
             self.abort();
             return Ok(());
         }
-        if let Some((name, args)) = command(text)
+        // The other abort words and phrases are their commands, answered at once.
+        let named = match abort {
+            Some(ops::Abort::Interrupt) => Some(("interrupt".to_owned(), String::new())),
+            Some(ops::Abort::StopAll) => Some(("stop_all".to_owned(), String::new())),
+            Some(ops::Abort::Stop) | None => command(text),
+        };
+        if let Some((name, args)) = named
             && let Some(spec) = ops::table::lookup(&name)
             && spec.immediate
         {
