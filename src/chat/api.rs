@@ -164,6 +164,11 @@ pub trait ChatApi: Send + Sync {
     ) -> BoxFut<'a, Result<(), ApiError>> {
         Box::pin(async { Err(ApiError::BadRequest("pinning is not supported".into())) })
     }
+    /// Whether `to` is a group (many members), where `/start` also posts the join
+    /// notice.
+    fn is_group(&self, _to: &Address) -> bool {
+        false
+    }
     /// The longest caption a picture may carry, in [`Dialect::visible_len`]'s measure
     /// (0: pictures go without a caption, their text follows as a message).
     fn caption_limit(&self) -> usize {

@@ -252,6 +252,9 @@ impl Frontend {
         if let Some(reply) = &r.reply {
             self.post_reply(to, reply, message).await;
         }
+        if r.greet && self.api.is_group(to) {
+            self.greet(to).await;
+        }
         if let Some(submit) = r.submit {
             self.submit(to, submit).await;
         }

@@ -45,10 +45,13 @@ pub fn start(ctx: &Ctx<'_>) -> Response {
         })
         .collect();
     let reply = Reply::text(body).with_buttons(buttons);
-    Response::reply(match welcome_picture() {
-        Some(picture) => reply.with_picture(picture),
-        None => reply,
-    })
+    Response {
+        greet: true,
+        ..Response::reply(match welcome_picture() {
+            Some(picture) => reply.with_picture(picture),
+            None => reply,
+        })
+    }
 }
 
 /// The welcome picture (`defaults/welcome.png`, drawn by

@@ -212,6 +212,9 @@ pub struct Response {
     pub submit: Option<Submit>,
     /// Restart the agent once the reply is out (`/restart`).
     pub restart: bool,
+    /// After the reply, post (and pin) the join notice where the conversation is a
+    /// group (`/start` in a group, §2.1); the transport knows what a group is.
+    pub greet: bool,
 }
 
 impl Response {

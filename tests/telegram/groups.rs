@@ -148,3 +148,50 @@ async fn agent_restart_gives_a_sub_agent_a_new_process_and_refuses_main() {
     rig.wait_from(bots[0], CHAT, "You said: \"hello sub1\"")
         .await;
 }
+
+#[tokio::test]
+async fn start_in_a_group_also_posts_and_pins_the_join_notice() {
+    let (rig, gid) = with_group("Crew").await;
+    let bot = rig.bot;
+    // Joining posted the notice once.
+    rig.wait_msg(gid, "I am a ductor agent").await;
+    let pins_before = rig.tg.calls_of("pinChatMessage").len();
+    let asked = rig.tg.user_sends_text(bot, gid, "/start").message_id;
+    let notice_id = rig
+        .tg
+        .wait_until(WAIT, move |w| {
+            w.visible_messages(bot, gid).into_iter().find(|m| {
+                m.message_id > asked
+                    && m.text
+                        .as_deref()
+                        .is_some_and(|t| t.contains("I am a ductor agent"))
+            })
+        })
+        .await
+        .message_id;
+    let welcome = rig
+        .tg
+        .bot_messages(rig.bot, gid)
+        .into_iter()
+        .find(|m| m.message_id > asked && m.media.is_some())
+        .expect("the welcome picture");
+    assert!(welcome.contains("ductor agent"));
+    assert!(welcome.message_id < notice_id, "welcome first");
+    let pin = rig
+        .tg
+        .wait_until(WAIT, move |w| {
+            w.calls_of("pinChatMessage")
+                .into_iter()
+                .find(|c| c.param_i64("message_id") == Some(notice_id.into()))
+                .cloned()
+        })
+        .await;
+    assert_eq!(pin.param_json("disable_notification"), Some(json!(true)));
+    assert!(rig.tg.calls_of("pinChatMessage").len() > pins_before);
+    // In the private chat /start is the welcome alone.
+    let private = rig.say("/start");
+    rig.wait_msg(CHAT, "ductor agent").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = rig.replies_after(CHAT, private.message_id);
+    assert_eq!(after.len(), 1, "{after:#?}");
+}

@@ -677,6 +677,11 @@ impl ChatApi for TgApi {
         CAPTION_LIMIT
     }
 
+    fn is_group(&self, to: &Address) -> bool {
+        // Groups, supergroups and channels have negative ids; private chats the user's.
+        to.chat_id < 0
+    }
+
     fn send_picture<'a>(
         &'a self,
         to: &'a Address,
