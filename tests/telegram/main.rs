@@ -25,11 +25,11 @@ mod parity;
 mod reactions;
 mod surface;
 mod tasks;
+mod topics;
 mod webhooks;
+mod welcome;
 
 use serde_json::json;
-mod topics;
-mod welcome;
 use std::time::Duration;
 use support::clis::{self, CliEnv};
 use support::daemon::{Daemon, TestHome, token};
