@@ -678,11 +678,14 @@ fn session_age_note(fe: &Frontend, to: &Address, fin: &TurnFinish) -> Option<Str
     }
     let core = fe.core();
     let record = core.conversations.engine().sessions.get(to)?;
-    let created = crate::session::freshness::parse_time(&record.created_at)?;
-    let count = record
-        .provider_sessions
-        .get(fin.target.provider.as_str())
-        .map_or(0, |b| b.message_count);
+    let bucket = record.provider_sessions.get(fin.target.provider.as_str());
+    // The CLI session's own start (so `/new` starts the clock again); older files
+    // have only the conversation's.
+    let began = bucket
+        .and_then(|b| b.started_at.as_deref())
+        .unwrap_or(&record.created_at);
+    let created = crate::session::freshness::parse_time(began)?;
+    let count = bucket.map_or(0, |b| b.message_count);
     let warn_hours = core.config.get().session_age_warning_hours;
     let (key, n) = session_age(chrono::Utc::now() - created, warn_hours, count)?;
     let note = fe.text().f(key, &[("n", &n.to_string())]);

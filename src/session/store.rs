@@ -206,6 +206,7 @@ impl SessionStore {
     ) {
         self.with_record(key, |r| {
             let b = r.provider_sessions.entry(provider.to_string()).or_default();
+            started(b, now);
             if let Some(id) = session_id.filter(|s| !s.is_empty()) {
                 id.clone_into(&mut b.session_id);
             }
@@ -229,13 +230,9 @@ impl SessionStore {
             return;
         };
         self.with_record(key, |r| {
-            id.clone_into(
-                &mut r
-                    .provider_sessions
-                    .entry(provider.to_string())
-                    .or_default()
-                    .session_id,
-            );
+            let b = r.provider_sessions.entry(provider.to_string()).or_default();
+            started(b, now);
+            id.clone_into(&mut b.session_id);
             r.last_active = freshness::format_time(now);
         });
     }
@@ -316,6 +313,14 @@ impl SessionStore {
     }
 }
 
+/// Marks a bucket that has not run a turn yet as beginning `now` (a new CLI
+/// session: after `/new`, a reset or a stale session its bucket was removed).
+fn started(bucket: &mut ProviderBucket, now: DateTime<Utc>) {
+    if bucket.started_at.is_none() && bucket.message_count == 0 && bucket.session_id.is_empty() {
+        bucket.started_at = Some(freshness::format_time(now));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +331,47 @@ mod tests {
             model: m.into(),
             effort: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_cli_session_remembers_when_it_began_until_it_is_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::load(&dir.path().join("sessions.json"));
+        let key = Address::new("tg", 1, None);
+        let claude = target(ProviderKind::Claude, "opus");
+        store.resolve(&key, &claude, None, &AgentConfig::default(), Utc::now());
+        let began = |store: &SessionStore| {
+            store.get(&key).unwrap().provider_sessions["claude"]
+                .started_at
+                .clone()
+        };
+        let day1 = Utc::now() - chrono::TimeDelta::days(3);
+        let ok = |at| {
+            store.record_success(
+                &key,
+                ProviderKind::Claude,
+                Some("c-1"),
+                &Usage::default(),
+                at,
+            );
+        };
+        ok(day1);
+        ok(day1 + chrono::TimeDelta::hours(5));
+        assert_eq!(began(&store), Some(freshness::format_time(day1)));
+        // `/new` or a reset removes the bucket: the next session begins anew.
+        store.reset_bucket(&key, ProviderKind::Claude);
+        let later = day1 + chrono::TimeDelta::days(2);
+        store.preserve_id(&key, ProviderKind::Claude, Some("c-2"), later);
+        ok(later + chrono::TimeDelta::hours(1));
+        assert_eq!(began(&store), Some(freshness::format_time(later)));
+        // A bucket of an older file (turns counted, no start) keeps none: the
+        // record's created_at stands in.
+        store.with_record(&key, |r| {
+            let b = r.provider_sessions.get_mut("claude").unwrap();
+            b.started_at = None;
+        });
+        ok(later + chrono::TimeDelta::hours(2));
+        assert_eq!(began(&store), None);
     }
 
     #[tokio::test]

@@ -24,6 +24,10 @@ pub struct ProviderBucket {
     /// Accumulated tokens.
     #[serde(default)]
     pub total_tokens: u64,
+    /// When this CLI session began (ISO 8601; ductor's addition, which the original
+    /// ignores). Missing in older files: the record's `created_at` stands in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
     /// Keys this version does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
