@@ -101,7 +101,13 @@ pub async fn control(ctx: &Ctx<'_>, command: Command, args: &str) -> Response {
     if !ctx.core().paths.is_main() {
         return Response::say(text.t("agents.main_only"));
     }
-    let name = args.split_whitespace().next().unwrap_or_default();
+    // Agent names are lower case (§2.1): `/agent_restart Sub1` means `sub1`.
+    let name = args
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    let name = name.as_str();
     if name.is_empty() {
         return Response::say(md::escape(
             &text.f("agents.usage", &[("command", command.name())]),

@@ -131,7 +131,8 @@ async fn agent_restart_gives_a_sub_agent_a_new_process_and_refuses_main() {
     rig.tg.user_sends_text(bots[0], CHAT, "/agent_restart sub1");
     rig.wait_from(bots[0], CHAT, "Only the main agent").await;
 
-    rig.say("/agent_restart sub1");
+    // Names are taken in any case.
+    rig.say("/agent_restart Sub1");
     rig.wait_msg(CHAT, "Restarted: sub1").await;
     let new_sub = running_pid(&rig, "sub1", Some(old_sub)).await;
     assert_ne!(new_sub, old_sub, "sub1 is a new process");
