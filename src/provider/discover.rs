@@ -81,6 +81,9 @@ pub enum DiscoverError {
     /// The list had no (visible) models.
     #[error("codex listed no models")]
     Empty,
+    /// A sandbox is configured: no CLI runs on the host, not even to list models.
+    #[error("the sandbox is on: codex is not run on the host to list its models")]
+    Sandboxed,
 }
 
 /// One page of `model/list`: its models (hidden ones left out) and the cursor of
@@ -442,6 +445,9 @@ pub async fn run(
             Refreshed::FromCache(n) => {
                 tracing::debug!(models = n, "codex models from the fresh cache");
             }
+            Refreshed::Kept(e @ DiscoverError::Sandboxed) => {
+                tracing::debug!(reason = %e, "no codex model discovery; keeping the list");
+            }
             Refreshed::Kept(e) => {
                 tracing::warn!(error = %e, "codex model discovery failed; keeping the list");
             }
@@ -462,9 +468,15 @@ pub fn spawn(core: &Arc<crate::core::Core>, stop: CancellationToken) {
         return;
     }
     let cache = paths.codex_models_cache();
+    let config = core.config.clone();
     let discover: Discover = Arc::new(move || {
+        // Checked at each refresh: the sandbox can be turned on while ductor runs.
+        let sandboxed = config.get().sandbox_settings().enabled();
         let cmd = codex_command(&paths);
         Box::pin(async move {
+            if sandboxed {
+                return Err(DiscoverError::Sandboxed);
+            }
             let cmd = cmd.ok_or_else(|| {
                 DiscoverError::Spawn(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
