@@ -39,7 +39,9 @@ impl TgRig {
             .home
             .wait_health(WAIT, "a new main agent", |h| {
                 h.agents.iter().any(|a| {
-                    a.name == "main" && a.status == AgentStatus::Running && a.pid != Some(old)
+                    a.name == "main"
+                        && a.status == AgentStatus::Running
+                        && a.pid.is_some_and(|p| p != old)
                 })
             })
             .await;
