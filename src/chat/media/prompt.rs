@@ -10,6 +10,13 @@ pub const HEADER: &str = "[INCOMING FILE]";
 
 pub use crate::util::human_size;
 
+/// Document types `ductor media read` extracts text from (plain text the CLIs read
+/// themselves).
+const READABLE: &[&str] = &[
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+];
+
 /// The block for `r` received over Telegram; `caption` is what the user wrote with
 /// the file (may be empty).
 pub fn prompt_block(r: &Received, caption: &str, text: &Catalog) -> String {
@@ -53,6 +60,12 @@ pub fn prompt_block_via(r: &Received, caption: &str, via: &str, text: &Catalog) 
                 lines.push(text.f("media.prompt_no_transcriber", &[("setting", key)]));
             }
         }
+    }
+    // The agent's own tool for what it cannot open by itself (`ductor media`).
+    if r.class() == Some(MediaClass::Video) {
+        lines.push(text.f("media.prompt_tool_video", &[("path", &path)]));
+    } else if READABLE.contains(&r.mime.as_str()) {
+        lines.push(text.f("media.prompt_tool_read", &[("path", &path)]));
     }
     let caption = caption.trim();
     if caption.is_empty() {
@@ -99,6 +112,12 @@ mod tests {
             assert!(block.contains(needle), "{needle} missing in:\n{block}");
         }
         assert!(!block.contains("ranscri"), "{block}");
+        assert!(
+            block.contains(
+                "To read it: `ductor media read /home/u/.ductor/workspace/telegram_files/2025-05-01/x`."
+            ),
+            "{block}"
+        );
         let api = prompt_block_via(&r, "", "API", crate::i18n::catalog("en"));
         assert!(api.contains("a file via API."), "{api}");
         let de = prompt_block_via(&r, "", "API", crate::i18n::catalog("de"));
@@ -118,8 +137,11 @@ mod tests {
         let ok = prompt_block(&r, "", en);
         assert!(ok.contains("Transcript"), "{ok}");
         assert!(ok.contains("\nbuy milk\n"), "{ok}");
+        assert!(!ok.contains("ductor media"), "{ok}");
         let video = received("document", "video/mp4");
-        assert!(prompt_block(&video, "", en).contains("transcription.video_command"));
+        let block = prompt_block(&video, "", en);
+        assert!(block.contains("transcription.video_command"), "{block}");
+        assert!(block.contains("`ductor media video /home/u/"), "{block}");
     }
 
     #[test]
