@@ -224,6 +224,9 @@ fn last_problems(ctx: &Ctx<'_>) -> String {
         .filter(|l| is_problem(l))
         .take(DIAGNOSE_PROBLEMS)
         .map(|l| {
+            // Redacted whole, then cut: a cut could leave a secret too short to be
+            // recognised.
+            let l = crate::logging::redact(l);
             let mut cut: String = l.chars().take(DIAGNOSE_PROBLEM_LINE).collect();
             if cut.len() < l.len() {
                 cut.push('…');
@@ -237,7 +240,7 @@ fn last_problems(ctx: &Ctx<'_>) -> String {
         total -= lines[0].chars().count() + 1;
         lines.remove(0);
     }
-    crate::logging::redact(&lines.join("\n"))
+    lines.join("\n")
 }
 
 /// The last `n` lines of this agent's log, bounded to fit a message, secrets redacted.

@@ -63,6 +63,14 @@ async fn diagnose_shows_the_codex_cache_every_agents_health_and_the_last_problem
          agent=main 2026-12-01T10:00:01.000000Z  WARN ductor::test: the disk is getting full\n\
          agent=main 2026-12-01T10:00:02.000000Z  INFO ductor::test: an ordinary line\n",
     );
+    // A token that a line cut at 300 characters would halve: redacted before the cut.
+    let prefix = "agent=main 2026-12-01T10:00:03.000000Z ERROR ductor::test: retrying ";
+    let url = "https://api.telegram.org/bot987654321";
+    let pad = "x".repeat(285 - prefix.len() - url.len());
+    lines.push_str(prefix);
+    lines.push_str(&pad);
+    lines.push_str(url);
+    lines.push_str(":ZZtopSecretTokenValue0123456789abcd/getMe\n");
     std::fs::write(&log, lines).unwrap();
     let asked = rig.say("/diagnose");
     // Long: it may take more than one message; the doctor's checks come last.
@@ -100,4 +108,6 @@ async fn diagnose_shows_the_codex_cache_every_agents_health_and_the_last_problem
         !text.contains("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
         "a token leaked: {text}"
     );
+    assert!(problems.contains("retrying xxx"), "{problems}");
+    assert!(!text.contains("ZZtop"), "a cut token leaked: {text}");
 }
