@@ -119,19 +119,54 @@ impl Catalog {
         key.to_owned()
     }
 
-    /// The text of `key` with `{name}` placeholders filled in.
+    /// The text of `key` with `{name}` placeholders filled in, in one pass: a value
+    /// that itself reads like a placeholder (a topic called `{model}`) stays as it is.
     pub fn f(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut text = self.t(key);
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
-        }
-        text
+        fill(&self.t(key), args)
     }
+}
+
+/// `template` with each `{name}` of `args` replaced; other braces are kept.
+fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            args.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v, close))
+        });
+        if let Some((v, close)) = value {
+            out.push_str(v);
+            rest = &after[close + 1..];
+        } else {
+            out.push('{');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_filled_in_one_pass() {
+        let args = [("topic", "{model}"), ("model", "opus")];
+        assert_eq!(fill("{topic} runs {model}", &args), "{model} runs opus");
+        assert_eq!(
+            fill("{a}{b} {unknown} {", &[("a", "1"), ("b", "2")]),
+            "12 {unknown} {"
+        );
+        assert_eq!(fill("{x}{x}", &[("x", "é")]), "éé");
+        assert_eq!(fill("no braces", &[]), "no braces");
+        assert_eq!(fill("{{x}}", &[("x", "1")]), "{1}");
+    }
 
     fn placeholders(s: &str) -> Vec<String> {
         let mut out: Vec<String> = s

@@ -250,7 +250,10 @@ fn task_lines(ctx: &Ctx<'_>) -> Vec<String> {
                         "status",
                         &text.t(&format!("tasks.status_{}", status.as_str())),
                     ),
-                    ("age", &age(Duration::from_secs_f64(secs))),
+                    (
+                        "age",
+                        &age(Duration::try_from_secs_f64(secs).unwrap_or_default()),
+                    ),
                 ],
             );
             line + elsewhere(ctx, &crate::tasks::address_of(&r)).as_str()

@@ -23,7 +23,7 @@ pub(super) fn push_escaped(out: &mut String, text: &str) {
 }
 
 /// Escapes an attribute value for a double-quoted attribute (`href="..."`).
-pub(super) fn escape_attr(value: &str) -> String {
+pub(crate) fn escape_attr(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
     for ch in value.chars() {
         match ch {

@@ -24,6 +24,7 @@ mod writer;
 pub(crate) mod tests;
 
 use crate::chat::api::Dialect;
+pub(crate) use escape::escape_attr;
 pub use escape::escape_html;
 pub use markdown::markdown_to_html;
 pub use scan::{html_to_plain, visible_len};

@@ -186,7 +186,7 @@ fn with_links(text: String, markup: bool, buttons: Option<&Buttons>) -> String {
             let _ = write!(
                 out,
                 "<a href=\"{}\">{}</a>",
-                html::escape_html(url),
+                html::escape_attr(url),
                 html::escape_html(&b.label)
             );
         } else {
