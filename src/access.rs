@@ -2,7 +2,7 @@
 //! `/showfiles` browser and every other path a chat can name.
 //!
 //! `file_access` picks the roots (`all`, `home`, `workspace`); whatever the roots, a
-//! deny-list of secrets applies — ductor's own config, `.env`, `agents.json`, `run/`
+//! deny-list of secrets applies — ductor's own config, `.env`, `agents.json`, `webhooks.json`, `run/`
 //! and Matrix store of every agent, the CLIs' credential files, `~/.ssh`, `/proc`,
 //! `/sys`, `/etc/shadow` — unless a path is listed in `file_access_allow`. A file is
 //! opened once (the last component must not be a symlink), its real path is taken
@@ -112,13 +112,15 @@ fn credential_paths(env: &impl Fn(&str) -> Option<String>, user_home: &Path) -> 
 }
 
 /// What of one agent home holds secrets.
-fn home_secrets(root: &Path) -> [PathBuf; 5] {
+fn home_secrets(root: &Path) -> [PathBuf; 6] {
     [
         root.join("config"),
         root.join(".env"),
         root.join("run"),
         root.join("matrix_store"),
         root.join("agents.json"),
+        // Each hook's bearer token and HMAC secret.
+        root.join("webhooks.json"),
     ]
 }
 
@@ -254,6 +256,7 @@ mod tests {
         std::fs::write(user.join(".codex/auth.json"), "{}").unwrap();
         std::fs::write(user.join(".ssh/id_ed25519"), "key").unwrap();
         std::fs::write(paths.config_file(), "{\"telegram_token\": \"1:x\"}").unwrap();
+        std::fs::write(paths.webhooks_file(), "{\"hooks\": {}}").unwrap();
         std::fs::write(paths.workspace().join("report.txt"), "ok").unwrap();
         std::fs::write(user.join("project/notes.md"), "ok").unwrap();
         let sub = paths.home().agent("helper");
@@ -274,6 +277,7 @@ mod tests {
         let secrets = [
             r.paths.config_file(),
             r.paths.home().agents_file(),
+            r.paths.webhooks_file(),
             r.paths
                 .home()
                 .agent("helper")

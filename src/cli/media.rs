@@ -76,12 +76,37 @@ pub async fn run(home_flag: Option<&Path>, agent: Option<&str>, cmd: MediaComman
     }
 }
 
+/// Whether `a` and `b` name the same directory (as given when either is missing).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 async fn execute(
     home_flag: Option<&Path>,
     agent: Option<&str>,
     cmd: MediaCommand,
 ) -> Result<Value, String> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    // Run by an agent's CLI (its environment names the agent and the home), the flags
+    // cannot borrow another agent's or another home's file rules.
+    if let (Some(flag), Some(own)) = (agent, var("DUCTOR_AGENT_NAME"))
+        && flag != own
+    {
+        return Err(format!(
+            "this runs for agent `{own}` (DUCTOR_AGENT_NAME): --agent {flag} is not allowed"
+        ));
+    }
+    if let (Some(flag), Some(root)) = (home_flag, var("DUCTOR_ROOT"))
+        && !same_dir(flag, Path::new(&root))
+    {
+        return Err(format!(
+            "this runs in the home {root} (DUCTOR_ROOT): --home {} is not allowed",
+            flag.display()
+        ));
+    }
     let home = home_of(home_flag, &var);
     let name = agent
         .map(str::to_owned)

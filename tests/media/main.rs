@@ -384,6 +384,29 @@ fn list_reads_the_media_index_newest_first_with_filters() {
     assert_eq!(v["files"][0]["name"], "minutes.txt", "{v}");
     let err = rig.fails(&["list", "--agent", "../helper"]);
     assert!(err.contains("../helper"), "{err}");
+    // Run by an agent's CLI, the flags cannot pick another agent or home.
+    let out = rig.media_with(
+        &["list", "--agent", "main"],
+        &[("DUCTOR_AGENT_NAME", "helper")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--agent main is not allowed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (`ductor()` passes `--home` with the test home.)
+    let out = rig.media_with(&["list"], &[("DUCTOR_ROOT", "/tmp")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(DUCTOR_ROOT): --home"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same home under its own name is fine.
+    let root = rig.home.root.to_str().unwrap();
+    let v = rig.ok_with(&["list"], &[("DUCTOR_ROOT", root)]);
+    assert!(v["total"].is_number(), "{v}");
 }
 
 #[test]

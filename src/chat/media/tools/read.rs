@@ -130,10 +130,15 @@ fn whole(opened: &Opened, raw: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// How large one stream of a PDF may decompress to: a small file must not inflate
+/// to gigabytes (a decompression bomb).
+const PDF_STREAM_LIMIT: usize = 32 * 1024 * 1024;
+
 /// The text of the first `max_pages` pages of a PDF.
 fn pdf(opened: &Opened, raw: &str, max_pages: u32) -> Result<Value, String> {
     let bytes = whole(opened, raw)?;
-    let doc = lopdf::Document::load_mem(&bytes)
+    let options = lopdf::LoadOptions::with_max_decompressed_size(PDF_STREAM_LIMIT);
+    let doc = lopdf::Document::load_mem_with_options(&bytes, options)
         .map_err(|e| format!("{raw} is not a readable PDF: {e}"))?;
     if doc.trailer.has(b"Encrypt") && !doc.was_encrypted() {
         return Err(format!(
@@ -145,7 +150,7 @@ fn pdf(opened: &Opened, raw: &str, max_pages: u32) -> Result<Value, String> {
     let mut read = 0;
     let mut failures = Vec::new();
     for &number in pages.keys().take(max_pages as usize) {
-        match doc.extract_text(&[number]) {
+        match doc.extract_text_with_limit(&[number], PDF_STREAM_LIMIT) {
             Ok(t) => {
                 read += 1;
                 body.push(&format!("--- page {number} ---\n{}\n", t.trim_end()));

@@ -180,6 +180,9 @@ pub async fn probe(path: &Path) -> Result<Probe, RunError> {
     let args: Vec<OsString> = [
         "-v",
         "error",
+        // Local files only: a playlist in disguise must not make it fetch URLs.
+        "-protocol_whitelist",
+        "file",
         "-print_format",
         "json",
         "-show_format",
@@ -275,6 +278,8 @@ async fn frames(
             "-y".into(),
             "-ss".into(),
             format!("{t:.3}").into(),
+            "-protocol_whitelist".into(),
+            "file".into(),
             "-i".into(),
             video.as_os_str().to_owned(),
             "-frames:v".into(),
@@ -317,6 +322,8 @@ async fn video_transcript(tools: &Tools, video: &Path, has_audio: bool, dir: &Pa
         "-v".into(),
         "error".into(),
         "-y".into(),
+        "-protocol_whitelist".into(),
+        "file".into(),
         "-i".into(),
         video.as_os_str().to_owned(),
         "-vn".into(),
@@ -324,6 +331,10 @@ async fn video_transcript(tools: &Tools, video: &Path, has_audio: bool, dir: &Pa
         "1".into(),
         "-ar".into(),
         "16000".into(),
+        // At most the first hour (about 115 MB of WAV): a tiny file with hours of
+        // silence must not fill the disk.
+        "-t".into(),
+        "3600".into(),
         wav.as_os_str().to_owned(),
     ];
     if let Err(e) = run_tool("ffmpeg", &args, FFMPEG_TIMEOUT).await {
