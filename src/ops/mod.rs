@@ -412,13 +412,11 @@ const INTERRUPT_WORDS: &[&str] = &["esc", "interrupt", "skip", "überspringen"];
 
 /// Explicit phrases that stop everything like `/stop_all`: no one writes them to
 /// the agent by accident, so they work whatever `abort_words` says.
-const STOP_ALL_PHRASES: &[&str] = &[
-    "stop all",
-    "stopp alle",
-    "alles stoppen",
-    "cancel all",
-    "abort all",
-];
+const STOP_ALL_PHRASES: &[&str] = &["stop all", "stopp alle", "alles stoppen", "abort all"];
+
+/// A stop-all phrase that is also an ordinary answer ("Which reminders should I
+/// cancel?" — "Cancel all"): like the bare words, only with `abort_words`.
+const STOP_ALL_ANSWERS: &[&str] = &["cancel all"];
 
 /// The abort `text` asks for, if it is exactly one of the words or phrases of
 /// §13.4 (case and surrounding or repeated white space do not matter): interrupt
@@ -433,7 +431,9 @@ pub fn abort_of(text: &str, words: bool) -> Option<Abort> {
         .to_lowercase();
     if t == "!interrupt" || (words && INTERRUPT_WORDS.contains(&t.as_str())) {
         Some(Abort::Interrupt)
-    } else if STOP_ALL_PHRASES.contains(&t.as_str()) {
+    } else if STOP_ALL_PHRASES.contains(&t.as_str())
+        || (words && STOP_ALL_ANSWERS.contains(&t.as_str()))
+    {
         Some(Abort::StopAll)
     } else if words && STOP_WORDS.contains(&t.as_str()) {
         Some(Abort::Stop)
@@ -717,9 +717,9 @@ mod tests {
             ("stop all", Some(StopAll)),
             ("  Stopp   ALLE ", Some(StopAll)),
             ("alles stoppen", Some(StopAll)),
-            ("cancel all", Some(StopAll)),
             ("abort all", Some(StopAll)),
             ("!interrupt", Some(Interrupt)),
+            ("Cancel all", None),
             ("skip", None),
             ("wait", None),
             ("stop", None),
@@ -735,6 +735,7 @@ mod tests {
             ("WAIT", Some(Stop)),
             ("aufhören", Some(Stop)),
             ("stop all", Some(StopAll)),
+            ("cancel  ALL", Some(StopAll)),
             ("please wait", None),
             ("skip this one", None),
             ("", None),

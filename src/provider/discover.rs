@@ -177,6 +177,9 @@ pub async fn list_models(
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(DiscoverError::Spawn)?;
     let pgid = child.id().and_then(|p| i32::try_from(p).ok());
+    // Dropped mid-way (the agent shuts down): the whole group goes, not only the
+    // direct child that `kill_on_drop` reaches.
+    let mut group = GroupGuard(pgid);
     let tail = Arc::new(Mutex::new(Vec::new()));
     let tail_task = child
         .stderr
@@ -191,7 +194,7 @@ pub async fn list_models(
     drop(stdin);
     // Give codex a moment to exit on end of input, then end its whole group.
     let _ = tokio::time::timeout(EXIT_GRACE, child.wait()).await;
-    if let Some(pgid) = pgid {
+    if let Some(pgid) = group.0.take() {
         crate::procs::signal_group(pgid, Signal::SIGKILL);
     }
     let _ = child.wait().await;
@@ -215,6 +218,18 @@ pub async fn list_models(
             })
         }
         Ok(result) => result,
+    }
+}
+
+/// Kills a process group when dropped, unless it was taken (killed in order, before
+/// its leader was reaped: a reaped group's id could be reused).
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            crate::procs::signal_group(pgid, Signal::SIGKILL);
+        }
     }
 }
 

@@ -224,6 +224,37 @@ async fn a_silent_codex_is_killed_with_its_group_at_the_timeout() {
     panic!("the grandchild survived: {state}");
 }
 
+#[tokio::test]
+async fn a_discovery_dropped_mid_way_takes_its_group_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("child.pid");
+    let script = format!("sleep 300 & echo $! > '{}'; wait", pidfile.display());
+    // The agent stops while codex has not answered: the discovery future is dropped.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(500),
+        list_models(fake_codex(&script), Duration::from_mins(1)),
+    )
+    .await;
+    assert!(cancelled.is_err(), "{cancelled:?}");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut state = String::new();
+    for _ in 0..100 {
+        state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = state
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+        if !alive {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the grandchild survived the dropped discovery: {state}");
+}
+
 /// A discoverer that answers from a queue and counts its calls.
 #[derive(Clone, Default)]
 struct FakeCodex {

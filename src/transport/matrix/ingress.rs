@@ -157,15 +157,18 @@ async fn replied(mx: &Matrix, room: &Room, m: &OriginalSyncRoomMessageEvent) -> 
         r.sender.to_string()
     };
     // An edited message is quoted as it reads now (the server bundles the latest edit).
-    let latest =
-        r.unsigned
-            .relations
-            .replace
-            .as_deref()
-            .and_then(|edit| match &edit.content.relates_to {
-                Some(Relation::Replacement(new)) => Some(&new.new_content.msgtype),
-                _ => None,
-            });
+    let latest = r
+        .unsigned
+        .relations
+        .replace
+        .as_deref()
+        // Only the author's own edit: another user's "edit" must not put words
+        // into this quote (Synapse filters them; other servers may not).
+        .filter(|edit| edit.sender == r.sender)
+        .and_then(|edit| match &edit.content.relates_to {
+            Some(Relation::Replacement(new)) => Some(&new.new_content.msgtype),
+            _ => None,
+        });
     let (text, media) = quoted_content(latest.unwrap_or(&r.content.msgtype));
     Some(ops::Quote {
         author,
