@@ -122,7 +122,7 @@ impl Frontend {
         to: &Address,
         reply: &Reply,
         picture: Picture,
-        reply_to: Option<MessageRef>,
+        mut reply_to: Option<MessageRef>,
     ) -> Option<MessageRef> {
         let m = &self.markup;
         let rendered = m.render(&reply.markdown);
@@ -133,6 +133,11 @@ impl Frontend {
                 .with_buttons(Some(reply.buttons.clone()));
             match self.api.send_picture(to, picture, caption).await {
                 Ok(id) => return Some(id),
+                // The message it answers is gone: the rest goes without replying.
+                Err(ApiError::NotFound(e)) => {
+                    tracing::debug!(error = %e, "the message the picture answers is gone");
+                    reply_to = None;
+                }
                 Err(e) => tracing::warn!(
                     error = %e,
                     "the captioned picture was refused; sending it and the text apart"
@@ -337,6 +342,8 @@ mod picture_tests {
     struct PictureChat {
         limit: usize,
         refuse_captions: bool,
+        /// The message answered is gone: a picture replying to it is refused.
+        reply_gone: bool,
         log: Mutex<Vec<(String, usize)>>,
     }
 
@@ -394,6 +401,9 @@ mod picture_tests {
             caption: OutMessage,
         ) -> BoxFut<'a, Result<MessageRef, ApiError>> {
             assert_eq!(picture.name, "p.png");
+            if self.reply_gone && caption.reply_to.is_some() {
+                return Box::pin(async { Err(ApiError::NotFound("reply target".into())) });
+            }
             let refused = self.refuse_captions && !caption.text.is_empty();
             if !refused {
                 self.record(
@@ -412,6 +422,14 @@ mod picture_tests {
     }
 
     async fn post(chat: PictureChat, markdown: &str) -> Vec<(String, usize)> {
+        post_replying(chat, markdown, None).await
+    }
+
+    async fn post_replying(
+        chat: PictureChat,
+        markdown: &str,
+        reply_to: Option<MessageRef>,
+    ) -> Vec<(String, usize)> {
         let r = crate::core::testing::rig(crate::config::AgentConfig::default(), |_| {});
         let chat = Arc::new(chat);
         let fe = Frontend {
@@ -427,7 +445,7 @@ mod picture_tests {
                 name: "p.png",
                 bytes: b"\x89PNG",
             });
-        fe.post_reply(&Address::new("mem", 7, None), &reply, None)
+        fe.post_reply(&Address::new("mem", 7, None), &reply, reply_to)
             .await;
         chat.log.lock().unwrap().clone()
     }
@@ -459,6 +477,17 @@ mod picture_tests {
         };
         assert_eq!(
             post(refusing, "hello").await,
+            [("picture:".into(), 0), ("text:hello".into(), 1)]
+        );
+        // The /start message was deleted meanwhile: the picture still goes, without
+        // replying to it.
+        let gone = PictureChat {
+            limit: 100,
+            reply_gone: true,
+            ..PictureChat::default()
+        };
+        assert_eq!(
+            post_replying(gone, "hello", Some(MessageRef::from(5))).await,
             [("picture:".into(), 0), ("text:hello".into(), 1)]
         );
         // No captions (limit 0): the bare picture, then the text.
