@@ -564,7 +564,7 @@ impl View {
             self.compacted,
         );
         if let (None, Finish::Completed { footer, .. }) = (&self.tag, &mut finish)
-            && let Some(note) = session_age_note(fe, &self.to, fin)
+            && let Some(note) = session_age_note(fe.core(), &self.to, fin)
         {
             // The age note comes first, the technical footer (if any) after it.
             *footer = Some(match footer.take() {
@@ -671,12 +671,16 @@ fn session_age(age: chrono::TimeDelta, warn_hours: u64, count: u64) -> Option<(&
 }
 
 /// The note under the answer of a completed main-conversation turn when the session
-/// is older than `session_age_warning_hours`, every 10th message: it suggests `/new`.
-fn session_age_note(fe: &Frontend, to: &Address, fin: &TurnFinish) -> Option<String> {
+/// is older than `session_age_warning_hours`, every 10th message: it suggests `/new`
+/// (Markdown; the chat transports and the API add it).
+pub fn session_age_note(
+    core: &crate::core::Core,
+    to: &Address,
+    fin: &TurnFinish,
+) -> Option<String> {
     if !matches!(fin.outcome, Outcome::Completed { .. }) || fin.cancelled {
         return None;
     }
-    let core = fe.core();
     let record = core.conversations.engine().sessions.get(to)?;
     let bucket = record.provider_sessions.get(fin.target.provider.as_str());
     // The CLI session's own start (so `/new` starts the clock again); older files
@@ -688,7 +692,7 @@ fn session_age_note(fe: &Frontend, to: &Address, fin: &TurnFinish) -> Option<Str
     let count = bucket.map_or(0, |b| b.message_count);
     let warn_hours = core.config.get().session_age_warning_hours;
     let (key, n) = session_age(chrono::Utc::now() - created, warn_hours, count)?;
-    let note = fe.text().f(key, &[("n", &n.to_string())]);
+    let note = core.text().f(key, &[("n", &n.to_string())]);
     Some(format!("---\n{}", crate::md::escape(&note)))
 }
 

@@ -53,6 +53,15 @@ impl ApiRig {
     /// A rig whose `api` block is `{"enabled": true, "port": 0, "token": TOKEN}`
     /// plus whatever `tweak` changes in the config.
     pub async fn start(tweak: impl FnOnce(&mut Value)) -> Self {
+        Self::start_prepared(tweak, |_| {}).await
+    }
+
+    /// Like [`ApiRig::start`], with `prepare` run on the home before ductor starts
+    /// (state files a previous run left behind).
+    pub async fn start_prepared(
+        tweak: impl FnOnce(&mut Value),
+        prepare: impl FnOnce(&TestHome),
+    ) -> Self {
         let tg = FakeTelegram::start().await;
         let bot = tg.add_bot(&token(100_000_001), "ductor_test_bot");
         let mock = MockLlm::start().await;
@@ -67,6 +76,7 @@ impl ApiRig {
             c["api"] = json!({"enabled": true, "port": 0, "token": TOKEN});
             tweak(c);
         });
+        prepare(&home);
         let daemon = home.start_with_env(&cli.vars());
         let addr = home.api_addr().await;
         Self {

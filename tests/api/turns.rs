@@ -141,6 +141,42 @@ async fn stop_all_and_interrupt_words_act_as_their_commands() {
         .await;
 }
 
+#[tokio::test]
+async fn an_old_session_gets_the_age_note_every_tenth_answer() {
+    let began = chrono::Utc::now() - chrono::Duration::hours(30);
+    let sessions = json!({
+        "api:77": {
+            "transport": "api", "chat_id": 77, "topic_id": null, "topic_name": null,
+            "provider": "claude", "model": "sonnet",
+            "created_at": began.to_rfc3339(), "last_active": chrono::Utc::now().to_rfc3339(),
+            "provider_sessions": {
+                "claude": {"session_id": "", "message_count": 8, "total_cost_usd": 0.0,
+                           "total_tokens": 0, "started_at": began.to_rfc3339()}
+            }
+        }
+    });
+    let rig = ApiRig::start_prepared(
+        |_| {},
+        |home| std::fs::write(home.root.join("sessions.json"), sessions.to_string()).unwrap(),
+    )
+    .await;
+    let mut c = rig.client(json!({"chat_id": 77})).await;
+    let note = "Use /new for a fresh start.";
+    c.say("ninth").await;
+    let ninth = c.result().await;
+    let text = ninth.last().unwrap()["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("ninth") && !text.contains(note), "{text}");
+    c.say("tenth").await;
+    let tenth = c.result().await;
+    let text = tenth.last().unwrap()["text"].as_str().unwrap().to_owned();
+    // Markdown, like every `result`: the brackets are escaped.
+    assert!(
+        text.contains("tenth")
+            && text.ends_with(r"\[Session is 30h old. Use /new for a fresh start.\]"),
+        "{text}"
+    );
+}
+
 /// The CLI runs themselves (not their reaper wrappers).
 fn claude_runs(p: &[(i32, String)]) -> usize {
     p.iter()

@@ -170,6 +170,8 @@ pub struct TurnFrames {
     status: Option<&'static str>,
     retried: bool,
     provider: Option<crate::provider::ProviderKind>,
+    /// The conversation of a main turn (for the session-age note).
+    to: Option<crate::address::Address>,
 }
 
 impl TurnFrames {
@@ -185,7 +187,16 @@ impl TurnFrames {
             status: None,
             retried: false,
             provider: None,
+            to: None,
         }
+    }
+
+    /// The same for a turn of the conversation `to`, whose answers get the
+    /// session-age note like the chat's.
+    #[must_use]
+    pub fn at(mut self, to: crate::address::Address) -> Self {
+        self.to = Some(to);
+        self
     }
 
     fn delta(&mut self, text: &str, out: &mut Vec<Value>) {
@@ -313,11 +324,17 @@ impl TurnFrames {
         }
         match &fin.outcome {
             Outcome::Completed { text, .. } => {
-                let text = if text.trim().is_empty() {
+                let mut text = if text.trim().is_empty() {
                     self.core.text().t("session.empty")
                 } else {
                     tagged(text)
                 };
+                if self.tag.is_none()
+                    && let Some(to) = &self.to
+                    && let Some(note) = crate::chat::turn::session_age_note(&self.core, to, fin)
+                {
+                    text = format!("{text}\n\n{note}");
+                }
                 agent_result(&self.core, &text, self.cwd.as_deref(), None, streamed)
             }
             Outcome::Failed { detail, .. } if fin.refused => failed(detail),

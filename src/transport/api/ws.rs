@@ -451,8 +451,10 @@ impl Conn {
                 }
             }
             Internal::NewTurn(id, tag) => {
-                self.turns
-                    .insert(id, TurnFrames::new(self.ctx.core().clone(), tag));
+                self.turns.insert(
+                    id,
+                    TurnFrames::new(self.ctx.core().clone(), tag).at(self.address.clone()),
+                );
             }
             Internal::Lost(id) => {
                 if self.turns.remove(&id).is_some() {
