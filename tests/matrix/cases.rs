@@ -314,6 +314,28 @@ async fn an_allowed_invite_is_joined_and_greeted_with_a_pinned_notice() {
 }
 
 #[tokio::test]
+async fn start_in_a_group_room_posts_the_join_notice_again() {
+    let rig = MxRig::start(|_| {}).await;
+    let room = rig.user.room_with(&rig.bot, false).await;
+    // The seeded notice greets the room when the bot joins it.
+    let joined = rig
+        .user
+        .wait_message(&room, &rig.bot, "the join notice", |m| {
+            m.body.contains("I am a ductor agent")
+        })
+        .await;
+    rig.user.say(&room, "!start").await;
+    rig.user
+        .wait_message(&room, &rig.bot, "the welcome", |m| m.body.contains("/help"))
+        .await;
+    rig.user
+        .wait_message(&room, &rig.bot, "the notice after !start", |m| {
+            m.body.contains("I am a ductor agent") && m.id != joined.id
+        })
+        .await;
+}
+
+#[tokio::test]
 async fn an_answer_leaves_only_its_outcome_as_a_reaction() {
     // Matrix reactions add up: the 👀/✍ stages would stay, so only the outcome is sent.
     let rig = MxRig::start(|_| {}).await;

@@ -419,6 +419,16 @@ impl ChatApi for MxApi {
         })
     }
 
+    /// A room that is no direct chat: named, with an alias, or with more than the
+    /// user and the bot (as incoming messages tell them apart).
+    fn is_group(&self, to: &Address) -> bool {
+        self.room(to).is_ok_and(|room| {
+            room.name().is_some()
+                || room.canonical_alias().is_some()
+                || room.joined_members_count() > 2
+        })
+    }
+
     /// An `m.image` upload; the text (and its choices) follows as its own message,
     /// where the choice list works as everywhere ([`ChatApi::caption_limit`] is 0).
     fn send_picture<'a>(
