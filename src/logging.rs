@@ -299,18 +299,6 @@ pub fn init(opts: &LogOptions) {
         .try_init();
 }
 
-/// The last `n` lines of a log file (for `/diagnose`); empty when unreadable.
-pub fn tail(path: &Path, n: usize) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| (*l).to_owned())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,10 +214,7 @@ fn is_problem(line: &str) -> bool {
 
 /// The last warnings and errors of this agent's log, oldest first, each line cut,
 /// bounded to fit a message, secrets redacted.
-fn last_problems(ctx: &Ctx<'_>) -> String {
-    let Ok(log) = std::fs::read_to_string(ctx.core().paths.log_file()) else {
-        return String::new();
-    };
+fn last_problems(log: &str) -> String {
     let mut lines: Vec<String> = log
         .lines()
         .rev()
@@ -243,9 +240,10 @@ fn last_problems(ctx: &Ctx<'_>) -> String {
     lines.join("\n")
 }
 
-/// The last `n` lines of this agent's log, bounded to fit a message, secrets redacted.
-fn log_tail(ctx: &Ctx<'_>, n: usize) -> String {
-    let mut lines = crate::logging::tail(&ctx.core().paths.log_file(), n);
+/// The last `n` lines of the log, bounded to fit a message, secrets redacted.
+fn log_tail(log: &str, n: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    let mut lines = all[all.len().saturating_sub(n)..].to_vec();
     let mut total: usize = lines.iter().map(|l| l.len() + 1).sum();
     while total > DIAGNOSE_LOG_CHARS && !lines.is_empty() {
         total -= lines[0].len() + 1;
@@ -317,7 +315,9 @@ pub async fn diagnose(ctx: &Ctx<'_>) -> Response {
         text.t("diagnose.sandbox"),
         code_block(&crate::sandbox::status::render(&sandbox))
     );
-    let log = log_tail(ctx, DIAGNOSE_LOG_LINES);
+    // Read once for both blocks (the tail and the last problems).
+    let log_text = std::fs::read_to_string(core.paths.log_file()).unwrap_or_default();
+    let log = log_tail(&log_text, DIAGNOSE_LOG_LINES);
     let _ = write!(
         out,
         "\n\n{}\n{}",
@@ -331,7 +331,7 @@ pub async fn diagnose(ctx: &Ctx<'_>) -> Response {
             code_block(&log)
         }
     );
-    let problems = last_problems(ctx);
+    let problems = last_problems(&log_text);
     let _ = write!(
         out,
         "\n\n{}\n{}",
