@@ -203,25 +203,7 @@ async fn a_silent_codex_is_killed_with_its_group_at_the_timeout() {
     let script = format!("sleep 300 & echo $! > '{}'; wait", pidfile.display());
     let got = list_models(fake_codex(&script), Duration::from_millis(500)).await;
     assert!(matches!(got, Err(DiscoverError::Timeout(_))), "{got:?}");
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // Killed (the signal takes effect asynchronously) and, as the group's orphan,
-    // reaped by init: gone or a zombie at most, well before its 300 s are up.
-    let mut state = String::new();
-    for _ in 0..100 {
-        state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = state
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z'));
-        if !alive {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the grandchild survived: {state}");
+    assert_gone(&pidfile, "the grandchild survived the timeout").await;
 }
 
 #[tokio::test]
@@ -236,23 +218,25 @@ async fn a_discovery_dropped_mid_way_takes_its_group_along() {
     )
     .await;
     assert!(cancelled.is_err(), "{cancelled:?}");
-    let pid: i32 = std::fs::read_to_string(&pidfile)
+    assert_gone(&pidfile, "the grandchild survived the dropped discovery").await;
+}
+
+/// Waits (10 s at most) until the process whose pid `pidfile` holds is gone:
+/// killed (the signal takes effect asynchronously) and, as the group's orphan,
+/// reaped by init; a zombie counts as gone. Panics with `why` otherwise.
+async fn assert_gone(pidfile: &std::path::Path, why: &str) {
+    let pid: i32 = std::fs::read_to_string(pidfile)
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    let mut state = String::new();
     for _ in 0..100 {
-        state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = state
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z'));
-        if !alive {
+        if !crate::procs::alive(pid) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the grandchild survived the dropped discovery: {state}");
+    panic!("{why}: pid {pid}");
 }
 
 /// A discoverer that answers from a queue and counts its calls.
