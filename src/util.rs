@@ -52,6 +52,15 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// A duration as a clock shows it: `0:12`, `3:05`, `1:02:03` (quoted recordings).
+pub fn clock(secs: u64) -> String {
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

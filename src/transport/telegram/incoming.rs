@@ -186,12 +186,7 @@ fn user_name(user: &teloxide::types::User) -> String {
 
 /// A duration as a clock shows it: `0:12`, `3:05`, `1:02:03`.
 fn clock(d: Seconds) -> String {
-    let s = d.seconds();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
+    crate::util::clock(u64::from(d.seconds()))
 }
 
 /// `kind: detail` or `kind` alone when there is no detail.
