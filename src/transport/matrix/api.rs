@@ -419,14 +419,11 @@ impl ChatApi for MxApi {
         })
     }
 
-    /// A room that is no direct chat: named, with an alias, or with more than the
-    /// user and the bot (as incoming messages tell them apart).
+    /// A room that looks shared ([`super::ingress::looks_shared`]); the direct-chat
+    /// mark needs the store (async), so a named direct chat counts as a group here.
     fn is_group(&self, to: &Address) -> bool {
-        self.room(to).is_ok_and(|room| {
-            room.name().is_some()
-                || room.canonical_alias().is_some()
-                || room.joined_members_count() > 2
-        })
+        self.room(to)
+            .is_ok_and(|room| super::ingress::looks_shared(&room))
     }
 
     /// An `m.image` upload; the text (and its choices) follows as its own message,

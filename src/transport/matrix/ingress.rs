@@ -44,12 +44,15 @@ pub async fn timeline_event(mx: &Arc<Matrix>, room: &Room, ev: TimelineEvent) {
     }
 }
 
-/// Whether the room is a direct chat: marked as one, or unnamed with at most two members.
+/// Whether the room is a direct chat: marked as one, or not [`looks_shared`].
 async fn is_dm(room: &Room) -> bool {
-    if room.is_direct().await.unwrap_or(false) {
-        return true;
-    }
-    room.name().is_none() && room.canonical_alias().is_none() && room.joined_members_count() <= 2
+    room.is_direct().await.unwrap_or(false) || !looks_shared(room)
+}
+
+/// Whether a room looks like a group by what the client has at hand: a name, an
+/// alias or more than the user and the bot (the `/start` join notice asks too).
+pub(super) fn looks_shared(room: &Room) -> bool {
+    room.name().is_some() || room.canonical_alias().is_some() || room.joined_members_count() > 2
 }
 
 /// The text of a message with a reply's quoted fallback removed.
@@ -98,12 +101,7 @@ fn addressed(mx: &Matrix, m: &OriginalSyncRoomMessageEvent, text: &str) -> (bool
 
 /// A duration as a clock shows it: `0:12`, `3:05`, `1:02:03`.
 fn clock(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
+    crate::util::clock(d.as_secs())
 }
 
 /// A quoted message's text (a caption for media, reply fallback removed) and its media
