@@ -678,7 +678,8 @@ pub fn session_age_note(
     to: &Address,
     fin: &TurnFinish,
 ) -> Option<String> {
-    if !matches!(fin.outcome, Outcome::Completed { .. }) || fin.cancelled {
+    let warn_hours = core.config.get().session_age_warning_hours;
+    if warn_hours == 0 || !matches!(fin.outcome, Outcome::Completed { .. }) || fin.cancelled {
         return None;
     }
     let record = core.conversations.engine().sessions.get(to)?;
@@ -690,7 +691,6 @@ pub fn session_age_note(
         .unwrap_or(&record.created_at);
     let created = crate::session::freshness::parse_time(began)?;
     let count = bucket.map_or(0, |b| b.message_count);
-    let warn_hours = core.config.get().session_age_warning_hours;
     let (key, n) = session_age(chrono::Utc::now() - created, warn_hours, count)?;
     let note = core.text().f(key, &[("n", &n.to_string())]);
     Some(format!("---\n{}", crate::md::escape(&note)))

@@ -506,11 +506,18 @@ impl ModelCatalogue {
     /// `claude-*` id counts for claude).
     pub fn contains(&self, provider: ProviderKind, model: &str) -> bool {
         let model = model.trim();
-        (provider == ProviderKind::Claude && model.to_ascii_lowercase().starts_with("claude-"))
-            || self
-                .models(provider)
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(model))
+        let is = |m: &str| m.eq_ignore_ascii_case(model);
+        // By reference: asked per message (directives), so no list is built.
+        match provider {
+            ProviderKind::Claude => {
+                model.to_ascii_lowercase().starts_with("claude-")
+                    || CLAUDE_MODELS.iter().any(|m| is(m))
+            }
+            ProviderKind::Codex => self.codex_models().iter().any(|m| is(&m.id)),
+            ProviderKind::Gemini => {
+                GEMINI_ALIASES.iter().any(|m| is(m)) || self.gemini.iter().any(|m| is(m))
+            }
+        }
     }
 
     /// The provider's default model: claude [`CLAUDE_DEFAULT_MODEL`], codex the
