@@ -24,7 +24,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, ChildStdout, Command};
@@ -180,11 +180,10 @@ pub async fn list_models(
     // Dropped mid-way (the agent shuts down): the whole group goes, not only the
     // direct child that `kill_on_drop` reaches.
     let mut group = GroupGuard(pgid);
-    let tail = Arc::new(Mutex::new(Vec::new()));
     let tail_task = child
         .stderr
         .take()
-        .map(|stderr| tokio::spawn(keep_tail(stderr, Arc::clone(&tail))));
+        .map(|stderr| tokio::spawn(keep_tail(stderr)));
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(DiscoverError::Spawn(std::io::Error::other(
             "no stdio pipes",
@@ -199,13 +198,17 @@ pub async fn list_models(
     }
     let _ = child.wait().await;
     // The group is gone, so stderr ends: let its last bytes arrive.
-    if let Some(task) = tail_task {
-        let _ = tokio::time::timeout(EXIT_GRACE, task).await;
-    }
+    let tail = match tail_task {
+        Some(task) => tokio::time::timeout(EXIT_GRACE, task)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     match talk {
         Err(_) => Err(DiscoverError::Timeout(timeout)),
         Ok(Err(DiscoverError::Ended { method, .. })) => {
-            let tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
             let text = String::from_utf8_lossy(&tail);
             let text = text.trim();
             Err(DiscoverError::Ended {
@@ -239,7 +242,7 @@ async fn converse(
     stdout: ChildStdout,
 ) -> Result<Vec<CodexModel>, DiscoverError> {
     let params = json!({"clientInfo": {"name": "ductor", "title": "ductor", "version": env!("CARGO_PKG_VERSION")}});
-    send(stdin, &[request(1, "initialize", &params)]).await?;
+    send(stdin, &request(1, "initialize", &params)).await?;
     let mut lines = BufReader::new(stdout.take(MAX_OUTPUT)).lines();
     let mut waiting: (u64, &'static str) = (1, "initialize");
     let mut pages = Vec::new();
@@ -258,7 +261,7 @@ async fn converse(
             // A server request gets a refusal so codex does not wait for it.
             if let Some(id) = msg.get("id") {
                 let reply = json!({"id": id, "error": {"code": METHOD_NOT_FOUND, "message": "not supported by ductor's model discovery"}});
-                send(stdin, &[reply.to_string()]).await?;
+                send(stdin, &reply.to_string()).await?;
             }
             continue;
         }
@@ -279,7 +282,7 @@ async fn converse(
             DiscoverError::Garbage(format!("`{}` answer has no result", waiting.1))
         })?;
         let cursor = if waiting.0 == 1 {
-            send(stdin, &[json!({"method": "initialized"}).to_string()]).await?;
+            send(stdin, &json!({"method": "initialized"}).to_string()).await?;
             None
         } else {
             let (models, next) = parse_model_page(result)?;
@@ -296,35 +299,31 @@ async fn converse(
         };
         let params = cursor.map_or_else(|| json!({}), |c| json!({"cursor": c}));
         waiting = (waiting.0 + 1, "model/list");
-        send(stdin, &[request(waiting.0, "model/list", &params)]).await?;
+        send(stdin, &request(waiting.0, "model/list", &params)).await?;
     }
 }
 
-async fn send(stdin: &mut ChildStdin, lines: &[String]) -> Result<(), DiscoverError> {
-    let mut buf = String::new();
-    for line in lines {
-        buf.push_str(line);
-        buf.push('\n');
-    }
+async fn send(stdin: &mut ChildStdin, line: &str) -> Result<(), DiscoverError> {
     stdin
-        .write_all(buf.as_bytes())
+        .write_all(format!("{line}\n").as_bytes())
         .await
         .map_err(DiscoverError::Write)?;
     stdin.flush().await.map_err(DiscoverError::Write)
 }
 
-/// Keeps the last [`STDERR_TAIL`] bytes of `stderr`.
-async fn keep_tail(mut stderr: tokio::process::ChildStderr, tail: Arc<Mutex<Vec<u8>>>) {
+/// The last [`STDERR_TAIL`] bytes of `stderr`, once it ends.
+async fn keep_tail(mut stderr: tokio::process::ChildStderr) -> Vec<u8> {
+    let mut tail = Vec::new();
     let mut buf = [0u8; 4096];
     while let Ok(n) = stderr.read(&mut buf).await {
         if n == 0 {
-            return;
+            break;
         }
-        let mut t = tail.lock().unwrap_or_else(PoisonError::into_inner);
-        t.extend_from_slice(&buf[..n]);
-        let excess = t.len().saturating_sub(STDERR_TAIL);
-        t.drain(..excess);
+        tail.extend_from_slice(&buf[..n]);
+        let excess = tail.len().saturating_sub(STDERR_TAIL);
+        tail.drain(..excess);
     }
+    tail
 }
 
 /// The command that starts the installed codex for the agent at `paths` with the
@@ -437,8 +436,14 @@ pub async fn refresh(
     }
 }
 
+/// A discovery's models, or [`DiscoverError::Empty`] (`list_models` already merged
+/// and de-duplicated its pages).
 fn collect_nonempty(models: Vec<CodexModel>) -> Result<Vec<CodexModel>, DiscoverError> {
-    collect_pages(vec![models])
+    if models.is_empty() {
+        Err(DiscoverError::Empty)
+    } else {
+        Ok(models)
+    }
 }
 
 /// Refreshes at once (asking codex), then every [`REFRESH_INTERVAL`], until `stop`.

@@ -1,5 +1,6 @@
 use super::*;
 use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What codex 0.169.0's `app-server` printed for `initialize` + `model/list`
