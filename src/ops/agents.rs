@@ -40,6 +40,26 @@ fn model_of(ctx: &Ctx<'_>, name: &str) -> String {
     }
 }
 
+/// An agent's status as `/agents` and `/info` show it: a glyph and the UI key of
+/// its state.
+pub(super) fn glyph_and_state(status: AgentStatus) -> (&'static str, &'static str) {
+    match status {
+        AgentStatus::Running => ("🟢", "agents.state_running"),
+        AgentStatus::Starting => ("🟡", "agents.state_starting"),
+        AgentStatus::Crashed => ("🔴", "agents.state_crashed"),
+        AgentStatus::Stopped => ("⚪", "agents.state_stopped"),
+    }
+}
+
+/// ` · ⟳N` after an agent restarted N times, else nothing.
+pub(super) fn restarts(count: u32) -> String {
+    if count > 0 {
+        format!(" · ⟳{count}")
+    } else {
+        String::new()
+    }
+}
+
 /// `/agents`.
 pub async fn list(ctx: &Ctx<'_>) -> Response {
     let text = ctx.text();
@@ -48,18 +68,9 @@ pub async fn list(ctx: &Ctx<'_>) -> Response {
     };
     let mut out = text.t("agents.title");
     for a in &h.agents {
-        let (glyph, state) = match a.status {
-            AgentStatus::Running => ("🟢", "agents.state_running"),
-            AgentStatus::Starting => ("🟡", "agents.state_starting"),
-            AgentStatus::Crashed => ("🔴", "agents.state_crashed"),
-            AgentStatus::Stopped => ("⚪", "agents.state_stopped"),
-        };
+        let (glyph, state) = glyph_and_state(a.status);
         let state = text.t(state);
-        let restarts = if a.restart_count > 0 {
-            format!(" · ⟳{}", a.restart_count)
-        } else {
-            String::new()
-        };
+        let restarts = restarts(a.restart_count);
         let _ = write!(
             out,
             "\n{}",

@@ -2,7 +2,7 @@
 //! `/restart`.
 
 use super::{Button, Ctx, Reply, Response};
-use crate::ipc::message::{AgentHealth, AgentStatus, HealthReport};
+use crate::ipc::message::{AgentHealth, HealthReport};
 use crate::md;
 use crate::provider::ProviderKind;
 use crate::session::store::default_target;
@@ -69,17 +69,8 @@ fn own_uptime() -> Option<u64> {
 /// One agent's line: glyph, name, state, uptime, restarts.
 fn agent_line(ctx: &Ctx<'_>, a: &AgentHealth) -> String {
     let text = ctx.text();
-    let (glyph, state) = match a.status {
-        AgentStatus::Running => ("🟢", "agents.state_running"),
-        AgentStatus::Starting => ("🟡", "agents.state_starting"),
-        AgentStatus::Crashed => ("🔴", "agents.state_crashed"),
-        AgentStatus::Stopped => ("⚪", "agents.state_stopped"),
-    };
-    let restarts = if a.restart_count > 0 {
-        format!(" · ⟳{}", a.restart_count)
-    } else {
-        String::new()
-    };
+    let (glyph, state) = super::agents::glyph_and_state(a.status);
+    let restarts = super::agents::restarts(a.restart_count);
     text.f(
         "info.agent",
         &[
