@@ -176,6 +176,16 @@ fn looks_like_text(data: &[u8]) -> bool {
     controls * 100 <= text.chars().count()
 }
 
+/// The MIME type of an open file from its first [`SNIFF_LEN`] bytes, refined by
+/// `name`. Reads at an offset: the file's position stays where it was.
+pub fn sniff_file(file: &std::fs::File, name: Option<&str>) -> std::io::Result<String> {
+    use std::os::unix::fs::FileExt;
+    let mut head = vec![0; SNIFF_LEN];
+    let n = file.read_at(&mut head, 0)?;
+    head.truncate(n);
+    Ok(detect(&head, name, None))
+}
+
 /// The MIME type of content whose first bytes are `head` (up to [`SNIFF_LEN`]), if the
 /// bytes say so.
 pub fn magic(head: &[u8]) -> Option<&'static str> {

@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use std::collections::HashMap;
-use std::os::unix::fs::{DirBuilderExt, FileExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -188,14 +188,13 @@ fn open_for_download(
 ) -> Result<Outgoing, Failure> {
     match access.open(raw, workspace) {
         Ok(opened) => {
-            let mut head = vec![0; media::mime::SNIFF_LEN];
-            let n = opened.file.read_at(&mut head, 0).unwrap_or(0);
-            head.truncate(n);
             let name = opened
                 .path
                 .file_name()
                 .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
-            let mime = media::mime::detect(&head, Some(&name), None);
+            // An unreadable start: the name alone decides.
+            let mime = media::mime::sniff_file(&opened.file, Some(&name))
+                .unwrap_or_else(|_| media::mime::detect(&[], Some(&name), None));
             Ok(Outgoing { opened, mime, name })
         }
         Err(Refusal::Secret | Refusal::Outside) => Err(Failure::Forbidden),

@@ -98,15 +98,9 @@ impl Tools {
 /// The MIME type of an opened file, from its first bytes (refined by its name). Reads
 /// at an offset: the file's position stays at its start.
 fn sniff(opened: &Opened) -> Result<String, String> {
-    use std::os::unix::fs::FileExt;
-    let mut head = vec![0; super::mime::SNIFF_LEN];
-    let n = opened
-        .file
-        .read_at(&mut head, 0)
-        .map_err(|e| format!("cannot read {}: {e}", opened.path.display()))?;
-    head.truncate(n);
     let name = opened.path.file_name().and_then(|n| n.to_str());
-    Ok(super::mime::detect(&head, name, None))
+    super::mime::sniff_file(&opened.file, name)
+        .map_err(|e| format!("cannot read {}: {e}", opened.path.display()))
 }
 
 /// The path as shown to the agent: relative to the workspace when inside it.
