@@ -44,29 +44,24 @@ fn providers_menu(ctx: &Ctx<'_>) -> Reply {
 /// The model menu of `p`.
 fn models_menu(ctx: &Ctx<'_>, p: ProviderKind, with_back: bool) -> Reply {
     let catalogue = &ctx.core().catalogue;
-    // One snapshot for ids and names: a refresh in between cannot mix two lists.
-    let codex = catalogue.codex_models();
     let names: Vec<(String, String)> = match p {
-        ProviderKind::Codex => codex
+        // One snapshot for ids and names: a refresh in between cannot mix two lists.
+        ProviderKind::Codex => catalogue
+            .codex_models()
             .iter()
             .map(|c| (c.id.clone(), c.display_name.clone()))
             .collect(),
-        ProviderKind::Claude => catalogue
+        ProviderKind::Claude | ProviderKind::Gemini => catalogue
             .models(p)
             .into_iter()
             .map(|m| {
-                let label = m.to_uppercase();
-                (m, label)
-            })
-            .collect(),
-        ProviderKind::Gemini => catalogue
-            .models(p)
-            .into_iter()
-            .map(|m| {
-                let label = m
-                    .trim_start_matches("gemini-")
-                    .trim_start_matches("auto-")
-                    .to_owned();
+                let label = if p == ProviderKind::Claude {
+                    m.to_uppercase()
+                } else {
+                    m.trim_start_matches("gemini-")
+                        .trim_start_matches("auto-")
+                        .to_owned()
+                };
                 (m, label)
             })
             .collect(),

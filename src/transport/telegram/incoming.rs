@@ -206,74 +206,90 @@ fn audio_name(a: &teloxide::types::Audio) -> Option<String> {
     }
 }
 
+/// How each kind of media is named, whether the replied-to message is in this chat
+/// or another one.
+mod name {
+    use super::{audio_name, clock, named};
+    use teloxide::types::{
+        Animation, Audio, Contact, Document, Poll, Sticker, Venue, Video, VideoNote, Voice,
+    };
+
+    pub fn gif(a: &Animation) -> String {
+        format!("GIF, {}", clock(a.duration))
+    }
+    pub fn voice(v: &Voice) -> String {
+        format!("voice note, {}", clock(v.duration))
+    }
+    pub fn audio(a: &Audio) -> String {
+        format!(
+            "{}, {}",
+            named("audio", audio_name(a).as_deref()),
+            clock(a.duration)
+        )
+    }
+    pub fn video(v: &Video) -> String {
+        format!(
+            "{}, {}",
+            named("video", v.file_name.as_deref()),
+            clock(v.duration)
+        )
+    }
+    pub fn video_note(v: &VideoNote) -> String {
+        format!("video message, {}", clock(v.duration))
+    }
+    pub fn document(d: &Document) -> String {
+        named("document", d.file_name.as_deref())
+    }
+    pub fn sticker(s: &Sticker) -> String {
+        named("sticker", s.emoji.as_deref())
+    }
+    pub fn venue(v: &Venue) -> String {
+        named("venue", Some(&v.title))
+    }
+    pub fn contact(c: &Contact) -> String {
+        named("contact", Some(&c.first_name))
+    }
+    pub fn poll(p: &Poll) -> String {
+        named("poll", Some(&p.question))
+    }
+}
+
 /// The media of a replied-to message as the model is told (§2.1, #135): `voice note,
-/// 0:12`, `photo`, `document: report.pdf`; `None` for plain text.
+/// 0:12`, `photo`, `document: report.pdf`; `None` for plain text. An animation comes
+/// before the document it also carries.
 fn media_of(msg: &Message) -> Option<String> {
-    if let Some(a) = msg.animation() {
-        return Some(format!("GIF, {}", clock(a.duration)));
-    }
-    if msg.photo().is_some() {
-        return Some("photo".into());
-    }
-    if let Some(v) = msg.voice() {
-        return Some(format!("voice note, {}", clock(v.duration)));
-    }
-    if let Some(a) = msg.audio() {
-        let name = named("audio", audio_name(a).as_deref());
-        return Some(format!("{name}, {}", clock(a.duration)));
-    }
-    if let Some(v) = msg.video() {
-        let name = named("video", v.file_name.as_deref());
-        return Some(format!("{name}, {}", clock(v.duration)));
-    }
-    if let Some(v) = msg.video_note() {
-        return Some(format!("video message, {}", clock(v.duration)));
-    }
-    if let Some(d) = msg.document() {
-        return Some(named("document", d.file_name.as_deref()));
-    }
-    if let Some(s) = msg.sticker() {
-        return Some(named("sticker", s.emoji.as_deref()));
-    }
-    if let Some(v) = msg.venue() {
-        return Some(named("venue", Some(&v.title)));
-    }
-    if msg.location().is_some() {
-        return Some("location".into());
-    }
-    if let Some(c) = msg.contact() {
-        return Some(named("contact", Some(&c.first_name)));
-    }
-    if let Some(p) = msg.poll() {
-        return Some(named("poll", Some(&p.question)));
-    }
-    msg.dice().map(|_| "dice".to_owned())
+    msg.animation()
+        .map(name::gif)
+        .or_else(|| msg.photo().map(|_| "photo".to_owned()))
+        .or_else(|| msg.voice().map(name::voice))
+        .or_else(|| msg.audio().map(name::audio))
+        .or_else(|| msg.video().map(name::video))
+        .or_else(|| msg.video_note().map(name::video_note))
+        .or_else(|| msg.document().map(name::document))
+        .or_else(|| msg.sticker().map(name::sticker))
+        .or_else(|| msg.venue().map(name::venue))
+        .or_else(|| msg.location().map(|_| "location".to_owned()))
+        .or_else(|| msg.contact().map(name::contact))
+        .or_else(|| msg.poll().map(name::poll))
+        .or_else(|| msg.dice().map(|_| "dice".to_owned()))
 }
 
 /// The media of a message in another chat that `msg` replies to.
 fn external_media_of(kind: &ExternalReplyInfoKind) -> String {
     use ExternalReplyInfoKind as K;
     match kind {
-        K::Animation(a) => format!("GIF, {}", clock(a.duration)),
+        K::Animation(a) => name::gif(a),
         K::Photo(_) => "photo".into(),
-        K::Voice(v) => format!("voice note, {}", clock(v.duration)),
-        K::Audio(a) => format!(
-            "{}, {}",
-            named("audio", audio_name(a).as_deref()),
-            clock(a.duration)
-        ),
-        K::Video(v) => format!(
-            "{}, {}",
-            named("video", v.file_name.as_deref()),
-            clock(v.duration)
-        ),
-        K::VideoNote(v) => format!("video message, {}", clock(v.duration)),
-        K::Document(d) => named("document", d.file_name.as_deref()),
-        K::Sticker(s) => named("sticker", s.emoji.as_deref()),
-        K::Venue(v) => named("venue", Some(&v.title)),
+        K::Voice(v) => name::voice(v),
+        K::Audio(a) => name::audio(a),
+        K::Video(v) => name::video(v),
+        K::VideoNote(v) => name::video_note(v),
+        K::Document(d) => name::document(d),
+        K::Sticker(s) => name::sticker(s),
+        K::Venue(v) => name::venue(v),
         K::Location(_) => "location".into(),
-        K::Contact(c) => named("contact", Some(&c.first_name)),
-        K::Poll(p) => named("poll", Some(&p.question)),
+        K::Contact(c) => name::contact(c),
+        K::Poll(p) => name::poll(p),
         K::Dice(_) => "dice".into(),
         K::Story(_) => "story".into(),
         K::PaidMedia(_) => "paid media".into(),
