@@ -7,31 +7,10 @@
 use super::{CHAT, TgRig};
 use crate::support::fake_telegram::{Incoming, MessageView};
 use image::{ImageFormat, Rgb, RgbImage};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
 const TURN: Duration = Duration::from_mins(1);
-
-/// The prompt (the last user text of a model request) that contains `needle`.
-async fn prompt_with(rig: &TgRig, needle: &str) -> String {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(r) = rig
-            .mock
-            .requests()
-            .into_iter()
-            .find(|r| r.last_user_text.contains(needle))
-        {
-            return r.last_user_text;
-        }
-        assert!(
-            start.elapsed() < TURN,
-            "no prompt with {needle:?}: {}",
-            rig.mock.summary()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Waits until the bot answered message `id` (its text contains `needle`).
 async fn answered(rig: &TgRig, id: i32, needle: &str) -> Vec<MessageView> {
@@ -74,17 +53,17 @@ async fn replies_to_a_voice_note_photo_or_document_say_what_they_quote() {
             "The user is replying to this quoted message [quoted from Alice (@alice)]:\n> {what}\n\nThe user's message:\n{question}"
         )
     };
-    let asked = prompt_with(&rig, "what did I say there?").await;
+    let asked = rig.wait_prompt("what did I say there?").await;
     assert!(
         asked.contains(&quoted("[voice note, 0:12]", "what did I say there?")),
         "{asked:?}"
     );
-    let asked = prompt_with(&rig, "whose cat is it?").await;
+    let asked = rig.wait_prompt("whose cat is it?").await;
     assert!(
         asked.contains(&quoted("[photo] my cat", "whose cat is it?")),
         "{asked:?}"
     );
-    let asked = prompt_with(&rig, "sum that up").await;
+    let asked = rig.wait_prompt("sum that up").await;
     assert!(
         asked.contains(&quoted("[document: report.pdf] Q3 numbers", "sum that up")),
         "{asked:?}"
@@ -152,25 +131,6 @@ async fn with_abort_words_a_bare_skip_interrupts_the_running_turn() {
     answered(&rig, sentence.message_id, "You said: \"skip the intro\"").await;
 }
 
-/// The emoji of each `setMessageReaction` call on message `id` (`None`: removed).
-fn reactions_on(rig: &TgRig, id: i32) -> Vec<Option<String>> {
-    rig.tg
-        .calls_of("setMessageReaction")
-        .into_iter()
-        .filter(|c| c.param_i64("message_id") == Some(id.into()))
-        .map(|c| {
-            let list = match &c.params["reaction"] {
-                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-                other => other.clone(),
-            };
-            list.get(0)
-                .and_then(|r| r.get("emoji"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn seen_reaction_marks_a_message_with_eyes_that_stay() {
     let rig = TgRig::start("claude", "sonnet", |c| {
@@ -190,10 +150,7 @@ async fn seen_reaction_marks_a_message_with_eyes_that_stay() {
     // One reaction, set once, never changed or removed after the answer.
     let again = rig.say("again");
     answered(&rig, again.message_id, "You said: \"again\"").await;
-    assert_eq!(
-        reactions_on(&rig, hello.message_id),
-        [Some("👀".to_owned())]
-    );
+    assert_eq!(rig.reactions_on(hello.message_id), [Some("👀".to_owned())]);
     assert_eq!(
         rig.tg
             .message(bot, CHAT, hello.message_id)

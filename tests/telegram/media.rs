@@ -47,7 +47,7 @@ impl TgRig {
     }
 
     /// Waits until the model has received a prompt containing `needle`; returns it.
-    async fn wait_prompt(&self, needle: &str) -> String {
+    pub(crate) async fn wait_prompt(&self, needle: &str) -> String {
         let start = std::time::Instant::now();
         loop {
             if let Some(p) = self

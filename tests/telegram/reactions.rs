@@ -26,7 +26,7 @@ fn emoji_of(reaction: &Value) -> Option<String> {
 impl TgRig {
     /// Every reaction the bot set on message `id` of the private chat, in order
     /// (`None`: removed). Each was accepted by the server.
-    fn reactions_on(&self, id: i32) -> Vec<Option<String>> {
+    pub(crate) fn reactions_on(&self, id: i32) -> Vec<Option<String>> {
         self.tg
             .calls_of("setMessageReaction")
             .into_iter()
