@@ -419,7 +419,7 @@ impl ChatApi for MxApi {
         })
     }
 
-    /// A room that looks shared ([`super::ingress::looks_shared`]); the direct-chat
+    /// A room that looks shared (`ingress::looks_shared`); the direct-chat
     /// mark needs the store (async), so a named direct chat counts as a group here.
     fn is_group(&self, to: &Address) -> bool {
         self.room(to)
